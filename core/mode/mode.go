@@ -1,0 +1,320 @@
+// Package mode defines the environment-mode interface: what a mode plugin
+// (venv, conda, and third-party modes such as poetry, uv or pixi) does for the
+// host. It owns the plain Go types that cross the plugin boundary; it knows
+// nothing about gRPC, processes or bundles.
+//
+// The contract, which sdk/modetest checks for every implementation:
+//
+//   - Every method is safe to call from a fresh process: a mode keeps no state
+//     between calls other than what it writes under the prefix it is given.
+//   - Create makes a new environment at Env.Prefix for the Python of Env.Python.
+//     The prefix must not exist or must be empty; Create never marks anything
+//     as ready (readiness is the host's business) and on failure removes what it
+//     made.
+//   - Install installs the dependencies in the order given. Paths in
+//     dependencies are relative to Env.Workdir. Pip's (or conda's) output is sent
+//     as log events; a failure returns an *Error whose message carries the tool's
+//     own error text.
+//   - Lock reports every installed distribution at its exact version, with hashes
+//     where known and the source (index, VCS URL, local wheel) where it is not an
+//     index. It may also return lock files in the tool's own format.
+//   - Restore makes an environment at Env.Prefix that holds exactly the lock,
+//     using the wheel folders given first and the configured indexes after.
+//   - Files lists, for each installed distribution, the files it owns relative to
+//     the prefix; everything else under the prefix belongs to the base. The host
+//     packs one layer per distribution plus a base layer from this list.
+//   - Relocate fixes an environment that was unpacked at Prefix after being
+//     built at OldPrefix (shebangs, scripts, metadata), so it runs from its new
+//     place with no path of the old one left.
+//   - Activation returns the environment variables and the shell code that
+//     activate the environment at Prefix for one shell.
+package mode
+
+import (
+	"context"
+	"fmt"
+)
+
+// ProtocolVersion is the version of the mode plugin protocol this package
+// describes. Plugins declare the versions they speak in Info.
+const ProtocolVersion = 1
+
+// Mode is an environment mode. See the package documentation for the contract.
+type Mode interface {
+	Info(ctx context.Context) (Info, error)
+	Doctor(ctx context.Context, req DoctorRequest) (DoctorReport, error)
+	Create(ctx context.Context, req CreateRequest, ev Events) error
+	Install(ctx context.Context, req InstallRequest, ev Events) error
+	Lock(ctx context.Context, req LockRequest, ev Events) (Lock, error)
+	Restore(ctx context.Context, req RestoreRequest, ev Events) error
+	Files(ctx context.Context, req FilesRequest) (FilesReport, error)
+	Relocate(ctx context.Context, req RelocateRequest, ev Events) error
+	Activation(ctx context.Context, req ActivationRequest) (Activation, error)
+}
+
+// Info describes a plugin, like Nomad's base plugin info.
+type Info struct {
+	Name             string   `json:"name"`
+	Kind             string   `json:"kind"` // "mode" or "store"
+	Version          string   `json:"version"`
+	ProtocolVersions []int    `json:"protocol_versions"`
+	Capabilities     []string `json:"capabilities,omitempty"`
+	// ConfigSchema is a JSON schema of the plugin's own configuration, if any.
+	ConfigSchema string `json:"config_schema,omitempty"`
+}
+
+// Capabilities a mode may declare.
+const (
+	CapRelocate = "relocate" // env layers can be unpacked elsewhere and relocated
+	CapLock     = "lock"
+	CapConda    = "conda-dependencies"
+	CapPip      = "pip-dependencies"
+)
+
+// Python selects the interpreter of an environment.
+type Python struct {
+	// Version is "X.Y".
+	Version string `json:"version"`
+	// Path is an explicit interpreter; when set it wins over Version lookup.
+	Path string `json:"path,omitempty"`
+}
+
+// PipConfig is configs.pip of runtime.yaml.
+type PipConfig struct {
+	IndexURL      string   `json:"index_url,omitempty"`
+	ExtraIndexURL []string `json:"extra_index_url,omitempty"`
+	TrustedHost   []string `json:"trusted_host,omitempty"`
+	// NoIndex forbids any index (offline restore from bundled wheels).
+	NoIndex bool `json:"no_index,omitempty"`
+	// FindLinks are extra local folders of wheels.
+	FindLinks []string `json:"find_links,omitempty"`
+}
+
+// CondaConfig is configs.conda of runtime.yaml.
+type CondaConfig struct {
+	Channels []string `json:"channels,omitempty"`
+	// Condarc is the YAML text of a condarc to use.
+	Condarc string `json:"condarc,omitempty"`
+}
+
+// Env names an environment and how to reach its tools.
+type Env struct {
+	// Workdir is the runtime's workdir; relative dependency paths resolve here.
+	Workdir string `json:"workdir"`
+	// Prefix is the environment's root folder (absolute).
+	Prefix string      `json:"prefix"`
+	Python Python      `json:"python"`
+	Pip    PipConfig   `json:"pip"`
+	Conda  CondaConfig `json:"conda"`
+}
+
+// Dependency kinds, in runtime.yaml's order.
+const (
+	DepPipReq   = "pip_req"   // a requirements file (*.txt, *.in): Path
+	DepCondaEnv = "conda_env" // a conda env file (*.yaml, *.yml): Path
+	DepPip      = "pip"       // pip requirement strings: Packages
+	DepConda    = "conda"     // conda package specs: Packages
+	DepWheel    = "wheel"     // local wheel files: Packages are paths
+	DepFile     = "file"      // copy Src to Dest (relative to the prefix unless absolute)
+	DepCommand  = "command"   // shell command run inside the environment: Command
+)
+
+// Dependency is one entry of the ordered dependency list.
+type Dependency struct {
+	Kind     string   `json:"kind"`
+	Path     string   `json:"path,omitempty"`
+	Packages []string `json:"packages,omitempty"`
+	Src      string   `json:"src,omitempty"`
+	Dest     string   `json:"dest,omitempty"`
+	Command  string   `json:"command,omitempty"`
+}
+
+// DoctorRequest asks a mode whether its tools are present.
+type DoctorRequest struct {
+	Python Python `json:"python"`
+}
+
+// Tool is one tool a mode found or missed.
+type Tool struct {
+	Name    string `json:"name"`
+	Path    string `json:"path,omitempty"`
+	Version string `json:"version,omitempty"`
+	OK      bool   `json:"ok"`
+	Message string `json:"message,omitempty"`
+}
+
+// DoctorReport lists the tools a mode needs.
+type DoctorReport struct {
+	Tools []Tool `json:"tools"`
+}
+
+// CreateRequest makes a new environment.
+type CreateRequest struct {
+	Env Env `json:"env"`
+}
+
+// InstallRequest installs dependencies into an existing environment.
+type InstallRequest struct {
+	Env          Env          `json:"env"`
+	Dependencies []Dependency `json:"dependencies"`
+}
+
+// LockRequest asks for the lock of an environment.
+type LockRequest struct {
+	Env Env `json:"env"`
+}
+
+// Installers of a locked package.
+const (
+	InstallerPip   = "pip"
+	InstallerConda = "conda"
+)
+
+// LockedPackage is one installed distribution at its exact version.
+type LockedPackage struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Installer string `json:"installer"`
+	// Source is empty for an index; otherwise a VCS URL ("git+https://...@rev"),
+	// a local wheel file name ("wheels/foo-1.0-py3-none-any.whl"), a URL, or a
+	// conda package URL.
+	Source string   `json:"source,omitempty"`
+	Hashes []string `json:"hashes,omitempty"` // "sha256:..."
+	// Editable is true for editable (development) installs.
+	Editable bool `json:"editable,omitempty"`
+}
+
+// LockFile is a lock in a tool's own format (requirements-lock.txt,
+// conda explicit spec), stored in the bundle snapshot and in
+// WORKDIR/.starwhale/lock/.
+type LockFile struct {
+	Name    string `json:"name"`
+	Content []byte `json:"content"`
+}
+
+// Lock is the exact content of an environment.
+type Lock struct {
+	Python   string          `json:"python"` // exact "X.Y.Z"
+	Packages []LockedPackage `json:"packages"`
+	Files    []LockFile      `json:"files,omitempty"`
+}
+
+// RestoreRequest makes an environment holding exactly a lock.
+type RestoreRequest struct {
+	Env  Env  `json:"env"`
+	Lock Lock `json:"lock"`
+	// WheelDirs are local folders of wheels to install from first.
+	WheelDirs []string `json:"wheel_dirs,omitempty"`
+}
+
+// FilesRequest lists the files of each installed distribution.
+type FilesRequest struct {
+	Env Env `json:"env"`
+}
+
+// PackageFiles is the files one distribution owns, relative to the prefix,
+// slash-separated.
+type PackageFiles struct {
+	Name      string   `json:"name"`
+	Version   string   `json:"version"`
+	Installer string   `json:"installer"`
+	Files     []string `json:"files"`
+}
+
+// FilesReport lists the distributions' files. Exclude names paths (relative,
+// slash-separated, may end in "/" for folders) that must not be packed at all,
+// because Relocate or Create regenerates them on the target.
+type FilesReport struct {
+	Packages []PackageFiles `json:"packages"`
+	Exclude  []string       `json:"exclude,omitempty"`
+	// Python is the environment's exact "X.Y.Z"; Platform is like
+	// "linux-x86_64"; ABI like "cp39".
+	Python   string `json:"python"`
+	Platform string `json:"platform"`
+	ABI      string `json:"abi,omitempty"`
+}
+
+// RelocateRequest fixes an environment unpacked at Prefix that was built at
+// OldPrefix.
+type RelocateRequest struct {
+	Env       Env    `json:"env"`
+	OldPrefix string `json:"old_prefix"`
+}
+
+// Shells the Activation call supports.
+var Shells = []string{"bash", "zsh", "fish", "sh"}
+
+// ActivationRequest asks for the activation of the environment at Env.Prefix.
+type ActivationRequest struct {
+	Env   Env    `json:"env"`
+	Shell string `json:"shell"`
+	// Name is shown in the prompt.
+	Name string `json:"name"`
+}
+
+// EnvVar is one variable to set. Value may reference the old value as
+// ${NAME} (e.g. PATH=/prefix/bin:${PATH}); the host expands it.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Activation is how to activate an environment.
+type Activation struct {
+	Vars  []EnvVar `json:"vars"`
+	Unset []string `json:"unset,omitempty"`
+	// Script is shell code for eval in the requested shell.
+	Script string `json:"script"`
+}
+
+// Event is progress or a log line streamed back during a long call.
+type Event struct {
+	// Level is "trace", "debug", "info", "warn" or "error" for a log line; empty
+	// for progress.
+	Level   string `json:"level,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Stage names the step ("create", "install", "download ...").
+	Stage   string `json:"stage,omitempty"`
+	Current int64  `json:"current,omitempty"`
+	Total   int64  `json:"total,omitempty"`
+}
+
+// Events receives events. It may be nil: use Emit.
+type Events func(Event)
+
+// Emit sends e to ev if ev is not nil.
+func (ev Events) Emit(e Event) {
+	if ev != nil {
+		ev(e)
+	}
+}
+
+// Logf sends a log line.
+func (ev Events) Logf(level, format string, args ...any) {
+	ev.Emit(Event{Level: level, Message: fmt.Sprintf(format, args...)})
+}
+
+// Error codes a mode returns in *Error.
+const (
+	ErrNoTool        = "no_tool"     // a needed tool (python X.Y, conda) is missing
+	ErrInvalid       = "invalid"     // a bad request (bad dependency, bad path)
+	ErrToolFailed    = "tool_failed" // pip/conda failed; Message has its output
+	ErrUnsupported   = "unsupported" // the mode cannot do this (shell, platform)
+	ErrInternal      = "internal"
+	ErrPrefixTooLong = "prefix_too_long" // relocation cannot fit the new prefix
+)
+
+// Error is a typed error that crosses the plugin boundary intact.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Detail is extra output (a tool's stderr tail), shown with --verbose.
+	Detail string `json:"detail,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf makes an *Error.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
