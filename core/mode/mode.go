@@ -234,11 +234,31 @@ type FilesReport struct {
 	ABI      string `json:"abi,omitempty"`
 }
 
-// RelocateRequest fixes an environment unpacked at Prefix that was built at
-// OldPrefix.
+// Placeholders the host writes, at pack time, into text files in place of
+// absolute paths of the build machine, so that a bundle does not depend on
+// where it was built. Relocate replaces them with the new paths.
+const (
+	// PrefixPlaceholder stands for the environment's prefix.
+	PrefixPlaceholder = "/__swcli_prefix_placeholder__"
+	// WorkdirPlaceholder stands for the runtime's workdir (local wheels and
+	// files referenced from direct_url.json and the like).
+	WorkdirPlaceholder = "/__swcli_workdir_placeholder__"
+)
+
+// RelocateRequest fixes an environment whose files were unpacked at
+// Env.Prefix after being built elsewhere.
 type RelocateRequest struct {
-	Env       Env    `json:"env"`
-	OldPrefix string `json:"old_prefix"`
+	Env Env `json:"env"`
+	// TextFiles (relative to the prefix) hold PrefixPlaceholder and/or
+	// WorkdirPlaceholder where the build machine's paths were; replace them
+	// with Env.Prefix and Env.Workdir.
+	TextFiles []string `json:"text_files,omitempty"`
+	// BinaryFiles (relative to the prefix) still hold OldPrefix inside binary
+	// content; a mode that supports it replaces it with Env.Prefix padded with
+	// NUL bytes to the same length, and fails with ErrPrefixTooLong when the new
+	// prefix is longer.
+	BinaryFiles []string `json:"binary_files,omitempty"`
+	OldPrefix   string   `json:"old_prefix,omitempty"`
 }
 
 // Shells the Activation call supports.
