@@ -1,0 +1,158 @@
+// Command swcli manages Python runtimes for machine-learning work: create,
+// activate, run, build, copy and restore them. It only parses arguments, calls
+// core/runtime and prints; see DESIGN.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/plugin"
+)
+
+// version is set by the build (-ldflags -X main.version=...).
+var version = "0.1.0-dev"
+
+// exitError carries an exit code without a message (a command's own code).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	a := &appState{}
+	app := newApp(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sigs; ok {
+			cancel()
+		}
+	}()
+	err := app.RunContext(ctx, reorderArgs(app, args))
+	signal.Stop(sigs)
+	close(sigs)
+	a.close()
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "swcli: interrupted")
+		return 130
+	}
+	printError(a, err)
+	return 1
+}
+
+func printError(a *appState, err error) {
+	fmt.Fprintf(os.Stderr, "swcli: %s\n", oneLine(err.Error()))
+	var me *mode.Error
+	if errors.As(err, &me) && me.Detail != "" {
+		if a.verbose {
+			fmt.Fprintln(os.Stderr, me.Detail)
+		} else {
+			fmt.Fprintln(os.Stderr, "(run with --verbose for the tool's full output)")
+		}
+	}
+	if a.verbose {
+		fmt.Fprintf(os.Stderr, "%+v\n", err)
+	}
+}
+
+func oneLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// appState holds what global flags set up, and what must be torn down.
+type appState struct {
+	output  string
+	verbose bool
+	logger  hclog.Logger
+	host    *plugin.Host
+}
+
+func (a *appState) json() bool { return a.output == "json" }
+
+func (a *appState) close() {
+	if a.host != nil {
+		a.host.Close()
+	}
+}
+
+func (a *appState) log() hclog.Logger {
+	if a.logger != nil {
+		return a.logger
+	}
+	level := hclog.Warn
+	if v := os.Getenv("SW_LOG_LEVEL"); v != "" {
+		level = hclog.LevelFromString(v)
+	}
+	if a.verbose {
+		level = hclog.Debug
+	}
+	a.logger = hclog.New(&hclog.LoggerOptions{Name: "swcli", Level: level, Output: os.Stderr})
+	return a.logger
+}
+
+// plugins loads the catalog and returns the (lazy) plugin host.
+func (a *appState) plugins() (*plugin.Host, error) {
+	if a.host != nil {
+		return a.host, nil
+	}
+	cat, err := plugin.Load(plugin.DefaultSources())
+	if err != nil {
+		return nil, err
+	}
+	a.host = plugin.NewHost(cat, a.log())
+	return a.host, nil
+}
+
+func newApp(a *appState) *cli.App {
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	return &cli.App{
+		Name:                 "swcli",
+		Usage:                "versioned, shareable, reproducible Python runtimes for ML work",
+		Version:              version,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output format: text or json"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show debug logs, plugin logs and tool output"},
+		},
+		Before: func(c *cli.Context) error {
+			a.output = c.String("output")
+			if a.output != "text" && a.output != "json" {
+				return fmt.Errorf("--output %q is not a format; allowed: text, json", a.output)
+			}
+			a.verbose = c.Bool("verbose")
+			return nil
+		},
+		Commands: []*cli.Command{
+			runtimeCommand(a),
+			pluginCommand(a),
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}

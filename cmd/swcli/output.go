@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/swcli/swcli/core/mode"
+)
+
+// printJSON writes v as indented JSON on stdout.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printTable prints rows under a header, aligned.
+func printTable(header []string, rows [][]string) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(w, strings.Join(r, "\t"))
+	}
+	w.Flush()
+}
+
+// events renders plugin progress: a spinner with the current stage and the
+// last tool line on a terminal; nothing in pipes (tool lines go to the log
+// with --verbose).
+func (a *appState) events() mode.Events {
+	tty := term.IsTerminal(int(os.Stderr.Fd())) && !a.json()
+	var mu sync.Mutex
+	var bar *progressbar.ProgressBar
+	stage := ""
+	log := a.log()
+	return func(e mode.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Level != "" {
+			switch e.Level {
+			case "error", "warn":
+				log.Warn(e.Message)
+			default:
+				log.Debug(e.Message)
+			}
+		}
+		if !tty {
+			return
+		}
+		if e.Stage != "" {
+			stage = e.Stage
+		}
+		if bar == nil {
+			bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr),
+				progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish(),
+				progressbar.OptionSetElapsedTime(true), progressbar.OptionThrottle(100_000_000))
+		}
+		desc := stage
+		if e.Message != "" && e.Level == "" || e.Level == "info" {
+			msg := e.Message
+			if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil && len(msg)+len(desc)+30 > w && w > len(desc)+33 {
+				msg = msg[:w-len(desc)-33] + "…"
+			}
+			if msg != "" {
+				desc += ": " + msg
+			}
+		}
+		if e.Total > 0 {
+			desc = fmt.Sprintf("%s [%d/%d]", desc, e.Current, e.Total)
+		}
+		bar.Describe(desc)
+		_ = bar.Add(1)
+	}
+}
+
+// doneEvents clears the spinner line.
+func (a *appState) doneEvents() {
+	if term.IsTerminal(int(os.Stderr.Fd())) && !a.json() {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/swcli/swcli/core/plugin"
+)
+
+type pluginRow struct {
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
+	Version  string   `json:"version"`
+	Path     string   `json:"path"`
+	SHA256   string   `json:"sha256"`
+	Status   string   `json:"status"`
+	Source   string   `json:"source"`
+	Caps     []string `json:"capabilities,omitempty"`
+	Protocol []int    `json:"protocol_versions,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+func pluginCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:  "plugin",
+		Usage: "list and inspect plugins (environment modes and stores)",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list the plugins from every plugins.yaml, starting each to ask its version",
+				Action: func(c *cli.Context) error {
+					h, err := a.plugins()
+					if err != nil {
+						return err
+					}
+					var rows []pluginRow
+					for _, e := range h.Catalog.Entries() {
+						rows = append(rows, describe(c, h, e))
+						h.Close()
+					}
+					if a.json() {
+						if rows == nil {
+							rows = []pluginRow{}
+						}
+						return printJSON(rows)
+					}
+					var t [][]string
+					for _, r := range rows {
+						t = append(t, []string{r.Name, r.Kind, r.Version, r.Status, r.Path})
+					}
+					printTable([]string{"NAME", "KIND", "VERSION", "STATUS", "PATH"}, t)
+					return nil
+				},
+			},
+			{
+				Name:      "info",
+				Usage:     "start a plugin and show what it says about itself",
+				ArgsUsage: "NAME",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return cli.Exit("swcli plugin info: give one plugin NAME", 2)
+					}
+					h, err := a.plugins()
+					if err != nil {
+						return err
+					}
+					e, err := h.Catalog.Lookup(c.Args().First(), "")
+					if err != nil {
+						return err
+					}
+					r := describe(c, h, e)
+					if r.Error != "" && !a.json() {
+						return errString(r.Error)
+					}
+					if a.json() {
+						return printJSON(r)
+					}
+					printTable([]string{"FIELD", "VALUE"}, [][]string{
+						{"name", r.Name}, {"kind", r.Kind}, {"version", r.Version},
+						{"status", r.Status}, {"path", r.Path}, {"sha256", r.SHA256},
+						{"source", r.Source}, {"capabilities", join(r.Caps)},
+						{"protocol", joinInts(r.Protocol)},
+					})
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func describe(c *cli.Context, h *plugin.Host, e plugin.Entry) pluginRow {
+	r := pluginRow{Name: e.Name, Kind: e.Kind, Path: e.Path, SHA256: e.SHA256, Source: e.Source}
+	info, _, err := h.Info(c.Context, e.Name)
+	if err != nil {
+		r.Status, r.Error = "error", err.Error()
+		return r
+	}
+	r.Status, r.Version, r.Caps, r.Protocol = "ok", info.Version, info.Capabilities, info.ProtocolVersions
+	return r
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/runtime"
+)
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func join(s []string) string { return strings.Join(s, ", ") }
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func usage(c *cli.Context, format string, args ...any) error {
+	return errString(fmt.Sprintf("swcli %s: %s (see --help)", c.Command.FullName(), fmt.Sprintf(format, args...)))
+}
+
+func (a *appState) service() (*runtime.Service, error) {
+	h, err := a.plugins()
+	if err != nil {
+		return nil, err
+	}
+	root, err := instance.StorageRoot()
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root}, nil
+}
+
+func runtimeCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:    "runtime",
+		Aliases: []string{"rt"},
+		Usage:   "create, activate, run, build, copy and restore runtimes",
+		Subcommands: []*cli.Command{
+			createCommand(a),
+			activateCommand(a),
+			runCommand(a),
+		},
+	}
+}
+
+func createCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:      "create",
+		Usage:     "write runtime.yaml and make the environment in WORKDIR/.starwhale/<mode>",
+		ArgsUsage: "WORKDIR",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Usage: "runtime name (writes a new runtime.yaml); without it, WORKDIR's runtime.yaml is used"},
+			&cli.StringFlag{Name: "mode", Aliases: []string{"m"}, Usage: "environment mode: venv or conda", Value: ""},
+			&cli.StringFlag{Name: "python", Usage: "Python X.Y (default 3.8), or a path to an interpreter"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "overwrite an existing runtime.yaml and environment"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usage(c, "give one WORKDIR, got %d arguments", c.NArg())
+			}
+			if c.String("name") == "" && (c.IsSet("mode")) {
+				return usage(c, "--mode needs --name (the mode of an existing runtime.yaml is its mode)")
+			}
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			res, err := svc.Create(c.Context, runtime.CreateOptions{
+				Workdir: c.Args().First(), Name: c.String("name"), Mode: c.String("mode"),
+				Python: c.String("python"), Force: c.Bool("force"),
+			})
+			a.doneEvents()
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return printJSON(res)
+			}
+			fmt.Printf("created runtime %s (%s, Python %s) in %s\n", res.Name, res.Mode, res.Python, res.Prefix)
+			fmt.Printf("activate it with: swcli runtime activate %s\n", c.Args().First())
+			return nil
+		},
+	}
+}
+
+func activateCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:      "activate",
+		Usage:     "start a subshell in the environment, or print shell code for eval",
+		ArgsUsage: "WORKDIR",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "print", Usage: "print shell code for eval instead of starting a subshell (default when stdout is not a terminal)"},
+			&cli.StringFlag{Name: "shell", Usage: "bash, zsh, fish or sh (default from $SHELL)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usage(c, "give one WORKDIR")
+			}
+			shell := c.String("shell")
+			if shell != "" && shell != "bash" && shell != "zsh" && shell != "fish" && shell != "sh" {
+				return usage(c, "--shell %q is not supported; allowed: bash, zsh, fish, sh", shell)
+			}
+			if shell == "" {
+				shell = runtime.DefaultShell()
+			}
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			t, err := svc.OpenWorkdir(c.Args().First())
+			if err != nil {
+				return err
+			}
+			act, err := svc.Activation(c.Context, t, shell)
+			if err != nil {
+				return err
+			}
+			if c.Bool("print") || !term.IsTerminal(int(os.Stdout.Fd())) {
+				fmt.Print(act.Script)
+				if !strings.HasSuffix(act.Script, "\n") {
+					fmt.Println()
+				}
+				return nil
+			}
+			a.close() // no plugin needs to live while the user works
+			code, err := runtime.Subshell(shell, act.Script, t.Name)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitError{code}
+			}
+			return nil
+		},
+	}
+}
+
+func runCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a command inside the environment; its exit code is passed through",
+		ArgsUsage: "WORKDIR -- CMD [ARGS...]",
+		Action: func(c *cli.Context) error {
+			args := c.Args().Slice()
+			if len(args) == 0 {
+				return usage(c, "give a WORKDIR and a command, e.g. swcli runtime run . -- python -V")
+			}
+			target, argv := args[0], args[1:]
+			if len(argv) > 0 && argv[0] == "--" {
+				argv = argv[1:]
+			}
+			if len(argv) == 0 {
+				return usage(c, "nothing to run: give a command after --, e.g. swcli runtime run %s -- python -V", target)
+			}
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			t, err := svc.OpenWorkdir(target)
+			if err != nil {
+				return err
+			}
+			code, err := svc.Run(c.Context, t, argv)
+			a.close()
+			var re *runtime.RunError
+			if errors.As(err, &re) {
+				fmt.Fprintf(os.Stderr, "swcli: %s\n", re.Error())
+				return &exitError{code}
+			}
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitError{code}
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,431 @@
+package bundle
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// maxWindow is the largest zstd window a layer may ask for (zstd --long=27
+// uses 128 MiB; our writer uses 8 MiB).
+const maxWindow = 128 << 20
+
+// ExtractOptions bound what ExtractLayer accepts. Zero means no limit.
+type ExtractOptions struct {
+	// MaxBytes bounds the bytes of the decompressed tar (give the layer's
+	// AnnotationUncompressedSize, see UncompressedSize).
+	MaxBytes int64
+	// MaxFiles bounds the number of tar entries.
+	MaxFiles int
+	// Digest, if set, is the sha256 digest the compressed stream must have; it
+	// is checked after the whole stream has been read.
+	Digest digest.Digest
+}
+
+// ExtractStats says what ExtractLayer wrote.
+type ExtractStats struct {
+	Files    int   // regular files
+	Dirs     int   // directory entries (existing directories included)
+	Symlinks int   // symlinks
+	Bytes    int64 // bytes of file content
+}
+
+// ExtractLayerFile extracts the layer in the file at path; see ExtractLayer.
+func ExtractLayerFile(ctx context.Context, path, dest string, opts ExtractOptions) (ExtractStats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ExtractStats{}, err
+	}
+	defer f.Close()
+	return ExtractLayer(ctx, f, dest, opts)
+}
+
+// ExtractLayer decompresses a layer from r and extracts it into dest (made if
+// missing). Several layers may be extracted into one dest in turn: a file or
+// symlink of a later layer replaces one of an earlier layer; a directory is
+// never replaced. It refuses, with a *FormatError: absolute paths, ".."
+// segments, paths through a symlink, symlinks whose target is absolute or
+// leaves dest (see PackLayer), hard links, devices, fifos and other entry
+// types, duplicate entries, more than opts.MaxBytes of tar or opts.MaxFiles
+// entries, corrupt or truncated input. Files get the normalized modes (0755
+// or 0644), whatever the tar says. All writes go through an os.Root on dest, so
+// nothing is written outside it, whatever the input and whatever is already in
+// dest. After an error, dest holds part of the layer; the caller removes it.
+func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOptions) (ExtractStats, error) {
+	var sum hash.Hash
+	if opts.Digest != "" {
+		if err := checkDigest(opts.Digest); err != nil {
+			return ExtractStats{}, err
+		}
+		sum = sha256.New()
+		r = io.TeeReader(r, sum)
+	}
+	src := &errReader{r: r}
+	dec, err := zstd.NewReader(src, zstd.WithDecoderMaxWindow(maxWindow))
+	if err != nil {
+		return ExtractStats{}, src.classify(err)
+	}
+	defer dec.Close()
+	lim := &bombReader{r: dec, left: opts.MaxBytes, max: opts.MaxBytes}
+	if opts.MaxBytes <= 0 {
+		lim.left = -1
+	}
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return ExtractStats{}, err
+	}
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		return ExtractStats{}, err
+	}
+	defer root.Close()
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	x := &extractor{
+		ctx:  ctx,
+		root: root,
+		tr:   tar.NewReader(lim),
+		lim:  lim,
+		opts: opts,
+		buf:  *bp,
+		dirs: map[string]bool{},
+		seen: map[string]bool{},
+	}
+	defer x.closeCur()
+	if err := x.run(); err != nil {
+		return x.stats, src.classify(err)
+	}
+	if sum != nil {
+		// Read to the end of the stream, so the digest covers all of it.
+		if _, err := io.Copy(io.Discard, lim); err != nil {
+			return x.stats, src.classify(err)
+		}
+		dec.Close()
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return x.stats, err
+		}
+		if got := digest.NewDigestFromBytes(digest.SHA256, sum.Sum(nil)); got != opts.Digest {
+			return x.stats, formatErr("", "layer digest is %s, want %s", got, opts.Digest)
+		}
+	}
+	return x.stats, nil
+}
+
+type extractor struct {
+	ctx   context.Context
+	root  *os.Root
+	tr    *tar.Reader
+	lim   *bombReader
+	opts  ExtractOptions
+	buf   []byte
+	stats ExtractStats
+	n     int             // entries so far
+	dirs  map[string]bool // directories known to be real (not symlinks)
+	seen  map[string]bool // entries of this layer
+
+	cur    *os.Root // the directory of the last file, open
+	curDir string
+}
+
+func (x *extractor) run() error {
+	for {
+		if err := x.ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := x.tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := x.entry(hdr); err != nil {
+			return err
+		}
+	}
+}
+
+func (x *extractor) entry(hdr *tar.Header) error {
+	raw := hdr.Name
+	name := raw
+	for strings.HasPrefix(name, "./") {
+		name = name[2:]
+	}
+	name = strings.TrimRight(name, "/")
+	if strings.HasPrefix(raw, "/") {
+		return formatErr(raw, "absolute path")
+	}
+	if reason := checkType(hdr); reason != "" {
+		return formatErr(raw, "%s", reason)
+	}
+	if name == "" || name == "." {
+		if hdr.Typeflag == tar.TypeDir {
+			return nil // the destination itself
+		}
+		return formatErr(raw, "entry names the destination itself")
+	}
+	if reason := checkRel(name, "path escapes the destination"); reason != "" {
+		return formatErr(raw, "%s", reason)
+	}
+	x.n++
+	if x.opts.MaxFiles > 0 && x.n > x.opts.MaxFiles {
+		return formatErr(raw, "layer has more than %d entries", x.opts.MaxFiles)
+	}
+	if x.seen[name] {
+		return formatErr(raw, "duplicate entry")
+	}
+	x.seen[name] = true
+	if x.lim.left >= 0 && hdr.Size > x.lim.left {
+		return formatErr(raw, "layer expands beyond %d bytes", x.opts.MaxBytes)
+	}
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if err := x.parents(raw, dir); err != nil {
+		return err
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return x.mkdir(raw, name)
+	case tar.TypeSymlink:
+		if reason := checkSymlinkTarget(name, hdr.Linkname); reason != "" {
+			return formatErr(raw, "%s", reason)
+		}
+		return x.create(raw, dir, base, func(r *os.Root) error {
+			if err := r.Symlink(hdr.Linkname, base); err != nil {
+				return err
+			}
+			x.stats.Symlinks++
+			return nil
+		})
+	default: // tar.TypeReg
+		return x.create(raw, dir, base, func(r *os.Root) error {
+			return x.writeFile(raw, r, base, hdr)
+		})
+	}
+}
+
+// parents makes sure every ancestor of an entry is a real directory, making
+// missing ones.
+func (x *extractor) parents(raw, dir string) error {
+	if dir == "" || x.dirs[dir] {
+		return nil
+	}
+	for i := 0; ; {
+		j := strings.IndexByte(dir[i:], '/')
+		anc := dir
+		if j >= 0 {
+			anc = dir[:i+j]
+			i += j + 1
+		}
+		if !x.dirs[anc] {
+			fi, err := x.root.Lstat(anc)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				if err := x.newDir(anc); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			case fi.Mode()&fs.ModeSymlink != 0:
+				return formatErr(raw, "path goes through the symlink %q", anc)
+			case !fi.IsDir():
+				return formatErr(raw, "path goes through the file %q", anc)
+			}
+			x.dirs[anc] = true
+		}
+		if j < 0 {
+			return nil
+		}
+	}
+}
+
+func (x *extractor) newDir(name string) error {
+	if err := x.root.Mkdir(name, modeDir); err != nil {
+		return err
+	}
+	return x.root.Chmod(name, modeDir)
+}
+
+func (x *extractor) mkdir(raw, name string) error {
+	x.stats.Dirs++
+	if x.dirs[name] {
+		return nil
+	}
+	fi, err := x.root.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := x.newDir(name); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case !fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0:
+		return formatErr(raw, "directory would replace an existing file or symlink")
+	}
+	x.dirs[name] = true
+	return nil
+}
+
+// create calls make in the directory of an entry. If the name exists, a file or
+// symlink (of an earlier layer) is replaced; a directory is refused.
+func (x *extractor) create(raw, dir, base string, make func(*os.Root) error) error {
+	r, err := x.dirRoot(dir)
+	if err != nil {
+		return err
+	}
+	err = make(r)
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	fi, lerr := r.Lstat(base)
+	if lerr != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return formatErr(raw, "would replace an existing directory")
+	}
+	if err := r.Remove(base); err != nil {
+		return err
+	}
+	return make(r)
+}
+
+// dirRoot returns an os.Root for dir (already checked by parents).
+func (x *extractor) dirRoot(dir string) (*os.Root, error) {
+	if dir == "" {
+		return x.root, nil
+	}
+	if x.cur != nil && x.curDir == dir {
+		return x.cur, nil
+	}
+	x.closeCur()
+	r, err := x.root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	x.cur, x.curDir = r, dir
+	return r, nil
+}
+
+func (x *extractor) closeCur() {
+	if x.cur != nil {
+		x.cur.Close()
+		x.cur = nil
+	}
+}
+
+func (x *extractor) writeFile(raw string, r *os.Root, base string, hdr *tar.Header) error {
+	mode := fs.FileMode(fileMode(isExec(fs.FileMode(hdr.Mode))))
+	f, err := r.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	for left := hdr.Size; left > 0; {
+		n := int(min(int64(len(x.buf)), left))
+		n, err := io.ReadFull(x.tr, x.buf[:n])
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if _, err := f.Write(x.buf[:n]); err != nil {
+			f.Close()
+			return err
+		}
+		left -= int64(n)
+		if left > 0 {
+			if err := x.ctx.Err(); err != nil {
+				f.Close()
+				return err
+			}
+		}
+	}
+	if err := f.Chmod(mode); err != nil { // the umask may have taken bits away
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	x.stats.Files++
+	x.stats.Bytes += hdr.Size
+	return nil
+}
+
+// bombReader fails once more than max bytes have been read (left < 0: no limit).
+type bombReader struct {
+	r    io.Reader
+	left int64
+	max  int64
+}
+
+func (b *bombReader) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return b.r.Read(p)
+	}
+	if b.left == 0 {
+		var one [1]byte
+		n, err := b.r.Read(one[:])
+		if n > 0 {
+			return 0, formatErr("", "layer expands beyond %d bytes", b.max)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// errReader remembers the error of the source, so I/O errors can be told from
+// format errors.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// classify returns I/O errors of the source and of the destination as they
+// are, and turns everything else from the decoder and the tar reader into a
+// *FormatError.
+func (e *errReader) classify(err error) error {
+	var fe *FormatError
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return err
+	case e.err != nil && errors.Is(err, e.err):
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.As(err, &pe), errors.As(err, &le):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &FormatError{Reason: "truncated input", Err: io.ErrUnexpectedEOF}
+	}
+	if strings.HasPrefix(err.Error(), "archive/tar:") {
+		return tarErr("", err)
+	}
+	return &FormatError{Reason: fmt.Sprintf("corrupt layer: %v", err), Err: err}
+}

@@ -1,0 +1,153 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	digest "github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// MaxLayers is the most layers a manifest may have.
+const MaxLayers = 100000
+
+// maxManifestSize bounds the manifest and config blobs that are read into
+// memory (100000 layer descriptors take about 35 MB).
+const maxManifestSize = 64 << 20
+
+// Manifest returns the OCI image manifest of a runtime bundle as deterministic
+// JSON: schemaVersion 2, the OCI manifest media type, ArtifactType, config and
+// layers as given, and annotations (none of which should be a timestamp). The
+// descriptors are checked as ParseManifest checks them.
+func Manifest(config ocispec.Descriptor, layers []ocispec.Descriptor, annotations map[string]string) ([]byte, error) {
+	m := ocispec.Manifest{
+		Versioned:    specs.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: ArtifactType,
+		Config:       config,
+		Layers:       layers,
+		Annotations:  annotations,
+	}
+	if m.Layers == nil {
+		m.Layers = []ocispec.Descriptor{}
+	}
+	if len(m.Annotations) == 0 {
+		m.Annotations = nil
+	}
+	if err := checkManifest(&m); err != nil {
+		return nil, err
+	}
+	return json.Marshal(&m)
+}
+
+// ParseManifest parses and checks a runtime manifest: schema version 2, the
+// OCI manifest media type, ArtifactType, a config and layers of the runtime
+// media types with well-formed sha256 digests and sizes >= 0, at most MaxLayers
+// layers, and layer annotations that say their role and uncompressed size.
+// Problems are *FormatError.
+func ParseManifest(data []byte) (*ocispec.Manifest, error) {
+	if len(data) > maxManifestSize {
+		return nil, formatErr("", "manifest is larger than %d bytes", maxManifestSize)
+	}
+	var m ocispec.Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, &FormatError{Reason: "manifest is not valid JSON: " + err.Error(), Err: err}
+	}
+	if dec.More() {
+		return nil, formatErr("", "manifest has data after the JSON object")
+	}
+	if err := checkManifest(&m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func checkManifest(m *ocispec.Manifest) error {
+	switch {
+	case m.SchemaVersion != 2:
+		return formatErr("", "manifest schemaVersion is %d, want 2", m.SchemaVersion)
+	case m.MediaType != ocispec.MediaTypeImageManifest:
+		return formatErr("", "manifest mediaType is %q, want %q", m.MediaType, ocispec.MediaTypeImageManifest)
+	case m.ArtifactType != ArtifactType:
+		return formatErr("", "manifest artifactType is %q, want %q", m.ArtifactType, ArtifactType)
+	case len(m.Layers) > MaxLayers:
+		return formatErr("", "manifest has %d layers, at most %d are allowed", len(m.Layers), MaxLayers)
+	}
+	if err := checkDescriptor("config", &m.Config, MediaTypeConfig); err != nil {
+		return err
+	}
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		what := fmt.Sprintf("layer %d", i)
+		if err := checkDescriptor(what, l, MediaTypeLayer); err != nil {
+			return err
+		}
+		role := l.Annotations[AnnotationRole]
+		switch role {
+		case RoleSnapshot, RoleBase:
+		case RolePackage:
+			if p := l.Annotations[AnnotationPackage]; !strings.Contains(p, "==") {
+				return formatErr("", "manifest %s: annotation %s is %q, want name==version", what, AnnotationPackage, p)
+			}
+		default:
+			return formatErr("", "manifest %s: annotation %s is %q, want %s, %s or %s", what, AnnotationRole, role, RoleSnapshot, RoleBase, RolePackage)
+		}
+		if _, err := UncompressedSize(*l); err != nil {
+			return formatErr("", "manifest %s: %v", what, err)
+		}
+	}
+	return nil
+}
+
+func checkDescriptor(what string, d *ocispec.Descriptor, mediaType string) error {
+	if d.MediaType != mediaType {
+		return formatErr("", "manifest %s: mediaType is %q, want %q", what, d.MediaType, mediaType)
+	}
+	if err := checkDigest(d.Digest); err != nil {
+		return formatErr("", "manifest %s: %v", what, err)
+	}
+	if d.Size < 0 {
+		return formatErr("", "manifest %s: size is %d", what, d.Size)
+	}
+	return nil
+}
+
+// checkDigest accepts only well-formed sha256 digests (64 lowercase hex digits).
+func checkDigest(d digest.Digest) error {
+	if d.Algorithm() != digest.SHA256 || !isHex64(d.Encoded()) {
+		return fmt.Errorf("digest %q is not sha256:<64 lowercase hex digits>", string(d))
+	}
+	return nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// UncompressedSize returns the AnnotationUncompressedSize of a layer
+// descriptor, the limit to give ExtractOptions.MaxBytes.
+func UncompressedSize(layer ocispec.Descriptor) (int64, error) {
+	v, ok := layer.Annotations[AnnotationUncompressedSize]
+	if !ok {
+		return 0, fmt.Errorf("annotation %s is missing", AnnotationUncompressedSize)
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != v {
+		return 0, fmt.Errorf("annotation %s is %q, want a decimal size", AnnotationUncompressedSize, v)
+	}
+	return n, nil
+}

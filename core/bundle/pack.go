@@ -1,0 +1,469 @@
+package bundle
+
+import (
+	"archive/tar"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// PackOptions tune PackLayer.
+type PackOptions struct {
+	// Rewrite says whether the content of the regular file rel may be given to
+	// Transform. Files it does not mark (and every file when it is nil) stream
+	// from disk without being held in memory.
+	Rewrite func(rel string) bool
+	// Transform gets the whole content of a marked file and returns the content
+	// to pack and true, or false to pack the file as it is. It is how a caller
+	// replaces absolute prefixes in scripts and metadata. It must be
+	// deterministic, and safe for concurrent use when given to PackLayers.
+	Transform func(rel string, data []byte) ([]byte, bool)
+}
+
+// LayerInfo describes a packed layer.
+type LayerInfo struct {
+	Digest           digest.Digest // sha256 of the compressed layer
+	Size             int64         // bytes of the compressed layer
+	UncompressedSize int64         // bytes of the tar (the AnnotationUncompressedSize value)
+	Files            int           // tar entries: directories, files and symlinks
+}
+
+// LayerJob is one layer for PackLayers: the arguments of PackLayer, and where
+// the layer goes. If Writer is nil, the layer is written to a new temporary file
+// in Dir (os.TempDir() if empty) whose path is returned; the caller renames it
+// into place, so Dir should be on the filesystem of its destination.
+type LayerJob struct {
+	Root    string
+	Paths   []string
+	Options PackOptions
+	Writer  io.Writer
+	Dir     string
+}
+
+// LayerResult is the outcome of one LayerJob. Path is the temporary file the
+// layer was written to, empty when the job had a Writer.
+type LayerResult struct {
+	LayerInfo
+	Path string
+}
+
+// The compression settings are part of the format: changing any of them
+// changes every digest, hence every version. One goroutine per encoder keeps
+// the output independent of the number of CPUs.
+func newEncoder() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithWindowSize(8<<20),
+		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(true),
+		zstd.WithZeroFrames(true),
+		zstd.WithAllLitEntropyCompression(false),
+		zstd.WithNoEntropyCompression(false),
+		zstd.WithLowerEncoderMem(false),
+	)
+}
+
+const bufSize = 1 << 20
+
+var (
+	encoders sync.Pool // *zstd.Encoder, reset before each layer
+	buffers  = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+)
+
+func getEncoder() (*zstd.Encoder, error) {
+	if e, ok := encoders.Get().(*zstd.Encoder); ok {
+		return e, nil
+	}
+	return newEncoder()
+}
+
+// PackLayer writes to w a layer holding paths, slash-separated paths relative
+// to root. A directory in paths adds only the directory's own entry (list its
+// content too, for example with WalkFiles); the parents of every path are added
+// whether listed or not. Regular files are packed with their content (a file
+// with several hard links is packed as a regular file each time), symlinks as
+// symlinks with their target as it is; a target must be relative and stay
+// under root. Anything else (socket, device, fifo) is refused with a
+// *FileError naming it. See the package documentation for what makes the
+// output deterministic.
+func PackLayer(ctx context.Context, w io.Writer, root string, paths []string, opts PackOptions) (LayerInfo, error) {
+	entries, _, err := scan(root, paths)
+	if err != nil {
+		return LayerInfo{}, err
+	}
+	enc, err := getEncoder()
+	if err != nil {
+		return LayerInfo{}, err
+	}
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	info, err := writeLayer(ctx, w, root, entries, opts, enc, *bp)
+	if err == nil {
+		encoders.Put(enc)
+	}
+	return info, err
+}
+
+// PackLayers packs several layers at once, parallel at a time (GOMAXPROCS if
+// parallel <= 0), largest first, and returns their results in the order of
+// jobs. Each layer is the same bytes PackLayer would write. On error, the
+// temporary files it made are removed and the first error is returned.
+func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResult, error) {
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	type scanned struct {
+		entries []entry
+		bytes   int64
+	}
+	scans := make([]scanned, len(jobs))
+	order := make([]int, len(jobs))
+	for i := range order {
+		order[i] = i
+	}
+	err := forEach(ctx, parallel, order, func(ctx context.Context, _ *worker, i int) error {
+		e, n, err := scan(jobs[i].Root, jobs[i].Paths)
+		scans[i] = scanned{e, n}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Largest first, so a big layer does not start last and finish alone.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(scans[b].bytes, scans[a].bytes) })
+
+	results := make([]LayerResult, len(jobs))
+	err = forEach(ctx, parallel, order, func(ctx context.Context, wk *worker, i int) error {
+		job := &jobs[i]
+		if wk.enc == nil {
+			enc, err := getEncoder()
+			if err != nil {
+				return err
+			}
+			wk.enc = enc
+			wk.buf = make([]byte, bufSize)
+		}
+		w := job.Writer
+		var f *os.File
+		if w == nil {
+			var err error
+			if f, err = os.CreateTemp(job.Dir, ".layer-*.tmp"); err != nil {
+				return err
+			}
+			results[i].Path = f.Name()
+			w = f
+		}
+		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.enc, wk.buf)
+		if err != nil {
+			wk.enc = nil // its state is unknown: do not reuse it
+		}
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		results[i].LayerInfo = info
+		return err
+	})
+	if err != nil {
+		for _, r := range results {
+			if r.Path != "" {
+				os.Remove(r.Path)
+			}
+		}
+		return nil, err
+	}
+	return results, nil
+}
+
+type worker struct {
+	enc *zstd.Encoder
+	buf []byte
+}
+
+// forEach calls fn for every index in order, parallel at a time, and returns
+// the first error (which cancels the context the other calls see).
+func forEach(ctx context.Context, parallel int, order []int, fn func(context.Context, *worker, int) error) error {
+	parallel = max(1, min(parallel, len(order)))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Go(func() {
+			wk := &worker{}
+			defer func() {
+				if wk.enc != nil {
+					encoders.Put(wk.enc)
+				}
+			}()
+			for i := range next {
+				if err := fn(ctx, wk, i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+loop:
+	for _, i := range order {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// WalkFiles returns rel (a slash-separated directory relative to root; "" or
+// "." for root itself) and everything under it, as sorted slash-separated paths
+// relative to root, ready for PackLayer. Symlinks are listed, not followed.
+func WalkFiles(root, rel string) ([]string, error) {
+	rel = strings.Trim(path.Clean("/"+filepath.ToSlash(rel)), "/")
+	var out []string
+	base := filepath.Join(root, filepath.FromSlash(rel))
+	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		r, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		if r = filepath.ToSlash(r); r != "." {
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// entry is one tar entry to write.
+type entry struct {
+	rel  string
+	kind byte // tar.TypeReg, tar.TypeDir or tar.TypeSymlink
+	size int64
+	exec bool
+	link string
+}
+
+// scan validates, sorts and stats paths and adds their parents. It returns the
+// entries to write and the bytes of file content they hold.
+func scan(root string, paths []string) ([]entry, int64, error) {
+	ps := slices.Clone(paths)
+	slices.Sort(ps)
+	ps = slices.Compact(ps)
+	entries := make([]entry, 0, len(ps)+len(ps)/8+1)
+	kinds := make(map[string]byte, len(ps))
+	var total int64
+	lastDir := "."
+	for _, p := range ps {
+		if r := checkRel(p, "path escapes the root"); r != "" {
+			return nil, 0, &FileError{Path: p, Reason: r}
+		}
+		if dir := path.Dir(p); dir != lastDir {
+			for i := 0; ; {
+				j := strings.IndexByte(p[i:], '/')
+				if j < 0 {
+					break
+				}
+				anc := p[:i+j]
+				i += j + 1
+				if k, ok := kinds[anc]; ok {
+					if k != tar.TypeDir {
+						return nil, 0, &FileError{Path: filepath.Join(root, anc), Reason: fmt.Sprintf("is not a directory, but %s is under it", p)}
+					}
+					continue
+				}
+				full := filepath.Join(root, filepath.FromSlash(anc))
+				fi, err := os.Lstat(full)
+				if err != nil {
+					return nil, 0, err
+				}
+				if !fi.IsDir() {
+					return nil, 0, &FileError{Path: full, Reason: fmt.Sprintf("is not a directory, but %s is under it", p)}
+				}
+				kinds[anc] = tar.TypeDir
+				entries = append(entries, entry{rel: anc, kind: tar.TypeDir})
+			}
+			lastDir = dir
+		}
+		if _, ok := kinds[p]; ok {
+			continue
+		}
+		full := filepath.Join(root, filepath.FromSlash(p))
+		fi, err := os.Lstat(full)
+		if err != nil {
+			return nil, 0, err
+		}
+		e := entry{rel: p}
+		switch m := fi.Mode(); {
+		case m.IsRegular():
+			e.kind, e.size, e.exec = tar.TypeReg, fi.Size(), isExec(m)
+			total += e.size
+		case m.IsDir():
+			e.kind = tar.TypeDir
+		case m&fs.ModeSymlink != 0:
+			target, err := os.Readlink(full)
+			if err != nil {
+				return nil, 0, err
+			}
+			if r := checkSymlinkTarget(p, target); r != "" {
+				return nil, 0, &FileError{Path: full, Reason: r + "; readers refuse it"}
+			}
+			e.kind, e.link = tar.TypeSymlink, target
+		default:
+			return nil, 0, &FileError{Path: full, Reason: fmt.Sprintf("is a %s; only regular files, directories and symlinks can be packed", fileKind(m))}
+		}
+		kinds[p] = e.kind
+		entries = append(entries, e)
+	}
+	return entries, total, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (fifo)"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeIrregular != 0:
+		return "irregular file"
+	}
+	return "special file (" + m.Type().String() + ")"
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// hashWriter writes to w and hashes what it wrote.
+type hashWriter struct {
+	w io.Writer
+	h interface{ Write([]byte) (int, error) }
+	n int64
+}
+
+func (h *hashWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}
+
+func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, opts PackOptions, enc *zstd.Encoder, buf []byte) (LayerInfo, error) {
+	sum := sha256.New()
+	out := &hashWriter{w: w, h: sum}
+	enc.Reset(out)
+	tarOut := &countWriter{w: enc}
+	tw := tar.NewWriter(tarOut)
+	for i, e := range entries {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return LayerInfo{}, err
+			}
+		}
+		var err error
+		switch e.kind {
+		case tar.TypeDir:
+			err = tw.WriteHeader(dirHeader(e.rel))
+		case tar.TypeSymlink:
+			err = tw.WriteHeader(symlinkHeader(e.rel, e.link))
+		default:
+			err = writeFile(ctx, tw, root, e, opts, buf)
+		}
+		if err != nil {
+			return LayerInfo{}, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return LayerInfo{}, err
+	}
+	if err := enc.Close(); err != nil {
+		return LayerInfo{}, err
+	}
+	return LayerInfo{
+		Digest:           digest.NewDigestFromBytes(digest.SHA256, sum.Sum(nil)),
+		Size:             out.n,
+		UncompressedSize: tarOut.n,
+		Files:            len(entries),
+	}, nil
+}
+
+func writeFile(ctx context.Context, tw *tar.Writer, root string, e entry, opts PackOptions, buf []byte) error {
+	full := filepath.Join(root, filepath.FromSlash(e.rel))
+	if opts.Transform != nil && opts.Rewrite != nil && opts.Rewrite(e.rel) {
+		data, err := os.ReadFile(full)
+		if err != nil {
+			return err
+		}
+		if out, ok := opts.Transform(e.rel, data); ok {
+			data = out
+		}
+		if err := tw.WriteHeader(fileHeader(e.rel, int64(len(data)), e.exec)); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := tw.WriteHeader(fileHeader(e.rel, e.size, e.exec)); err != nil {
+		return err
+	}
+	for left := e.size; left > 0; {
+		n := int(min(int64(len(buf)), left))
+		n, err := io.ReadFull(f, buf[:n])
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return &FileError{Path: full, Reason: "file shrank while it was packed", Err: err}
+			}
+			return err
+		}
+		if _, err := tw.Write(buf[:n]); err != nil {
+			return err
+		}
+		left -= int64(n)
+		if left > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

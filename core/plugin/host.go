@@ -1,0 +1,280 @@
+package plugin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/sdk"
+)
+
+// Host launches plugins on demand and keeps them until Close.
+type Host struct {
+	Catalog *Catalog
+	Logger  hclog.Logger
+
+	mu      sync.Mutex
+	clients map[string]*running
+}
+
+type running struct {
+	entry  Entry
+	client *goplugin.Client
+	raw    any
+	info   mode.Info
+}
+
+// NewHost makes a host over a catalog. logger receives the plugins' logs.
+func NewHost(c *Catalog, logger hclog.Logger) *Host {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Host{Catalog: c, Logger: logger, clients: map[string]*running{}}
+}
+
+// ChecksumError says a plugin binary does not match its listed sha256.
+type ChecksumError struct {
+	Name, Path, Want, Got string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("plugin %q: %s does not match the sha256 in plugins.yaml (want %.12s…, got %.12s…); refusing to run it", e.Name, e.Path, e.Want, e.Got)
+}
+
+// LaunchError says a plugin could not be started or did not answer.
+type LaunchError struct {
+	Name, Path string
+	Err        error
+}
+
+func (e *LaunchError) Error() string {
+	return fmt.Sprintf("plugin %q (%s) failed to start: %v", e.Name, e.Path, e.Err)
+}
+func (e *LaunchError) Unwrap() error { return e.Err }
+
+// CrashError says a running plugin went away during a call.
+type CrashError struct {
+	Name, Path string
+	Err        error
+}
+
+func (e *CrashError) Error() string {
+	return fmt.Sprintf("plugin %q (%s) crashed or was killed: %v", e.Name, e.Path, e.Err)
+}
+func (e *CrashError) Unwrap() error { return e.Err }
+
+// FileSHA256 is the hex sha256 of a file.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Verify checks that the entry's binary exists and matches its sha256.
+func Verify(e Entry) error {
+	st, err := os.Stat(e.Path)
+	if err != nil {
+		return &LaunchError{Name: e.Name, Path: e.Path, Err: errors.New("binary not found (run `make build`?)")}
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return &LaunchError{Name: e.Name, Path: e.Path, Err: errors.New("not an executable file")}
+	}
+	if e.SHA256 == "" {
+		return nil
+	}
+	got, err := FileSHA256(e.Path)
+	if err != nil {
+		return &LaunchError{Name: e.Name, Path: e.Path, Err: err}
+	}
+	if got != e.SHA256 {
+		return &ChecksumError{Name: e.Name, Path: e.Path, Want: e.SHA256, Got: got}
+	}
+	return nil
+}
+
+// start launches a plugin (once) and dispenses its kind.
+func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r, ok := h.clients[name]; ok {
+		if !r.client.Exited() {
+			return r, nil
+		}
+		delete(h.clients, name)
+	}
+	e, err := h.Catalog.Lookup(name, kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := Verify(e); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(e.Path, e.Args...)
+	// The plugin gets SIGTERM when the host dies, even by SIGKILL; the sdk
+	// then cancels running calls (killing pip or conda) and exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cfg := &goplugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: sdk.PluginSets(),
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		Logger:           h.Logger.Named(name),
+		Managed:          true,
+	}
+	if e.SHA256 != "" {
+		sum, _ := hex.DecodeString(e.SHA256)
+		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+	c := goplugin.NewClient(cfg)
+	rpc, err := c.Client()
+	if err != nil {
+		c.Kill()
+		return nil, &LaunchError{Name: name, Path: e.Path, Err: err}
+	}
+	raw, err := rpc.Dispense(e.Kind)
+	if err != nil {
+		c.Kill()
+		return nil, &LaunchError{Name: name, Path: e.Path, Err: err}
+	}
+	r := &running{entry: e, client: c, raw: raw}
+	type infoer interface {
+		Info(context.Context) (mode.Info, error)
+	}
+	if ie, ok := raw.(infoer); ok {
+		info, err := ie.Info(ctx)
+		if err != nil {
+			c.Kill()
+			return nil, &LaunchError{Name: name, Path: e.Path, Err: fmt.Errorf("Info: %w", err)}
+		}
+		if info.Kind != e.Kind {
+			c.Kill()
+			return nil, &LaunchError{Name: name, Path: e.Path, Err: fmt.Errorf("it says it is a %q plugin, plugins.yaml says %q", info.Kind, e.Kind)}
+		}
+		if !slices.Contains(info.ProtocolVersions, mode.ProtocolVersion) {
+			c.Kill()
+			return nil, &LaunchError{Name: name, Path: e.Path, Err: fmt.Errorf("speaks protocol %v, swcli speaks %d", info.ProtocolVersions, mode.ProtocolVersion)}
+		}
+		r.info = info
+	}
+	h.clients[name] = r
+	return r, nil
+}
+
+// Mode launches (if needed) the mode plugin name.
+func (h *Host) Mode(ctx context.Context, name string) (mode.Mode, error) {
+	r, err := h.start(ctx, name, sdk.KindMode)
+	if err != nil {
+		return nil, err
+	}
+	return &crashMode{m: r.raw.(mode.Mode), name: name, path: r.entry.Path, c: r.client}, nil
+}
+
+// Store launches (if needed) the store plugin name.
+func (h *Host) Store(ctx context.Context, name string) (store.Store, error) {
+	r, err := h.start(ctx, name, sdk.KindStore)
+	if err != nil {
+		return nil, err
+	}
+	return r.raw.(store.Store), nil
+}
+
+// Info launches the plugin and returns its Info.
+func (h *Host) Info(ctx context.Context, name string) (mode.Info, Entry, error) {
+	r, err := h.start(ctx, name, "")
+	if err != nil {
+		return mode.Info{}, Entry{}, err
+	}
+	return r.info, r.entry, nil
+}
+
+// PIDs lists the process ids of running plugins (for tests and diagnostics).
+func (h *Host) PIDs() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int
+	for _, r := range h.clients {
+		if rc := r.client.ReattachConfig(); rc != nil && rc.Pid > 0 {
+			out = append(out, rc.Pid)
+		}
+	}
+	return out
+}
+
+// Close kills every plugin this host started.
+func (h *Host) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for n, r := range h.clients {
+		r.client.Kill()
+		delete(h.clients, n)
+	}
+}
+
+// crashMode names the plugin in connection errors.
+type crashMode struct {
+	m    mode.Mode
+	name string
+	path string
+	c    *goplugin.Client
+}
+
+func (c *crashMode) wrap(err error) error {
+	var ce *sdk.ConnectionError
+	if errors.As(err, &ce) || (err != nil && c.c.Exited()) {
+		return &CrashError{Name: c.name, Path: c.path, Err: err}
+	}
+	return err
+}
+
+func (c *crashMode) Info(ctx context.Context) (mode.Info, error) {
+	i, err := c.m.Info(ctx)
+	return i, c.wrap(err)
+}
+func (c *crashMode) Doctor(ctx context.Context, r mode.DoctorRequest) (mode.DoctorReport, error) {
+	v, err := c.m.Doctor(ctx, r)
+	return v, c.wrap(err)
+}
+func (c *crashMode) Create(ctx context.Context, r mode.CreateRequest, ev mode.Events) error {
+	return c.wrap(c.m.Create(ctx, r, ev))
+}
+func (c *crashMode) Install(ctx context.Context, r mode.InstallRequest, ev mode.Events) error {
+	return c.wrap(c.m.Install(ctx, r, ev))
+}
+func (c *crashMode) Lock(ctx context.Context, r mode.LockRequest, ev mode.Events) (mode.Lock, error) {
+	v, err := c.m.Lock(ctx, r, ev)
+	return v, c.wrap(err)
+}
+func (c *crashMode) Restore(ctx context.Context, r mode.RestoreRequest, ev mode.Events) error {
+	return c.wrap(c.m.Restore(ctx, r, ev))
+}
+func (c *crashMode) Files(ctx context.Context, r mode.FilesRequest) (mode.FilesReport, error) {
+	v, err := c.m.Files(ctx, r)
+	return v, c.wrap(err)
+}
+func (c *crashMode) Relocate(ctx context.Context, r mode.RelocateRequest, ev mode.Events) error {
+	return c.wrap(c.m.Relocate(ctx, r, ev))
+}
+func (c *crashMode) Activation(ctx context.Context, r mode.ActivationRequest) (mode.Activation, error) {
+	v, err := c.m.Activation(ctx, r)
+	return v, c.wrap(err)
+}

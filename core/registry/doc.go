@@ -1,0 +1,51 @@
+// Package registry keeps runtime versions, tags, blobs, the trash (remove and
+// recover) and garbage collection on top of any store.Store, so the
+// standalone instance (store.FS) and the server (any store plugin) behave the
+// same. It owns the meaning of keys; the store owns only bytes. It knows OCI
+// image manifests (it reads their config and layers) but not the bundle
+// format, which core/bundle builds and reads.
+//
+// # Key layout
+//
+//	blobs/sha256/<hex>                            content-addressed blobs: layers, configs, manifests
+//	projects/<p>/runtimes/<name>/versions/<hex>   version record (JSON), <hex> = manifest digest
+//	projects/<p>/runtimes/<name>/tags/<tag>       tag (JSON {"digest"}): latest, v<N>, user tags
+//	projects/<p>/runtimes/<name>/counter          next N for v<N> (JSON {"next"})
+//
+// A version record is {"digest", "number", "created" (UTC), "size" (bytes of
+// the manifest and every distinct blob it references), "removed",
+// "removed_at"}. Blobs are shared by every project and runtime.
+//
+// # Invariants
+//
+//   - A version exists when its record exists. The record is written last,
+//     with IfNoneMatch, after its blobs, its manifest blob and its v<N> tag;
+//     a crash at any point leaves either no record (and unreferenced blobs,
+//     which GC frees) or a complete version. latest and user tags are moved
+//     after the record; re-running the same PutVersion finishes the job.
+//   - A tag counts only while it points to an existing record, and a v<N>
+//     tag only while that record's number is N; anything else (left by a
+//     crash or a lost race) is ignored and may be overwritten.
+//   - Numbers come from the counter, advanced with a conditional put
+//     (read-modify-write with IfMatch, retried): no two versions of a runtime
+//     get the same N, and N is never reused, even after a hard remove. The
+//     counter is never deleted. Numbers may have gaps (two processes racing
+//     to add the same manifest; a crash between counter and record).
+//   - Each tag is its own key, so concurrent taggers of different tags never
+//     lose each other's work; a new tag is created with IfNoneMatch and a
+//     moved one is replaced with IfMatch.
+//   - latest and v<N> are reserved: only this package sets them. latest
+//     moves to each version added (PutVersion), and away from a version that
+//     is removed, to the newest remaining one (highest N). If it ever points
+//     nowhere useful, Resolve("latest") falls back to the newest version.
+//   - Remove is soft: the record is marked removed and kept with its tags,
+//     so Recover restores it as it was; removed versions do not resolve,
+//     list (unless asked) or keep user tags from moving. Remove with force
+//     deletes the record and its tags; its blobs are freed by GC.
+//   - GC marks every blob referenced by any record (removed ones included)
+//     and deletes the other blobs older than a grace period (1h by default),
+//     so blobs a concurrent build has just written survive. Known limit: a
+//     build that finds an old unreferenced blob already present (dedupe)
+//     and references it can lose it to a GC running at the same moment; run
+//     GC when no build or copy is adding versions, or keep the grace period.
+package registry

@@ -1,0 +1,110 @@
+package registry
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/swcli/swcli/core/store"
+)
+
+// Keys; see the package documentation.
+const (
+	blobPrefix     = "blobs/sha256/"
+	projectsPrefix = "projects/"
+)
+
+func blobKey(d digest.Digest) string { return blobPrefix + d.Encoded() }
+
+func runtimePrefix(project, name string) string {
+	return projectsPrefix + project + "/runtimes/" + name + "/"
+}
+
+func versionsPrefix(project, name string) string { return runtimePrefix(project, name) + "versions/" }
+func tagsPrefix(project, name string) string     { return runtimePrefix(project, name) + "tags/" }
+
+func versionKey(project, name string, d digest.Digest) string {
+	return versionsPrefix(project, name) + d.Encoded()
+}
+
+func tagKey(project, name, tag string) string { return tagsPrefix(project, name) + tag }
+func counterKey(project, name string) string  { return runtimePrefix(project, name) + "counter" }
+func numberTag(n int) string                  { return "v" + strconv.Itoa(n) }
+func shortHex(d digest.Digest) string         { return short(d.Encoded()) }
+func short(hex string) string                 { return hex[:min(12, len(hex))] }
+func sha256Of(hex string) digest.Digest       { return digest.NewDigestFromEncoded(digest.SHA256, hex) }
+
+const latestTag = "latest"
+
+// checkNames makes sure project and name are single, safe key segments.
+// (What a valid runtime name is, is the caller's business.)
+func checkNames(project, name string) error {
+	if err := checkSegment("project", project); err != nil {
+		return err
+	}
+	return checkSegment("runtime name", name)
+}
+
+func checkSegment(kind, v string) error {
+	if v == "" {
+		return &InvalidNameError{Kind: kind, Value: v, Reason: "empty"}
+	}
+	if strings.Contains(v, "/") {
+		return &InvalidNameError{Kind: kind, Value: v, Reason: "contains /"}
+	}
+	if err := store.ValidateKey(v); err != nil {
+		reason := err.Error()
+		if ik, ok := err.(*store.InvalidKeyError); ok {
+			reason = ik.Reason
+		}
+		return &InvalidNameError{Kind: kind, Value: v, Reason: reason}
+	}
+	return nil
+}
+
+// Tags follow the OCI distribution tag rule.
+var (
+	tagRE    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+	numberRE = regexp.MustCompile(`^v[0-9]+$`)
+	hexRE    = regexp.MustCompile(`^[0-9a-f]+$`)
+)
+
+func validTag(tag string) bool { return tagRE.MatchString(tag) }
+
+// reservedTag: latest and v<N> are set by the registry only.
+func reservedTag(tag string) bool { return tag == latestTag || numberRE.MatchString(tag) }
+
+// checkUserTags validates tags a user asks to set or remove.
+func checkUserTags(tags []string) error {
+	for _, t := range tags {
+		if !validTag(t) {
+			return &InvalidNameError{Kind: "tag", Value: t, Reason: "use up to 128 of A-Z a-z 0-9 . _ -, not starting with . or -"}
+		}
+		if reservedTag(t) {
+			return &ReservedTagError{Tag: t}
+		}
+	}
+	return nil
+}
+
+// parseNumberTag returns N for "vN".
+func parseNumberTag(tag string) (int, bool) {
+	if !numberRE.MatchString(tag) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(tag[1:])
+	return n, err == nil
+}
+
+func checkDigest(d digest.Digest) error {
+	if err := d.Validate(); err != nil {
+		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: err.Error()}
+	}
+	if d.Algorithm() != digest.SHA256 {
+		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: fmt.Sprintf("algorithm %s is not supported, only sha256", d.Algorithm())}
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/swcli/swcli/core/store"
+)
+
+// Registry keeps versions, tags and blobs in a store.Store. It holds no state
+// of its own: any number of Registries (in any number of processes) may share
+// one store. See the package documentation for the layout and invariants.
+type Registry struct {
+	s   store.Store
+	now func() time.Time
+}
+
+// New returns a Registry on s.
+func New(s store.Store) *Registry {
+	return &Registry{s: s, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Store returns the store the registry works on.
+func (r *Registry) Store() store.Store { return r.s }
+
+const (
+	// records are small; refuse to parse anything bigger
+	maxRecordSize = 1 << 20
+	// conditional-put retry loops give up after this many lost races
+	maxAttempts = 1000
+	// parallel reads of records
+	readWorkers = 16
+)
+
+func isNotFound(err error) bool {
+	var nf *store.NotFoundError
+	return errors.As(err, &nf)
+}
+
+func isPrecondition(err error) bool {
+	var pe *store.PreconditionError
+	return errors.As(err, &pe)
+}
+
+// readJSON reads the JSON value at key. A missing key gives the store's
+// *store.NotFoundError.
+func (r *Registry) readJSON(ctx context.Context, key string, v any) error {
+	rc, err := r.s.Get(ctx, key, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxRecordSize+1))
+	if err != nil {
+		return fmt.Errorf("registry: read %s: %w", key, err)
+	}
+	if len(data) > maxRecordSize {
+		return fmt.Errorf("registry: %s: record larger than %d bytes", key, maxRecordSize)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("registry: %s: corrupt record: %w", key, err)
+	}
+	return nil
+}
+
+// readJSONETag reads the value at key with the ETag to replace it with
+// IfMatch. The ETag is read first: if the value changes in between, the
+// conditional put fails and the caller retries. (Stores give content ETags
+// for records, and records never return to an earlier content, so a value
+// newer than the ETag cannot be replaced by mistake.)
+func (r *Registry) readJSONETag(ctx context.Context, key string, v any) (string, error) {
+	info, err := r.s.Stat(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if err := r.readJSON(ctx, key, v); err != nil {
+		return "", err
+	}
+	return info.ETag, nil
+}
+
+func (r *Registry) putJSON(ctx context.Context, key string, v any, opts store.PutOptions) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return r.s.Put(ctx, key, bytes.NewReader(append(data, '\n')), opts)
+}
+
+// backoff waits a little, more after each lost race, before a retry.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt >= maxAttempts {
+		return errors.New("registry: too much contention, gave up")
+	}
+	limit := time.Millisecond << min(attempt, 6) // up to 64ms
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit)) + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// parallel calls fn(i) for i in [0, n) on a few goroutines and returns the
+// first error.
+func parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	if n == 0 {
+		return ctx.Err()
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		next  atomic.Int64
+		once  sync.Once
+		first error
+	)
+	for w := 0; w < min(readWorkers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || wctx.Err() != nil {
+					return
+				}
+				if err := fn(wctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}

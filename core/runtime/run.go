@@ -1,0 +1,100 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// RunError says the command could not be started.
+type RunError struct {
+	Cmd string
+	Err error
+}
+
+func (e *RunError) Error() string { return fmt.Sprintf("cannot run %s: %v", e.Cmd, e.Err) }
+
+// Run runs argv inside the target environment with stdin, stdout and stderr
+// attached, and returns the command's exit code (128+N when killed by signal
+// N). Signals sent to swcli are passed on to the command.
+func (s *Service) Run(ctx context.Context, t *Target, argv []string) (int, error) {
+	if len(argv) == 0 {
+		return 2, usagef("nothing to run: give a command after --, e.g. swcli runtime run %s -- python -V", t.Workdir)
+	}
+	vars, unset := t.State.Vars, t.State.Unset
+	if len(vars) == 0 {
+		act, err := s.Activation(ctx, t, "sh")
+		if err != nil {
+			return 1, err
+		}
+		vars, unset = act.Vars, act.Unset
+	}
+	env := ApplyEnv(os.Environ(), vars, unset)
+	path := argv[0]
+	if !strings.ContainsRune(path, '/') {
+		p, err := lookPath(path, env)
+		if err != nil {
+			return 127, &RunError{Cmd: argv[0], Err: errors.New("command not found in the environment or on PATH")}
+		}
+		path = p
+	}
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args[0] = argv[0]
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 126, &RunError{Cmd: argv[0], Err: err}
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sg := <-sigs:
+				_ = cmd.Process.Signal(sg)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	return 1, &RunError{Cmd: argv[0], Err: err}
+}
+
+func lookPath(name string, env []string) (string, error) {
+	var path string
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "PATH=") {
+			path = kv[5:]
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}

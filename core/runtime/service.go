@@ -1,0 +1,38 @@
+package runtime
+
+import (
+	"context"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/swcli/swcli/core/mode"
+)
+
+// Modes gives mode implementations by name; core/plugin.Host satisfies it,
+// and tests may pass an in-process harness.
+type Modes interface {
+	Mode(ctx context.Context, name string) (mode.Mode, error)
+}
+
+// Service runs the workflows.
+type Service struct {
+	Modes Modes
+	// Events receives progress and log lines; may be nil.
+	Events mode.Events
+	// Version is the swcli version written into runtime.yaml and manifests.
+	Version string
+	Log     hclog.Logger
+	// StorageRoot is the local instance's root (blobs, caches).
+	StorageRoot string
+}
+
+func (s *Service) log() hclog.Logger {
+	if s.Log == nil {
+		return hclog.NewNullLogger()
+	}
+	return s.Log
+}
+
+func (s *Service) stage(name string, cur, total int64) {
+	s.Events.Emit(mode.Event{Stage: name, Current: cur, Total: total})
+}

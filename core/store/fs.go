@@ -1,0 +1,563 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// FS is the filesystem Store: the value of a key is the file root/key (the
+// key's slashes become folders), so a store can be read with ls and cat.
+//
+// How it keeps the contract:
+//
+//   - Put writes to a temporary file in root/.tmp (the same filesystem),
+//     fsyncs it and renames it into place, then fsyncs the folder. A reader
+//     holding the old file keeps reading the old bytes; a failed Put leaves
+//     only a temporary file, which is removed (or cleaned up by a later
+//     NewFS when the process died).
+//   - Every change of a key (Put, Ingest, Delete) renames or unlinks under an
+//     exclusive flock on one of 256 lock files in root/.locks, chosen by a
+//     hash of the key. A conditional Put checks its precondition and renames
+//     under that lock, so it is atomic against writers in other processes on
+//     the same machine (and on filesystems where flock is shared).
+//   - ETag: the hex sha256 of the content for values under 1 MiB; for larger
+//     values "size-mtimeNanos-inode" (decimal). Every commit gives the file a
+//     fresh inode (a new temporary file) and sets its mtime to the commit
+//     time with nanosecond precision, so the ETag changes whenever the
+//     content changes, without hashing large files on every Stat. List does
+//     not fill ETag (that would read every small file); use Stat.
+//   - Delete removes the file and then, best effort, the folders it leaves
+//     empty (never root).
+//
+// Limits of a filesystem: a key cannot also be a folder of other keys ("a"
+// and "a/b" cannot both exist); such a Put fails with *InvalidKeyError. Keys
+// whose first segment is ".tmp" or ".locks" are reserved for the store.
+type FS struct {
+	root  string
+	tmp   string
+	locks string
+}
+
+var (
+	_ Store     = (*FS)(nil)
+	_ Ingester  = (*FS)(nil)
+	_ TempDirer = (*FS)(nil)
+)
+
+const (
+	fsTmpDir     = ".tmp"
+	fsLockDir    = ".locks"
+	fsLockShards = 256
+	// values smaller than this get a content-hash ETag
+	fsHashETagLimit = 1 << 20
+	// NewFS removes temporary files older than this
+	fsStaleTemp = 24 * time.Hour
+)
+
+// NewFS opens the filesystem store at root, creating the folder if needed.
+func NewFS(root string) (*FS, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("fs store: %w", err)
+	}
+	s := &FS{root: abs, tmp: filepath.Join(abs, fsTmpDir), locks: filepath.Join(abs, fsLockDir)}
+	for _, d := range []string{s.root, s.tmp, s.locks} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("fs store: %w", err)
+		}
+	}
+	s.cleanTemp(time.Now().Add(-fsStaleTemp))
+	return s, nil
+}
+
+// Root returns the absolute folder of the store.
+func (s *FS) Root() string { return s.root }
+
+// TempDir returns a folder on the store's filesystem for staging files that
+// are then ingested (see TempDirer).
+func (s *FS) TempDir() string { return s.tmp }
+
+func (s *FS) String() string { return "fs:" + s.root }
+
+// cleanTemp removes temporary files left by processes that died.
+func (s *FS) cleanTemp(before time.Time) {
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(before) {
+			_ = os.RemoveAll(filepath.Join(s.tmp, e.Name()))
+		}
+	}
+}
+
+func fsReserved(segment string) bool { return segment == fsTmpDir || segment == fsLockDir }
+
+func firstSegment(key string) string {
+	if i := strings.IndexByte(key, '/'); i >= 0 {
+		return key[:i]
+	}
+	return key
+}
+
+func (s *FS) checkKey(key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if seg := firstSegment(key); fsReserved(seg) {
+		return &InvalidKeyError{Key: key, Reason: fmt.Sprintf("%q is reserved by the filesystem store", seg)}
+	}
+	return nil
+}
+
+func (s *FS) path(key string) string { return filepath.Join(s.root, filepath.FromSlash(key)) }
+
+// notExist is true for errors that mean "no such key": the file is missing,
+// or a folder on its path is a file.
+func notExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+func conflictError(key string) error {
+	return &InvalidKeyError{Key: key, Reason: "conflicts with another key: the filesystem store cannot hold both a key and keys under it"}
+}
+
+// Put implements Store.
+func (s *FS) Put(ctx context.Context, key string, r io.Reader, opts PutOptions) error {
+	if err := s.checkKey(key); err != nil {
+		return err
+	}
+	if opts.IfNoneMatch && opts.IfMatch != "" {
+		return fmt.Errorf("fs store: put %s: IfNoneMatch and IfMatch cannot be combined", key)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tmp, err := s.writeTemp(ctx, r)
+	if err != nil {
+		return fmt.Errorf("fs store: put %s: %w", key, err)
+	}
+	if err := s.commit(key, tmp, opts); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeTemp copies r into a new, synced temporary file and returns its path.
+func (s *FS) writeTemp(ctx context.Context, r io.Reader) (string, error) {
+	f, err := os.CreateTemp(s.tmp, "put-*")
+	if err != nil {
+		return "", err
+	}
+	name := f.Name()
+	buf := make([]byte, 1<<20)
+	_, err = io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, buf)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
+// commit renames src to key's file under the key's lock, after checking the
+// precondition. A rename across filesystems returns the *os.LinkError with
+// EXDEV, so Ingest can fall back to copying.
+func (s *FS) commit(key, src string, opts PutOptions) error {
+	dst := s.path(key)
+	dir := filepath.Dir(dst)
+	if err := s.mkdir(key, dir); err != nil {
+		return err
+	}
+	unlock, err := s.lock(key)
+	if err != nil {
+		return fmt.Errorf("fs store: put %s: %w", key, err)
+	}
+	err = s.commitLocked(key, src, dst, dir, opts)
+	unlock()
+	if err == nil {
+		syncDir(dir)
+	}
+	return err
+}
+
+func (s *FS) commitLocked(key, src, dst, dir string, opts PutOptions) error {
+	switch {
+	case opts.IfNoneMatch:
+		fi, err := os.Stat(dst)
+		if err == nil {
+			if fi.IsDir() {
+				return conflictError(key)
+			}
+			return &PreconditionError{Key: key}
+		}
+		if !notExist(err) {
+			return fmt.Errorf("fs store: put %s: %w", key, err)
+		}
+	case opts.IfMatch != "":
+		info, err := s.stat(key)
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			return &PreconditionError{Key: key}
+		}
+		if err != nil {
+			return err
+		}
+		if info.ETag != opts.IfMatch {
+			return &PreconditionError{Key: key}
+		}
+	}
+	// A fresh mtime with full precision: part of the ETag of large values.
+	now := time.Now()
+	if err := os.Chtimes(src, now, now); err != nil {
+		return fmt.Errorf("fs store: put %s: %w", key, err)
+	}
+	for attempt := 0; ; attempt++ {
+		err := os.Rename(src, dst)
+		if err == nil {
+			return nil
+		}
+		switch {
+		case errors.Is(err, syscall.EXDEV):
+			return err
+		case errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTEMPTY),
+			errors.Is(err, syscall.EEXIST), errors.Is(err, syscall.ENOTDIR):
+			return conflictError(key)
+		case errors.Is(err, fs.ErrNotExist) && attempt < 10:
+			// A concurrent Delete pruned the folder: make it again.
+			if err := s.mkdir(key, dir); err != nil {
+				return err
+			}
+			continue
+		}
+		return fmt.Errorf("fs store: put %s: %w", key, err)
+	}
+}
+
+func (s *FS) mkdir(key, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
+			return conflictError(key)
+		}
+		return fmt.Errorf("fs store: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// lock takes the exclusive lock that guards changes to key.
+func (s *FS) lock(key string) (unlock func(), err error) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	name := filepath.Join(s.locks, fmt.Sprintf("%02x", h.Sum32()%fsLockShards))
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	release, err := lockFile(f)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		release()
+		_ = f.Close()
+	}, nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// Ingest implements Ingester: it renames localPath to key's file, or, when
+// localPath is on another filesystem, copies it in and removes it.
+func (s *FS) Ingest(ctx context.Context, key, localPath string) error {
+	if err := s.checkKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.Open(localPath)
+	if err != nil {
+		return fmt.Errorf("fs store: ingest %s: %w", key, err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", localPath)
+	}
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	_ = f.Close()
+	if err != nil {
+		return fmt.Errorf("fs store: ingest %s: %w", key, err)
+	}
+	err = s.commit(key, localPath, PutOptions{})
+	if !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	// Another filesystem: copy into our temp folder, then rename.
+	src, err := os.Open(localPath)
+	if err != nil {
+		return fmt.Errorf("fs store: ingest %s: %w", key, err)
+	}
+	tmp, err := s.writeTemp(ctx, src)
+	_ = src.Close()
+	if err != nil {
+		return fmt.Errorf("fs store: ingest %s: %w", key, err)
+	}
+	if err := s.commit(key, tmp, PutOptions{}); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	_ = os.Remove(localPath)
+	return nil
+}
+
+// Get implements Store.
+func (s *FS) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if err := s.checkKey(key); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, fmt.Errorf("fs store: get %s: negative offset %d", key, offset)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.path(key))
+	if notExist(err) {
+		return nil, &NotFoundError{Key: key}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fs store: get %s: %w", key, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("fs store: get %s: %w", key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, &NotFoundError{Key: key}
+	}
+	if offset >= fi.Size() || length == 0 {
+		_ = f.Close()
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("fs store: get %s: %w", key, err)
+		}
+	}
+	if length < 0 {
+		return f, nil
+	}
+	return &sectionReader{Reader: io.LimitReader(f, length), f: f}, nil
+}
+
+type sectionReader struct {
+	io.Reader
+	f *os.File
+}
+
+func (r *sectionReader) Close() error { return r.f.Close() }
+
+// Stat implements Store.
+func (s *FS) Stat(ctx context.Context, key string) (Info, error) {
+	if err := s.checkKey(key); err != nil {
+		return Info{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Info{}, err
+	}
+	return s.stat(key)
+}
+
+func (s *FS) stat(key string) (Info, error) {
+	f, err := os.Open(s.path(key))
+	if notExist(err) {
+		return Info{}, &NotFoundError{Key: key}
+	}
+	if err != nil {
+		return Info{}, fmt.Errorf("fs store: stat %s: %w", key, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Info{}, fmt.Errorf("fs store: stat %s: %w", key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return Info{}, &NotFoundError{Key: key}
+	}
+	etag, err := fileETag(f, fi)
+	if err != nil {
+		return Info{}, fmt.Errorf("fs store: stat %s: %w", key, err)
+	}
+	return Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), ETag: etag}, nil
+}
+
+// fileETag: see the FS documentation.
+func fileETag(f *os.File, fi fs.FileInfo) (string, error) {
+	if fi.Size() < fsHashETagLimit {
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
+	}
+	return fmt.Sprintf("%d-%d-%d", fi.Size(), fi.ModTime().UnixNano(), fileID(fi)), nil
+}
+
+// Delete implements Store.
+func (s *FS) Delete(ctx context.Context, key string) error {
+	if err := s.checkKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := s.path(key)
+	unlock, err := s.lock(key)
+	if err != nil {
+		return fmt.Errorf("fs store: delete %s: %w", key, err)
+	}
+	fi, err := os.Lstat(p)
+	if err == nil && !fi.IsDir() {
+		err = os.Remove(p)
+	}
+	unlock()
+	if err != nil && !notExist(err) {
+		return fmt.Errorf("fs store: delete %s: %w", key, err)
+	}
+	if fi != nil && fi.IsDir() {
+		return nil // a folder of other keys, not a key
+	}
+	// Prune folders left empty; a concurrent Put re-creates what it needs.
+	for dir := filepath.Dir(p); dir != s.root && strings.HasPrefix(dir, s.root+string(filepath.Separator)); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// List implements Store. Keys come in lexical order: a folder "a" sorts as
+// "a/", so "a-b" comes before "a/b" and "a/b" before "a0".
+func (s *FS) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	if err := ValidatePrefix(prefix); err != nil {
+		return err
+	}
+	dir, partial := "", prefix
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		dir, partial = prefix[:i+1], prefix[i+1:]
+		if fsReserved(firstSegment(dir)) {
+			return nil
+		}
+	}
+	return s.walk(ctx, dir, partial, fn)
+}
+
+type fsEntry struct {
+	name  string
+	sort  string
+	isDir bool
+	info  fs.FileInfo
+}
+
+// walk lists the keys in folder dir ("" or "a/b/") whose names start with
+// partial, recursively.
+func (s *FS) walk(ctx context.Context, dir, partial string, fn func(Info) error) error {
+	full := filepath.Join(s.root, filepath.FromSlash(dir))
+	des, err := os.ReadDir(full)
+	if err != nil {
+		if notExist(err) {
+			return nil // pruned meanwhile, or never there
+		}
+		return fmt.Errorf("fs store: list %s: %w", dir, err)
+	}
+	entries := make([]fsEntry, 0, len(des))
+	for _, de := range des {
+		name := de.Name()
+		if !strings.HasPrefix(name, partial) || (dir == "" && fsReserved(name)) ||
+			validSegment(name, name) != nil {
+			continue
+		}
+		var fi fs.FileInfo
+		if de.Type()&fs.ModeSymlink != 0 {
+			fi, err = os.Stat(filepath.Join(full, name))
+		} else {
+			fi, err = de.Info()
+		}
+		if err != nil {
+			if notExist(err) {
+				continue // deleted meanwhile
+			}
+			return fmt.Errorf("fs store: list %s%s: %w", dir, name, err)
+		}
+		switch {
+		case fi.IsDir():
+			entries = append(entries, fsEntry{name: name, sort: name + "/", isDir: true})
+		case fi.Mode().IsRegular():
+			entries = append(entries, fsEntry{name: name, sort: name, info: fi})
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].sort < entries[j].sort })
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.isDir {
+			if err := s.walk(ctx, dir+e.name+"/", "", fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(Info{Key: dir + e.name, Size: e.info.Size(), ModTime: e.info.ModTime()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ctxReader stops a copy when its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}

@@ -1,0 +1,317 @@
+// Package uri owns resource URIs: parsing, validating and printing the names
+// by which the CLI refers to runtimes, their versions and tags, projects and
+// bundle files:
+//
+//	[INSTANCE/]project/PROJECT[/runtime/NAME[/version/VERSION|TAG]]
+//	NAME
+//	NAME/version/VERSION|TAG
+//	FILE.swrt
+//
+// INSTANCE is "local" (the standalone store), a cloud instance alias,
+// "cloud://ALIAS", or "http(s)://host[:port]". The instance and project
+// default to "local" and "self".
+//
+// The package is pure: it does not look up instances, resolve version
+// prefixes or tags, or touch a store. IsWorkdir is its one look at the disk,
+// for callers that accept a workdir where they accept a URI.
+package uri
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/swcli/swcli/core/spec"
+)
+
+// Defaults for the parts a short URI leaves out.
+const (
+	LocalInstance  = "local"
+	DefaultProject = "self"
+	// BundleExt ends a bundle file path.
+	BundleExt = ".swrt"
+)
+
+// Forms lists the accepted forms; every error ends with it.
+const Forms = "allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime/NAME[/version/V]], FILE.swrt"
+
+// Kind is what a URI names.
+type Kind string
+
+const (
+	KindFile    Kind = "file"    // a .swrt bundle file
+	KindProject Kind = "project" // a project of an instance
+	KindRuntime Kind = "runtime" // a runtime (all its versions)
+	KindVersion Kind = "version" // one version or tag of a runtime
+)
+
+var (
+	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	aliasRE   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$`)
+	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+)
+
+// URI names a resource. For a bundle file only File is set.
+type URI struct {
+	// Instance is "local", a cloud alias, or "http(s)://host[:port]"
+	// (lowercase, no trailing slash). "cloud://ALIAS" is kept as ALIAS.
+	Instance string
+	Project  string
+	Name     string
+	// Version is a version (or a prefix of one) or a tag.
+	Version string
+	// File is the path of a .swrt bundle, as given.
+	File string
+
+	// ExplicitInstance and ExplicitProject tell whether the input named them
+	// rather than taking the defaults.
+	ExplicitInstance bool
+	ExplicitProject  bool
+}
+
+// Error is a URI that cannot be parsed. Error() is one line.
+type Error struct {
+	Input string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("uri %q: %s; %s", e.Input, e.Msg, Forms)
+}
+
+// Kind tells what u names.
+func (u URI) Kind() Kind {
+	switch {
+	case u.File != "":
+		return KindFile
+	case u.Name == "":
+		return KindProject
+	case u.Version == "":
+		return KindRuntime
+	}
+	return KindVersion
+}
+
+// IsLocal tells whether u names the standalone instance.
+func (u URI) IsLocal() bool { return u.File == "" && (u.Instance == "" || u.Instance == LocalInstance) }
+
+// String is the canonical form: the full form with instance and project for
+// resources, the path for a file.
+func (u URI) String() string {
+	if u.File != "" {
+		return u.File
+	}
+	inst, proj := u.Instance, u.Project
+	if inst == "" {
+		inst = LocalInstance
+	}
+	if proj == "" {
+		proj = DefaultProject
+	}
+	var b strings.Builder
+	b.WriteString(inst)
+	b.WriteString("/project/")
+	b.WriteString(proj)
+	if u.Name != "" {
+		b.WriteString("/runtime/")
+		b.WriteString(u.Name)
+		if u.Version != "" {
+			b.WriteString("/version/")
+			b.WriteString(u.Version)
+		}
+	}
+	return b.String()
+}
+
+// IsWorkdir tells whether s is an existing directory, so that a command that
+// takes a workdir or a URI can try the workdir first.
+func IsWorkdir(s string) bool {
+	if s == "" {
+		return false
+	}
+	fi, err := os.Stat(s)
+	return err == nil && fi.IsDir()
+}
+
+// IsFile tells whether s names a bundle file (ends in .swrt and is not a URL).
+func IsFile(s string) bool {
+	return strings.HasSuffix(s, BundleExt) && !strings.Contains(s, "://")
+}
+
+// Parse parses a URI or a bundle file path. Instance and project default to
+// "local" and "self". Errors are *Error.
+func Parse(s string) (URI, error) {
+	fail := func(format string, args ...any) (URI, error) {
+		return URI{}, &Error{Input: s, Msg: fmt.Sprintf(format, args...)}
+	}
+	if s == "" {
+		return fail("empty")
+	}
+	if strings.TrimSpace(s) != s || strings.ContainsAny(s, "\x00\n\r\t") {
+		return fail("contains spaces or control characters")
+	}
+	if IsFile(s) {
+		if s == BundleExt || strings.HasSuffix(s, "/"+BundleExt) {
+			return fail("a bundle file needs a name before %s", BundleExt)
+		}
+		return URI{File: s}, nil
+	}
+
+	u := URI{Instance: LocalInstance, Project: DefaultProject}
+	rest := s
+	if i := strings.Index(s, "://"); i >= 0 {
+		inst, r, err := parseURLInstance(s)
+		if err != "" {
+			return fail("%s", err)
+		}
+		if r == "" {
+			return fail("an instance alone is not a resource; add /project/P")
+		}
+		u.Instance, u.ExplicitInstance, rest = inst, true, r
+	}
+	parts := strings.Split(rest, "/")
+	for _, p := range parts {
+		if p == "" {
+			return fail("empty part between slashes")
+		}
+	}
+	if !u.ExplicitInstance {
+		switch {
+		case len(parts) == 1, len(parts) == 3 && parts[1] == "version":
+			// NAME or NAME/version/V
+			if err := u.setName(parts[0]); err != "" {
+				return fail("%s", err)
+			}
+			if len(parts) == 3 {
+				if err := u.setVersion(parts[2]); err != "" {
+					return fail("%s", err)
+				}
+			}
+			return u, nil
+		case parts[0] == "project" && len(parts)%2 == 0:
+			// project/P...
+		case len(parts) >= 3 && parts[1] == "project":
+			inst := parts[0]
+			if !aliasRE.MatchString(inst) {
+				return fail("instance %q is not an alias; allowed instances: local, an alias ([A-Za-z0-9._-]), cloud://ALIAS, http(s)://host:port", inst)
+			}
+			u.Instance, u.ExplicitInstance = inst, true
+			parts = parts[1:]
+		default:
+			return fail("not a URI")
+		}
+	}
+	// parts is now project/P[/runtime/NAME[/version/V]].
+	if len(parts) < 2 || parts[0] != "project" {
+		return fail("expected project/P after the instance")
+	}
+	if len(parts) != 2 && len(parts) != 4 && len(parts) != 6 {
+		return fail("wrong number of parts")
+	}
+	if err := validProject(parts[1]); err != "" {
+		return fail("%s", err)
+	}
+	u.Project, u.ExplicitProject = parts[1], true
+	if len(parts) >= 4 {
+		if parts[2] != "runtime" {
+			return fail("expected runtime/NAME after project/%s, got %s/", parts[1], parts[2])
+		}
+		if err := u.setName(parts[3]); err != "" {
+			return fail("%s", err)
+		}
+	}
+	if len(parts) == 6 {
+		if parts[4] != "version" {
+			return fail("expected version/V after runtime/%s, got %s/", parts[3], parts[4])
+		}
+		if err := u.setVersion(parts[5]); err != "" {
+			return fail("%s", err)
+		}
+	}
+	return u, nil
+}
+
+func (u *URI) setName(name string) string {
+	if err := spec.ValidateName(name); err != nil {
+		return err.Error()
+	}
+	u.Name = name
+	return ""
+}
+
+func (u *URI) setVersion(v string) string {
+	if !versionRE.MatchString(v) {
+		return fmt.Sprintf("%q is not a version or tag; allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,127}", v)
+	}
+	u.Version = v
+	return ""
+}
+
+// validProject checks a project name; projects follow the runtime name rule
+// (they are OCI repository components on a cloud instance).
+func validProject(p string) string {
+	if spec.ValidateName(p) != nil {
+		return fmt.Sprintf("%q is not a project name; %s", p, spec.NameRule)
+	}
+	return ""
+}
+
+// parseURLInstance splits "cloud://alias/rest" or "http(s)://host[:port]/rest"
+// into the instance and rest (without its leading slash).
+func parseURLInstance(s string) (inst, rest, problem string) {
+	i := strings.Index(s, "://")
+	scheme := strings.ToLower(s[:i])
+	after := s[i+3:]
+	host := after
+	if j := strings.IndexByte(after, '/'); j >= 0 {
+		host, rest = after[:j], after[j+1:]
+		if rest == "" {
+			return "", "", "an instance alone is not a resource; add /project/P"
+		}
+	}
+	switch scheme {
+	case "cloud":
+		if !aliasRE.MatchString(host) {
+			return "", "", fmt.Sprintf("%q is not an instance alias; allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,62}", host)
+		}
+		if host == LocalInstance {
+			return "", "", "cloud://local is not an instance; local is the standalone instance (write local/project/P)"
+		}
+		return host, rest, ""
+	case "http", "https":
+		if strings.ContainsAny(host, "@?#") {
+			return "", "", fmt.Sprintf("%q: user info, query and fragment are not allowed in an instance URL", host)
+		}
+		h, port := host, ""
+		if strings.HasPrefix(host, "[") || strings.Count(host, ":") == 1 {
+			var err error
+			if h, port, err = net.SplitHostPort(host); err != nil {
+				if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+					h, port = host[1:len(host)-1], ""
+				} else {
+					return "", "", fmt.Sprintf("%q is not host:port", host)
+				}
+			}
+		}
+		if port != "" {
+			n, err := strconv.Atoi(port)
+			if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+				return "", "", fmt.Sprintf("%q is not a port; allowed: 1-65535", port)
+			}
+		}
+		if ip := net.ParseIP(h); ip == nil && !hostRE.MatchString(h) {
+			return "", "", fmt.Sprintf("%q is not a host name or IP address", h)
+		} else if ip != nil && strings.Contains(h, ":") {
+			h = "[" + ip.String() + "]"
+		}
+		inst = scheme + "://" + strings.ToLower(h)
+		if port != "" {
+			inst += ":" + port
+		}
+		return inst, rest, ""
+	}
+	return "", "", fmt.Sprintf("scheme %q is not supported; allowed instances: local, an alias, cloud://ALIAS, http(s)://host:port", scheme)
+}

@@ -1,0 +1,110 @@
+package venvmode
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/swcli/swcli/core/mode"
+)
+
+// Doctor reports the interpreter for req.Python, its venv module and its pip.
+func (m *Mode) Doctor(ctx context.Context, req mode.DoctorRequest) (mode.DoctorReport, error) {
+	var rep mode.DoctorReport
+	it, err := findPython(ctx, req.Python)
+	if err != nil {
+		rep.Tools = append(rep.Tools, mode.Tool{Name: "python", OK: false, Message: err.Error()})
+		return rep, nil
+	}
+	rep.Tools = append(rep.Tools, mode.Tool{Name: "python", Path: it.Path, Version: it.Patch, OK: true})
+
+	venv := mode.Tool{Name: "venv", Path: it.Path, Version: it.Patch, OK: true}
+	if out, err := exec.CommandContext(ctx, it.Path, "-c", "import venv, ensurepip").CombinedOutput(); err != nil {
+		venv.OK = false
+		venv.Message = fmt.Sprintf("python %s cannot create venvs with pip (venv/ensurepip missing; on Debian install python3-venv): %s",
+			it.Path, lastLine(string(out)))
+	}
+	rep.Tools = append(rep.Tools, venv)
+
+	pip := mode.Tool{Name: "pip", OK: true}
+	out, err := exec.CommandContext(ctx, it.Path, "-m", "pip", "--version").CombinedOutput()
+	if err != nil {
+		pip.OK = false
+		pip.Message = "pip of " + it.Path + " does not run (" + lastLine(string(out)) + "); environments get their own pip from ensurepip"
+		// A base interpreter without pip is fine as long as ensurepip works.
+		pip.OK = venv.OK
+	} else {
+		// "pip 23.2.1 from /path/pip (python 3.11)"
+		f := strings.Fields(string(out))
+		if len(f) >= 4 {
+			pip.Version = f[1]
+			pip.Path = f[3]
+		}
+	}
+	rep.Tools = append(rep.Tools, pip)
+	return rep, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// Create runs `python -m venv PREFIX` and nothing else (no pip upgrade), so
+// it costs what plain venv costs. The prefix must not exist or be empty; on
+// failure what Create made is removed.
+func (m *Mode) Create(ctx context.Context, req mode.CreateRequest, ev mode.Events) error {
+	_, err := m.create(ctx, req.Env, ev)
+	return err
+}
+
+func (m *Mode) create(ctx context.Context, env mode.Env, ev mode.Events) (interpreter, error) {
+	prefix := env.Prefix
+	if prefix == "" || !filepath.IsAbs(prefix) {
+		return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %q must be an absolute path", prefix)
+	}
+	prefix = filepath.Clean(prefix)
+	existed := false
+	if st, err := os.Stat(prefix); err == nil {
+		if !st.IsDir() {
+			return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s exists and is not a folder", prefix)
+		}
+		ents, err := os.ReadDir(prefix)
+		if err != nil {
+			return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s: %v", prefix, err)
+		}
+		if len(ents) > 0 {
+			return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s exists and is not empty", prefix)
+		}
+		existed = true
+	}
+	it, err := findPython(ctx, env.Python)
+	if err != nil {
+		return interpreter{}, err
+	}
+	ev.Emit(mode.Event{Stage: "create", Current: 0, Total: 1, Message: fmt.Sprintf("python %s -m venv %s", it.Patch, prefix)})
+	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
+		return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s: %v", prefix, err)
+	}
+	_, err = m.run(ctx, command{
+		name: it.Path,
+		args: []string{"-m", "venv", prefix},
+		what: "python -m venv " + prefix,
+	}, ev, true)
+	if err != nil {
+		if existed {
+			ents, _ := os.ReadDir(prefix)
+			for _, e := range ents {
+				_ = os.RemoveAll(filepath.Join(prefix, e.Name()))
+			}
+		} else {
+			_ = os.RemoveAll(prefix)
+		}
+		return interpreter{}, err
+	}
+	ev.Emit(mode.Event{Stage: "create", Current: 1, Total: 1})
+	return it, nil
+}

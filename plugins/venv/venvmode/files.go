@@ -1,0 +1,216 @@
+package venvmode
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/swcli/swcli/core/mode"
+)
+
+var (
+	nameRun = regexp.MustCompile(`[-_.]+`)
+	// venvBin matches what venv itself writes into bin/.
+	venvBin = regexp.MustCompile(`^(python(\d+(\.\d+)?)?|activate(\.(csh|fish|nu|xsh|bat))?|Activate\.ps1|deactivate\.(bat|nu))$`)
+)
+
+// canonicalName is the PEP 503 normalized name.
+func canonicalName(n string) string { return strings.ToLower(nameRun.ReplaceAllString(n, "-")) }
+
+// Files lists the files of every distribution in the environment's
+// site-packages (purelib and platlib) from its RECORD, relative to the prefix:
+// console scripts (../../../bin/x in RECORD) become bin/x, __pycache__ and
+// *.pyc are left out, and only files that exist are kept. Exclude names what
+// Create and Relocate regenerate on the target: pyvenv.cfg, bin/python*,
+// bin/activate*, bin/Activate.ps1, lib64 and every __pycache__/ folder.
+func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesReport, error) {
+	prefix := filepath.Clean(req.Env.Prefix)
+	info, err := m.inspect(ctx, prefix)
+	if err != nil {
+		return mode.FilesReport{}, err
+	}
+	rep := mode.FilesReport{Python: info.Python, Platform: info.Platform, ABI: info.ABI, Packages: []mode.PackageFiles{}}
+	exclude, err := excludes(prefix)
+	if err != nil {
+		return rep, mode.Errorf(mode.ErrInternal, "files: %v", err)
+	}
+	rep.Exclude = exclude
+	excluded := func(rel string) bool {
+		for _, e := range exclude {
+			if rel == strings.TrimSuffix(e, "/") || (strings.HasSuffix(e, "/") && strings.HasPrefix(rel, e)) {
+				return true
+			}
+		}
+		return false
+	}
+
+	seen := map[string]bool{}
+	for _, site := range info.SiteDirs {
+		siteRel, ok := relUnder(prefix, site)
+		if !ok {
+			continue // not inside the environment
+		}
+		real, err := filepath.EvalSymlinks(site)
+		if err != nil || seen[real] {
+			continue
+		}
+		seen[real] = true
+		ents, err := os.ReadDir(site)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if !e.IsDir() || !strings.HasSuffix(e.Name(), ".dist-info") {
+				continue
+			}
+			pf, err := distFiles(prefix, siteRel, filepath.Join(site, e.Name()), excluded)
+			if err != nil {
+				return rep, mode.Errorf(mode.ErrInternal, "files: %s: %v", e.Name(), err)
+			}
+			if pf != nil {
+				rep.Packages = append(rep.Packages, *pf)
+			}
+		}
+	}
+	sort.Slice(rep.Packages, func(i, j int) bool { return rep.Packages[i].Name < rep.Packages[j].Name })
+	return rep, nil
+}
+
+// distFiles reads one dist-info folder: its METADATA for the name and
+// version, its RECORD for the files, plus any file of the folder itself that
+// RECORD misses.
+func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*mode.PackageFiles, error) {
+	name, version, err := readMetadata(filepath.Join(distInfo, "METADATA"))
+	if err != nil || name == "" {
+		return nil, nil // not a readable distribution; it stays in the base
+	}
+	pf := &mode.PackageFiles{Name: canonicalName(name), Version: version, Installer: mode.InstallerPip, Files: []string{}}
+	set := map[string]bool{}
+	add := func(rel string) {
+		if set[rel] || rel == "" || excluded(rel) {
+			return
+		}
+		if strings.HasSuffix(rel, ".pyc") || strings.Contains("/"+rel+"/", "/__pycache__/") {
+			return
+		}
+		st, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(rel)))
+		if err != nil || st.IsDir() {
+			return
+		}
+		set[rel] = true
+	}
+	if f, err := os.Open(filepath.Join(distInfo, "RECORD")); err == nil {
+		r := csv.NewReader(f)
+		r.FieldsPerRecord = -1
+		r.LazyQuotes = true
+		for {
+			rec, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil || len(rec) == 0 {
+				continue
+			}
+			p := strings.ReplaceAll(rec[0], "\\", "/")
+			var rel string
+			if path.IsAbs(p) {
+				r, ok := relUnder(prefix, filepath.FromSlash(p))
+				if !ok {
+					continue
+				}
+				rel = r
+			} else {
+				rel = path.Clean(siteRel + "/" + p)
+			}
+			if rel == ".." || strings.HasPrefix(rel, "../") || path.IsAbs(rel) {
+				continue // outside the prefix
+			}
+			add(rel)
+		}
+		f.Close()
+	}
+	distRel := siteRel + "/" + filepath.Base(distInfo)
+	_ = filepath.WalkDir(distInfo, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		r, err := filepath.Rel(distInfo, p)
+		if err == nil {
+			add(distRel + "/" + filepath.ToSlash(r))
+		}
+		return nil
+	})
+	for f := range set {
+		pf.Files = append(pf.Files, f)
+	}
+	sort.Strings(pf.Files)
+	return pf, nil
+}
+
+// readMetadata reads Name and Version from a METADATA file's headers.
+func readMetadata(p string) (name, version string, err error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			break
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "name":
+			name = strings.TrimSpace(v)
+		case "version":
+			version = strings.TrimSpace(v)
+		}
+	}
+	return name, version, sc.Err()
+}
+
+// excludes lists what must not be packed because Create (on the target) or
+// Relocate regenerates it.
+func excludes(prefix string) ([]string, error) {
+	var out []string
+	for _, n := range []string{"pyvenv.cfg", ".gitignore", "lib64"} {
+		if _, err := os.Lstat(filepath.Join(prefix, n)); err == nil {
+			out = append(out, n)
+		}
+	}
+	bins, _ := os.ReadDir(filepath.Join(prefix, "bin"))
+	for _, b := range bins {
+		n := b.Name()
+		if venvBin.MatchString(n) {
+			out = append(out, "bin/"+n)
+		}
+	}
+	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && d.Name() == "__pycache__" {
+			if r, err := filepath.Rel(prefix, p); err == nil {
+				out = append(out, filepath.ToSlash(r)+"/")
+			}
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}

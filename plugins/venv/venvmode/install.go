@@ -1,0 +1,214 @@
+package venvmode
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/swcli/swcli/core/mode"
+)
+
+// pipInstallArgs are the arguments of `python -m pip install` that every
+// install shares: no version check, no prompts, and the configured indexes
+// (configs.pip of runtime.yaml). PIP_* variables of the caller pass through.
+func pipInstallArgs(env mode.Env) []string {
+	args := []string{"-m", "pip", "install", "--disable-pip-version-check", "--no-input"}
+	if env.Pip.NoIndex {
+		args = append(args, "--no-index")
+	} else {
+		if env.Pip.IndexURL != "" {
+			args = append(args, "--index-url", env.Pip.IndexURL)
+		}
+		for _, u := range env.Pip.ExtraIndexURL {
+			args = append(args, "--extra-index-url", u)
+		}
+	}
+	for _, h := range env.Pip.TrustedHost {
+		args = append(args, "--trusted-host", h)
+	}
+	for _, l := range env.Pip.FindLinks {
+		args = append(args, "--find-links", inWorkdir(env, l))
+	}
+	return args
+}
+
+// inWorkdir resolves a path relative to the workdir (URLs stay as they are).
+func inWorkdir(env mode.Env, p string) string {
+	if p == "" || filepath.IsAbs(p) || strings.Contains(p, "://") || env.Workdir == "" {
+		return p
+	}
+	return filepath.Join(env.Workdir, p)
+}
+
+// Install installs the dependencies in order. pip's output streams as info
+// events, with one progress event (Stage "install") per dependency.
+func (m *Mode) Install(ctx context.Context, req mode.InstallRequest, ev mode.Events) error {
+	env := req.Env
+	py, err := envPython(env.Prefix)
+	if err != nil {
+		return err
+	}
+	n := int64(len(req.Dependencies))
+	for i, d := range req.Dependencies {
+		if err := ctx.Err(); err != nil {
+			return mode.Errorf(mode.ErrToolFailed, "install: %v", err)
+		}
+		ev.Emit(mode.Event{Stage: "install", Current: int64(i) + 1, Total: n, Message: describeDep(d)})
+		if err := m.installOne(ctx, env, py, d, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func describeDep(d mode.Dependency) string {
+	switch d.Kind {
+	case mode.DepPipReq:
+		return "pip install -r " + d.Path
+	case mode.DepPip, mode.DepWheel:
+		return "pip install " + strings.Join(d.Packages, " ")
+	case mode.DepFile:
+		return "copy " + d.Src + " to " + d.Dest
+	case mode.DepCommand:
+		return d.Command
+	}
+	return d.Kind
+}
+
+func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.Dependency, ev mode.Events) error {
+	pip := func(what string, extra ...string) error {
+		_, err := m.run(ctx, command{
+			name: py,
+			args: append(pipInstallArgs(env), extra...),
+			dir:  env.Workdir,
+			env:  activatedEnv(env.Prefix),
+			what: what,
+		}, ev, true)
+		return err
+	}
+	switch d.Kind {
+	case mode.DepPipReq:
+		if d.Path == "" {
+			return mode.Errorf(mode.ErrInvalid, "pip_req dependency without a path")
+		}
+		p := inWorkdir(env, d.Path)
+		if _, err := os.Stat(p); err != nil {
+			return mode.Errorf(mode.ErrInvalid, "requirements file %s: %v", d.Path, err)
+		}
+		return pip("pip install -r "+d.Path, "-r", p)
+	case mode.DepPip:
+		if len(d.Packages) == 0 {
+			return nil
+		}
+		return pip("pip install "+strings.Join(d.Packages, " "), d.Packages...)
+	case mode.DepWheel:
+		if len(d.Packages) == 0 {
+			return nil
+		}
+		var paths []string
+		for _, p := range d.Packages {
+			ap := inWorkdir(env, p)
+			if _, err := os.Stat(ap); err != nil {
+				return mode.Errorf(mode.ErrInvalid, "wheel %s: %v", p, err)
+			}
+			paths = append(paths, ap)
+		}
+		return pip("pip install "+strings.Join(d.Packages, " "), paths...)
+	case mode.DepFile:
+		if d.Src == "" || d.Dest == "" {
+			return mode.Errorf(mode.ErrInvalid, "file dependency needs src and dest (got src %q, dest %q)", d.Src, d.Dest)
+		}
+		src := inWorkdir(env, d.Src)
+		dest := d.Dest
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(env.Prefix, dest)
+		}
+		if err := copyPath(src, dest); err != nil {
+			return mode.Errorf(mode.ErrInvalid, "copy %s to %s: %v", d.Src, d.Dest, err)
+		}
+		ev.Logf("info", "copied %s to %s", d.Src, dest)
+		return nil
+	case mode.DepCommand:
+		if strings.TrimSpace(d.Command) == "" {
+			return nil
+		}
+		_, err := m.run(ctx, command{
+			name: "/bin/sh",
+			args: []string{"-c", d.Command},
+			dir:  env.Workdir,
+			env:  activatedEnv(env.Prefix),
+			what: fmt.Sprintf("command %q", d.Command),
+		}, ev, true)
+		return err
+	case mode.DepConda, mode.DepCondaEnv:
+		return mode.Errorf(mode.ErrUnsupported, "the venv mode cannot install %s dependencies (%s); use mode: conda", d.Kind, describeDep(d))
+	}
+	return mode.Errorf(mode.ErrInvalid, "unknown dependency kind %q", d.Kind)
+}
+
+// copyPath copies a file or a folder tree. A file copied onto an existing
+// folder lands inside it.
+func copyPath(src, dest string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		if dst, err := os.Stat(dest); err == nil && dst.IsDir() {
+			dest = filepath.Join(dest, filepath.Base(src))
+		}
+		return copyFile(src, dest, st.Mode().Perm())
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dest, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			_ = os.Remove(target)
+			return os.Symlink(l, target)
+		case info.Mode().IsRegular():
+			return copyFile(p, target, info.Mode().Perm())
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dest string, perm fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,247 @@
+package venvmode
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/swcli/swcli/core/mode"
+)
+
+// inspectScript prints envInfo as JSON; it runs in the environment's own
+// interpreter and works on Python 3.6 to 3.13.
+//
+//go:embed inspect_env.py
+var inspectScript string
+
+// LockFileName is the name of the lock file in pip's format.
+const LockFileName = "requirements-lock.txt"
+
+type envInfo struct {
+	Python     string     `json:"python"`
+	Platform   string     `json:"platform"`
+	ABI        string     `json:"abi"`
+	Prefix     string     `json:"prefix"`
+	BasePrefix string     `json:"base_prefix"`
+	SiteDirs   []string   `json:"site_dirs"`
+	Dists      []distInfo `json:"dists"`
+}
+
+type distInfo struct {
+	Name      string     `json:"name"`
+	Version   string     `json:"version"`
+	Location  string     `json:"location"`
+	Editable  bool       `json:"editable"`
+	DirectURL *directURL `json:"direct_url"`
+}
+
+// directURL is PEP 610's direct_url.json.
+type directURL struct {
+	URL     string `json:"url"`
+	VCSInfo *struct {
+		VCS               string `json:"vcs"`
+		CommitID          string `json:"commit_id"`
+		RequestedRevision string `json:"requested_revision"`
+	} `json:"vcs_info"`
+	ArchiveInfo *struct {
+		Hash   string            `json:"hash"`
+		Hashes map[string]string `json:"hashes"`
+	} `json:"archive_info"`
+	DirInfo *struct {
+		Editable bool `json:"editable"`
+	} `json:"dir_info"`
+}
+
+// inspect runs inspectScript in the environment at prefix.
+func (m *Mode) inspect(ctx context.Context, prefix string) (*envInfo, error) {
+	py, err := envPython(prefix)
+	if err != nil {
+		return nil, err
+	}
+	res, err := m.run(ctx, command{
+		name: py,
+		args: []string{"-I", "-c", inspectScript},
+		dir:  prefix,
+		env:  activatedEnv(prefix),
+		what: "inspect " + prefix,
+	}, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	var info envInfo
+	if err := json.Unmarshal(res.stdout.Bytes(), &info); err != nil {
+		return nil, mode.Errorf(mode.ErrInternal, "inspect %s: bad output: %v", prefix, err)
+	}
+	return &info, nil
+}
+
+// Lock reports every distribution installed in the environment (not in the
+// base interpreter) and a requirements-lock.txt.
+func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (mode.Lock, error) {
+	ev.Emit(mode.Event{Stage: "lock", Current: 0, Total: 1})
+	info, err := m.inspect(ctx, req.Env.Prefix)
+	if err != nil {
+		return mode.Lock{}, err
+	}
+	lock := mode.Lock{Python: info.Python, Packages: []mode.LockedPackage{}}
+	for _, d := range info.Dists {
+		lock.Packages = append(lock.Packages, lockedPackage(req.Env, d))
+	}
+	sort.Slice(lock.Packages, func(i, j int) bool { return lock.Packages[i].Name < lock.Packages[j].Name })
+	lock.Files = []mode.LockFile{{Name: LockFileName, Content: requirementsLock(info, lock.Packages)}}
+	ev.Emit(mode.Event{Stage: "lock", Current: 1, Total: 1})
+	return lock, nil
+}
+
+func lockedPackage(env mode.Env, d distInfo) mode.LockedPackage {
+	p := mode.LockedPackage{Name: d.Name, Version: d.Version, Installer: mode.InstallerPip, Editable: d.Editable}
+	u := d.DirectURL
+	if u == nil {
+		return p
+	}
+	switch {
+	case u.VCSInfo != nil:
+		vcs := u.VCSInfo.VCS
+		if vcs == "" {
+			vcs = "git"
+		}
+		src := u.URL
+		if !strings.HasPrefix(src, vcs+"+") {
+			src = vcs + "+" + src
+		}
+		if u.VCSInfo.CommitID != "" {
+			src += "@" + u.VCSInfo.CommitID
+		}
+		p.Source = src
+	default:
+		p.Source = sourceURL(env, u.URL)
+	}
+	if a := u.ArchiveInfo; a != nil {
+		var algs []string
+		for alg := range a.Hashes {
+			algs = append(algs, alg)
+		}
+		sort.Strings(algs)
+		for _, alg := range algs {
+			p.Hashes = append(p.Hashes, alg+":"+a.Hashes[alg])
+		}
+		if len(p.Hashes) == 0 && a.Hash != "" {
+			if alg, h, ok := strings.Cut(a.Hash, "="); ok {
+				p.Hashes = append(p.Hashes, alg+":"+h)
+			}
+		}
+	}
+	return p
+}
+
+// sourceURL turns a file:// URL under the workdir into a workdir-relative
+// slash path; other URLs stay as they are.
+func sourceURL(env mode.Env, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "file" || env.Workdir == "" {
+		return raw
+	}
+	if rel, ok := relUnder(env.Workdir, u.Path); ok {
+		return rel
+	}
+	return raw
+}
+
+// relUnder returns p relative to root (slash-separated) if p is inside root,
+// comparing both the paths as given and with symlinks resolved.
+func relUnder(root, p string) (string, bool) {
+	try := func(root, p string) (string, bool) {
+		rel, err := filepath.Rel(root, p)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return "", false
+		}
+		return filepath.ToSlash(rel), true
+	}
+	if r, ok := try(filepath.Clean(root), filepath.Clean(p)); ok {
+		return r, true
+	}
+	rr, err1 := filepath.EvalSymlinks(root)
+	pp, err2 := filepath.EvalSymlinks(p)
+	if err1 == nil && err2 == nil {
+		return try(rr, pp)
+	}
+	return "", false
+}
+
+// isURL tells a URL source from a workdir-relative path.
+func isURL(s string) bool { return strings.Contains(s, "://") }
+
+// isVCS tells a VCS source ("git+https://...").
+func isVCS(s string) bool {
+	for _, v := range []string{"git+", "hg+", "svn+", "bzr+"} {
+		if strings.HasPrefix(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// requirementsLock renders the lock in pip's requirements format, sorted and
+// without timestamps. Hashes become --hash options only when every line can
+// carry one (pip turns on hash-checking mode for the whole file as soon as
+// one line has a hash); otherwise they are kept as comments.
+func requirementsLock(info *envInfo, pkgs []mode.LockedPackage) []byte {
+	allHashed := len(pkgs) > 0
+	for _, p := range pkgs {
+		if len(p.Hashes) == 0 || p.Editable || isVCS(p.Source) {
+			allHashed = false
+		}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s: every distribution of the environment, pinned.\n", LockFileName)
+	fmt.Fprintf(&b, "# Written by swcli's venv mode for Python %s (%s, %s).\n", info.Python, info.Platform, info.ABI)
+	b.WriteString("# Install with: python -m pip install --no-deps -r " + LockFileName + "\n")
+	for _, p := range pkgs {
+		b.WriteString(requirementLine(p))
+		if len(p.Hashes) > 0 && !p.Editable && !isVCS(p.Source) {
+			if allHashed {
+				for _, h := range p.Hashes {
+					b.WriteString(" --hash=" + h)
+				}
+			} else {
+				b.WriteString("  # " + strings.Join(p.Hashes, " "))
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.Bytes()
+}
+
+// requirementLine is the pip requirement for one locked package; local paths
+// stay relative (to the workdir).
+func requirementLine(p mode.LockedPackage) string {
+	switch {
+	case p.Source == "":
+		return p.Name + "==" + p.Version
+	case p.Editable:
+		if isURL(p.Source) && !isVCS(p.Source) {
+			return "-e " + p.Source
+		}
+		if isVCS(p.Source) {
+			return "-e " + p.Source + "#egg=" + p.Name
+		}
+		return "-e " + localPath(p.Source)
+	case isURL(p.Source) || isVCS(p.Source):
+		return p.Name + " @ " + p.Source
+	default:
+		return localPath(p.Source)
+	}
+}
+
+func localPath(s string) string {
+	if !strings.Contains(s, "/") {
+		return "./" + s
+	}
+	return s
+}

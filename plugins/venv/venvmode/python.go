@@ -1,0 +1,226 @@
+package venvmode
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/swcli/swcli/core/mode"
+)
+
+// interpreter is a Python found on this machine.
+type interpreter struct {
+	Path    string // what to run (sys.executable)
+	Version string // "X.Y"
+	Patch   string // "X.Y.Z"
+}
+
+const probeScript = `import sys; print("%d.%d.%d" % sys.version_info[:3]); print(sys.executable)`
+
+// probe runs a candidate interpreter once and reads its version. pyenv shims
+// of versions that are not selected fail here and are skipped.
+func probe(ctx context.Context, path string) (interpreter, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-c", probeScript)
+	cmd.Env = baseEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		return interpreter{}, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 2 {
+		return interpreter{}, fmt.Errorf("unexpected output %q", out)
+	}
+	patch := strings.TrimSpace(lines[0])
+	exe := strings.TrimSpace(lines[1])
+	if exe == "" {
+		exe = path
+	}
+	return interpreter{Path: exe, Version: majorMinor(patch), Patch: patch}, nil
+}
+
+func majorMinor(v string) string {
+	p := strings.SplitN(v, ".", 3)
+	if len(p) < 2 {
+		return v
+	}
+	return p[0] + "." + p[1]
+}
+
+// pyenvRoot is $PYENV_ROOT or ~/.pyenv.
+func pyenvRoot() string {
+	if r := os.Getenv("PYENV_ROOT"); r != "" {
+		return r
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".pyenv")
+}
+
+// pyenvCandidates returns pyenv's interpreters for xy ("" for all), newest
+// patch first.
+func pyenvCandidates(xy string) []string {
+	root := pyenvRoot()
+	if root == "" {
+		return nil
+	}
+	pat := "*"
+	if xy != "" {
+		pat = xy + ".*"
+	}
+	dirs, _ := filepath.Glob(filepath.Join(root, "versions", pat))
+	sort.Slice(dirs, func(i, j int) bool { return versionLess(filepath.Base(dirs[j]), filepath.Base(dirs[i])) })
+	var out []string
+	for _, d := range dirs {
+		for _, n := range []string{"python3", "python"} {
+			p := filepath.Join(d, "bin", n)
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// findPython finds the interpreter for py: py.Path if set (checked against
+// py.Version), else python3.X / pythonX.Y on PATH, else pyenv's newest
+// X.Y.*; with neither set, python3 on PATH.
+func findPython(ctx context.Context, py mode.Python) (interpreter, error) {
+	if py.Path != "" {
+		it, err := probe(ctx, py.Path)
+		if err != nil {
+			return interpreter{}, &mode.Error{Code: mode.ErrNoTool, Message: fmt.Sprintf("python %s does not run: %v", py.Path, err)}
+		}
+		if py.Version != "" && it.Version != py.Version {
+			return interpreter{}, mode.Errorf(mode.ErrInvalid, "python %s is Python %s, not %s", py.Path, it.Patch, py.Version)
+		}
+		return it, nil
+	}
+	xy := py.Version
+	if xy != "" && !validXY(xy) {
+		return interpreter{}, mode.Errorf(mode.ErrInvalid, "bad Python version %q: want major.minor like 3.9", xy)
+	}
+	var cands []string
+	if xy == "" {
+		cands = append(cands, "python3")
+	} else {
+		maj, _, _ := strings.Cut(xy, ".")
+		cands = append(cands, "python"+xy)
+		if maj == "3" {
+			cands = append(cands, "python3") // only if its X.Y matches
+		}
+	}
+	for _, n := range cands {
+		p, err := exec.LookPath(n)
+		if err != nil {
+			continue
+		}
+		if it, err := probe(ctx, p); err == nil && (xy == "" || it.Version == xy) {
+			return it, nil
+		}
+	}
+	if xy != "" {
+		for _, p := range pyenvCandidates(xy) {
+			if it, err := probe(ctx, p); err == nil && it.Version == xy {
+				return it, nil
+			}
+		}
+	}
+	want := "Python 3"
+	if xy != "" {
+		want = "Python " + xy
+	}
+	return interpreter{}, mode.Errorf(mode.ErrNoTool, "no %s found; found: %s; install %s or pass --python /path/to/python",
+		want, describe(listPythons(ctx)), want)
+}
+
+func validXY(s string) bool {
+	a, b, ok := strings.Cut(s, ".")
+	if !ok {
+		return false
+	}
+	_, e1 := strconv.Atoi(a)
+	_, e2 := strconv.Atoi(b)
+	return e1 == nil && e2 == nil
+}
+
+// listPythons lists the interpreters this machine has, one per X.Y, for
+// error messages.
+func listPythons(ctx context.Context) []interpreter {
+	var cands []string
+	cands = append(cands, pyenvCandidates("")...)
+	for minor := 6; minor <= 20; minor++ {
+		if p, err := exec.LookPath(fmt.Sprintf("python3.%d", minor)); err == nil {
+			cands = append(cands, p)
+		}
+	}
+	if p, err := exec.LookPath("python3"); err == nil {
+		cands = append(cands, p)
+	}
+	best := map[string]interpreter{}
+	for _, c := range cands {
+		it, err := probe(ctx, c)
+		if err != nil {
+			continue
+		}
+		if b, ok := best[it.Version]; !ok || versionLess(b.Patch, it.Patch) {
+			best[it.Version] = it
+		}
+	}
+	var out []interpreter
+	for _, it := range best {
+		out = append(out, it)
+	}
+	sort.Slice(out, func(i, j int) bool { return versionLess(out[i].Version, out[j].Version) })
+	return out
+}
+
+func describe(its []interpreter) string {
+	if len(its) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, it := range its {
+		s = append(s, fmt.Sprintf("%s (%s)", it.Version, it.Path))
+	}
+	return strings.Join(s, ", ")
+}
+
+// versionLess compares dotted numeric versions ("3.9.18" < "3.10.1").
+func versionLess(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}
+
+// envPython is the interpreter of the environment at prefix.
+func envPython(prefix string) (string, error) {
+	for _, n := range []string{"python", "python3"} {
+		p := filepath.Join(prefix, "bin", n)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", mode.Errorf(mode.ErrInvalid, "%s is not a venv: no bin/python (run create first)", prefix)
+}
