@@ -67,18 +67,7 @@ func (r *Registry) Recover(ctx context.Context, project, name, ref string) (Vers
 	if rec, err = r.setRemoved(ctx, project, name, rec.Digest, false); err != nil {
 		return Version{}, err
 	}
-	err = r.moveTag(ctx, project, name, latestTag, func(cur tagRecord, exists bool) (digest.Digest, error) {
-		if !exists {
-			return rec.Digest, nil
-		}
-		var old versionRecord
-		err := r.readJSON(ctx, versionKey(project, name, cur.Digest), &old)
-		if isNotFound(err) || (err == nil && (old.Removed || old.Number < rec.Number)) {
-			return rec.Digest, nil
-		}
-		return "", err
-	})
-	if err != nil {
+	if err := r.moveLatestTo(ctx, project, name, rec); err != nil {
 		return Version{}, err
 	}
 	return r.version(ctx, project, name, rec)

@@ -99,11 +99,18 @@ func (r *Registry) PutVersion(ctx context.Context, project, name string, manifes
 		return Version{}, err
 	}
 
-	rec, err := r.addRecord(ctx, project, name, md, size)
+	rec, created, err := r.addRecord(ctx, project, name, md, size)
 	if err != nil {
 		return Version{}, err
 	}
-	err = r.moveTag(ctx, project, name, latestTag, func(tagRecord, bool) (digest.Digest, error) { return md, nil })
+	if created {
+		// A new version: latest moves to it unless a concurrent build of a
+		// newer one (higher N) got there first.
+		err = r.moveLatestTo(ctx, project, name, rec)
+	} else {
+		// The same manifest again (a rebuild, a copy-in): latest moves to it.
+		err = r.moveTag(ctx, project, name, latestTag, func(tagRecord, bool) (digest.Digest, error) { return md, nil })
+	}
 	if err != nil {
 		return Version{}, err
 	}
@@ -117,46 +124,60 @@ func (r *Registry) PutVersion(ctx context.Context, project, name string, manifes
 
 // addRecord creates the record of version md, or finds (and if removed,
 // recovers) the existing one.
-func (r *Registry) addRecord(ctx context.Context, project, name string, md digest.Digest, size int64) (versionRecord, error) {
+func (r *Registry) addRecord(ctx context.Context, project, name string, md digest.Digest, size int64) (rec versionRecord, created bool, err error) {
 	vkey := versionKey(project, name, md)
-	var rec versionRecord
-	err := r.readJSON(ctx, vkey, &rec)
+	err = r.readJSON(ctx, vkey, &rec)
 	if isNotFound(err) {
 		n, err := r.nextNumber(ctx, project, name)
 		if err != nil {
-			return rec, err
+			return rec, false, err
 		}
 		// The vN tag goes first: until the record exists, it is ignored.
 		ntag := tagKey(project, name, numberTag(n))
 		if err := r.putJSON(ctx, ntag, tagRecord{Digest: md}, store.PutOptions{IfNoneMatch: true}); err != nil {
-			return rec, fmt.Errorf("registry: runtime %s: tag %s: %w", name, numberTag(n), err)
+			return rec, false, fmt.Errorf("registry: runtime %s: tag %s: %w", name, numberTag(n), err)
 		}
 		rec = versionRecord{Digest: md, Number: n, Created: r.now(), Size: size}
 		err = r.putJSON(ctx, vkey, rec, store.PutOptions{IfNoneMatch: true})
 		if err == nil {
-			return rec, nil
+			return rec, true, nil
 		}
 		// Another writer added the same manifest first: use theirs.
 		_ = r.s.Delete(ctx, ntag)
 		if !isPrecondition(err) {
-			return rec, fmt.Errorf("registry: runtime %s: write version: %w", name, err)
+			return rec, false, fmt.Errorf("registry: runtime %s: write version: %w", name, err)
 		}
 		if err := r.readJSON(ctx, vkey, &rec); err != nil {
-			return rec, fmt.Errorf("registry: runtime %s: read version: %w", name, err)
+			return rec, false, fmt.Errorf("registry: runtime %s: read version: %w", name, err)
 		}
 	} else if err != nil {
-		return rec, fmt.Errorf("registry: runtime %s: read version: %w", name, err)
+		return rec, false, fmt.Errorf("registry: runtime %s: read version: %w", name, err)
 	}
 	if rec.Removed {
 		if rec, err = r.setRemoved(ctx, project, name, md, false); err != nil {
-			return rec, err
+			return rec, false, err
 		}
 	}
 	// Repair a vN tag lost to a crash (or a hard remove racing with us).
 	err = r.moveTag(ctx, project, name, numberTag(rec.Number), func(cur tagRecord, exists bool) (digest.Digest, error) {
 		return md, nil
 	})
-	return rec, err
+	return rec, false, err
+}
+
+// moveLatestTo moves latest to rec unless it points to a newer live version.
+func (r *Registry) moveLatestTo(ctx context.Context, project, name string, rec versionRecord) error {
+	return r.moveTag(ctx, project, name, latestTag, func(cur tagRecord, exists bool) (digest.Digest, error) {
+		if !exists || cur.Digest == rec.Digest || checkDigest(cur.Digest) != nil {
+			return rec.Digest, nil
+		}
+		var old versionRecord
+		err := r.readJSON(ctx, versionKey(project, name, cur.Digest), &old)
+		if isNotFound(err) || (err == nil && (old.Removed || old.Number < rec.Number)) {
+			return rec.Digest, nil
+		}
+		return "", err
+	})
 }
 
 // nextNumber takes the next N from the runtime's counter.

@@ -25,6 +25,15 @@ var (
 	fileKeys        = []string{"src", "dest"}
 )
 
+// depItem names what each dependency list holds.
+var depItem = map[string]string{
+	"pip":      "pip requirement (e.g. numpy==1.26)",
+	"conda":    "conda package spec",
+	"wheels":   "path of a *.whl file",
+	"files":    "{src, dest} map",
+	"commands": "shell command",
+}
+
 const depShapes = "allowed: a requirements file (*.txt, *.in), a conda env file (*.yaml, *.yml), or a map with one key: pip, conda, wheels, files, commands"
 
 // parser walks the yaml.Node tree of one runtime.yaml.
@@ -510,6 +519,9 @@ func (p *parser) dependencies(n *yaml.Node, field string) ([]mode.Dependency, []
 			}
 			err := p.mapping(it, f, depKeys, func(key string, k, v *yaml.Node) error {
 				kf := join(f, key)
+				if dv := deref(v); isNull(dv) || (dv.Kind == yaml.SequenceNode && len(dv.Content) == 0) {
+					return p.errAt(dv, kf, "empty; allowed: a list of at least one %s", depItem[key])
+				}
 				switch key {
 				case "pip", "conda":
 					pkgs, err := p.strList(v, kf, false)

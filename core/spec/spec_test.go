@@ -217,6 +217,8 @@ func TestParseErrors(t *testing.T) {
 		{"files src escape", "name: x\ndependencies:\n  - files:\n      - {src: ../x, dest: b}\n", `runtime.yaml:4:15: dependencies[0].files[0].src: "../x" leaves the workdir; allowed: a path relative to the workdir, inside it`},
 		{"files src dot", "name: x\ndependencies:\n  - files:\n      - {src: ./, dest: b}\n", `runtime.yaml:4:15: dependencies[0].files[0].src: "./" is the whole workdir; allowed: a file or folder inside the workdir`},
 		{"files dest escape", "name: x\ndependencies:\n  - files:\n      - {src: a, dest: ../../etc}\n", `runtime.yaml:4:24: dependencies[0].files[0].dest: "../../etc" leaves the environment; allowed: a path inside the environment's prefix, or an absolute path`},
+		{"pip empty", "name: x\ndependencies:\n  - pip: []\n", `runtime.yaml:3:10: dependencies[0].pip: empty; allowed: a list of at least one pip requirement (e.g. numpy==1.26)`},
+		{"wheels null", "name: x\ndependencies:\n  - wheels:\n", `runtime.yaml:3:12: dependencies[0].wheels: empty; allowed: a list of at least one path of a *.whl file`},
 		{"commands not list", "name: x\ndependencies:\n  - commands: ls\n", `runtime.yaml:3:15: dependencies[0].commands: expected a list, got a string ("ls")`},
 		{"configs unknown", "name: x\nconfigs:\n  npm: {}\n", `runtime.yaml:3:3: configs.npm: unknown key; allowed: pip, conda`},
 		{"pip config unknown", "name: x\nconfigs:\n  pip: {index: x}\n", `runtime.yaml:3:9: configs.pip.index: unknown key; allowed: index_url, extra_index_url, trusted_host`},

@@ -132,9 +132,9 @@ func testGetRange(t *testing.T, s store.Store) {
 		{3, 4, "3456"},
 		{0, 0, ""},
 		{9, 1, "9"},
-		{8, 10, "89"},  // length past the end: up to the end
-		{10, -1, ""},   // offset at the end: empty
-		{20, 5, ""},    // offset past the end: empty
+		{8, 10, "89"}, // length past the end: up to the end
+		{10, -1, ""},  // offset at the end: empty
+		{20, 5, ""},   // offset past the end: empty
 		{0, 100, "0123456789"},
 	} {
 		assert.Equal(t, c.want, string(get(t, s, "r", c.offset, c.length)), "offset %d length %d", c.offset, c.length)

@@ -267,6 +267,12 @@ func checkCondaEnvFile(path, name string) error {
 			msg = strings.TrimSpace(yamlLine.ReplaceAllString(msg, ""))
 			msg = strings.TrimPrefix(msg, ": ")
 		}
+		// yaml.v3 reports some parser errors one line early (the 0-based line
+		// of their context); the first line at which the document stops
+		// parsing is what a user needs.
+		if k := firstBadLine(b); k > 0 {
+			line = fmt.Sprint(k)
+		}
 		return mode.Errorf(mode.ErrInvalid, "conda env file %s: line %s: %s", name, line, msg)
 	}
 	if len(doc.Content) == 0 {
@@ -283,6 +289,22 @@ func checkCondaEnvFile(path, name string) error {
 		}
 	}
 	return nil
+}
+
+// firstBadLine is the smallest k such that the first k lines of b do not
+// parse as YAML, or 0.
+func firstBadLine(b []byte) int {
+	lines := strings.SplitAfter(string(b), "\n")
+	if len(lines) > 5000 {
+		return 0
+	}
+	var n yaml.Node
+	for k := 1; k <= len(lines); k++ {
+		if yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &n) != nil {
+			return k
+		}
+	}
+	return 0
 }
 
 func kindName(k yaml.Kind) string {
@@ -431,5 +453,3 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 	}
 	return out.Close()
 }
-
-var _ = fmt.Sprintf

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/swcli/swcli/core/mode"
@@ -167,14 +168,25 @@ func listPythons(ctx context.Context) []interpreter {
 	if p, err := exec.LookPath("python3"); err == nil {
 		cands = append(cands, p)
 	}
+	found := make([]*interpreter, len(cands))
+	var wg sync.WaitGroup
+	for i, c := range cands {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if it, err := probe(ctx, c); err == nil {
+				found[i] = &it
+			}
+		}()
+	}
+	wg.Wait()
 	best := map[string]interpreter{}
-	for _, c := range cands {
-		it, err := probe(ctx, c)
-		if err != nil {
+	for _, it := range found {
+		if it == nil {
 			continue
 		}
 		if b, ok := best[it.Version]; !ok || versionLess(b.Patch, it.Patch) {
-			best[it.Version] = it
+			best[it.Version] = *it
 		}
 	}
 	var out []interpreter

@@ -1,0 +1,217 @@
+// Package envpack decides how an installed environment becomes env layers and
+// what must be fixed when it is unpacked elsewhere: it groups every file under
+// a prefix into one layer per installed distribution plus a base layer (from
+// the mode's Files report), and scrubs the build machine's absolute paths
+// from text files (replacing them with mode.PrefixPlaceholder and
+// mode.WorkdirPlaceholder) while recording the binary files that still hold
+// the old prefix. It knows nothing of tar, registries or plugins.
+package envpack
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/swcli/swcli/core/mode"
+)
+
+// Layer roles.
+const (
+	RoleBase    = "base"
+	RolePackage = "package"
+)
+
+// Layer is one planned env layer.
+type Layer struct {
+	Role string
+	// Package is "name==version" for package layers.
+	Package string
+	// Files are prefix-relative slash paths of files and symlinks, sorted.
+	Files []string
+}
+
+// excluded reports whether rel is excluded by the report's Exclude list. A
+// pattern ending in "/" excludes a folder: "bin/x/" the folder at that path;
+// a bare name like "__pycache__/" every folder of that name at any depth.
+// Other patterns are exact paths, or shell patterns (path.Match) when they
+// hold a '*'.
+type excluder struct {
+	exact  map[string]bool
+	dirs   map[string]bool
+	anyDir map[string]bool
+	globs  []string
+}
+
+func newExcluder(ex []string) *excluder {
+	e := &excluder{exact: map[string]bool{}, dirs: map[string]bool{}, anyDir: map[string]bool{}}
+	for _, p := range ex {
+		p = strings.TrimPrefix(p, "./")
+		switch {
+		case strings.HasSuffix(p, "/") && !strings.Contains(strings.TrimSuffix(p, "/"), "/"):
+			e.anyDir[strings.TrimSuffix(p, "/")] = true
+			e.dirs[strings.TrimSuffix(p, "/")] = true
+		case strings.HasSuffix(p, "/"):
+			e.dirs[strings.TrimSuffix(p, "/")] = true
+		case strings.ContainsAny(p, "*?["):
+			e.globs = append(e.globs, p)
+		default:
+			e.exact[p] = true
+		}
+	}
+	return e
+}
+
+func (e *excluder) dir(rel string) bool {
+	return e.dirs[rel] || e.anyDir[path.Base(rel)] || e.exact[rel] || e.glob(rel)
+}
+
+func (e *excluder) file(rel string) bool { return e.exact[rel] || e.glob(rel) }
+
+func (e *excluder) glob(rel string) bool {
+	for _, g := range e.globs {
+		if ok, _ := path.Match(g, rel); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan walks prefix and puts every file and symlink in a layer: the first
+// package (by name) that lists it owns it, the rest goes to the base layer.
+// Excluded paths are left out entirely. Package layers come sorted by name;
+// the base layer is first. Empty package layers are dropped.
+func Plan(prefix string, rep mode.FilesReport) ([]Layer, error) {
+	ex := newExcluder(rep.Exclude)
+	pkgs := append([]mode.PackageFiles(nil), rep.Packages...)
+	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
+	owner := map[string]int{}
+	for i, p := range pkgs {
+		for _, f := range p.Files {
+			f = path.Clean(strings.TrimPrefix(filepath.ToSlash(f), "./"))
+			if _, ok := owner[f]; !ok {
+				owner[f] = i
+			}
+		}
+	}
+	byPkg := make([][]string, len(pkgs))
+	var base []string
+	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == prefix {
+			return nil
+		}
+		rel, err := filepath.Rel(prefix, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if ex.dir(rel) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ex.file(rel) {
+			return nil
+		}
+		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+			return fmt.Errorf("envpack: %s: %s is neither a file, a folder nor a symlink; environments cannot hold it", prefix, rel)
+		}
+		if i, ok := owner[rel]; ok {
+			byPkg[i] = append(byPkg[i], rel)
+		} else {
+			base = append(base, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(base)
+	out := []Layer{{Role: RoleBase, Files: base}}
+	for i, p := range pkgs {
+		if len(byPkg[i]) == 0 {
+			continue
+		}
+		sort.Strings(byPkg[i])
+		out = append(out, Layer{Role: RolePackage, Package: p.Name + "==" + p.Version, Files: byPkg[i]})
+	}
+	return out, nil
+}
+
+// MaxScan is the largest file the scrubber reads to look for absolute paths;
+// bigger files are packed as they are.
+const MaxScan = 64 << 20
+
+// Scrubber replaces the build machine's prefix and workdir in text files with
+// placeholders, and records which files it changed and which binary files
+// still hold the prefix. Safe for concurrent use.
+type Scrubber struct {
+	root            string
+	prefix, workdir []byte
+
+	mu     sync.Mutex
+	text   []string
+	binary []string
+}
+
+// NewScrubber scrubs prefix and workdir (absolute paths) from the files of
+// the environment at prefix.
+func NewScrubber(prefix, workdir string) *Scrubber {
+	s := &Scrubber{root: prefix, prefix: []byte(prefix)}
+	if workdir != "" {
+		s.workdir = []byte(workdir)
+	}
+	return s
+}
+
+// Rewrite says which files Transform may see: every file up to MaxScan bytes.
+func (s *Scrubber) Rewrite(rel string) bool {
+	st, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(rel)))
+	return err == nil && st.Mode().IsRegular() && st.Size() <= MaxScan
+}
+
+// Transform replaces the paths in a text file; a binary file holding the
+// prefix is recorded and left as it is.
+func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
+	hasPrefix := bytes.Contains(data, s.prefix)
+	hasWorkdir := s.workdir != nil && bytes.Contains(data, s.workdir)
+	if !hasPrefix && !hasWorkdir {
+		return nil, false
+	}
+	if bytes.IndexByte(data, 0) >= 0 {
+		if hasPrefix {
+			s.mu.Lock()
+			s.binary = append(s.binary, rel)
+			s.mu.Unlock()
+		}
+		return nil, false
+	}
+	out := bytes.ReplaceAll(data, s.prefix, []byte(mode.PrefixPlaceholder))
+	if s.workdir != nil {
+		out = bytes.ReplaceAll(out, s.workdir, []byte(mode.WorkdirPlaceholder))
+	}
+	s.mu.Lock()
+	s.text = append(s.text, rel)
+	s.mu.Unlock()
+	return out, true
+}
+
+// Result returns the sorted text files changed and binary files recorded.
+func (s *Scrubber) Result() (text, binary []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	text = append([]string(nil), s.text...)
+	binary = append([]string(nil), s.binary...)
+	sort.Strings(text)
+	sort.Strings(binary)
+	return text, binary
+}
