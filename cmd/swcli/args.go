@@ -18,18 +18,26 @@ func reorderArgs(app *cli.App, args []string) []string {
 	cmds := app.Commands
 	flags := app.Flags
 	i := 1
-	// Global flags and the command path.
-	var pre []string
+	// Global flags and the command path. Global flags (-o, --verbose) given
+	// after a command name move to the front, where urfave/cli reads them;
+	// cmdFlags are the flags of the commands on the path so far.
+	var pre, global []string
+	var cmdFlags []cli.Flag
 	passthrough := false
+	isGlobal := func(a string) bool { return isFlag(app.Flags, a) && !isFlag(cmdFlags, a) }
 	for i < len(args) {
 		a := args[i]
 		if a == "--" {
 			break
 		}
 		if strings.HasPrefix(a, "-") && a != "-" {
-			pre = append(pre, a)
+			dst := &pre
+			if isGlobal(a) {
+				dst = &global
+			}
+			*dst = append(*dst, a)
 			if takesValue(flags, a) && !strings.Contains(a, "=") && i+1 < len(args) {
-				pre = append(pre, args[i+1])
+				*dst = append(*dst, args[i+1])
 				i++
 			}
 			i++
@@ -42,12 +50,12 @@ func reorderArgs(app *cli.App, args []string) []string {
 		pre = append(pre, a)
 		passthrough = passthroughCommands[c.Name]
 		cmds, flags = c.Subcommands, append(append([]cli.Flag{}, flags...), c.Flags...)
+		cmdFlags = append(cmdFlags, c.Flags...)
 		i++
 		if len(c.Subcommands) == 0 {
 			break
 		}
 	}
-	out = append(out, pre...)
 	var fl, pos []string
 	for ; i < len(args); i++ {
 		a := args[i]
@@ -61,16 +69,20 @@ func reorderArgs(app *cli.App, args []string) []string {
 			break
 		}
 		if strings.HasPrefix(a, "-") && a != "-" {
-			fl = append(fl, a)
+			dst := &fl
+			if isGlobal(a) {
+				dst = &global
+			}
+			*dst = append(*dst, a)
 			if takesValue(flags, a) && !strings.Contains(a, "=") && i+1 < len(args) {
-				fl = append(fl, args[i+1])
+				*dst = append(*dst, args[i+1])
 				i++
 			}
 			continue
 		}
 		pos = append(pos, a)
 	}
-	out = append(out, fl...)
+	out = append(append(append(out, global...), pre...), fl...)
 	if len(pos) > 0 && pos[0] != "--" {
 		// End flag parsing so positionals that follow stay positional.
 		out = append(out, "--")
@@ -94,6 +106,22 @@ func findCommand(cmds []*cli.Command, name string) *cli.Command {
 		}
 	}
 	return nil
+}
+
+// isFlag says whether arg ("-o", "--output=json") names one of flags.
+func isFlag(flags []cli.Flag, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if k := strings.IndexByte(name, '='); k >= 0 {
+		name = name[:k]
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func takesValue(flags []cli.Flag, arg string) bool {

@@ -49,11 +49,11 @@ func runtimeCommand(a *appState) *cli.Command {
 		Name:    "runtime",
 		Aliases: []string{"rt"},
 		Usage:   "create, activate, run, build, copy and restore runtimes",
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			createCommand(a),
 			activateCommand(a),
 			runCommand(a),
-		},
+		}, versionCommands(a)...),
 	}
 }
 
@@ -101,7 +101,7 @@ func activateCommand(a *appState) *cli.Command {
 	return &cli.Command{
 		Name:      "activate",
 		Usage:     "start a subshell in the environment, or print shell code for eval",
-		ArgsUsage: "WORKDIR",
+		ArgsUsage: "WORKDIR|URI|FILE.swrt",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "print", Usage: "print shell code for eval instead of starting a subshell (default when stdout is not a terminal)"},
 			&cli.StringFlag{Name: "shell", Usage: "bash, zsh, fish or sh (default from $SHELL)"},
@@ -121,7 +121,7 @@ func activateCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			t, err := svc.OpenWorkdir(c.Args().First())
+			t, err := svc.OpenTarget(c.Context, c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -153,7 +153,7 @@ func runCommand(a *appState) *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a command inside the environment; its exit code is passed through",
-		ArgsUsage: "WORKDIR -- CMD [ARGS...]",
+		ArgsUsage: "WORKDIR|URI|FILE.swrt -- CMD [ARGS...]",
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			if len(args) == 0 {
@@ -170,7 +170,7 @@ func runCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			t, err := svc.OpenWorkdir(target)
+			t, err := svc.OpenTarget(c.Context, target)
 			if err != nil {
 				return err
 			}

@@ -94,13 +94,14 @@ func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOpt
 	x := &extractor{
 		ctx:  ctx,
 		root: root,
-		tr:   tar.NewReader(lim),
+		end:  &endReader{r: lim},
 		lim:  lim,
 		opts: opts,
 		buf:  *bp,
 		dirs: map[string]bool{},
 		seen: map[string]bool{},
 	}
+	x.tr = tar.NewReader(x.end)
 	defer x.closeCur()
 	if err := x.run(); err != nil {
 		return x.stats, src.classify(err)
@@ -126,6 +127,7 @@ type extractor struct {
 	root  *os.Root
 	tr    *tar.Reader
 	lim   *bombReader
+	end   *endReader
 	opts  ExtractOptions
 	buf   []byte
 	stats ExtractStats
@@ -144,6 +146,9 @@ func (x *extractor) run() error {
 		}
 		hdr, err := x.tr.Next()
 		if err == io.EOF {
+			if !x.end.ended() {
+				return errNoEnd
+			}
 			return nil
 		}
 		if err != nil {
@@ -165,7 +170,7 @@ func (x *extractor) entry(hdr *tar.Header) error {
 	if strings.HasPrefix(raw, "/") {
 		return formatErr(raw, "absolute path")
 	}
-	if reason := checkType(hdr); reason != "" {
+	if reason := checkType(hdr, true); reason != "" {
 		return formatErr(raw, "%s", reason)
 	}
 	if name == "" || name == "." {

@@ -270,7 +270,13 @@ type entry struct {
 // scan validates, sorts and stats paths and adds their parents. It returns the
 // entries to write and the bytes of file content they hold.
 func scan(root string, paths []string) ([]entry, int64, error) {
-	ps := slices.Clone(paths)
+	ps := make([]string, len(paths))
+	for i, p := range paths {
+		if len(p) > 1 {
+			p = strings.TrimRight(p, "/") // "dir/" names a directory too
+		}
+		ps[i] = p
+	}
 	slices.Sort(ps)
 	ps = slices.Compact(ps)
 	entries := make([]entry, 0, len(ps)+len(ps)/8+1)

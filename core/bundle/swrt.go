@@ -198,7 +198,8 @@ type Layout struct {
 // (errors.Is(err, io.ErrUnexpectedEOF) for truncated input). Nothing is written
 // outside dir; on error the caller removes dir.
 func ReadSWRT(ctx context.Context, r io.Reader, dir string, limits Limits) (*Layout, error) {
-	src := tar.NewReader(plainReader{r})
+	end := &endReader{r: r}
+	src := tar.NewReader(end)
 	var (
 		layout, index []byte
 		haveLayout    bool
@@ -217,6 +218,9 @@ func ReadSWRT(ctx context.Context, r io.Reader, dir string, limits Limits) (*Lay
 		}
 		hdr, err := src.Next()
 		if err == io.EOF {
+			if !end.ended() {
+				return nil, errNoEnd
+			}
 			break
 		}
 		if err != nil {
@@ -331,7 +335,7 @@ func classifySWRT(hdr *tar.Header) (string, swrtKind, string) {
 			return "", 0, "path escapes the bundle"
 		}
 	}
-	if reason := checkType(hdr); reason != "" {
+	if reason := checkType(hdr, false); reason != "" {
 		return "", 0, reason
 	}
 	name := strings.TrimPrefix(raw, "./")
@@ -357,13 +361,15 @@ func classifySWRT(hdr *tar.Header) (string, swrtKind, string) {
 	return "", 0, "unexpected entry; a bundle holds only oci-layout, index.json and blobs/sha256/<digest>"
 }
 
-// checkType refuses every entry type but regular files and directories, and
-// sparse files (which we never write).
-func checkType(hdr *tar.Header) string {
+// checkType refuses every entry type but regular files, directories and, if
+// symlinks, symbolic links; and sparse files (which we never write).
+func checkType(hdr *tar.Header, symlinks bool) string {
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeDir:
 	case tar.TypeSymlink:
-		return "symlinks are not allowed"
+		if !symlinks {
+			return "symlinks are not allowed"
+		}
 	case tar.TypeLink:
 		return "hard links are not allowed"
 	case tar.TypeChar, tar.TypeBlock:
@@ -378,7 +384,7 @@ func checkType(hdr *tar.Header) string {
 			return "sparse files are not allowed"
 		}
 	}
-	if hdr.Size < 0 || (hdr.Typeflag == tar.TypeDir && hdr.Size != 0) {
+	if hdr.Size < 0 || (hdr.Typeflag != tar.TypeReg && hdr.Size != 0) {
 		return fmt.Sprintf("invalid size %d", hdr.Size)
 	}
 	return ""
@@ -489,7 +495,30 @@ func tarErr(entry string, err error) error {
 	return err
 }
 
-// plainReader hides every method but Read, so archive/tar never seeks.
-type plainReader struct{ r io.Reader }
+// endReader counts the zero bytes at the end of what has been read, to tell a
+// tar that ends with its end-of-archive blocks from one cut at an entry
+// boundary (archive/tar returns io.EOF for both). It also hides every method
+// but Read, so archive/tar never seeks.
+type endReader struct {
+	r     io.Reader
+	zeros int64
+}
 
-func (p plainReader) Read(b []byte) (int, error) { return p.r.Read(b) }
+func (e *endReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	i := n - 1
+	for i >= 0 && p[i] == 0 {
+		i--
+	}
+	if i < 0 {
+		e.zeros += int64(n)
+	} else {
+		e.zeros = int64(n - 1 - i)
+	}
+	return n, err
+}
+
+// ended reports whether the tar ended with its end-of-archive blocks.
+func (e *endReader) ended() bool { return e.zeros >= 1024 }
+
+var errNoEnd = &FormatError{Reason: "truncated input: the tar has no end-of-archive marker", Err: io.ErrUnexpectedEOF}

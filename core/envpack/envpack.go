@@ -9,6 +9,7 @@ package envpack
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io/fs"
 	"os"
@@ -182,10 +183,16 @@ func (s *Scrubber) Rewrite(rel string) bool {
 // Transform replaces the paths in a text file; a binary file holding the
 // prefix is recorded and left as it is.
 func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
+	changed := false
+	if isRecord(rel) {
+		if out, ok := normalizeRecord(data); ok {
+			data, changed = out, true
+		}
+	}
 	hasPrefix := bytes.Contains(data, s.prefix)
 	hasWorkdir := s.workdir != nil && bytes.Contains(data, s.workdir)
 	if !hasPrefix && !hasWorkdir {
-		return nil, false
+		return data, changed
 	}
 	if bytes.IndexByte(data, 0) >= 0 {
 		if hasPrefix {
@@ -193,7 +200,7 @@ func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
 			s.binary = append(s.binary, rel)
 			s.mu.Unlock()
 		}
-		return nil, false
+		return data, changed
 	}
 	out := bytes.ReplaceAll(data, s.prefix, []byte(mode.PrefixPlaceholder))
 	if s.workdir != nil {
@@ -214,4 +221,39 @@ func (s *Scrubber) Result() (text, binary []string) {
 	sort.Strings(text)
 	sort.Strings(binary)
 	return text, binary
+}
+
+func isRecord(rel string) bool {
+	return path.Base(rel) == "RECORD" && strings.HasSuffix(path.Dir(rel), ".dist-info")
+}
+
+// normalizeRecord blanks the hash and size of RECORD entries outside
+// site-packages ("../../../bin/x") and of direct_url.json: console scripts,
+// data files and direct_url.json hold the environment's or the workdir's
+// path, so their hashes differ per build folder and are wrong after
+// relocation anyway. pip accepts entries without a hash (RECORD's own
+// line has none).
+func normalizeRecord(data []byte) ([]byte, bool) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, false
+	}
+	changed := false
+	for _, rec := range recs {
+		if len(rec) >= 3 && (strings.HasPrefix(rec[0], "../") || strings.HasSuffix(rec[0], ".dist-info/direct_url.json")) && (rec[1] != "" || rec[2] != "") {
+			rec[1], rec[2] = "", ""
+			changed = true
+		}
+	}
+	if !changed {
+		return nil, false
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.WriteAll(recs); err != nil {
+		return nil, false
+	}
+	return buf.Bytes(), true
 }

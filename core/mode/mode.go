@@ -69,6 +69,12 @@ const (
 	CapLock     = "lock"
 	CapConda    = "conda-dependencies"
 	CapPip      = "pip-dependencies"
+	// CapSelfContained: the env layers hold the whole environment, interpreter
+	// included (conda). A fast-path restore unpacks them into an empty prefix
+	// and calls Relocate; without it (venv) the host first calls Create to
+	// make a fresh environment with this machine's interpreter, then unpacks
+	// the layers over it.
+	CapSelfContained = "self-contained"
 )
 
 // Python selects the interpreter of an environment.
@@ -162,6 +168,10 @@ type InstallRequest struct {
 // LockRequest asks for the lock of an environment.
 type LockRequest struct {
 	Env Env `json:"env"`
+	// Check asks the mode to verify first that the installed distributions
+	// are consistent (pip check, and the tool's own check); conflicts fail
+	// with an *Error of code ErrConflict whose message names them.
+	Check bool `json:"check,omitempty"`
 }
 
 // Installers of a locked package.

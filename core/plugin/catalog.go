@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -76,7 +78,7 @@ func ReadFile(path string) ([]Entry, error) {
 	dec.KnownFields(true)
 	var f File
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &FileError{File: path, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		return nil, decodeError(path, err)
 	}
 	var node yaml.Node
 	_ = yaml.Unmarshal(data, &node)
@@ -104,6 +106,29 @@ func ReadFile(path string) ([]Entry, error) {
 		}
 	}
 	return f.Plugins, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// decodeError turns a yaml.v3 error (which may span lines) into a one-line
+// *FileError with the line of the first problem.
+func decodeError(path string, err error) *FileError {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = strings.TrimSpace(te.Errors[0])
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	fe := &FileError{File: path, Msg: msg}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		fe.Line, _ = strconv.Atoi(m[1])
+		fe.Msg = m[2]
+	}
+	if strings.HasPrefix(fe.Msg, "field ") && strings.Contains(fe.Msg, " not found in type ") {
+		fe.Msg = strings.Fields(fe.Msg)[1] + ": unknown key; allowed: name, kind, command, args, sha256, package"
+	}
+	fe.Msg = strings.Join(strings.Fields(fe.Msg), " ")
+	return fe
 }
 
 func entryLine(n *yaml.Node, i int) int {

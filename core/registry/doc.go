@@ -35,9 +35,13 @@
 //     lose each other's work; a new tag is created with IfNoneMatch and a
 //     moved one is replaced with IfMatch.
 //   - latest and v<N> are reserved: only this package sets them. latest
-//     moves to each version added (PutVersion), and away from a version that
-//     is removed, to the newest remaining one (highest N). If it ever points
-//     nowhere useful, Resolve("latest") falls back to the newest version.
+//     moves to each new version (unless a concurrent build of a higher N got
+//     there first), to a manifest added again (a rebuild or a copy-in of an
+//     old version), back to a recovered version newer than it, and away from
+//     a removed version to the newest remaining one (highest N). If it ever
+//     points nowhere useful, Resolve("latest") and listings fall back to the
+//     newest version. A version's record is the truth about its number: the
+//     v<N> key is only the index Resolve("vN") reads.
 //   - Remove is soft: the record is marked removed and kept with its tags,
 //     so Recover restores it as it was; removed versions do not resolve,
 //     list (unless asked) or keep user tags from moving. Remove with force

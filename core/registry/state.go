@@ -15,7 +15,7 @@ import (
 type runtimeState struct {
 	project, name string
 	records       map[digest.Digest]versionRecord
-	tags          map[string]digest.Digest
+	tags          map[string]digest.Digest // all but vN tags
 }
 
 // loadRuntime reads the records and tags of one runtime.
@@ -58,6 +58,9 @@ func (r *Registry) load(ctx context.Context, project, name string) ([]*runtimeSt
 		parts := strings.Split(strings.TrimPrefix(info.Key, base), "/")
 		if len(parts) != 3 || (parts[1] != "versions" && parts[1] != "tags") {
 			return nil
+		}
+		if _, isNum := parseNumberTag(parts[2]); isNum && parts[1] == "tags" {
+			return nil // a record knows its number: no need to read vN tags
 		}
 		st := byName[parts[0]]
 		if st == nil {
@@ -106,12 +109,14 @@ func (r *Registry) load(ctx context.Context, project, name string) ([]*runtimeSt
 	return states, nil
 }
 
-// loadTags reads the tags of one runtime.
+// loadTags reads the tags of one runtime but vN ones (a record knows its
+// number).
 func (r *Registry) loadTags(ctx context.Context, project, name string) (map[string]digest.Digest, error) {
 	prefix := tagsPrefix(project, name)
 	var names []string
 	err := r.s.List(ctx, prefix, func(info store.Info) error {
-		if leaf := strings.TrimPrefix(info.Key, prefix); !strings.Contains(leaf, "/") {
+		leaf := strings.TrimPrefix(info.Key, prefix)
+		if _, isNum := parseNumberTag(leaf); !isNum && !strings.Contains(leaf, "/") {
 			names = append(names, leaf)
 		}
 		return nil
@@ -171,14 +176,9 @@ func (st *runtimeState) latest() (digest.Digest, bool) {
 func (st *runtimeState) versions(showRemoved bool) []Version {
 	byDigest := map[digest.Digest][]string{}
 	for t, d := range st.tags {
-		rec, ok := st.records[d]
-		if !ok || t == latestTag {
-			continue
+		if _, ok := st.records[d]; ok && t != latestTag {
+			byDigest[d] = append(byDigest[d], t)
 		}
-		if n, isNum := parseNumberTag(t); isNum && n != rec.Number {
-			continue
-		}
-		byDigest[d] = append(byDigest[d], t)
 	}
 	if d, ok := st.latest(); ok {
 		byDigest[d] = append(byDigest[d], latestTag)
@@ -188,7 +188,7 @@ func (st *runtimeState) versions(showRemoved bool) []Version {
 		if rec.Removed && !showRemoved {
 			continue
 		}
-		out = append(out, makeVersion(st.project, st.name, rec, byDigest[d]))
+		out = append(out, makeVersion(st.project, st.name, rec, append(byDigest[d], numberTag(rec.Number))))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Number != out[j].Number {

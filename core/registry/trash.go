@@ -37,6 +37,9 @@ func (r *Registry) Remove(ctx context.Context, project, name, ref string, force 
 	if err := r.s.Delete(ctx, versionKey(project, name, rec.Digest)); err != nil {
 		return fmt.Errorf("registry: runtime %s: remove %s: %w", name, shortHex(rec.Digest), err)
 	}
+	if err := r.s.Delete(ctx, tagKey(project, name, numberTag(rec.Number))); err != nil {
+		return fmt.Errorf("registry: runtime %s: remove tag %s: %w", name, numberTag(rec.Number), err)
+	}
 	tags, err := r.loadTags(ctx, project, name)
 	if err != nil {
 		return err

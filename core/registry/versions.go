@@ -466,6 +466,14 @@ func (r *Registry) resolveTag(ctx context.Context, project, name, tag string) (r
 
 // prefixRecords reads the records whose digest starts with hex.
 func (r *Registry) prefixRecords(ctx context.Context, project, name, hex string) ([]versionRecord, error) {
+	if len(hex) == 64 {
+		var rec versionRecord
+		err := r.readJSON(ctx, versionKey(project, name, sha256Of(hex)), &rec)
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return []versionRecord{rec}, err
+	}
 	var keys []string
 	err := r.s.List(ctx, versionsPrefix(project, name)+hex, func(info store.Info) error {
 		keys = append(keys, info.Key)
@@ -541,18 +549,11 @@ func (r *Registry) version(ctx context.Context, project, name string, rec versio
 	if err != nil {
 		return Version{}, err
 	}
-	var names []string
+	names := []string{numberTag(rec.Number)}
 	for t, d := range tags {
-		if d != rec.Digest {
-			continue
+		if d == rec.Digest && (t != latestTag || !rec.Removed) {
+			names = append(names, t)
 		}
-		if n, ok := parseNumberTag(t); ok && n != rec.Number {
-			continue
-		}
-		if t == latestTag && rec.Removed {
-			continue
-		}
-		names = append(names, t)
 	}
 	return makeVersion(project, name, rec, names), nil
 }

@@ -124,6 +124,26 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 		}
 	}
 	py.Version = sp.Python
+	// Folders this create makes, removed again (when still empty) on failure
+	// so that a failed create leaves the workdir as it was.
+	var made []string
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) || d == filepath.Dir(d) {
+			break
+		}
+		made = append([]string{d}, made...)
+	}
+	for _, d := range []string{filepath.Join(wd, DotDir), filepath.Dir(StatePathOf(wd, sp.Mode))} {
+		if _, err := os.Lstat(d); errors.Is(err, fs.ErrNotExist) {
+			made = append(made, d)
+		}
+	}
+	created := false
+	defer func() {
+		for i := len(made) - 1; i >= 0 && !created; i-- {
+			_ = os.Remove(made[i]) // only if empty
+		}
+	}()
 	if err := os.MkdirAll(wd, 0o755); err != nil {
 		return nil, err
 	}
@@ -201,6 +221,9 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 		}
 	}
 	st.State, st.Vars, st.Unset = StateReady, act.Vars, act.Unset
+	if final, err := sp.Resolve(wd); err == nil {
+		st.DepsDigest, _ = depsDigest(wd, final)
+	}
 	if err := WriteState(statePath, st); err != nil {
 		restore()
 		return nil, err
@@ -208,6 +231,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 	if aside != "" {
 		_ = os.RemoveAll(aside)
 	}
+	created = true
 	return &CreateResult{Name: sp.Name, Mode: sp.Mode, Python: sp.Python, Workdir: wd, Prefix: prefix, Spec: specPath}, nil
 }
 

@@ -32,12 +32,14 @@ import (
 //     hash of the key. A conditional Put checks its precondition and renames
 //     under that lock, so it is atomic against writers in other processes on
 //     the same machine (and on filesystems where flock is shared).
-//   - ETag: the hex sha256 of the content for values under 1 MiB; for larger
-//     values "size-mtimeNanos-inode" (decimal). Every commit gives the file a
-//     fresh inode (a new temporary file) and sets its mtime to the commit
-//     time with nanosecond precision, so the ETag changes whenever the
-//     content changes, without hashing large files on every Stat. List does
-//     not fill ETag (that would read every small file); use Stat.
+//   - ETag: the hex sha256 of the content for values under 64 KiB (records,
+//     tags, counters: what conditional puts are used on); for larger values
+//     "size-mtimeNanos-inode" (decimal). Every commit gives the file a fresh
+//     inode (a new temporary file) and sets its mtime to the commit time with
+//     nanosecond precision, so the ETag changes whenever the content
+//     changes, and a Stat (a blob existence check) never reads more than
+//     64 KiB. List does not fill ETag (that would read every small file);
+//     use Stat.
 //   - Delete removes the file and then, best effort, the folders it leaves
 //     empty (never root).
 //
@@ -61,7 +63,7 @@ const (
 	fsLockDir    = ".locks"
 	fsLockShards = 256
 	// values smaller than this get a content-hash ETag
-	fsHashETagLimit = 1 << 20
+	fsHashETagLimit = 64 << 10
 	// NewFS removes temporary files older than this
 	fsStaleTemp = 24 * time.Hour
 )

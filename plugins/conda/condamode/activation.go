@@ -3,6 +3,7 @@ package condamode
 import (
 	"context"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
@@ -10,9 +11,10 @@ import (
 
 // Activation returns what "conda activate PREFIX" sets: CONDA_PREFIX,
 // CONDA_DEFAULT_ENV (the name), CONDA_SHLVL=1, CONDA_PROMPT_MODIFIER and
-// PATH=PREFIX/bin:${PATH}, and unsets PYTHONHOME. The Script, for a shell
-// where those variables are already set, sources the environment's
-// etc/conda/activate.d/*.sh (bash, zsh, sh) or *.fish (fish) scripts and puts
+// PATH=PREFIX/bin:${PATH}, and unsets PYTHONHOME. The Script does the same in
+// the shell's syntax (it stands alone: eval it in a plain shell), then sources
+// the environment's etc/conda/activate.d/*.sh (bash, zsh, sh) or *.fish
+// (fish) scripts, as "conda activate" does, and in an interactive shell puts
 // "(NAME) " in front of the prompt.
 func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode.Activation, error) {
 	env := req.Env
@@ -34,35 +36,60 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 		},
 		Unset: []string{"PYTHONHOME"},
 	}
+	var b strings.Builder
 	switch req.Shell {
 	case "bash", "zsh", "sh":
-		act.Script = activateSh(env.Prefix) + "\n" +
-			"PS1=" + shQuote(prompt) + "\"${PS1:-}\"\n"
+		for _, v := range act.Vars {
+			if v.Name == "PATH" {
+				b.WriteString("export PATH=" + shQuote(filepath.Join(env.Prefix, "bin")) + "\"${PATH:+:$PATH}\"\n")
+				continue
+			}
+			b.WriteString("export " + v.Name + "=" + shQuote(v.Value) + "\n")
+		}
+		b.WriteString("unset PYTHONHOME\n")
+		b.WriteString(activateSh(env.Prefix))
+		b.WriteString("case $- in *i*) PS1=" + shQuote(prompt) + "\"${PS1-}\" ;; esac\n")
+		b.WriteString("hash -r 2>/dev/null || true\n")
 	case "fish":
-		act.Script = "for _sw_f in " + fishQuote(env.Prefix) + "/etc/conda/activate.d/*.fish\n" +
-			"    source $_sw_f\n" +
-			"end\n" +
-			"set -e _sw_f\n" +
-			"if functions -q fish_prompt; and not functions -q _sw_old_fish_prompt\n" +
+		for _, v := range act.Vars {
+			if v.Name == "PATH" {
+				b.WriteString("set -gx PATH " + fishQuote(filepath.Join(env.Prefix, "bin")) + " $PATH\n")
+				continue
+			}
+			b.WriteString("set -gx " + v.Name + " " + fishQuote(v.Value) + "\n")
+		}
+		b.WriteString("set -e PYTHONHOME\n")
+		for _, f := range activateScripts(env.Prefix, ".fish") {
+			b.WriteString("source " + fishQuote(f) + "\n")
+		}
+		b.WriteString("if status is-interactive; and functions -q fish_prompt; and not functions -q _sw_old_fish_prompt\n" +
 			"    functions -c fish_prompt _sw_old_fish_prompt\n" +
-			"    function fish_prompt\n" +
-			"        printf '%s' " + fishQuote(prompt) + "\n" +
-			"        _sw_old_fish_prompt\n" +
-			"    end\n" +
-			"end\n"
+			"    function fish_prompt; printf '%s' " + fishQuote(prompt) + "; _sw_old_fish_prompt; end\n" +
+			"end\n")
 	default:
 		return mode.Activation{}, mode.Errorf(mode.ErrUnsupported,
 			"shell %q is not supported by conda mode (supported: %s)", req.Shell, strings.Join(mode.Shells, ", "))
 	}
+	act.Script = b.String()
 	return act, nil
+}
+
+// activateScripts lists PREFIX/etc/conda/activate.d/*EXT in the order conda
+// sources them (sorted by name). They are listed here rather than globbed in
+// the shell: zsh fails on a glob that matches nothing.
+func activateScripts(prefix, ext string) []string {
+	ms, _ := filepath.Glob(filepath.Join(prefix, "etc", "conda", "activate.d", "*"+ext))
+	sort.Strings(ms)
+	return ms
 }
 
 // activateSh sources etc/conda/activate.d/*.sh in sh syntax.
 func activateSh(prefix string) string {
-	return "for _sw_f in " + shQuote(prefix) + "/etc/conda/activate.d/*.sh; do\n" +
-		"    if [ -f \"$_sw_f\" ]; then . \"$_sw_f\"; fi\n" +
-		"done\n" +
-		"unset _sw_f"
+	var b strings.Builder
+	for _, f := range activateScripts(prefix, ".sh") {
+		b.WriteString(". " + shQuote(f) + "\n")
+	}
+	return b.String()
 }
 
 func shQuote(s string) string {

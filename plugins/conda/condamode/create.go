@@ -125,7 +125,7 @@ func (m *Mode) Create(ctx context.Context, req mode.CreateRequest, ev mode.Event
 		runOpts{env: vars, stage: "create", jsonOut: true, dir: workdirOr(env)})
 	if err != nil {
 		cleanup()
-		return toolError(t.name+" create failed", res, err)
+		return pythonMissing(env.Python.Version, toolError(t.name+" create failed", res, err))
 	}
 	if _, err := os.Stat(pythonExe(env.Prefix)); err != nil {
 		cleanup()
@@ -133,6 +133,27 @@ func (m *Mode) Create(ctx context.Context, req mode.CreateRequest, ev mode.Event
 	}
 	ev.Emit(mode.Event{Stage: "create", Current: 1, Total: 1, Message: "python=" + env.Python.Version})
 	return nil
+}
+
+// pythonMissing turns a create that failed because the channels have no
+// python=X.Y into ErrNoTool (a needed tool, python X.Y, is missing), keeping
+// conda's message.
+func pythonMissing(xy string, err error) error {
+	me, ok := err.(*mode.Error)
+	if !ok || me.Code != mode.ErrToolFailed {
+		return err
+	}
+	text := me.Message + "\n" + me.Detail
+	notFound := false
+	for _, s := range []string{"PackagesNotFoundError", "ResolvePackageNotFound", "does not exist", "nothing provides", "No match for"} {
+		if strings.Contains(text, s) {
+			notFound = true
+		}
+	}
+	if !notFound || !regexp.MustCompile(`python[ =]+`+regexp.QuoteMeta(xy)+`\b`).MatchString(text) {
+		return err
+	}
+	return &mode.Error{Code: mode.ErrNoTool, Message: "python " + xy + " is not available from the configured conda channels: " + me.Message, Detail: me.Detail}
 }
 
 func workdirOr(env mode.Env) string {
@@ -166,14 +187,13 @@ func (m *Mode) Install(ctx context.Context, req mode.InstallRequest, ev mode.Eve
 	}
 	// Validate every dependency before running anything.
 	needConda := false
-	for i, d := range req.Dependencies {
+	for _, d := range req.Dependencies {
 		if err := checkDependency(env, d); err != nil {
 			return err
 		}
 		if d.Kind == mode.DepConda || d.Kind == mode.DepCondaEnv {
 			needConda = true
 		}
-		_ = i
 	}
 	var t *tool
 	if needConda {

@@ -304,13 +304,10 @@ func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Eve
 		reqs = append(reqs, restoreArgs(env, p, req.WheelDirs)...)
 	}
 	if len(reqs) > 0 {
-		args := []string{"--no-deps"}
-		for _, d := range req.WheelDirs {
-			args = append(args, "--find-links", d)
-		}
+		// The bundled wheel folders come first, then the configured ones.
 		pipEnv := env
-		pipEnv.Pip.FindLinks = append([]string(nil), env.Pip.FindLinks...)
-		if err := pipInstall(ctx, pipEnv, append(args, reqs...), ev, "restore"); err != nil {
+		pipEnv.Pip.FindLinks = append(append([]string(nil), req.WheelDirs...), env.Pip.FindLinks...)
+		if err := pipInstall(ctx, pipEnv, append([]string{"--no-deps"}, reqs...), ev, "restore"); err != nil {
 			cleanup()
 			return err
 		}

@@ -205,18 +205,16 @@ func TestStandinActivation(t *testing.T) {
 			}
 			act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: sh, Name: "demo"})
 			require.NoError(t, err)
-			// What the host does: set Vars (expanding ${NAME}), unset Unset, eval Script.
-			var b strings.Builder
-			for _, v := range act.Vars {
-				b.WriteString("export " + v.Name + "=" + shQuote(os.Expand(v.Value, os.Getenv)) + "\n")
+			// The script stands alone: eval it in a plain, interactive shell.
+			script := "PS1='$ '\neval " + shQuote(act.Script) + "\n" +
+				`printf '%s\n' "$CONDA_PREFIX" "$LIBFOO_HOME" "$PS1" "$CONDA_DEFAULT_ENV" "$(command -v python)"` + "\n"
+			args := []string{"-i", "-c", script}
+			if sh == "bash" {
+				args = append([]string{"--norc", "--noprofile"}, args...)
 			}
-			for _, u := range act.Unset {
-				b.WriteString("unset " + u + "\n")
-			}
-			b.WriteString("PS1='$ '\n")
-			b.WriteString("eval " + shQuote(act.Script) + "\n")
-			b.WriteString(`printf '%s\n' "$CONDA_PREFIX" "$LIBFOO_HOME" "$PS1" "$CONDA_DEFAULT_ENV" "$(command -v python)"` + "\n")
-			out, err := exec.Command(exe, "-c", b.String()).CombinedOutput()
+			cmd := exec.Command(exe, args...)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + root, "PYTHONHOME=/nonexistent"}
+			out, err := cmd.Output()
 			require.NoError(t, err, string(out))
 			lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
 			require.Len(t, lines, 5, string(out))
@@ -225,23 +223,32 @@ func TestStandinActivation(t *testing.T) {
 			assert.Equal(t, "(demo) $ ", lines[2])
 			assert.Equal(t, "demo", lines[3])
 			assert.Equal(t, filepath.Join(env.Prefix, "bin", "python"), lines[4])
+
+			// What the host does: set Vars (expanding ${NAME}), unset Unset, eval Script.
+			var b strings.Builder
+			for _, v := range act.Vars {
+				b.WriteString("export " + v.Name + "=" + shQuote(os.Expand(v.Value, os.Getenv)) + "\n")
+			}
+			for _, u := range act.Unset {
+				b.WriteString("unset " + u + "\n")
+			}
+			b.WriteString("eval " + shQuote(act.Script) + "\n")
+			b.WriteString(`printf '%s\n' "$LIBFOO_HOME" "$(python -c 'import sys; print(sys.prefix)')"` + "\n")
+			out, err = exec.Command(exe, "-c", b.String()).CombinedOutput()
+			require.NoError(t, err, string(out))
+			assert.Equal(t, env.Prefix+"\n"+env.Prefix+"\n", string(out))
 		})
 	}
 
 	t.Run("fish", func(t *testing.T) {
 		act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "fish", Name: "demo"})
 		require.NoError(t, err)
-		assert.Contains(t, act.Script, `for _sw_f in '`+strings.ReplaceAll(env.Prefix, "'", `\'`)+`'/etc/conda/activate.d/*.fish`)
+		assert.Contains(t, act.Script, "source '"+strings.ReplaceAll(env.Prefix, "'", `\'`)+"/etc/conda/activate.d/libfoo.fish'\n")
 		exe, err := exec.LookPath("fish")
 		if err != nil {
 			t.Skip("fish is not installed here; checked the script text only")
 		}
-		var b strings.Builder
-		for _, v := range act.Vars {
-			b.WriteString("set -gx " + v.Name + " " + fishQuote(os.Expand(v.Value, os.Getenv)) + "\n")
-		}
-		b.WriteString(act.Script + "\necho $LIBFOO_HOME\n")
-		out, err := exec.Command(exe, "-c", b.String()).CombinedOutput()
+		out, err := exec.Command(exe, "-c", act.Script+"\necho $LIBFOO_HOME\n").CombinedOutput()
 		require.NoError(t, err, string(out))
 		assert.Equal(t, env.Prefix+"\n", string(out))
 	})

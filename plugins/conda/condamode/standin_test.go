@@ -242,9 +242,8 @@ func TestStandinErrors(t *testing.T) {
 	t.Run("unsolvable python", func(t *testing.T) {
 		p := filepath.Join(root, "nopy")
 		err := m.Create(ctx, mode.CreateRequest{Env: mode.Env{Prefix: p, Python: mode.Python{Version: "3.99"}}}, nil)
-		me := modeErr(t, err, mode.ErrToolFailed)
-		assert.Contains(t, me.Message, "PackagesNotFoundError")
-		assert.Contains(t, me.Message, "python=3.99")
+		me := modeErr(t, err, mode.ErrNoTool)
+		assert.Equal(t, "python 3.99 is not available from the configured conda channels: conda create failed: PackagesNotFoundError: The following packages are not available from current channels: - python=3.99", me.Message)
 		assert.NoDirExists(t, p)
 	})
 

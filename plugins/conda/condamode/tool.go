@@ -235,7 +235,7 @@ func toolError(what string, res result, err error) error {
 		return me
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &mode.Error{Code: mode.ErrToolFailed, Message: what + ": interrupted: " + err.Error()}
+		return &mode.Error{Code: mode.ErrToolFailed, Message: strings.Join(strings.Fields(what+": interrupted: "+err.Error()), " ")}
 	}
 	msg := ""
 	for _, d := range jsonDocs(res.stdout) {
@@ -283,7 +283,9 @@ func toolError(what string, res result, err error) error {
 	if msg == "" && err != nil {
 		msg = err.Error()
 	}
-	return &mode.Error{Code: mode.ErrToolFailed, Message: what + ": " + msg, Detail: lastLines(all, 40)}
+	// A mode error's message is one line; the output tail goes in Detail.
+	msg = strings.Join(strings.Fields(what+": "+msg), " ")
+	return &mode.Error{Code: mode.ErrToolFailed, Message: msg, Detail: lastLines(all, 40)}
 }
 
 // firstParagraph joins the first paragraph of text and its list lines:

@@ -72,7 +72,11 @@ def egg_linked(sites, name):
             continue
         for e in entries:
             if e.endswith(".egg-link") and canonical(e[: -len(".egg-link")]) == cn:
-                return True
+                try:
+                    with open(os.path.join(site, e)) as f:
+                        return f.readline().strip() or True
+                except OSError:
+                    return True
             if e.startswith("__editable__.") and e.endswith(".pth"):
                 base = e[len("__editable__."):-len(".pth")]
                 if canonical(base.rsplit("-", 1)[0]) == cn:
@@ -129,15 +133,20 @@ def main():
             continue
         seen.add(cn)
         editable = False
+        editable_dir = ""
         if isinstance(direct, dict):
             editable = bool((direct.get("dir_info") or {}).get("editable"))
         if not editable:
-            editable = egg_linked(sites, name)
+            linked = egg_linked(sites, name)
+            editable = bool(linked)
+            if isinstance(linked, str):
+                editable_dir = linked
         dists.append({
             "name": cn,
             "version": version,
             "location": loc,
             "editable": editable,
+            "editable_dir": editable_dir,
             "direct_url": direct,
         })
     dists.sort(key=lambda d: d["name"])

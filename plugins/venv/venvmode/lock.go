@@ -34,11 +34,13 @@ type envInfo struct {
 }
 
 type distInfo struct {
-	Name      string     `json:"name"`
-	Version   string     `json:"version"`
-	Location  string     `json:"location"`
-	Editable  bool       `json:"editable"`
-	DirectURL *directURL `json:"direct_url"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Location string `json:"location"`
+	Editable bool   `json:"editable"`
+	// EditableDir is the project folder of a legacy (.egg-link) editable.
+	EditableDir string     `json:"editable_dir"`
+	DirectURL   *directURL `json:"direct_url"`
 }
 
 // directURL is PEP 610's direct_url.json.
@@ -103,6 +105,9 @@ func lockedPackage(env mode.Env, d distInfo) mode.LockedPackage {
 	p := mode.LockedPackage{Name: d.Name, Version: d.Version, Installer: mode.InstallerPip, Editable: d.Editable}
 	u := d.DirectURL
 	if u == nil {
+		if d.Editable && d.EditableDir != "" {
+			p.Source = sourceURL(env, (&url.URL{Scheme: "file", Path: d.EditableDir}).String())
+		}
 		return p
 	}
 	switch {
@@ -158,7 +163,7 @@ func sourceURL(env mode.Env, raw string) string {
 func relUnder(root, p string) (string, bool) {
 	try := func(root, p string) (string, bool) {
 		rel, err := filepath.Rel(root, p)
-		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			return "", false
 		}
 		return filepath.ToSlash(rel), true
@@ -240,7 +245,7 @@ func requirementLine(p mode.LockedPackage) string {
 }
 
 func localPath(s string) string {
-	if !strings.Contains(s, "/") {
+	if s != "." && !strings.Contains(s, "/") {
 		return "./" + s
 	}
 	return s

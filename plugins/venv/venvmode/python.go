@@ -94,8 +94,8 @@ func pyenvCandidates(xy string) []string {
 }
 
 // findPython finds the interpreter for py: py.Path if set (checked against
-// py.Version), else python3.X / pythonX.Y on PATH, else pyenv's newest
-// X.Y.*; with neither set, python3 on PATH.
+// py.Version), else python3.X / pythonX.Y on PATH (pyenv shims skipped),
+// else pyenv's newest X.Y.*; with neither set, python3 on PATH.
 func findPython(ctx context.Context, py mode.Python) (interpreter, error) {
 	if py.Path != "" {
 		it, err := probe(ctx, py.Path)
@@ -123,7 +123,7 @@ func findPython(ctx context.Context, py mode.Python) (interpreter, error) {
 	}
 	for _, n := range cands {
 		p, err := exec.LookPath(n)
-		if err != nil {
+		if err != nil || (xy != "" && isShim(p)) {
 			continue
 		}
 		if it, err := probe(ctx, p); err == nil && (xy == "" || it.Version == xy) {
@@ -145,6 +145,19 @@ func findPython(ctx context.Context, py mode.Python) (interpreter, error) {
 		want, describe(listPythons(ctx)), want)
 }
 
+// isShim tells a pyenv shim (a script that runs `pyenv exec`, slow, and
+// failing for versions that are not selected). The versions behind shims are
+// looked up in pyenv's versions folder directly.
+func isShim(p string) bool {
+	dir := filepath.Dir(p)
+	if filepath.Base(dir) != "shims" {
+		return false
+	}
+	root := pyenvRoot()
+	return dir == filepath.Join(root, "shims") || strings.HasPrefix(dir, root+string(filepath.Separator)) ||
+		strings.Contains(dir, string(filepath.Separator)+".pyenv"+string(filepath.Separator))
+}
+
 func validXY(s string) bool {
 	a, b, ok := strings.Cut(s, ".")
 	if !ok {
@@ -161,11 +174,11 @@ func listPythons(ctx context.Context) []interpreter {
 	var cands []string
 	cands = append(cands, pyenvCandidates("")...)
 	for minor := 6; minor <= 20; minor++ {
-		if p, err := exec.LookPath(fmt.Sprintf("python3.%d", minor)); err == nil {
+		if p, err := exec.LookPath(fmt.Sprintf("python3.%d", minor)); err == nil && !isShim(p) {
 			cands = append(cands, p)
 		}
 	}
-	if p, err := exec.LookPath("python3"); err == nil {
+	if p, err := exec.LookPath("python3"); err == nil && !isShim(p) {
 		cands = append(cands, p)
 	}
 	found := make([]*interpreter, len(cands))

@@ -68,7 +68,10 @@ func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.E
 	if env.Workdir != "" {
 		repl = append(repl, mode.WorkdirPlaceholder, filepath.Clean(env.Workdir))
 	}
-	if req.OldPrefix != "" && filepath.Clean(req.OldPrefix) != prefix {
+	// OldPrefix is replaced too, unless the new prefix contains it (then a
+	// second Relocate would replace it again inside the new one).
+	replaceOld := req.OldPrefix != "" && !strings.Contains(prefix, filepath.Clean(req.OldPrefix))
+	if replaceOld {
 		repl = append(repl, filepath.Clean(req.OldPrefix), prefix)
 	}
 	textRepl := strings.NewReplacer(repl...)
@@ -100,6 +103,10 @@ func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.E
 	if req.OldPrefix != "" {
 		envPrefixes = append(envPrefixes, filepath.Clean(req.OldPrefix))
 	}
+	oldRepl := strings.NewReplacer(mode.PrefixPlaceholder, prefix)
+	if replaceOld {
+		oldRepl = strings.NewReplacer(mode.PrefixPlaceholder, prefix, filepath.Clean(req.OldPrefix), prefix)
+	}
 	bin := filepath.Join(prefix, "bin")
 	ents, err := os.ReadDir(bin)
 	if err != nil {
@@ -111,9 +118,14 @@ func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.E
 		}
 		p := filepath.Join(bin, e.Name())
 		switch {
-		case e.Name() == "activate":
-			if err := rewriteFile(p, func(b []byte) []byte { return relocatableActivate(b, prefix, envPrefixes) }); err != nil {
-				return mode.Errorf(mode.ErrInternal, "relocate bin/activate: %v", err)
+		case e.Name() == "activate" || strings.HasPrefix(e.Name(), "activate.") || e.Name() == "Activate.ps1":
+			if err := rewriteFile(p, func(b []byte) []byte {
+				if e.Name() == "activate" {
+					b = relocatableActivate(b, prefix, envPrefixes)
+				}
+				return []byte(oldRepl.Replace(string(b)))
+			}); err != nil {
+				return mode.Errorf(mode.ErrInternal, "relocate bin/%s: %v", e.Name(), err)
 			}
 		case pythonName.MatchString(e.Name()):
 			// venv's own interpreter: never touch it.

@@ -500,6 +500,14 @@ func TestRelocateCycle(t *testing.T) {
 	assert.Contains(t, out, "hello 2.0 "+filepath.Join(c, "lib"))
 	out = sh(t, elsewhere, clean, "/bin/bash", "-c", `source "$1" && echo "$VIRTUAL_ENV" && python -c 'import sys; print(sys.prefix)'`, "bash", filepath.Join(c, "bin", "activate"))
 	assert.Equal(t, c+"\n"+c+"\n", out)
+	if zsh, err := exec.LookPath("zsh"); err == nil {
+		out = sh(t, elsewhere, clean, zsh, "-c", `source "$1" && echo "$VIRTUAL_ENV" && python -c 'import sys; print(sys.prefix)'`, "zsh", filepath.Join(c, "bin", "activate"))
+		assert.Equal(t, c+"\n"+c+"\n", out)
+	}
+	// POSIX sh cannot know a sourced file's path: it gets the prefix
+	// Relocate was given.
+	out = sh(t, elsewhere, clean, "/bin/sh", "-c", `. "$1" && echo "$VIRTUAL_ENV"`, "sh", filepath.Join(c, "bin", "activate"))
+	assert.Equal(t, b+"\n", out)
 }
 
 func TestRelocateBinaryAndErrors(t *testing.T) {
@@ -576,4 +584,84 @@ func TestActivation(t *testing.T) {
 	for _, s := range []string{"bash", "zsh", "fish", "sh"} {
 		assert.Contains(t, me.Message, s)
 	}
+}
+
+// TestOldPython checks that Lock and Files work on the oldest Python the
+// machine has (3.6 and 3.7 have no importlib.metadata; pip there writes no
+// direct_url.json).
+func TestOldPython(t *testing.T) {
+	t.Parallel()
+	var py testpy.Python
+	for _, v := range []string{"3.6", "3.7"} {
+		if p, ok := testpy.FindPython(v); ok {
+			py = p
+			break
+		}
+	}
+	if py.Path == "" {
+		t.Skipf("no Python 3.6 or 3.7; found: %v", testpy.FindPythons())
+	}
+	m := newMode()
+	wd := workdir(t)
+	env := mode.Env{Workdir: wd, Prefix: filepath.Join(t.TempDir(), "old"), Python: mode.Python{Version: py.Version},
+		Pip: mode.PipConfig{NoIndex: true, FindLinks: []string{"wheels"}}}
+	create(t, m, env)
+	require.NoError(t, m.Install(context.Background(), mode.InstallRequest{Env: env, Dependencies: []mode.Dependency{
+		{Kind: mode.DepWheel, Packages: []string{"wheels/hello_tool-1.0-py3-none-any.whl"}},
+	}}, nil))
+	lock, err := m.Lock(context.Background(), mode.LockRequest{Env: env}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, py.Patch, lock.Python)
+	assert.Contains(t, names(lock), "hello-tool==1.0")
+	assert.Contains(t, names(lock), "dep-lib==2.0")
+	rep, err := m.Files(context.Background(), mode.FilesRequest{Env: env})
+	require.NoError(t, err)
+	assert.Regexp(t, `^cp3[67]m$`, rep.ABI)
+	found := false
+	for _, p := range rep.Packages {
+		if p.Name == "hello-tool" {
+			found = true
+			assert.Contains(t, p.Files, "bin/hello")
+		}
+	}
+	assert.True(t, found)
+}
+
+// TestLockEditable locks a legacy editable install (setup.py develop:
+// .egg-link), which needs setuptools in the venv (Python 3.8 to 3.11).
+func TestLockEditable(t *testing.T) {
+	t.Parallel()
+	var py testpy.Python
+	for _, v := range []string{"3.11", "3.10", "3.9", "3.8"} {
+		if p, ok := testpy.FindPython(v); ok {
+			py = p
+			break
+		}
+	}
+	if py.Path == "" {
+		t.Skipf("no Python 3.8-3.11 (venvs with setuptools); found: %v", testpy.FindPythons())
+	}
+	m := newMode()
+	wd := t.TempDir()
+	proj := filepath.Join(wd, "proj")
+	require.NoError(t, os.MkdirAll(filepath.Join(proj, "edpkg"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(proj, "setup.py"), []byte("from setuptools import setup\nsetup(name='ed-pkg', version='0.1', packages=['edpkg'])\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(proj, "edpkg", "__init__.py"), nil, 0o644))
+	env := mode.Env{Workdir: wd, Prefix: filepath.Join(t.TempDir(), "env"), Python: mode.Python{Version: py.Version}}
+	create(t, m, env)
+	require.NoError(t, m.Install(context.Background(), mode.InstallRequest{Env: env, Dependencies: []mode.Dependency{
+		{Kind: mode.DepCommand, Command: "cd proj && python setup.py -q develop"},
+	}}, nil))
+	lock, err := m.Lock(context.Background(), mode.LockRequest{Env: env}, nil)
+	require.NoError(t, err)
+	var ed *mode.LockedPackage
+	for i, p := range lock.Packages {
+		if p.Name == "ed-pkg" {
+			ed = &lock.Packages[i]
+		}
+	}
+	require.NotNil(t, ed, "%v", names(lock))
+	assert.True(t, ed.Editable)
+	assert.Equal(t, "proj", ed.Source)
+	assert.Contains(t, string(lock.Files[0].Content), "\n-e ./proj\n")
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/swcli/swcli/core/runtime"
+)
+
+func restoreCommands(a *appState) []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:      "restore",
+			Usage:     "make a ready environment from a stored version or a .swrt file (offline when the bundle has what it needs)",
+			ArgsUsage: "URI|FILE.swrt",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "target-dir", Usage: "restore into this folder (default: the cache under the storage root)"},
+				&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace what is in the target folder"},
+				&cli.BoolFlag{Name: "from-lock", Usage: "install the lock instead of unpacking the environment layers"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return usage(c, "give one runtime URI or .swrt file")
+				}
+				svc, err := a.service()
+				if err != nil {
+					return err
+				}
+				res, err := svc.Restore(c.Context, runtime.RestoreOptions{Source: c.Args().First(),
+					TargetDir: c.String("target-dir"), Force: c.Bool("force"), FromLock: c.Bool("from-lock")})
+				a.doneEvents()
+				if err != nil {
+					return err
+				}
+				if a.json() {
+					return printJSON(res)
+				}
+				how := map[string]string{"layers": "unpacked and relocated", "lock": "installed from its lock", "cached": "already restored"}[res.Path]
+				fmt.Printf("restored %s %s (%s) in %s\n", res.Name, res.Version, how, res.Workdir)
+				fmt.Printf("run in it with: swcli runtime run %s -- python\n", res.Workdir)
+				return nil
+			},
+		},
+		{
+			Name:      "extract",
+			Usage:     "write a version's snapshot (runtime.yaml, requirement files, lock, wheels, files) as plain files",
+			ArgsUsage: "URI|FILE.swrt",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "target-dir", Usage: "folder to write (default: NAME-VERSION)"},
+				&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace a non-empty target folder"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return usage(c, "give one runtime URI or .swrt file")
+				}
+				svc, err := a.service()
+				if err != nil {
+					return err
+				}
+				res, err := svc.Extract(c.Context, c.Args().First(), c.String("target-dir"), c.Bool("force"))
+				if err != nil {
+					return err
+				}
+				if a.json() {
+					return printJSON(res)
+				}
+				fmt.Printf("extracted %s %s to %s\n", res.Name, res.Version, res.Workdir)
+				return nil
+			},
+		},
+	}
+}

@@ -1,0 +1,504 @@
+package runtime
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	goruntime "runtime"
+	"sort"
+	"strings"
+	"syscall"
+
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/envpack"
+	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/spec"
+)
+
+// BuildOptions are the inputs of `runtime build`.
+type BuildOptions struct {
+	Workdir string
+	// SpecFile is the runtime.yaml to use (relative to Workdir or absolute).
+	SpecFile string
+	Project  string
+	Tags     []string
+	// LockOnly builds a bundle without env layers.
+	LockOnly bool
+	// NoCache remakes the environment from scratch and repacks every layer.
+	NoCache bool
+	// IncludeEditable packs editable installs as regular files instead of
+	// refusing them.
+	IncludeEditable bool
+}
+
+// BuildResult is what build prints.
+type BuildResult struct {
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	Digest  string   `json:"digest"`
+	Tags    []string `json:"tags"`
+	URI     string   `json:"uri"`
+	Size    int64    `json:"size"`
+	Layers  int      `json:"layers"`
+	Reused  int      `json:"layers_reused"`
+}
+
+var reservedTagRE = regexp.MustCompile(`^(latest|v[0-9]+)$`)
+
+// Build makes sure the workdir's environment exists and holds the declared
+// dependencies, checks it (pip check), locks it, and stores a bundle of it in
+// the local store as a new version.
+func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
+	wd, err := absWorkdir(o.Workdir)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(wd); err != nil || !st.IsDir() {
+		return nil, usagef("workdir %s does not exist", displayDir(o.Workdir))
+	}
+	for _, t := range o.Tags {
+		if reservedTagRE.MatchString(t) {
+			return nil, usagef("-t %s: tag %q is reserved (latest and vN are given automatically); choose another tag", t, t)
+		}
+	}
+	if o.Project == "" {
+		o.Project = instance.DefaultProject
+	}
+	if err := spec.ValidateName(o.Project); err != nil {
+		return nil, usagef("--project: %v", err)
+	}
+	specFile := o.SpecFile
+	if specFile == "" {
+		specFile = spec.FileName
+	}
+	specPath := specFile
+	if !filepath.IsAbs(specPath) {
+		specPath = filepath.Join(wd, specFile)
+	}
+	relSpec, err := filepath.Rel(wd, specPath)
+	if err != nil || strings.HasPrefix(relSpec, "..") {
+		return nil, usagef("-f %s: the runtime.yaml must be inside the workdir %s", specFile, wd)
+	}
+	relSpec = filepath.ToSlash(relSpec)
+	sp, err := spec.Load(specPath)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := sp.Resolve(wd)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.Modes.Mode(ctx, sp.Mode)
+	if err != nil {
+		return nil, err
+	}
+	reg, fsStore, err := s.Local()
+	if err != nil {
+		return nil, err
+	}
+
+	// 1. The environment, holding what runtime.yaml declares.
+	prefix := PrefixOf(wd, sp.Mode)
+	env := EnvFor(wd, prefix, rs, mode.Python{Version: sp.Python})
+	if err := s.ensureEnv(ctx, m, wd, relSpec, rs, env, o.NoCache); err != nil {
+		return nil, err
+	}
+
+	// 2. Check and lock.
+	s.stage("lock", 0, 0)
+	lock, err := m.Lock(ctx, mode.LockRequest{Env: env, Check: true}, s.Events)
+	if err != nil {
+		return nil, err
+	}
+	if !o.IncludeEditable {
+		for _, p := range lock.Packages {
+			if p.Editable {
+				return nil, usagef("%s %s is an editable install (pip install -e); a bundle cannot carry a link to your source tree: install it normally, or build with --include-editable to pack its files as they are now", p.Name, p.Version)
+			}
+		}
+	}
+	lockDir := LockDirOf(wd)
+	var lockFiles []string
+	for _, lf := range lock.Files {
+		if strings.ContainsAny(lf.Name, `/\`) || lf.Name == "" || lf.Name[0] == '.' {
+			return nil, fmt.Errorf("mode %s returned a lock file with a bad name %q", sp.Mode, lf.Name)
+		}
+		if err := instance.WriteFileAtomic(filepath.Join(lockDir, lf.Name), lf.Content, 0o644); err != nil {
+			return nil, err
+		}
+		lockFiles = append(lockFiles, lf.Name)
+	}
+	sort.Strings(lockFiles)
+
+	// 3. Plan the layers.
+	norm, err := rs.Normalized()
+	if err != nil {
+		return nil, err
+	}
+	rm := &Manifest{Schema: ManifestSchema, Name: sp.Name, Mode: sp.Mode, Python: lock.Python,
+		PythonVersion: sp.Python, OS: goruntime.GOOS, Arch: goruntime.GOARCH, SpecFile: relSpec,
+		Spec: norm, Lock: lock.Packages, LockFiles: lockFiles, LockOnly: o.LockOnly, SwcliVersion: s.Version}
+	if rm.Lock == nil {
+		rm.Lock = []mode.LockedPackage{}
+	}
+	snapFiles, err := snapshotFiles(wd, relSpec, rs, lockFiles, localSources(wd, lock.Packages))
+	if err != nil {
+		return nil, err
+	}
+	jobs := []layerJob{{role: bundle.RoleSnapshot, root: wd, files: snapFiles}}
+	if !o.LockOnly {
+		rep, err := m.Files(ctx, mode.FilesRequest{Env: env})
+		if err != nil {
+			return nil, err
+		}
+		rm.Platform, rm.ABI = rep.Platform, rep.ABI
+		plan, err := envpack.Plan(prefix, rep)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range plan {
+			jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: prefix, files: l.Files, scrub: true})
+		}
+	}
+
+	// 4. Pack (reusing cached layers) and store the blobs.
+	cache := loadLayerCache(wd, o.NoCache)
+	descs, reused, rel, err := s.packLayers(ctx, reg, fsStore.TempDir(), jobs, cache, prefix, wd)
+	if err != nil {
+		return nil, err
+	}
+	cache.save()
+	if !o.LockOnly {
+		rm.Relocation = rel
+	}
+	config, err := json.Marshal(rm)
+	if err != nil {
+		return nil, err
+	}
+	cd := bundle.ConfigDescriptor(config)
+	if _, err := reg.PutBlob(ctx, strings.NewReader(string(config)), cd.Digest); err != nil {
+		return nil, err
+	}
+	manifest, err := bundle.Manifest(cd, descs, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.stage("store version", 0, 0)
+	v, err := reg.PutVersion(ctx, o.Project, sp.Name, manifest, o.Tags)
+	if err != nil {
+		return nil, err
+	}
+	return &BuildResult{Name: sp.Name, Version: v.Short, Digest: string(v.Digest), Tags: v.Tags,
+		URI:  fmt.Sprintf("local/project/%s/runtime/%s/version/%s", o.Project, sp.Name, v.Short),
+		Size: v.Size, Layers: len(descs), Reused: reused}, nil
+}
+
+// ensureEnv makes the environment when it is missing, half-made or NoCache
+// is set, and installs the dependencies again when what runtime.yaml
+// declares (including the content of the files it names) changed since.
+func (s *Service) ensureEnv(ctx context.Context, m mode.Mode, wd, relSpec string, rs *spec.Spec, env mode.Env, noCache bool) error {
+	statePath := StatePathOf(wd, rs.Mode)
+	st, _ := ReadState(statePath)
+	dd, err := depsDigest(wd, rs)
+	if err != nil {
+		return err
+	}
+	if st != nil && st.State == StateReady && st.Prefix != env.Prefix {
+		// The workdir was moved or copied: its environment points at the
+		// old place. Make it again here.
+		st = nil
+	}
+	if st != nil && st.State == StateReady && !noCache {
+		if st.DepsDigest == dd {
+			return nil
+		}
+		s.stage("install dependencies", 0, int64(len(rs.Dependencies)))
+		st.State = StateCreating
+		if err := WriteState(statePath, st); err != nil {
+			return err
+		}
+		if len(rs.Dependencies) > 0 {
+			if err := m.Install(ctx, mode.InstallRequest{Env: env, Dependencies: rs.Dependencies}, s.Events); err != nil {
+				return err
+			}
+		}
+		st.State, st.DepsDigest = StateReady, dd
+		return WriteState(statePath, st)
+	}
+	// (Re)make it from scratch.
+	if err := os.RemoveAll(env.Prefix); err != nil {
+		return err
+	}
+	st = &State{State: StateCreating, Mode: rs.Mode, Name: rs.Name, Python: rs.Python, Prefix: env.Prefix}
+	if err := WriteState(statePath, st); err != nil {
+		return err
+	}
+	if err := s.makeEnv(ctx, m, env, rs.Dependencies); err != nil {
+		return err
+	}
+	act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "sh", Name: rs.Name})
+	if err != nil {
+		return err
+	}
+	st.State, st.Vars, st.Unset, st.DepsDigest = StateReady, act.Vars, act.Unset, dd
+	return WriteState(statePath, st)
+}
+
+// depsDigest hashes what the environment must hold: the normalized spec and
+// the content of every file it names.
+func depsDigest(wd string, rs *spec.Spec) (string, error) {
+	h := sha256.New()
+	norm, err := rs.Normalized()
+	if err != nil {
+		return "", err
+	}
+	h.Write(norm)
+	for _, f := range rs.Files() {
+		files, err := walkRel(wd, f)
+		if err != nil {
+			return "", err
+		}
+		for _, rel := range files {
+			data, err := os.ReadFile(filepath.Join(wd, filepath.FromSlash(rel)))
+			if err != nil {
+				return "", err
+			}
+			sum := sha256.Sum256(data)
+			fmt.Fprintf(h, "%s\x00%x\n", rel, sum)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// walkRel lists the files of rel (a file, or a folder walked) under wd.
+func walkRel(wd, rel string) ([]string, error) {
+	full := filepath.Join(wd, filepath.FromSlash(rel))
+	st, err := os.Stat(full)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{filepath.ToSlash(filepath.Clean(rel))}, nil
+	}
+	return bundle.WalkFiles(wd, filepath.ToSlash(filepath.Clean(rel)))
+}
+
+// snapshotFiles lists the snapshot layer: runtime.yaml, the files it names,
+// and the lock files.
+func snapshotFiles(wd, relSpec string, rs *spec.Spec, lockFiles, extra []string) ([]string, error) {
+	set := map[string]bool{relSpec: true}
+	for _, f := range append(rs.Files(), extra...) {
+		files, err := walkRel(wd, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range files {
+			if strings.HasPrefix(x, DotDir+"/") {
+				continue // never the environment itself
+			}
+			set[x] = true
+		}
+	}
+	for _, lf := range lockFiles {
+		set[DotDir+"/lock/"+lf] = true
+	}
+	out := make([]string, 0, len(set))
+	for f := range set {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// localSources lists the workdir files the lock installs from (local wheels
+// named in requirement files), so a restore from the lock works offline.
+func localSources(wd string, pkgs []mode.LockedPackage) []string {
+	var out []string
+	for _, p := range pkgs {
+		src := p.Source
+		if src == "" || strings.Contains(src, "://") || strings.HasPrefix(src, "/") || strings.Contains(src, "+") {
+			continue
+		}
+		clean := filepath.ToSlash(filepath.Clean(src))
+		if strings.HasPrefix(clean, "../") || clean == ".." {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(wd, filepath.FromSlash(clean))); err == nil && st.Mode().IsRegular() {
+			out = append(out, clean)
+		}
+	}
+	return out
+}
+
+type layerJob struct {
+	role, pkg string
+	root      string
+	files     []string
+	scrub     bool
+}
+
+// packLayers packs the jobs (in parallel), reusing layers whose files did not
+// change since the last build, and stores every blob. It returns the layer
+// descriptors in job order, how many were reused, and the relocation record.
+func (s *Service) packLayers(ctx context.Context, reg *registry.Registry, tmp string, jobs []layerJob, cache *layerCache, prefix, wd string) ([]ocispec.Descriptor, int, *Relocation, error) {
+	descs := make([]ocispec.Descriptor, len(jobs))
+	results := make([]cacheEntry, len(jobs))
+	keys := make([]string, len(jobs))
+	var todo []int
+	reused := 0
+	for i, j := range jobs {
+		k, err := layerKey(j, prefix, wd)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		keys[i] = k
+		if e, ok := cache.get(k); ok {
+			if has, _ := reg.HasBlob(ctx, e.Digest); has {
+				results[i] = e
+				reused++
+				continue
+			}
+		}
+		todo = append(todo, i)
+	}
+	scrubbers := make([]*envpack.Scrubber, len(jobs))
+	var bjobs []bundle.LayerJob
+	for _, i := range todo {
+		j := jobs[i]
+		opts := bundle.PackOptions{}
+		if j.scrub {
+			sc := envpack.NewScrubber(prefix, wd)
+			scrubbers[i] = sc
+			opts.Rewrite, opts.Transform = sc.Rewrite, sc.Transform
+		}
+		bjobs = append(bjobs, bundle.LayerJob{Root: j.root, Paths: j.files, Options: opts, Dir: tmp})
+	}
+	if len(bjobs) > 0 {
+		s.stage(fmt.Sprintf("pack %d layers", len(bjobs)), 0, int64(len(bjobs)))
+		res, err := bundle.PackLayers(ctx, bjobs, max(1, goruntime.NumCPU()))
+		if err != nil {
+			for _, r := range res {
+				if r.Path != "" {
+					_ = os.Remove(r.Path)
+				}
+			}
+			return nil, 0, nil, err
+		}
+		for n, i := range todo {
+			r := res[n]
+			if _, err := reg.PutBlobFile(ctx, r.Path, r.Digest, true); err != nil {
+				return nil, 0, nil, err
+			}
+			e := cacheEntry{Digest: r.Digest, Size: r.Size, Uncompressed: r.UncompressedSize, Files: r.Files}
+			if sc := scrubbers[i]; sc != nil {
+				e.Text, e.Binary = sc.Result()
+			}
+			results[i] = e
+			cache.put(keys[i], e)
+		}
+	}
+	rel := &Relocation{}
+	for i, j := range jobs {
+		e := results[i]
+		descs[i] = bundle.LayerDescriptor(bundle.LayerInfo{Digest: e.Digest, Size: e.Size, UncompressedSize: e.Uncompressed, Files: e.Files}, j.role, j.pkg)
+		rel.TextFiles = append(rel.TextFiles, e.Text...)
+		rel.BinaryFiles = append(rel.BinaryFiles, e.Binary...)
+	}
+	sort.Strings(rel.TextFiles)
+	sort.Strings(rel.BinaryFiles)
+	if len(rel.BinaryFiles) > 0 {
+		rel.OldPrefix = prefix
+	}
+	return descs, reused, rel, nil
+}
+
+// layerFormat changes when packing changes in a way the cache must not
+// survive.
+const layerFormat = "swcli-layer-2"
+
+// layerKey identifies a layer's input on this machine: the files' paths,
+// sizes, modification times, modes and inodes, and the paths scrubbed.
+func layerKey(j layerJob, prefix, wd string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%v\x00%s\x00%s\n", layerFormat, j.role, j.pkg, j.root, j.scrub, prefix, wd)
+	for _, f := range j.files {
+		st, err := os.Lstat(filepath.Join(j.root, filepath.FromSlash(f)))
+		if err != nil {
+			return "", err
+		}
+		var ino uint64
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			ino = sys.Ino
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%o\x00%d\n", f, st.Size(), st.ModTime().UnixNano(), st.Mode(), ino)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type cacheEntry struct {
+	Digest       digest.Digest `json:"digest"`
+	Size         int64         `json:"size"`
+	Uncompressed int64         `json:"uncompressed"`
+	Files        int           `json:"files"`
+	Text         []string      `json:"text,omitempty"`
+	Binary       []string      `json:"binary,omitempty"`
+}
+
+// layerCache remembers packed layers by layerKey, in
+// WORKDIR/.starwhale/cache/layers.json. It is only a hint: a layer is reused
+// only when its blob is still in the store.
+type layerCache struct {
+	path    string
+	entries map[string]cacheEntry
+	used    map[string]bool
+	dirty   bool
+}
+
+func loadLayerCache(wd string, skip bool) *layerCache {
+	c := &layerCache{path: filepath.Join(wd, DotDir, "cache", "layers.json"), entries: map[string]cacheEntry{}, used: map[string]bool{}}
+	if skip {
+		return c
+	}
+	data, err := os.ReadFile(c.path)
+	if err == nil {
+		_ = json.Unmarshal(data, &c.entries)
+	}
+	return c
+}
+
+func (c *layerCache) get(k string) (cacheEntry, bool) {
+	e, ok := c.entries[k]
+	if ok {
+		c.used[k] = true
+	}
+	return e, ok && e.Digest != ""
+}
+
+func (c *layerCache) put(k string, e cacheEntry) {
+	c.entries[k], c.used[k], c.dirty = e, true, true
+}
+
+// save keeps the entries this build used (so the file does not grow forever).
+func (c *layerCache) save() {
+	keep := map[string]cacheEntry{}
+	for k := range c.used {
+		keep[k] = c.entries[k]
+	}
+	if !c.dirty && len(keep) == len(c.entries) {
+		return
+	}
+	data, err := json.Marshal(keep)
+	if err == nil {
+		_ = instance.WriteFileAtomic(c.path, data, 0o644)
+	}
+}

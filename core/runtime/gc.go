@@ -1,0 +1,35 @@
+package runtime
+
+import (
+	"context"
+	"time"
+
+	"github.com/swcli/swcli/core/registry"
+)
+
+// GCStats says what gc freed.
+type GCStats struct {
+	registry.GCStats
+	CachesRemoved int `json:"caches_removed"`
+}
+
+// GC frees blobs no version uses and the restored environments of versions
+// that no longer exist.
+func (s *Service) GC(ctx context.Context, grace time.Duration, dryRun bool) (GCStats, error) {
+	reg, _, err := s.Local()
+	if err != nil {
+		return GCStats{}, err
+	}
+	opts := []registry.GCOption{registry.GracePeriod(grace)}
+	if dryRun {
+		opts = append(opts, registry.DryRun())
+	}
+	st, err := reg.GC(ctx, opts...)
+	if err != nil {
+		return GCStats{}, err
+	}
+	out := GCStats{GCStats: st}
+	n, err := s.gcCaches(ctx, reg, dryRun)
+	out.CachesRemoved = n
+	return out, err
+}

@@ -1,0 +1,566 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/core/uri"
+)
+
+// RestoreOptions are the inputs of `runtime restore`.
+type RestoreOptions struct {
+	// Source is a runtime URI of the local instance or a .swrt file.
+	Source string
+	// TargetDir is where the restored workdir goes; empty means the cache
+	// under the storage root (one folder per version).
+	TargetDir string
+	Force     bool
+	// FromLock installs the lock instead of unpacking env layers.
+	FromLock bool
+}
+
+// RestoreResult says what restore made.
+type RestoreResult struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Digest  string `json:"digest"`
+	Workdir string `json:"workdir"`
+	Prefix  string `json:"prefix"`
+	// Path is "layers" (unpacked and relocated), "lock" (installed from the
+	// lock) or "cached" (already restored).
+	Path string `json:"path"`
+}
+
+// source gives the blobs of a bundle: from the local store or a .swrt file.
+type source struct {
+	b       *Bundle
+	project string
+	open    func(ctx context.Context, d digest.Digest) (io.ReadCloser, error)
+	cleanup func()
+}
+
+func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
+	if uri.IsFile(src) {
+		_, fsStore, err := s.Local()
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.Open(src)
+		if err != nil {
+			return nil, usagef("cannot open bundle %s: %v", src, errors.Unwrap(err))
+		}
+		defer f.Close()
+		tmp, err := os.MkdirTemp(fsStore.TempDir(), "restore-")
+		if err != nil {
+			return nil, err
+		}
+		lay, err := bundle.ReadSWRT(ctx, f, tmp, bundle.DefaultLimits)
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+		m, err := bundle.ParseManifest(lay.Manifest)
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, err
+		}
+		rm, err := ParseManifest(lay.Config)
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+		v := registry.Version{Name: rm.Name, Digest: lay.ManifestDigest, Short: lay.ManifestDigest.Encoded()[:12]}
+		return &source{b: &Bundle{Version: v, OCI: m, Raw: lay.Manifest, Manifest: rm},
+			open: func(_ context.Context, d digest.Digest) (io.ReadCloser, error) {
+				p, ok := lay.Blobs[d]
+				if !ok {
+					return nil, fmt.Errorf("bundle has no blob %s", d)
+				}
+				return os.Open(p)
+			},
+			cleanup: func() { os.RemoveAll(tmp) }}, nil
+	}
+	ref, err := ParseRef(src)
+	if err != nil {
+		return nil, err
+	}
+	reg, v, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	b, err := LoadBundle(ctx, reg, v)
+	if err != nil {
+		return nil, err
+	}
+	return &source{b: b, project: ref.Project, cleanup: func() {},
+		open: func(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
+			rc, _, err := reg.GetBlob(ctx, d)
+			return rc, err
+		}}, nil
+}
+
+func (src *source) extract(ctx context.Context, d ocispec.Descriptor, dest string) error {
+	rc, err := src.open(ctx, d.Digest)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = bundle.ExtractLayer(ctx, rc, dest, extractOptions(d))
+	return err
+}
+
+// cacheDirOf is the cache folder of a version. It is short on purpose: a
+// conda environment restored there must fit in the packed prefix.
+func (s *Service) cacheDirOf(d digest.Digest) string {
+	return filepath.Join(s.CacheDir(), d.Encoded()[:16])
+}
+
+// Restore makes a ready environment from a stored version or a .swrt file.
+func (s *Service) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
+	src, err := s.openSource(ctx, o.Source)
+	if err != nil {
+		return nil, err
+	}
+	defer src.cleanup()
+	dir := o.TargetDir
+	if dir == "" {
+		dir = s.cacheDirOf(src.b.Version.Digest)
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
+	return s.restoreInto(ctx, src, dir, o.Force, o.FromLock)
+}
+
+// OpenVersion returns the ready environment of a version or a .swrt file,
+// restoring it into the cache first when needed (once: concurrent callers
+// wait for the first).
+func (s *Service) OpenVersion(ctx context.Context, source string) (*Target, error) {
+	if !uri.IsFile(source) {
+		// Warm path: no manifest read when the cache is ready.
+		ref, err := ParseRef(source)
+		if err != nil {
+			return nil, err
+		}
+		_, v, err := s.Resolve(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if t, err := s.openRestored(s.cacheDirOf(v.Digest), string(v.Digest)); err == nil {
+			return t, nil
+		}
+	}
+	res, err := s.Restore(ctx, RestoreOptions{Source: source})
+	if err != nil {
+		return nil, err
+	}
+	return s.openRestored(res.Workdir, res.Digest)
+}
+
+// openRestored opens a restored workdir whose state is ready for version d.
+func (s *Service) openRestored(dir, d string) (*Target, error) {
+	st, m, err := restoredState(dir)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil || st.State != StateReady || st.Version != d {
+		return nil, &NotReadyError{Workdir: dir, Mode: m}
+	}
+	return &Target{Name: st.Name, Mode: st.Mode, Workdir: dir, Prefix: st.Prefix, State: st,
+		Env: mode.Env{Workdir: dir, Prefix: st.Prefix, Python: mode.Python{Version: st.Python}}}, nil
+}
+
+// restoredState finds the one state file of a restored workdir.
+func restoredState(dir string) (*State, string, error) {
+	ents, err := os.ReadDir(filepath.Join(dir, DotDir, "state"))
+	if err != nil {
+		return nil, "", err
+	}
+	for _, e := range ents {
+		if m, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			st, err := ReadState(filepath.Join(dir, DotDir, "state", e.Name()))
+			return st, m, err
+		}
+	}
+	return nil, "", errors.New("no state")
+}
+
+// lockDir takes an exclusive lock on dir+".lock" (flock), waiting for it.
+func lockDir(ctx context.Context, dir string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+	case <-ctx.Done():
+		f.Close()
+		return nil, ctx.Err()
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// PlatformError says a bundle's env layers cannot run here.
+type PlatformError struct {
+	Name, Need, Have string
+}
+
+func (e *PlatformError) Error() string {
+	return fmt.Sprintf("%s was built for %s, this machine is %s: its environment layers cannot run here; restore with --from-lock to install its lock for this machine (needs its wheels or an index)", e.Name, e.Need, e.Have)
+}
+
+func (s *Service) restoreInto(ctx context.Context, src *source, dir string, force, fromLock bool) (*RestoreResult, error) {
+	b, rm := src.b, src.b.Manifest
+	if err := spec.ValidateName(rm.Name); err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	if rm.Mode != spec.ModeVenv && rm.Mode != spec.ModeConda {
+		// Third-party modes are fine too, as long as a plugin serves them.
+		if strings.ContainsAny(rm.Mode, `/\. `) {
+			return nil, fmt.Errorf("bundle: bad mode %q", rm.Mode)
+		}
+	}
+	unlock, err := lockDir(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	prefix := PrefixOf(dir, rm.Mode)
+	statePath := StatePathOf(dir, rm.Mode)
+	res := &RestoreResult{Name: rm.Name, Version: b.Version.Short, Digest: string(b.Version.Digest), Workdir: dir, Prefix: prefix}
+	st, _ := ReadState(statePath)
+	if st != nil && st.State == StateReady && st.Version == string(b.Version.Digest) && !force {
+		res.Path = "cached"
+		return res, nil
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		// Ours and half-made (or another version): redo. Anything else needs force.
+		if st == nil && !force {
+			return nil, usagef("%s exists and is not empty; pass --force to replace it, or choose another --target-dir", dir)
+		}
+		if st != nil && st.State == StateReady && !force {
+			return nil, usagef("%s holds a restored %s (version %.12s); pass --force to replace it", dir, st.Name, strings.TrimPrefix(st.Version, "sha256:"))
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+	} else if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	st = &State{State: StateRestoring, Mode: rm.Mode, Name: rm.Name, Python: rm.PythonVersion, Prefix: prefix, Version: string(b.Version.Digest)}
+	if err := WriteState(statePath, st); err != nil {
+		return nil, err
+	}
+
+	// The snapshot: runtime.yaml, requirement files, locks, wheels, files.
+	s.stage("extract snapshot", 0, 0)
+	snaps := b.Layers(bundle.RoleSnapshot)
+	if len(snaps) != 1 {
+		return nil, fmt.Errorf("bundle %s has %d snapshot layers, want 1", b.Version.Short, len(snaps))
+	}
+	if err := src.extract(ctx, snaps[0], dir); err != nil {
+		return nil, err
+	}
+	sp, err := spec.Load(filepath.Join(dir, filepath.FromSlash(rm.SpecFile)))
+	if err != nil {
+		return nil, fmt.Errorf("bundle's runtime.yaml: %w", err)
+	}
+	env := EnvFor(dir, prefix, sp, mode.Python{Version: rm.PythonVersion})
+	m, err := s.Modes.Mode(ctx, rm.Mode)
+	if err != nil {
+		return nil, err
+	}
+	info, err := m.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	here := goruntime.GOOS + "/" + goruntime.GOARCH
+	built := rm.OS + "/" + rm.Arch
+	fast := !rm.LockOnly && !fromLock
+	if fast && built != here {
+		return nil, &PlatformError{Name: rm.Name, Need: built, Have: here}
+	}
+	if fast {
+		res.Path = "layers"
+		err = s.unpackEnv(ctx, src, m, info, env, rm)
+	} else {
+		res.Path = "lock"
+		err = s.installLock(ctx, m, env, dir, rm)
+	}
+	if err != nil {
+		var me *mode.Error
+		if errors.As(err, &me) && me.Code == mode.ErrNoTool {
+			return nil, fmt.Errorf("%s needs Python %s (%s mode) to restore: %s", rm.Name, rm.PythonVersion, rm.Mode, me.Message)
+		}
+		return nil, err
+	}
+
+	// Verify: the environment holds exactly the lock.
+	s.stage("verify", 0, 0)
+	got, err := m.Lock(ctx, mode.LockRequest{Env: env}, s.Events)
+	if err != nil {
+		return nil, err
+	}
+	if diff := lockDiff(rm.Lock, got.Packages); diff != "" {
+		return nil, fmt.Errorf("restored environment of %s does not match its lock: %s", rm.Name, diff)
+	}
+	act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "sh", Name: rm.Name})
+	if err != nil {
+		return nil, err
+	}
+	st.State, st.Vars, st.Unset = StateReady, act.Vars, act.Unset
+	if err := WriteState(statePath, st); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// unpackEnv is the fast path: the env layers unpacked and relocated.
+func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info mode.Info, env mode.Env, rm *Manifest) error {
+	if !slices.Contains(info.Capabilities, mode.CapRelocate) {
+		return fmt.Errorf("the %s mode plugin cannot relocate environments; restore with --from-lock", rm.Mode)
+	}
+	if !slices.Contains(info.Capabilities, mode.CapSelfContained) {
+		s.stage("create environment", 0, 0)
+		if err := m.Create(ctx, mode.CreateRequest{Env: env}, s.Events); err != nil {
+			return err
+		}
+	}
+	layers := append(src.b.Layers(bundle.RoleBase), src.b.Layers(bundle.RolePackage)...)
+	for i, l := range layers {
+		s.stage("unpack layers", int64(i), int64(len(layers)))
+		if err := src.extract(ctx, l, env.Prefix); err != nil {
+			return err
+		}
+	}
+	req := mode.RelocateRequest{Env: env}
+	if r := rm.Relocation; r != nil {
+		req.TextFiles, req.BinaryFiles, req.OldPrefix = r.TextFiles, r.BinaryFiles, r.OldPrefix
+	}
+	s.stage("relocate", 0, 0)
+	return m.Relocate(ctx, req, s.Events)
+}
+
+// installLock is the lock path: the environment made and the lock installed,
+// from the bundle's wheels first and the configured indexes after.
+func (s *Service) installLock(ctx context.Context, m mode.Mode, env mode.Env, dir string, rm *Manifest) error {
+	lock := mode.Lock{Python: rm.Python, Packages: rm.Lock}
+	for _, name := range rm.LockFiles {
+		data, err := os.ReadFile(filepath.Join(dir, DotDir, "lock", name))
+		if err != nil {
+			return fmt.Errorf("bundle's lock file %s: %w", name, err)
+		}
+		lock.Files = append(lock.Files, mode.LockFile{Name: name, Content: data})
+	}
+	wheelDirs := wheelFolders(dir)
+	s.stage("install the lock", 0, int64(len(rm.Lock)))
+	return m.Restore(ctx, mode.RestoreRequest{Env: env, Lock: lock, WheelDirs: wheelDirs}, s.Events)
+}
+
+// wheelFolders lists the folders of a restored snapshot that hold wheels.
+func wheelFolders(dir string) []string {
+	set := map[string]bool{}
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && d.Name() == DotDir {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".whl") {
+			set[filepath.Dir(p)] = true
+		}
+		return nil
+	})
+	var out []string
+	for d := range set {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func normName(n string) string {
+	n = strings.ToLower(n)
+	return strings.NewReplacer("_", "-", ".", "-").Replace(n)
+}
+
+// lockDiff describes how got differs from want (names and versions).
+func lockDiff(want, got []mode.LockedPackage) string {
+	w, g := map[string]string{}, map[string]string{}
+	for _, p := range want {
+		w[normName(p.Name)] = p.Version
+	}
+	for _, p := range got {
+		g[normName(p.Name)] = p.Version
+	}
+	var diffs []string
+	for n, v := range w {
+		switch gv, ok := g[n]; {
+		case !ok:
+			diffs = append(diffs, n+" "+v+" missing")
+		case gv != v:
+			diffs = append(diffs, fmt.Sprintf("%s is %s, lock says %s", n, gv, v))
+		}
+	}
+	for n, v := range g {
+		if _, ok := w[n]; !ok {
+			diffs = append(diffs, n+" "+v+" not in the lock")
+		}
+	}
+	sort.Strings(diffs)
+	return strings.Join(diffs, "; ")
+}
+
+// gcCaches removes restored environments in the cache whose version is no
+// longer live in the local store.
+func (s *Service) gcCaches(ctx context.Context, reg *registry.Registry, dryRun bool) (int, error) {
+	ents, err := os.ReadDir(s.CacheDir())
+	if err != nil {
+		if os.IsNotExist(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	live := map[string]bool{}
+	for _, p := range s.projects() {
+		rts, err := reg.ListRuntimes(ctx, p, false)
+		if err != nil {
+			continue
+		}
+		for _, rt := range rts {
+			vs, err := reg.ListVersions(ctx, p, rt.Name, false)
+			if err != nil {
+				continue
+			}
+			for _, v := range vs {
+				live[v.Digest.Encoded()[:16]] = true
+			}
+		}
+	}
+	n := 0
+	for _, e := range ents {
+		if !e.IsDir() || live[e.Name()] {
+			continue
+		}
+		dir := filepath.Join(s.CacheDir(), e.Name())
+		unlock, err := lockDir(ctx, dir)
+		if err != nil {
+			continue
+		}
+		if !dryRun {
+			_ = os.RemoveAll(dir)
+			_ = os.Remove(dir + ".lock")
+		}
+		unlock()
+		n++
+	}
+	return n, nil
+}
+
+// projects lists the projects of the local store.
+func (s *Service) projects() []string {
+	ents, err := os.ReadDir(filepath.Join(s.StorageRoot, "store", "projects"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// OpenTarget opens what a user names in activate and run: a workdir (an
+// existing folder), a .swrt file or a runtime URI (restored into the cache
+// on first use).
+func (s *Service) OpenTarget(ctx context.Context, arg string) (*Target, error) {
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		return s.OpenWorkdir(arg)
+	}
+	if !uri.IsFile(arg) {
+		if _, err := os.Stat(filepath.Join(arg, spec.FileName)); err == nil {
+			return s.OpenWorkdir(arg)
+		}
+	}
+	return s.OpenVersion(ctx, arg)
+}
+
+// Extract writes a version's snapshot (runtime.yaml, requirement files,
+// lock, wheels, files) as plain files into dir.
+func (s *Service) Extract(ctx context.Context, source, dir string, force bool) (*RestoreResult, error) {
+	src, err := s.openSource(ctx, source)
+	if err != nil {
+		return nil, err
+	}
+	defer src.cleanup()
+	b := src.b
+	if dir == "" {
+		dir = b.Manifest.Name + "-" + b.Version.Short
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		if !force {
+			return nil, usagef("%s exists and is not empty; pass --force to replace it", dir)
+		}
+	}
+	snaps := b.Layers(bundle.RoleSnapshot)
+	if len(snaps) != 1 {
+		return nil, fmt.Errorf("bundle %s has %d snapshot layers, want 1", b.Version.Short, len(snaps))
+	}
+	// Extract beside the target, then swap it in: nothing half-written.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := src.extract(ctx, snaps[0], tmp); err != nil {
+		return nil, err
+	}
+	if force {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+	} else {
+		_ = os.Remove(dir) // an empty folder
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, err
+	}
+	return &RestoreResult{Name: b.Manifest.Name, Version: b.Version.Short, Digest: string(b.Version.Digest), Workdir: dir, Path: "snapshot"}, nil
+}
