@@ -197,7 +197,7 @@ func TestBadInput(t *testing.T) {
 			}
 			before, beforeHome := tree(t, wd), tree(t, c.home)
 			c.fail(tc.wants, args...)
-			assert.Equal(t, before, tree(t, wd), "workdir unchanged")
+			sameTree(t, before, tree(t, wd), "workdir unchanged")
 			assert.Equal(t, keys(beforeHome), keys(tree(t, c.home)), "HOME and storage unchanged")
 		})
 	}

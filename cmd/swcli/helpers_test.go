@@ -222,6 +222,29 @@ func tree(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// sameTree fails listing (at most 10 of) the paths that differ.
+func sameTree(t *testing.T, before, after map[string]string, msg string) {
+	t.Helper()
+	var diff []string
+	for k, v := range before {
+		if w, ok := after[k]; !ok {
+			diff = append(diff, "removed "+k)
+		} else if w != v {
+			diff = append(diff, "changed "+k)
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			diff = append(diff, "added "+k)
+		}
+	}
+	sort.Strings(diff)
+	if len(diff) > 10 {
+		diff = append(diff[:10], fmt.Sprintf("... and %d more", len(diff)-10))
+	}
+	assert.Empty(t, diff, msg)
+}
+
 func keys(m map[string]string) []string {
 	var k []string
 	for x := range m {

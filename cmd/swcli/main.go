@@ -62,14 +62,14 @@ func run(args []string) int {
 }
 
 func printError(a *appState, err error) {
-	fmt.Fprintf(os.Stderr, "swcli: %s\n", oneLine(err.Error()))
+	msg := oneLine(err.Error())
 	var me *mode.Error
-	if errors.As(err, &me) && me.Detail != "" {
-		if a.verbose {
-			fmt.Fprintln(os.Stderr, me.Detail)
-		} else {
-			fmt.Fprintln(os.Stderr, "(run with --verbose for the tool's full output)")
-		}
+	if errors.As(err, &me) && me.Detail != "" && !a.verbose {
+		msg += " (run with --verbose for the tool's full output)"
+	}
+	fmt.Fprintf(os.Stderr, "swcli: %s\n", msg)
+	if me != nil && me.Detail != "" && a.verbose {
+		fmt.Fprintln(os.Stderr, me.Detail)
 	}
 	if a.verbose {
 		fmt.Fprintf(os.Stderr, "%+v\n", err)

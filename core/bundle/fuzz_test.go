@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"runtime"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -61,7 +63,18 @@ func FuzzExtractLayer(f *testing.F) {
 			in = compress(t, data)
 		}
 		s := newSandbox(t)
+		done := make(chan bool)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(8 * time.Second):
+				buf := make([]byte, 1<<20)
+				n := runtime.Stack(buf, true)
+				panic(string(buf[:n]))
+			}
+		}()
 		_, _ = ExtractLayer(ctx, bytes.NewReader(in), s.target, ExtractOptions{MaxBytes: 16 << 20, MaxFiles: 10000})
+		close(done)
 		s.check(t)
 	})
 }

@@ -157,6 +157,10 @@ type DoctorReport struct {
 // CreateRequest makes a new environment.
 type CreateRequest struct {
 	Env Env `json:"env"`
+	// Bare asks for the environment without the packages its tool would add
+	// itself (venv: --without-pip), because the host is about to unpack env
+	// layers that bring them. It makes a fast-path restore fast.
+	Bare bool `json:"bare,omitempty"`
 }
 
 // InstallRequest installs dependencies into an existing environment.

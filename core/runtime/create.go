@@ -175,24 +175,30 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 	env := EnvFor(wd, prefix, rs, py)
 
 	// Move an old environment aside, to put it back if this fails.
-	var aside string
-	oldState, _ := ReadState(statePath)
+	// Its state file goes aside too and comes back byte for byte.
+	var aside, stateAside string
 	if _, err := os.Lstat(prefix); err == nil {
 		aside = prefix + ".old-" + randSuffix()
 		if err := os.Rename(prefix, aside); err != nil {
 			return nil, err
 		}
+		if _, err := os.Lstat(statePath); err == nil {
+			stateAside = statePath + ".old-" + randSuffix()
+			if err := os.Rename(statePath, stateAside); err != nil {
+				_ = os.Rename(aside, prefix)
+				return nil, err
+			}
+		}
 	}
 	restore := func() {
 		_ = os.RemoveAll(prefix)
+		_ = os.Remove(statePath)
 		if aside != "" {
 			_ = os.Rename(aside, prefix)
-			if oldState != nil {
-				_ = WriteState(statePath, oldState)
-				return
-			}
 		}
-		_ = os.Remove(statePath)
+		if stateAside != "" {
+			_ = os.Rename(stateAside, statePath)
+		}
 	}
 	st := &State{State: StateCreating, Mode: sp.Mode, Name: sp.Name, Python: sp.Python, Prefix: prefix}
 	if err := WriteState(statePath, st); err != nil {
@@ -230,6 +236,9 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 	}
 	if aside != "" {
 		_ = os.RemoveAll(aside)
+	}
+	if stateAside != "" {
+		_ = os.Remove(stateAside)
 	}
 	created = true
 	return &CreateResult{Name: sp.Name, Mode: sp.Mode, Python: sp.Python, Workdir: wd, Prefix: prefix, Spec: specPath}, nil

@@ -350,7 +350,7 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 	}
 	if !slices.Contains(info.Capabilities, mode.CapSelfContained) {
 		s.stage("create environment", 0, 0)
-		if err := m.Create(ctx, mode.CreateRequest{Env: env}, s.Events); err != nil {
+		if err := m.Create(ctx, mode.CreateRequest{Env: env, Bare: true}, s.Events); err != nil {
 			return err
 		}
 	}

@@ -4,12 +4,18 @@ import (
 	"testing"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk"
 	"github.com/swcli/swcli/sdk/modetest"
 )
 
-// TestStandinConformance runs the mode conformance suite (in-process) against
-// the conda stand-in.
+// TestStandinConformance runs the mode conformance suite against the conda
+// stand-in, in-process and over the real plugin protocol (gRPC).
 func TestStandinConformance(t *testing.T) {
 	m, _ := standin(t)
-	modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode { return m }})
+	t.Run("in-process", func(t *testing.T) {
+		modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode { return m }})
+	})
+	t.Run("grpc", func(t *testing.T) {
+		modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode { return sdk.ModeOverGRPC(t, m) }})
+	})
 }
