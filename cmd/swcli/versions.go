@@ -80,11 +80,7 @@ func listCommand(a *appState) *cli.Command {
 			if c.NArg() > 0 {
 				return usage(c, "takes no arguments (use --project)")
 			}
-			svc, err := a.service()
-			if err != nil {
-				return err
-			}
-			reg, _, err := svc.Local()
+			reg, err := a.local()
 			if err != nil {
 				return err
 			}
@@ -122,11 +118,7 @@ func historyCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := a.service()
-			if err != nil {
-				return err
-			}
-			reg, _, err := svc.Local()
+			reg, err := a.local()
 			if err != nil {
 				return err
 			}
@@ -311,11 +303,7 @@ func removeCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := a.service()
-			if err != nil {
-				return err
-			}
-			reg, _, err := svc.Local()
+			reg, err := a.local()
 			if err != nil {
 				return err
 			}
@@ -375,11 +363,7 @@ func recoverCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := a.service()
-			if err != nil {
-				return err
-			}
-			reg, _, err := svc.Local()
+			reg, err := a.local()
 			if err != nil {
 				return err
 			}
@@ -502,4 +486,14 @@ func ago(t time.Time) string {
 		return ""
 	}
 	return t.Local().Format(time.DateTime)
+}
+
+// local opens the local instance's registry.
+func (a *appState) local() (*registry.Registry, error) {
+	svc, err := a.service()
+	if err != nil {
+		return nil, err
+	}
+	reg, _, err := svc.Local()
+	return reg, err
 }

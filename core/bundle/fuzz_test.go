@@ -56,6 +56,8 @@ func FuzzExtractLayer(f *testing.F) {
 	f.Add(makeTar(f, tent{name: "h", typ: tar.TypeLink, link: "../outside/sentinel"}))
 	f.Add(makeTar(f, file("a", "x"), file("a", "y"), dir("a/")))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan bool)
+		defer close(done)
 		var in []byte
 		if len(data) > 0 && data[0] == 'Z' {
 			in = data[1:]
@@ -63,7 +65,6 @@ func FuzzExtractLayer(f *testing.F) {
 			in = compress(t, data)
 		}
 		s := newSandbox(t)
-		done := make(chan bool)
 		go func() {
 			select {
 			case <-done:
@@ -74,7 +75,6 @@ func FuzzExtractLayer(f *testing.F) {
 			}
 		}()
 		_, _ = ExtractLayer(ctx, bytes.NewReader(in), s.target, ExtractOptions{MaxBytes: 16 << 20, MaxFiles: 10000})
-		close(done)
 		s.check(t)
 	})
 }
