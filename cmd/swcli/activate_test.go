@@ -145,6 +145,9 @@ func TestActivateSubshell(t *testing.T) {
 			}
 			c := newCLI(t)
 			c.setenv("SHELL=/bin/"+sh, "TERM=dumb", "PS1=swtest$ ")
+			// fish's first start in a fresh HOME generates completions from
+			// man pages in the background; it has nothing to do with swcli.
+			require.NoError(t, os.MkdirAll(c.home+"/.local/share/fish/generated_completions", 0o755))
 			p := startPty(t, c.command("runtime", "activate", f.wd))
 
 			pos := p.expect(0, "("+fixtureName+") ")

@@ -63,8 +63,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 			pos = append(pos, args[i:]...)
 			break
 		}
-		if passthrough && len(pos) > 0 {
-			// `runtime run TARGET cmd -x`: the command's own flags stay.
+		if passthrough && len(pos) > 0 && !isFlag(flags, a) {
+			// `runtime run TARGET cmd -x`: the command's own flags stay
+			// (swcli's flags may still come between TARGET and the command).
 			pos = append(pos, args[i:]...)
 			break
 		}

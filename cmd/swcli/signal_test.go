@@ -44,15 +44,15 @@ func hangingIndex(t *testing.T) (url string, got chan struct{}) {
 
 // startLongCreate starts `swcli runtime create` on a workdir whose only
 // dependency comes from a hanging index, and returns once pip is waiting.
-func startLongCreate(t *testing.T, c *cli, wd string) (*bytes.Buffer, func() (int, error)) {
+func startLongCreate(t *testing.T, c *cli, wd string) (pid int, stderr *bytes.Buffer, wait func() (int, error)) {
 	t.Helper()
 	url, got := hangingIndex(t)
 	py := pythons(t)[0]
 	write(t, filepath.Join(wd, "runtime.yaml"), "name: slow\npython_version: \""+py.Version+"\"\nconfigs:\n  pip:\n    index_url: "+url+"\ndependencies:\n  - pip: [slow-package]\n")
 	c.setenv("PIP_TIMEOUT=300")
 	cmd := c.command("runtime", "create", wd)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
 	require.NoError(t, cmd.Start())
 	select {
 	case <-got:
@@ -67,7 +67,7 @@ func startLongCreate(t *testing.T, c *cli, wd string) (*bytes.Buffer, func() (in
 		pip = pip || strings.Contains(cl, "-m pip install")
 	}
 	require.True(t, plugin && pip, "the plugin and pip run: %v", procs)
-	wait := func() (int, error) {
+	wait = func() (int, error) {
 		err := cmd.Wait()
 		if ee, ok := err.(interface{ ExitCode() int }); ok && err != nil {
 			return ee.ExitCode(), nil
@@ -75,12 +75,8 @@ func startLongCreate(t *testing.T, c *cli, wd string) (*bytes.Buffer, func() (in
 		return 0, err
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	_ = cmd.Process // keep for signals
-	signalTarget[t.Name()] = cmd.Process.Pid
-	return &stderr, wait
+	return cmd.Process.Pid, stderr, wait
 }
-
-var signalTarget = map[string]int{}
 
 // Ctrl-C during a long pip install: swcli stops the plugin and pip, puts the
 // workdir back as it was and exits 130.
@@ -89,7 +85,7 @@ func TestInterruptDuringInstall(t *testing.T) {
 	c := newCLI(t)
 	wd := t.TempDir()
 	write(t, filepath.Join(wd, "runtime.yaml"), "placeholder")
-	stderr, wait := startLongCreate(t, c, wd)
+	pid, stderr, wait := startLongCreate(t, c, wd)
 	before := tree(t, wd)
 	delete(before, ".starwhale") // the environment being made
 	for k := range before {
@@ -98,7 +94,7 @@ func TestInterruptDuringInstall(t *testing.T) {
 		}
 	}
 
-	require.NoError(t, syscall.Kill(signalTarget[t.Name()], syscall.SIGINT))
+	require.NoError(t, syscall.Kill(pid, syscall.SIGINT))
 	code, err := wait()
 	require.NoError(t, err)
 	assert.Equal(t, 130, code, stderr.String())
@@ -114,9 +110,23 @@ func TestKillDuringInstall(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
 	wd := t.TempDir()
-	_, wait := startLongCreate(t, c, wd)
-	require.NoError(t, syscall.Kill(signalTarget[t.Name()], syscall.SIGKILL))
+	pid, _, wait := startLongCreate(t, c, wd)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	_, _ = wait()
 	c.assertNoProcesses("after SIGKILL")
 	c.fail([]string{"not ready", `state "creating"`, "--force"}, "runtime", "run", wd, "--", "python", "-V")
+
+	// Running create again makes the half-made environment again, no
+	// --force needed. On a terminal it shows its progress and pip's lines.
+	py := pythons(t)[0]
+	whl := wheel(t, filepath.Join(wd, "wheels"), "tiny-again")
+	write(t, filepath.Join(wd, "runtime.yaml"), "name: slow\npython_version: \""+py.Version+"\"\ndependencies:\n  - wheels: [wheels/"+filepath.Base(whl)+"]\n")
+	p := startPty(t, c.command("runtime", "create", wd))
+	assert.Equal(t, 0, p.wait(), p.output())
+	<-p.eof
+	out := p.output()
+	assert.Contains(t, out, "create environment", "progress on a terminal")
+	assert.Contains(t, out, "install", "progress on a terminal")
+	assert.Contains(t, out, "created runtime slow")
+	assert.Equal(t, "1.0", c.py(wd, "import tiny_again; print(tiny_again.__version__)"))
 }

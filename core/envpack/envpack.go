@@ -158,6 +158,10 @@ const MaxScan = 64 << 20
 type Scrubber struct {
 	root            string
 	prefix, workdir []byte
+	// prefixURL and workdirURL are the paths as file: URLs spell them
+	// (pip's direct_url.json: "file:///my%20work/wheels/x.whl"); nil when
+	// the same as the plain path.
+	prefixURL, workdirURL []byte
 
 	mu     sync.Mutex
 	text   []string
@@ -168,10 +172,109 @@ type Scrubber struct {
 // the environment at prefix.
 func NewScrubber(prefix, workdir string) *Scrubber {
 	s := &Scrubber{root: prefix, prefix: []byte(prefix)}
+	if q := urlPath(prefix); q != prefix {
+		s.prefixURL = []byte(q)
+	}
 	if workdir != "" {
 		s.workdir = []byte(workdir)
+		if q := urlPath(workdir); q != workdir {
+			s.workdirURL = []byte(q)
+		}
 	}
 	return s
+}
+
+// urlPath escapes p as Python's urllib.parse.quote (which pip's
+// pathname2url uses) does: every byte but letters, digits and "_.-~/" as %XX.
+func urlPath(p string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.-~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}
+
+// replacePath replaces the absolute path old in data with repl where it
+// stands as a whole path (or the start of one): not where old is only the
+// beginning of a longer name ("/w" in "/wheels") or the end of a longer path
+// ("/w" in "/home/u/w").
+func replacePath(data, old, repl []byte) []byte {
+	if len(old) == 0 || !bytes.Contains(data, old) {
+		return data
+	}
+	var out []byte
+	rest := data
+	for {
+		i := bytes.Index(rest, old)
+		if i < 0 {
+			return append(out, rest...)
+		}
+		end := i + len(old)
+		whole := (end == len(rest) || !nameByte(rest[end])) && (i == 0 || !nameByte(rest[i-1]))
+		out = append(out, rest[:i]...)
+		if whole {
+			out = append(out, repl...)
+		} else {
+			out = append(out, old...)
+		}
+		rest = rest[end:]
+	}
+}
+
+// nameByte reports whether c can be part of a file name next to a path.
+func nameByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c >= 0x80 || strings.IndexByte("._-~%+@", c) >= 0
+}
+
+// contains reports whether data holds x (when x is set).
+func contains(data, x []byte) bool { return x != nil && bytes.Contains(data, x) }
+
+// shForm is the head distlib (pip) writes instead of "#!PYTHON" when the
+// interpreter's path has spaces or is too long for a shebang line.
+var shForm = []byte("#!/bin/sh\n'''exec' ")
+
+// plainShebang turns pip's /bin/sh head of a script of the environment
+// (whose interpreter path was already replaced by the placeholder) back
+// into a plain "#!PLACEHOLDER/bin/python" line, so that a packed script
+// does not depend on whether the build prefix had spaces or was long. The
+// mode rewrites script heads at restore anyway (both forms).
+func plainShebang(b []byte) []byte {
+	if !bytes.HasPrefix(b, shForm) {
+		return b
+	}
+	_, rest, _ := bytes.Cut(b, []byte("\n"))
+	line2, rest2, _ := bytes.Cut(rest, []byte("\n"))
+	line3, rest3, ok := bytes.Cut(rest2, []byte("\n"))
+	if !ok || strings.TrimSpace(string(line3)) != "' '''" {
+		return b
+	}
+	interp := strings.TrimSpace(strings.TrimPrefix(string(line2), "'''exec' "))
+	if strings.HasPrefix(interp, "'") || strings.HasPrefix(interp, `"`) {
+		q := interp[:1]
+		i := strings.Index(interp[1:], q)
+		if i < 0 || strings.TrimSpace(interp[i+2:]) != `"$0" "$@"` {
+			return b
+		}
+		interp = interp[1 : 1+i]
+	} else {
+		f := strings.Fields(interp)
+		if len(f) != 3 || f[1] != `"$0"` || f[2] != `"$@"` {
+			return b
+		}
+		interp = f[0]
+	}
+	if !strings.HasPrefix(interp, mode.PrefixPlaceholder+"/") || strings.ContainsAny(interp, " \t") {
+		return b
+	}
+	return append([]byte("#!"+interp+"\n"), rest3...)
 }
 
 // Rewrite says which files Transform may see: every file up to MaxScan bytes.
@@ -189,8 +292,8 @@ func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
 			data, changed = out, true
 		}
 	}
-	hasPrefix := bytes.Contains(data, s.prefix)
-	hasWorkdir := s.workdir != nil && bytes.Contains(data, s.workdir)
+	hasPrefix := bytes.Contains(data, s.prefix) || contains(data, s.prefixURL)
+	hasWorkdir := contains(data, s.workdir) || contains(data, s.workdirURL)
 	if !hasPrefix && !hasWorkdir {
 		return data, changed
 	}
@@ -202,10 +305,17 @@ func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
 		}
 		return data, changed
 	}
-	out := bytes.ReplaceAll(data, s.prefix, []byte(mode.PrefixPlaceholder))
-	if s.workdir != nil {
-		out = bytes.ReplaceAll(out, s.workdir, []byte(mode.WorkdirPlaceholder))
+	out := replacePath(data, s.prefix, []byte(mode.PrefixPlaceholder))
+	if s.prefixURL != nil {
+		out = replacePath(out, s.prefixURL, []byte(mode.PrefixPlaceholder))
 	}
+	if s.workdir != nil {
+		out = replacePath(out, s.workdir, []byte(mode.WorkdirPlaceholder))
+	}
+	if s.workdirURL != nil {
+		out = replacePath(out, s.workdirURL, []byte(mode.WorkdirPlaceholder))
+	}
+	out = plainShebang(out)
 	s.mu.Lock()
 	s.text = append(s.text, rel)
 	s.mu.Unlock()

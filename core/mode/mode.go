@@ -336,6 +336,7 @@ const (
 	ErrUnsupported   = "unsupported" // the mode cannot do this (shell, platform)
 	ErrInternal      = "internal"
 	ErrPrefixTooLong = "prefix_too_long" // relocation cannot fit the new prefix
+	ErrConflict      = "conflict"        // installed distributions are inconsistent (pip check)
 )
 
 // Error is a typed error that crosses the plugin boundary intact.

@@ -92,6 +92,14 @@ func FileSHA256(path string) (string, error) {
 
 // Verify checks that the entry's binary exists and matches its sha256.
 func Verify(e Entry) error {
+	if err := checkExecutable(e); err != nil {
+		return err
+	}
+	return verifySum(e)
+}
+
+// checkExecutable checks that the entry's binary exists and can be run.
+func checkExecutable(e Entry) error {
 	st, err := os.Stat(e.Path)
 	if err != nil {
 		return &LaunchError{Name: e.Name, Path: e.Path, Err: errors.New("binary not found (run `make build`?)")}
@@ -99,6 +107,11 @@ func Verify(e Entry) error {
 	if st.IsDir() || st.Mode()&0o111 == 0 {
 		return &LaunchError{Name: e.Name, Path: e.Path, Err: errors.New("not an executable file")}
 	}
+	return nil
+}
+
+// verifySum checks the entry's binary against its listed sha256, if any.
+func verifySum(e Entry) error {
 	if e.SHA256 == "" {
 		return nil
 	}
@@ -126,7 +139,10 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := Verify(e); err != nil {
+	// The checksum itself is checked once, by go-plugin (SecureConfig) right
+	// before it runs the binary; hashing it here as well would double the
+	// cost of every plugin start.
+	if err := checkExecutable(e); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(e.Path, e.Args...)
@@ -149,6 +165,11 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 	rpc, err := c.Client()
 	if err != nil {
 		c.Kill()
+		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
+			if verr := verifySum(e); verr != nil {
+				return nil, verr
+			}
+		}
 		return nil, &LaunchError{Name: name, Path: e.Path, Err: err}
 	}
 	raw, err := rpc.Dispense(e.Kind)
@@ -186,7 +207,7 @@ func (h *Host) Mode(ctx context.Context, name string) (mode.Mode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &crashMode{m: r.raw.(mode.Mode), name: name, path: r.entry.Path, c: r.client}, nil
+	return &crashMode{m: r.raw.(mode.Mode), name: name, path: r.entry.Path, c: r.client, h: h}, nil
 }
 
 // Store launches (if needed) the store plugin name.
@@ -230,17 +251,30 @@ func (h *Host) Close() {
 	}
 }
 
+// forget drops a plugin client that crashed, so the next call starts the
+// plugin again (go-plugin notices the exit only a moment later).
+func (h *Host) forget(name string, c *goplugin.Client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r, ok := h.clients[name]; ok && r.client == c {
+		delete(h.clients, name)
+	}
+	c.Kill()
+}
+
 // crashMode names the plugin in connection errors.
 type crashMode struct {
 	m    mode.Mode
 	name string
 	path string
 	c    *goplugin.Client
+	h    *Host
 }
 
 func (c *crashMode) wrap(err error) error {
 	var ce *sdk.ConnectionError
 	if errors.As(err, &ce) || (err != nil && c.c.Exited()) {
+		c.h.forget(c.name, c.c)
 		return &CrashError{Name: c.name, Path: c.path, Err: err}
 	}
 	return err

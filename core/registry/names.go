@@ -77,6 +77,11 @@ func validTag(tag string) bool { return tagRE.MatchString(tag) }
 // reservedTag: latest and v<N> are set by the registry only.
 func reservedTag(tag string) bool { return tag == latestTag || numberRE.MatchString(tag) }
 
+// CheckUserTags validates tags a user asks to set: the OCI tag rule, and
+// not latest or v<N>. Commands call it before any work, so a bad tag costs
+// nothing and leaves no trace.
+func CheckUserTags(tags []string) error { return checkUserTags(tags) }
+
 // checkUserTags validates tags a user asks to set or remove.
 func checkUserTags(tags []string) error {
 	for _, t := range tags {

@@ -12,6 +12,7 @@ import (
 	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	digest "github.com/opencontainers/go-digest"
@@ -70,6 +71,9 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		if reservedTagRE.MatchString(t) {
 			return nil, usagef("-t %s: tag %q is reserved (latest and vN are given automatically); choose another tag", t, t)
 		}
+		if err := registry.CheckUserTags([]string{t}); err != nil {
+			return nil, usagef("-t %s: %v", t, err)
+		}
 	}
 	if o.Project == "" {
 		o.Project = instance.DefaultProject
@@ -98,10 +102,9 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.Modes.Mode(ctx, sp.Mode)
-	if err != nil {
-		return nil, err
-	}
+	// The mode's plugin starts only when needed: a rebuild of an unchanged
+	// environment does not need it.
+	getMode := sync.OnceValues(func() (mode.Mode, error) { return s.Modes.Mode(ctx, sp.Mode) })
 	reg, fsStore, err := s.Local()
 	if err != nil {
 		return nil, err
@@ -110,15 +113,32 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	// 1. The environment, holding what runtime.yaml declares.
 	prefix := PrefixOf(wd, sp.Mode)
 	env := EnvFor(wd, prefix, rs, mode.Python{Version: sp.Python})
-	if err := s.ensureEnv(ctx, m, wd, relSpec, rs, env, o.NoCache); err != nil {
+	if err := s.ensureEnv(ctx, getMode, wd, relSpec, rs, env, o.NoCache); err != nil {
 		return nil, err
 	}
 
-	// 2. Check and lock.
-	s.stage("lock", 0, 0)
-	lock, err := m.Lock(ctx, mode.LockRequest{Env: env, Check: true}, s.Events)
-	if err != nil {
-		return nil, err
+	// 2. Check and lock (unless the environment is the one the last build
+	// checked and locked: see buildMemo).
+	memoKey := ""
+	if fp, err := envFingerprint(prefix, sp.Mode); err == nil {
+		memoKey = fp + "\x00" + s.Version
+	}
+	memo := loadBuildMemo(wd, memoKey)
+	if memoKey == "" || o.NoCache || (memo != nil && memo.Files == nil && !o.LockOnly) {
+		memo = nil
+	}
+	var lock mode.Lock
+	if memo != nil {
+		lock = memo.Lock
+	} else {
+		m, err := getMode()
+		if err != nil {
+			return nil, err
+		}
+		s.stage("lock", 0, 0)
+		if lock, err = m.Lock(ctx, mode.LockRequest{Env: env, Check: true}, s.Events); err != nil {
+			return nil, err
+		}
 	}
 	if !o.IncludeEditable {
 		for _, p := range lock.Packages {
@@ -156,10 +176,18 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		return nil, err
 	}
 	jobs := []layerJob{{role: bundle.RoleSnapshot, root: wd, files: snapFiles}}
+	var rep mode.FilesReport
 	if !o.LockOnly {
-		rep, err := m.Files(ctx, mode.FilesRequest{Env: env})
-		if err != nil {
-			return nil, err
+		if memo != nil {
+			rep = *memo.Files
+		} else {
+			m, err := getMode()
+			if err != nil {
+				return nil, err
+			}
+			if rep, err = m.Files(ctx, mode.FilesRequest{Env: env}); err != nil {
+				return nil, err
+			}
 		}
 		rm.Platform, rm.ABI = rep.Platform, rep.ABI
 		plan, err := envpack.Plan(prefix, rep)
@@ -198,6 +226,13 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if err != nil {
 		return nil, err
 	}
+	if memo == nil && memoKey != "" {
+		memo = &buildMemo{Key: memoKey, Lock: lock}
+		if !o.LockOnly {
+			memo.Files = &rep
+		}
+		saveBuildMemo(wd, memo)
+	}
 	return &BuildResult{Name: sp.Name, Version: v.Short, Digest: string(v.Digest), Tags: v.Tags,
 		URI:  fmt.Sprintf("local/project/%s/runtime/%s/version/%s", o.Project, sp.Name, v.Short),
 		Size: v.Size, Layers: len(descs), Reused: reused}, nil
@@ -206,7 +241,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 // ensureEnv makes the environment when it is missing, half-made or NoCache
 // is set, and installs the dependencies again when what runtime.yaml
 // declares (including the content of the files it names) changed since.
-func (s *Service) ensureEnv(ctx context.Context, m mode.Mode, wd, relSpec string, rs *spec.Spec, env mode.Env, noCache bool) error {
+func (s *Service) ensureEnv(ctx context.Context, getMode func() (mode.Mode, error), wd, relSpec string, rs *spec.Spec, env mode.Env, noCache bool) error {
 	statePath := StatePathOf(wd, rs.Mode)
 	st, _ := ReadState(statePath)
 	dd, err := depsDigest(wd, rs)
@@ -222,6 +257,10 @@ func (s *Service) ensureEnv(ctx context.Context, m mode.Mode, wd, relSpec string
 		if st.DepsDigest == dd {
 			return nil
 		}
+		m, err := getMode()
+		if err != nil {
+			return err
+		}
 		s.stage("install dependencies", 0, int64(len(rs.Dependencies)))
 		st.State = StateCreating
 		if err := WriteState(statePath, st); err != nil {
@@ -236,6 +275,10 @@ func (s *Service) ensureEnv(ctx context.Context, m mode.Mode, wd, relSpec string
 		return WriteState(statePath, st)
 	}
 	// (Re)make it from scratch.
+	m, err := getMode()
+	if err != nil {
+		return err
+	}
 	if err := os.RemoveAll(env.Prefix); err != nil {
 		return err
 	}
@@ -424,7 +467,7 @@ func (s *Service) packLayers(ctx context.Context, reg *registry.Registry, tmp st
 
 // layerFormat changes when packing changes in a way the cache must not
 // survive.
-const layerFormat = "swcli-layer-2"
+const layerFormat = "swcli-layer-3"
 
 // layerKey identifies a layer's input on this machine: the files' paths,
 // sizes, modification times, modes and inodes, and the paths scrubbed.

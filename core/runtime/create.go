@@ -165,7 +165,9 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 	}
 	prefix := PrefixOf(wd, sp.Mode)
 	statePath := StatePathOf(wd, sp.Mode)
-	if nonEmpty(prefix) && !o.Force {
+	// A half-made environment (an interrupted create) is made again without
+	// --force; a ready one is only replaced with --force.
+	if old, _ := ReadState(statePath); nonEmpty(prefix) && !o.Force && (old == nil || old.State == StateReady) {
 		return nil, usagef("an environment already exists at %s; pass --force to make it again", prefix)
 	}
 	m, err := s.Modes.Mode(ctx, sp.Mode)

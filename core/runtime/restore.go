@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -201,7 +204,9 @@ func restoredState(dir string) (*State, string, error) {
 	return nil, "", errors.New("no state")
 }
 
-// lockDir takes an exclusive lock on dir+".lock" (flock), waiting for it.
+// lockDir takes an exclusive lock on dir+".lock" (flock), waiting for it
+// until ctx is done. It polls with LOCK_NB rather than blocking in flock on
+// another goroutine, which could not be stopped when ctx ends.
 func lockDir(ctx context.Context, dir string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, err
@@ -210,19 +215,28 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			f.Close()
-			return nil, err
+	fd := int(f.Fd())
+	wait := 5 * time.Millisecond
+	for {
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
 		}
-	case <-ctx.Done():
-		f.Close()
-		return nil, ctx.Err()
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", dir+".lock", err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		if wait < 100*time.Millisecond {
+			wait *= 2
+		}
 	}
-	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	return func() { _ = syscall.Flock(fd, syscall.LOCK_UN); f.Close() }, nil
 }
 
 // PlatformError says a bundle's env layers cannot run here.
@@ -234,25 +248,52 @@ func (e *PlatformError) Error() string {
 	return fmt.Sprintf("%s was built for %s, this machine is %s: its environment layers cannot run here; restore with --from-lock to install its lock for this machine (needs its wheels or an index)", e.Name, e.Need, e.Have)
 }
 
-func (s *Service) restoreInto(ctx context.Context, src *source, dir string, force, fromLock bool) (*RestoreResult, error) {
+func (s *Service) restoreInto(ctx context.Context, src *source, dir string, force, fromLock bool) (res *RestoreResult, err error) {
 	b, rm := src.b, src.b.Manifest
+	// Everything that can be refused from the manifest alone is refused
+	// before anything is written.
 	if err := spec.ValidateName(rm.Name); err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
 	if rm.Mode != spec.ModeVenv && rm.Mode != spec.ModeConda {
 		// Third-party modes are fine too, as long as a plugin serves them.
-		if strings.ContainsAny(rm.Mode, `/\. `) {
+		if rm.Mode == "" || strings.ContainsAny(rm.Mode, `/\. `) {
 			return nil, fmt.Errorf("bundle: bad mode %q", rm.Mode)
 		}
 	}
-	unlock, err := lockDir(ctx, dir)
+	snaps := b.Layers(bundle.RoleSnapshot)
+	if len(snaps) != 1 {
+		return nil, fmt.Errorf("bundle %s has %d snapshot layers, want 1", b.Version.Short, len(snaps))
+	}
+	if rm.SpecFile == "" || !filepath.IsLocal(filepath.FromSlash(rm.SpecFile)) {
+		return nil, fmt.Errorf("bundle: bad spec_file %q in its runtime manifest", rm.SpecFile)
+	}
+	here := goruntime.GOOS + "/" + goruntime.GOARCH
+	built := rm.OS + "/" + rm.Arch
+	fast := !rm.LockOnly && !fromLock
+	if fast && built != here {
+		return nil, &PlatformError{Name: rm.Name, Need: built, Have: here}
+	}
+	m, err := s.Modes.Mode(ctx, rm.Mode)
+	if err != nil {
+		return nil, err
+	}
+	info, err := m.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if fast && !slices.Contains(info.Capabilities, mode.CapRelocate) {
+		return nil, usagef("the %s mode plugin cannot relocate environments; restore %s with --from-lock", rm.Mode, rm.Name)
+	}
+
+	unlock, err := s.lockRestore(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	prefix := PrefixOf(dir, rm.Mode)
 	statePath := StatePathOf(dir, rm.Mode)
-	res := &RestoreResult{Name: rm.Name, Version: b.Version.Short, Digest: string(b.Version.Digest), Workdir: dir, Prefix: prefix}
+	res = &RestoreResult{Name: rm.Name, Version: b.Version.Short, Digest: string(b.Version.Digest), Workdir: dir, Prefix: prefix}
 	st, _ := ReadState(statePath)
 	if st != nil && st.State == StateReady && st.Version == string(b.Version.Digest) && !force {
 		res.Path = "cached"
@@ -275,6 +316,14 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	// A restore that fails (or is interrupted by a signal swcli sees) leaves
+	// nothing behind; one killed outright leaves state "restoring", which the
+	// next restore redoes.
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(dir)
+		}
+	}()
 	st = &State{State: StateRestoring, Mode: rm.Mode, Name: rm.Name, Python: rm.PythonVersion, Prefix: prefix, Version: string(b.Version.Digest)}
 	if err := WriteState(statePath, st); err != nil {
 		return nil, err
@@ -282,10 +331,6 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 
 	// The snapshot: runtime.yaml, requirement files, locks, wheels, files.
 	s.stage("extract snapshot", 0, 0)
-	snaps := b.Layers(bundle.RoleSnapshot)
-	if len(snaps) != 1 {
-		return nil, fmt.Errorf("bundle %s has %d snapshot layers, want 1", b.Version.Short, len(snaps))
-	}
 	if err := src.extract(ctx, snaps[0], dir); err != nil {
 		return nil, err
 	}
@@ -294,20 +339,6 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 		return nil, fmt.Errorf("bundle's runtime.yaml: %w", err)
 	}
 	env := EnvFor(dir, prefix, sp, mode.Python{Version: rm.PythonVersion})
-	m, err := s.Modes.Mode(ctx, rm.Mode)
-	if err != nil {
-		return nil, err
-	}
-	info, err := m.Info(ctx)
-	if err != nil {
-		return nil, err
-	}
-	here := goruntime.GOOS + "/" + goruntime.GOARCH
-	built := rm.OS + "/" + rm.Arch
-	fast := !rm.LockOnly && !fromLock
-	if fast && built != here {
-		return nil, &PlatformError{Name: rm.Name, Need: built, Have: here}
-	}
 	if fast {
 		res.Path = "layers"
 		err = s.unpackEnv(ctx, src, m, info, env, rm)
@@ -318,7 +349,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if err != nil {
 		var me *mode.Error
 		if errors.As(err, &me) && me.Code == mode.ErrNoTool {
-			return nil, fmt.Errorf("%s needs Python %s (%s mode) to restore: %s", rm.Name, rm.PythonVersion, rm.Mode, me.Message)
+			return nil, noPythonError(rm, me.Message)
 		}
 		return nil, err
 	}
@@ -343,11 +374,33 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	return res, nil
 }
 
+// noPythonError says which Python a restore needs, what this machine has
+// (the mode's message lists it) and what would work.
+func noPythonError(rm *Manifest, msg string) error {
+	// The mode's own advice may name create's flags (--python); restore has
+	// its own.
+	msg = strings.TrimSpace(msg)
+	if i := strings.LastIndex(msg, "; install "); i >= 0 && strings.Contains(msg[i:], "--python") {
+		msg = msg[:i]
+	}
+	return usagef("%s needs Python %s (%s mode) to restore, and this machine has none: %s; install Python %s (e.g. `pyenv install %s`) and run again",
+		rm.Name, rm.PythonVersion, rm.Mode, msg, rm.PythonVersion, rm.PythonVersion)
+}
+
+// lockRestore locks a restore target. The cache's folders are locked by a
+// file beside them (gc takes the same lock); any other target by a file
+// under the storage root, so no lock file is left in the user's folders.
+func (s *Service) lockRestore(ctx context.Context, dir string) (func(), error) {
+	cache := s.CacheDir()
+	if s.StorageRoot == "" || filepath.Dir(dir) == cache {
+		return lockDir(ctx, dir)
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return lockDir(ctx, filepath.Join(s.StorageRoot, "locks", "restore-"+hex.EncodeToString(sum[:16])))
+}
+
 // unpackEnv is the fast path: the env layers unpacked and relocated.
 func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info mode.Info, env mode.Env, rm *Manifest) error {
-	if !slices.Contains(info.Capabilities, mode.CapRelocate) {
-		return fmt.Errorf("the %s mode plugin cannot relocate environments; restore with --from-lock", rm.Mode)
-	}
 	if !slices.Contains(info.Capabilities, mode.CapSelfContained) {
 		s.stage("create environment", 0, 0)
 		if err := m.Create(ctx, mode.CreateRequest{Env: env, Bare: true}, s.Events); err != nil {

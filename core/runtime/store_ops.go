@@ -129,6 +129,9 @@ func (s *Service) Export(ctx context.Context, ref Ref, file string) (registry.Ve
 // Import reads a .swrt file into project, verifying everything before the
 // store is touched: a bad file leaves the store as it was.
 func (s *Service) Import(ctx context.Context, file, project string, tags []string) (registry.Version, error) {
+	if err := registry.CheckUserTags(tags); err != nil {
+		return registry.Version{}, usagef("-t: %v", err)
+	}
 	reg, fsStore, err := s.Local()
 	if err != nil {
 		return registry.Version{}, err

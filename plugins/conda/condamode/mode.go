@@ -74,7 +74,7 @@ func (m *Mode) Info(ctx context.Context) (mode.Info, error) {
 		Kind:             "mode",
 		Version:          m.opts.Version,
 		ProtocolVersions: []int{mode.ProtocolVersion},
-		Capabilities:     []string{mode.CapRelocate, mode.CapLock, mode.CapConda, mode.CapPip},
+		Capabilities:     []string{mode.CapRelocate, mode.CapLock, mode.CapConda, mode.CapPip, mode.CapSelfContained},
 	}, nil
 }
 
@@ -87,6 +87,7 @@ func (m *Mode) Doctor(ctx context.Context, req mode.DoctorRequest) (mode.DoctorR
 		rep.Tools = append(rep.Tools, mode.Tool{Name: "conda", OK: false, Message: err.Error()})
 		return rep, nil
 	}
+	t.probeVersion(ctx)
 	tl := mode.Tool{Name: t.name, Path: t.path, Version: t.version, OK: true}
 	if t.version == "" {
 		tl.OK = false

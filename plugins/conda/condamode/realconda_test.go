@@ -29,6 +29,7 @@ func TestRealConda(t *testing.T) {
 	if err != nil {
 		t.Skipf("SW_TEST_REAL_CONDA=1 but no real conda, mamba or micromamba on PATH: %v", err)
 	}
+	tl.probeVersion(ctx)
 	if strings.Contains(tl.version, "(stand-in)") {
 		t.Skipf("%s is the test stand-in, not a real conda", tl.path)
 	}

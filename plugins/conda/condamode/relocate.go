@@ -230,7 +230,9 @@ func scrubCondaMeta(prefix string) error {
 			return mode.Errorf(mode.ErrInternal, "read %s: %v", p, err)
 		}
 		var rec map[string]any
-		if json.Unmarshal(b, &rec) != nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber() // keep sizes and timestamps exactly as written
+		if dec.Decode(&rec) != nil {
 			continue
 		}
 		changed := false

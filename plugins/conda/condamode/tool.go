@@ -79,9 +79,26 @@ func (m *Mode) findTool(ctx context.Context) (*tool, error) {
 	case strings.Contains(base, "mamba"):
 		t.name = "mamba"
 	}
+	// mamba 2.x prints a bare version ("2.0.5") and speaks micromamba's CLI;
+	// mamba 1.x prints "mamba 1.5.8\nconda 24.1.0" and speaks conda's. Only
+	// mamba needs asking: conda and micromamba are known by name.
+	if t.name == "mamba" {
+		t.probeVersion(ctx)
+		if strings.HasPrefix(t.version, "2.") {
+			t.flavor = flavorMicromamba
+		}
+	}
+	return t, nil
+}
+
+// probeVersion runs TOOL --version and keeps its first line.
+func (t *tool) probeVersion(ctx context.Context) {
+	if t.version != "" || t.versionErr != "" {
+		return
+	}
 	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(vctx, path, "--version")
+	cmd := exec.CommandContext(vctx, t.path, "--version")
 	setProcessGroup(cmd)
 	out, err := cmd.Output()
 	first := strings.TrimSpace(strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0])
@@ -90,12 +107,6 @@ func (m *Mode) findTool(ctx context.Context) (*tool, error) {
 	} else {
 		t.version = first
 	}
-	// mamba 2.x prints a bare version ("2.0.5") and speaks micromamba's CLI;
-	// mamba 1.x prints "mamba 1.5.8\nconda 24.1.0" and speaks conda's.
-	if t.name == "mamba" && strings.HasPrefix(first, "2.") {
-		t.flavor = flavorMicromamba
-	}
-	return t, nil
 }
 
 // setProcessGroup makes cmd the leader of its own process group and kills the

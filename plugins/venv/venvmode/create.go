@@ -54,14 +54,16 @@ func lastLine(s string) string {
 }
 
 // Create runs `python -m venv PREFIX` and nothing else (no pip upgrade), so
-// it costs what plain venv costs. The prefix must not exist or be empty; on
-// failure what Create made is removed.
+// it costs what plain venv costs. With req.Bare it runs `python -m venv
+// --without-pip PREFIX`: no ensurepip (most of venv's time), because the env
+// layers about to be unpacked there bring pip. The prefix must not exist or
+// be empty; on failure what Create made is removed.
 func (m *Mode) Create(ctx context.Context, req mode.CreateRequest, ev mode.Events) error {
-	_, err := m.create(ctx, req.Env, ev)
+	_, err := m.create(ctx, req.Env, req.Bare, ev)
 	return err
 }
 
-func (m *Mode) create(ctx context.Context, env mode.Env, ev mode.Events) (interpreter, error) {
+func (m *Mode) create(ctx context.Context, env mode.Env, bare bool, ev mode.Events) (interpreter, error) {
 	prefix := env.Prefix
 	if prefix == "" || !filepath.IsAbs(prefix) {
 		return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %q must be an absolute path", prefix)
@@ -89,10 +91,14 @@ func (m *Mode) create(ctx context.Context, env mode.Env, ev mode.Events) (interp
 	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
 		return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s: %v", prefix, err)
 	}
+	args := []string{"-m", "venv", prefix}
+	if bare {
+		args = []string{"-m", "venv", "--without-pip", prefix}
+	}
 	_, err = m.run(ctx, command{
 		name: it.Path,
-		args: []string{"-m", "venv", prefix},
-		what: "python -m venv " + prefix,
+		args: args,
+		what: "python " + strings.Join(args, " "),
 	}, ev, true)
 	if err != nil {
 		if existed {

@@ -87,6 +87,11 @@ func (m *Mode) inspect(ctx context.Context, prefix string) (*envInfo, error) {
 // base interpreter) and a requirements-lock.txt.
 func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (mode.Lock, error) {
 	ev.Emit(mode.Event{Stage: "lock", Current: 0, Total: 1})
+	if req.Check {
+		if err := m.pipCheck(ctx, req.Env.Prefix); err != nil {
+			return mode.Lock{}, err
+		}
+	}
 	info, err := m.inspect(ctx, req.Env.Prefix)
 	if err != nil {
 		return mode.Lock{}, err
@@ -249,4 +254,44 @@ func localPath(s string) string {
 		return "./" + s
 	}
 	return s
+}
+
+// pipCheck runs `python -m pip check` in the environment at prefix. Broken
+// requirements fail with ErrConflict naming the first one; an environment
+// without pip (a bare one) has nothing pip could check and passes.
+func (m *Mode) pipCheck(ctx context.Context, prefix string) error {
+	py, err := envPython(prefix)
+	if err != nil {
+		return err
+	}
+	env := append(activatedEnv(prefix), "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PYTHONWARNINGS=ignore")
+	if _, err := m.run(ctx, command{name: py, args: []string{"-I", "-c", "import pip"}, dir: prefix, env: env, what: "find pip"}, nil, false); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return nil
+	}
+	res, err := m.run(ctx, command{name: py, args: []string{"-m", "pip", "check"}, dir: prefix, env: env, what: "pip check"}, nil, false)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil || res == nil {
+		return err
+	}
+	var lines []string
+	for _, l := range strings.Split(res.stdout.String()+"\n"+strings.Join(res.tail, "\n"), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "WARNING:") || strings.HasPrefix(l, "[notice]") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		return err
+	}
+	msg := "pip check: " + lines[0]
+	if len(lines) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(lines)-1)
+	}
+	return &mode.Error{Code: mode.ErrConflict, Message: msg, Detail: strings.Join(lines, "\n")}
 }

@@ -22,7 +22,7 @@ func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Eve
 	if env.Python.Version == "" && env.Python.Path == "" && req.Lock.Python != "" {
 		env.Python.Version = majorMinor(req.Lock.Python)
 	}
-	it, err := m.create(ctx, env, ev)
+	it, err := m.create(ctx, env, false, ev)
 	if err != nil {
 		return err
 	}

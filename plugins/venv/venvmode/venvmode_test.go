@@ -665,3 +665,14 @@ func TestLockEditable(t *testing.T) {
 	assert.Equal(t, "proj", ed.Source)
 	assert.Contains(t, string(lock.Files[0].Content), "\n-e ./proj\n")
 }
+
+func TestCreateBare(t *testing.T) {
+	t.Parallel()
+	py := testpy.AnyPythons(t, 1)[0]
+	prefix := filepath.Join(t.TempDir(), "bare")
+	require.NoError(t, newMode().Create(context.Background(), mode.CreateRequest{Env: mode.Env{Prefix: prefix, Python: mode.Python{Path: py.Path}}, Bare: true}, nil))
+	assert.FileExists(t, filepath.Join(prefix, "pyvenv.cfg"))
+	assert.NoFileExists(t, filepath.Join(prefix, "bin", "pip"))
+	out := sh(t, "", nil, filepath.Join(prefix, "bin", "python"), "-c", "import sys; print(sys.prefix)")
+	assert.Equal(t, prefix+"\n", out)
+}

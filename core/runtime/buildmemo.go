@@ -1,0 +1,90 @@
+package runtime
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/mode"
+)
+
+// memoFormat changes when what buildMemo holds, or how envFingerprint is
+// computed, changes.
+const memoFormat = "swcli-build-memo-1"
+
+// buildMemo remembers what the mode said about the environment at the last
+// build (the checked lock and the files report), with the fingerprint of
+// the environment it said it about, in WORKDIR/.starwhale/cache/build.json.
+// A rebuild of an environment whose fingerprint did not change reuses them
+// instead of running pip check, the lock and the files listing again: they
+// depend only on the files of the environment. Like the layer cache it is
+// only a hint; any doubt (no file, another key) means asking the mode.
+type buildMemo struct {
+	Key   string            `json:"key"`
+	Lock  mode.Lock         `json:"lock"`
+	Files *mode.FilesReport `json:"files,omitempty"`
+}
+
+func memoPath(wd string) string { return filepath.Join(wd, DotDir, "cache", "build.json") }
+
+// loadBuildMemo returns the memo of the workdir if its key is key.
+func loadBuildMemo(wd, key string) *buildMemo {
+	data, err := os.ReadFile(memoPath(wd))
+	if err != nil {
+		return nil
+	}
+	var m buildMemo
+	if json.Unmarshal(data, &m) != nil || m.Key != key {
+		return nil
+	}
+	return &m
+}
+
+func saveBuildMemo(wd string, m *buildMemo) {
+	if data, err := json.Marshal(m); err == nil {
+		_ = instance.WriteFileAtomic(memoPath(wd), data, 0o644)
+	}
+}
+
+// envFingerprint hashes the path, type, size, modification time, mode and
+// inode of every file and symlink under prefix, and the path of every folder, leaving out
+// __pycache__ folders (Python writes them when it runs; they are never
+// packed). Installing, removing or changing anything changes it.
+func envFingerprint(prefix, modeName string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\n", memoFormat, modeName, prefix)
+	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "__pycache__" {
+			return filepath.SkipDir
+		}
+		st, err := d.Info()
+		if err != nil {
+			return err
+		}
+		var ino uint64
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			ino = sys.Ino
+		}
+		if d.IsDir() {
+			// Its entries are listed; its times change when Python
+			// writes a __pycache__ in it.
+			fmt.Fprintf(h, "%s\x00%o\n", p[len(prefix):], st.Mode())
+			return nil
+		}
+		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00%d\n", p[len(prefix):], st.Mode(), st.Size(), st.ModTime().UnixNano(), ino)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,155 @@
+// Command demo shows swcli's main job end to end on embedded defaults, with
+// no network: it makes a temporary workdir, builds a tiny wheel into
+// WORKDIR/wheels, writes a requirements.txt that installs it offline, runs
+// `swcli runtime create`, then runs Python inside the new runtime. Every step
+// prints the command it runs. Usage: go run ./tools/demo -bin bin
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/swcli/swcli/sdk/testpy"
+)
+
+func main() {
+	bin := flag.String("bin", "bin", "folder holding swcli and its plugins (make build)")
+	python := flag.String("python", "", "Python X.Y to use (default: the newest one found with venv and pip)")
+	keep := flag.Bool("keep", false, "keep the temporary workdir")
+	flag.Parse()
+	if err := run(*bin, *python, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func step(n int, what string) { fmt.Printf("\n== %d. %s\n", n, what) }
+
+// sh prints and runs a command with its output on the terminal.
+func sh(name string, args ...string) error {
+	fmt.Printf("$ %s\n", quoteCmd(append([]string{name}, args...)))
+	cmd := exec.Command(name, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	start := time.Now()
+	err := cmd.Run()
+	fmt.Printf("   (%.2fs)\n", time.Since(start).Seconds())
+	return err
+}
+
+func quoteCmd(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'$;()|&<>*?") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}
+
+// pickPython returns the newest interpreter whose venv and ensurepip work.
+func pickPython(want string) (testpy.Python, error) {
+	all := testpy.FindPythons()
+	var found []string
+	for i := len(all) - 1; i >= 0; i-- {
+		p := all[i]
+		found = append(found, p.Version)
+		if want != "" && p.Version != want {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := exec.CommandContext(ctx, p.Path, "-c", "import venv, ensurepip").Run()
+		cancel()
+		if err == nil {
+			return p, nil
+		}
+	}
+	if want != "" {
+		return testpy.Python{}, fmt.Errorf("no Python %s with venv and ensurepip; found: %s", want, strings.Join(found, ", "))
+	}
+	return testpy.Python{}, fmt.Errorf("no Python 3 with venv and ensurepip found (looked at pyenv versions and python3.X on PATH; found: %s)", strings.Join(found, ", "))
+}
+
+func run(bin, want string, keep bool) error {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	swcli := filepath.Join(bin, "swcli")
+	if _, err := os.Stat(swcli); err != nil {
+		return fmt.Errorf("%s not found: run `make build` first", swcli)
+	}
+	py, err := pickPython(want)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "swcli-demo-")
+	if err != nil {
+		return err
+	}
+	if keep {
+		defer fmt.Printf("\nkept %s\n", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	wd := filepath.Join(tmp, "hello-runtime")
+
+	step(1, fmt.Sprintf("a workdir with a tiny local wheel (Python %s at %s)", py.Patch, py.Path))
+	whl, err := testpy.BuildWheel(filepath.Join(wd, "wheels"), testpy.Wheel{
+		Name: "swcli-demo-hello", Version: "1.0",
+		ConsoleScripts: map[string]string{"swcli-demo-hello": "swcli_demo_hello:main"},
+	})
+	if err != nil {
+		return err
+	}
+	req := "--no-index\n--find-links wheels\nswcli-demo-hello==1.0\n"
+	if err := os.WriteFile(filepath.Join(wd, "requirements.txt"), []byte(req), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("workdir:          %s\nwheel:            %s\nrequirements.txt: %s\n", wd, filepath.Base(whl), strings.ReplaceAll(strings.TrimSpace(req), "\n", " | "))
+
+	step(2, "create the runtime: write runtime.yaml, make the venv, pip install the requirements (offline)")
+	if err := sh(swcli, "runtime", "create", "--name", "hello", "--python", py.Version, wd); err != nil {
+		return fmt.Errorf("runtime create: %w", err)
+	}
+	spec, _ := os.ReadFile(filepath.Join(wd, "runtime.yaml"))
+	fmt.Printf("runtime.yaml:\n%s", indent(string(spec)))
+
+	step(3, "run Python inside the runtime")
+	if err := sh(swcli, "runtime", "run", wd, "--", "python", "-c",
+		"import sys, swcli_demo_hello as h; print('python', sys.version.split()[0], 'prefix', sys.prefix); print('swcli_demo_hello', h.__version__)"); err != nil {
+		return fmt.Errorf("runtime run: %w", err)
+	}
+
+	step(4, "run the wheel's console script, and see the exit code pass through")
+	if err := sh(swcli, "runtime", "run", wd, "--", "swcli-demo-hello"); err != nil {
+		return fmt.Errorf("runtime run: %w", err)
+	}
+	err = sh(swcli, "runtime", "run", wd, "--", "python", "-c", "raise SystemExit(3)")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		return fmt.Errorf("expected exit code 3, got %v", err)
+	}
+	fmt.Println("   exit code 3 passed through")
+
+	step(5, "activation code for eval (on a terminal, `swcli runtime activate DIR` starts a subshell instead)")
+	if err := sh(swcli, "runtime", "activate", wd, "--print", "--shell", "bash"); err != nil {
+		return fmt.Errorf("runtime activate: %w", err)
+	}
+
+	fmt.Println("\ndemo done: swcli created a venv runtime, installed a local wheel offline and ran Python in it.")
+	return nil
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "    " + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
