@@ -281,22 +281,51 @@ func TestBuildBadInput(t *testing.T) {
 	assert.Empty(t, c.stBlobs())
 }
 
-// stOldPython finds an interpreter of 3.8 to 3.11, whose venv gets
-// setuptools from ensurepip (needed for an offline editable install).
-func stOldPython(t *testing.T) testpy.Python {
-	t.Helper()
-	for _, xy := range []string{"3.11", "3.10", "3.9", "3.8"} {
-		if p, ok := testpy.FindPython(xy); ok {
-			return p
-		}
-	}
-	t.Skipf("no Python 3.8-3.11 (with setuptools from ensurepip) for an offline editable install; found: %v", testpy.FindPythons())
-	return testpy.Python{}
-}
+// stEditableBackend is a minimal PEP 517/660 build backend: an editable
+// wheel of edpkg 0.1 holding a .pth file that points at the project folder.
+const stEditableBackend = `import base64, hashlib, os, zipfile
+
+NAME, VERSION = "edpkg", "0.1"
+DIST = NAME + "-" + VERSION + ".dist-info"
+META = "Metadata-Version: 2.1\nName: " + NAME + "\nVersion: " + VERSION + "\n"
+WHEEL = "Wheel-Version: 1.0\nGenerator: edbackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+get_requires_for_build_editable = get_requires_for_build_wheel
+
+
+def _wheel(wheel_directory, files):
+    name = NAME + "-" + VERSION + "-py3-none-any.whl"
+    files = dict(files)
+    files[DIST + "/METADATA"] = META
+    files[DIST + "/WHEEL"] = WHEEL
+    record = []
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
+        for path, text in sorted(files.items()):
+            data = text.encode()
+            z.writestr(path, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(path + ",sha256=" + digest + "," + str(len(data)))
+        record.append(DIST + "/RECORD,,")
+        z.writestr(DIST + "/RECORD", "\n".join(record) + "\n")
+    return name
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {"__editable__.edpkg.pth": os.path.abspath(".") + "\n"})
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, {"edpkg/__init__.py": open("edpkg/__init__.py").read()})
+`
 
 func TestBuildPipCheckAndEditable(t *testing.T) {
 	t.Parallel()
-	py := stOldPython(t)
+	py := pythons(t)[0]
 	c := newCLI(t)
 	wd := stWorkdir(t, filepath.Join(t.TempDir(), "wd"), "checked", py.Version, testpy.Wheel{Name: "tiny-b", Version: "1.0"})
 	_, err := testpy.BuildWheel(filepath.Join(wd, "wheels"), testpy.Wheel{Name: "tiny-a", Version: "1.0", Requires: []string{"tiny-b>=2"}})
@@ -324,14 +353,22 @@ func TestBuildPipCheckAndEditable(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Equal(t, first.Version, c.stBuildOK(wd).Version, "consistent again")
 
-	// An editable install is refused, naming the package.
+	// An editable install is refused, naming the package. The project
+	// builds with an in-tree PEP 660 backend, so pip needs neither the
+	// network nor setuptools and wheel.
 	proj := filepath.Join(wd, "src", "edpkg")
-	write(t, filepath.Join(proj, "setup.py"), "from setuptools import setup\nsetup(name='edpkg', version='0.1', packages=['edpkg'])\n")
+	write(t, filepath.Join(proj, "pyproject.toml"), "[build-system]\nrequires = []\nbuild-backend = \"edbackend\"\nbackend-path = [\".\"]\n")
+	write(t, filepath.Join(proj, "edbackend.py"), stEditableBackend)
 	write(t, filepath.Join(proj, "edpkg", "__init__.py"), "X = 1\n")
-	out, err = pip("install", "--no-index", "--no-build-isolation", "--no-use-pep517", "-e", proj)
+	out, err = pip("install", "--no-index", "--no-build-isolation", "-e", proj)
 	if err != nil {
 		t.Skipf("cannot make an editable install offline with Python %s: %s", py.Version, out)
 	}
 	c.stFailSame([]string{"edpkg", "editable"}, "runtime", "build", wd)
 	assert.Equal(t, []string{first.Version}, stShorts(c.stHistory("checked")))
+	c.stFailSame([]string{"edpkg", "editable"}, "runtime", "build", wd, "--lock-only")
+
+	// --include-editable packs it as it is now.
+	inc := c.stBuildOK(wd, "--include-editable")
+	assert.NotEqual(t, first.Version, inc.Version)
 }

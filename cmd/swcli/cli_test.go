@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -216,4 +217,27 @@ func TestBadInputOtherCommands(t *testing.T) {
 	file := filepath.Join(empty, "afile")
 	write(t, file, "x")
 	c.fail([]string{"afile"}, "runtime", "run", file, "--", "true")
+}
+
+// A plugin that crashes in the middle of a call: swcli names it, exits
+// non-zero, leaves nothing running and the workdir as it was.
+func TestPluginCrash(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "swcli-plugin-crashmode")
+	build := exec.Command("go", "build", "-o", bin, "./core/plugin/testdata/crashmode")
+	build.Dir = filepath.Join("..", "..")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	list := filepath.Join(dir, "plugins.yaml")
+	write(t, list, "plugins:\n  - name: venv\n    kind: mode\n    command: ./swcli-plugin-crashmode\n")
+	c.setenv("SW_PLUGINS=" + list)
+
+	wd := filepath.Join(t.TempDir(), "wd")
+	write(t, filepath.Join(wd, "runtime.yaml"), "name: crash\npython_version: \"3.9\"\ndependencies:\n  - pip: [anything]\n")
+	before := tree(t, wd)
+	line := c.fail([]string{`plugin "venv"`, bin, "crashed"}, "runtime", "create", wd)
+	assert.NotEmpty(t, line)
+	sameTree(t, before, tree(t, wd), "a crashed plugin leaves the workdir as it was")
 }

@@ -30,7 +30,8 @@ func TestCreateSeedFromFolder(t *testing.T) {
 }
 
 // A second Python version, the extended form, and a wheel from a PEP 503
-// index on 127.0.0.1 (configs.pip.index_url, trusted_host) plus a local
+// index on 127.0.0.1 (configs.pip.index_url, extra_index_url, trusted_host)
+// plus a local
 // wheel (dependencies: wheels) and a pip requirement line that is a .whl path.
 func TestCreateExtendedFromIndex(t *testing.T) {
 	t.Parallel()
@@ -39,6 +40,9 @@ func TestCreateExtendedFromIndex(t *testing.T) {
 	idx := t.TempDir()
 	wheel(t, idx, "tiny-index")
 	url := testpy.ServeIndex(t, idx)
+	extra := t.TempDir()
+	wheel(t, extra, "tiny-extra")
+	extraURL := testpy.ServeIndex(t, extra)
 	wd := t.TempDir()
 	local := wheel(t, filepath.Join(wd, "wheels"), "tiny-local")
 	wheel(t, filepath.Join(wd, "more"), "tiny-path")
@@ -49,10 +53,12 @@ environment:
 configs:
   pip:
     index_url: `+url+`
+    extra_index_url: [`+extraURL+`]
     trusted_host: [127.0.0.1]
 dependencies:
   - pip:
       - tiny-index==1.0
+      - tiny-extra
   - wheels:
       - wheels/`+filepath.Base(local)+`
   - requirements.txt
@@ -69,7 +75,7 @@ dependencies:
 	prefix := filepath.Join(wd, ".starwhale", "venv")
 	assert.Equal(t, prefix, res["prefix"])
 
-	out := c.py(wd, "import sys, tiny_index, tiny_local, tiny_path; print(sys.prefix); print('%d.%d' % sys.version_info[:2])")
+	out := c.py(wd, "import sys, tiny_index, tiny_extra, tiny_local, tiny_path; print(sys.prefix); print('%d.%d' % sys.version_info[:2])")
 	assert.Equal(t, []string{prefix, py.Version}, strings.Split(out, "\n"))
 	out = c.py(wd, "import tiny_index; print(tiny_index.__file__)")
 	assert.True(t, strings.HasPrefix(out, prefix+"/"), out)

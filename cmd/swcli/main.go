@@ -112,7 +112,12 @@ func (a *appState) log() hclog.Logger {
 	if a.verbose {
 		level = hclog.Debug
 	}
-	a.logger = hclog.New(&hclog.LoggerOptions{Name: "swcli", Level: level, Output: os.Stderr})
+	a.logger = hclog.New(&hclog.LoggerOptions{Name: "swcli", Level: level, Output: os.Stderr,
+		// A plugin that exits badly is reported once, as the command's error
+		// (plugin.CrashError); go-plugin's own line about it only with --verbose.
+		Exclude: func(l hclog.Level, msg string, _ ...any) bool {
+			return !a.verbose && level > hclog.Debug && msg == "plugin process exited"
+		}})
 	return a.logger
 }
 

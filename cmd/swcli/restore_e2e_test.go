@@ -762,6 +762,14 @@ func rsRefusals(t *testing.T, b rsBuilt) {
 		res := s.restoreJSON(p, "--from-lock", "--target-dir", filepath.Join(t.TempDir(), "arm"))
 		assert.Equal(t, "lock", res.Path)
 	})
+	t.Run("OtherABI", func(t *testing.T) {
+		// this machine's Python 3.11 is cp311; a free-threaded build's layers
+		// cannot run on it
+		p := filepath.Join(dir, "cp311t.swrt")
+		rsRewrite(t, b.swrt, p, func(c map[string]any) { c["abi"] = "cp311t" }, nil, nil)
+		r := check(t, p, "cp311t", "cp311 ", "--from-lock")
+		t.Log(r.stderr)
+	})
 	t.Run("NoInterpreter", func(t *testing.T) {
 		p := filepath.Join(dir, "py399.swrt")
 		rsRewrite(t, b.swrt, p, func(c map[string]any) { c["python_version"] = "3.99"; c["python"] = "3.99.0" }, nil, nil)

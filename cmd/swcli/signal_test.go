@@ -51,6 +51,9 @@ func startLongCreate(t *testing.T, c *cli, wd string) (pid int, stderr *bytes.Bu
 	write(t, filepath.Join(wd, "runtime.yaml"), "name: slow\npython_version: \""+py.Version+"\"\nconfigs:\n  pip:\n    index_url: "+url+"\ndependencies:\n  - pip: [slow-package]\n")
 	c.setenv("PIP_TIMEOUT=300")
 	cmd := c.command("runtime", "create", wd)
+	// Its own process group, as a terminal's foreground job: Ctrl-C is
+	// SIGINT to the whole group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr = &bytes.Buffer{}
 	cmd.Stderr = stderr
 	require.NoError(t, cmd.Start())
@@ -78,7 +81,8 @@ func startLongCreate(t *testing.T, c *cli, wd string) (pid int, stderr *bytes.Bu
 	return cmd.Process.Pid, stderr, wait
 }
 
-// Ctrl-C during a long pip install: swcli stops the plugin and pip, puts the
+// Ctrl-C during a long pip install (SIGINT to swcli's process group, as a
+// terminal sends it): swcli stops the plugin and pip, puts the
 // workdir back as it was and exits 130.
 func TestInterruptDuringInstall(t *testing.T) {
 	t.Parallel()
@@ -94,7 +98,7 @@ func TestInterruptDuringInstall(t *testing.T) {
 		}
 	}
 
-	require.NoError(t, syscall.Kill(pid, syscall.SIGINT))
+	require.NoError(t, syscall.Kill(-pid, syscall.SIGINT)) // Ctrl-C: the whole foreground group
 	code, err := wait()
 	require.NoError(t, err)
 	assert.Equal(t, 130, code, stderr.String())

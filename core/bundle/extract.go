@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -92,14 +93,15 @@ func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOpt
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	x := &extractor{
-		ctx:  ctx,
-		root: root,
-		end:  &endReader{r: lim},
-		lim:  lim,
-		opts: opts,
-		buf:  *bp,
-		dirs: map[string]bool{},
-		seen: map[string]bool{},
+		ctx:   ctx,
+		root:  root,
+		end:   &endReader{r: lim},
+		lim:   lim,
+		opts:  opts,
+		buf:   *bp,
+		dirs:  map[string]bool{},
+		seen:  map[string]bool{},
+		chmod: umask(),
 	}
 	x.tr = tar.NewReader(x.end)
 	defer x.closeCur()
@@ -134,6 +136,7 @@ type extractor struct {
 	n     int             // entries so far
 	dirs  map[string]bool // directories known to be real (not symlinks)
 	seen  map[string]bool // entries of this layer
+	chmod fs.FileMode     // mode bits the umask removes: files need a chmod
 
 	cur    *os.Root // the directory of the last file, open
 	curDir string
@@ -258,7 +261,28 @@ func (x *extractor) newDir(name string) error {
 	if err := x.root.Mkdir(name, modeDir); err != nil {
 		return err
 	}
+	if x.chmod&modeDir == 0 {
+		return nil
+	}
 	return x.root.Chmod(name, modeDir)
+}
+
+// umask returns the process's umask, read (on Linux) without changing it, so
+// files need a chmod only when it takes away bits they should have. Where it
+// cannot be read, it says every bit, so every file gets its chmod.
+func umask() fs.FileMode {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o777
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return fs.FileMode(m) & 0o777
+			}
+		}
+	}
+	return 0o777
 }
 
 func (x *extractor) mkdir(raw, name string) error {
@@ -354,9 +378,11 @@ func (x *extractor) writeFile(raw string, r *os.Root, base string, hdr *tar.Head
 			}
 		}
 	}
-	if err := f.Chmod(mode); err != nil { // the umask may have taken bits away
-		f.Close()
-		return err
+	if x.chmod&mode != 0 { // the umask took bits away
+		if err := f.Chmod(mode); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err

@@ -299,6 +299,10 @@ type Activation struct {
 	Unset []string `json:"unset,omitempty"`
 	// Script is shell code for eval in the requested shell.
 	Script string `json:"script"`
+	// ScriptRequired says Vars alone do not activate the environment: the
+	// script does more (conda's activate.d scripts), so the host runs
+	// commands through it (sh) instead of only setting Vars.
+	ScriptRequired bool `json:"script_required,omitempty"`
 }
 
 // Event is progress or a log line streamed back during a long call.

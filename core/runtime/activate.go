@@ -43,6 +43,12 @@ func (s *Service) OpenWorkdir(dir string) (*Target, error) {
 		return nil, &NotReadyError{Workdir: wd, Mode: sp.Mode, State: ns}
 	}
 	prefix := PrefixOf(wd, sp.Mode)
+	if st.Prefix != "" && filepath.Clean(st.Prefix) != prefix {
+		// The workdir was moved (a restored one, say) since the activation
+		// was cached: the cached variables name the old place, and PATH
+		// would find the system's python. Ask the mode again.
+		st.Vars, st.Unset, st.Script = nil, nil, ""
+	}
 	return &Target{Name: sp.Name, Mode: sp.Mode, Workdir: wd, Prefix: prefix, State: st, Spec: sp,
 		Env: EnvFor(wd, prefix, sp, mode.Python{Version: st.Python})}, nil
 }

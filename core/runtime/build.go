@@ -271,7 +271,12 @@ func (s *Service) ensureEnv(ctx context.Context, getMode func() (mode.Mode, erro
 				return err
 			}
 		}
+		act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "sh", Name: rs.Name})
+		if err != nil {
+			return err
+		}
 		st.State, st.DepsDigest = StateReady, dd
+		st.Vars, st.Unset, st.Script = act.Vars, act.Unset, scriptIf(act)
 		return WriteState(statePath, st)
 	}
 	// (Re)make it from scratch.
@@ -293,7 +298,7 @@ func (s *Service) ensureEnv(ctx context.Context, getMode func() (mode.Mode, erro
 	if err != nil {
 		return err
 	}
-	st.State, st.Vars, st.Unset, st.DepsDigest = StateReady, act.Vars, act.Unset, dd
+	st.State, st.Vars, st.Unset, st.Script, st.DepsDigest = StateReady, act.Vars, act.Unset, scriptIf(act), dd
 	return WriteState(statePath, st)
 }
 

@@ -228,7 +228,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 			return nil, err
 		}
 	}
-	st.State, st.Vars, st.Unset = StateReady, act.Vars, act.Unset
+	st.State, st.Vars, st.Unset, st.Script = StateReady, act.Vars, act.Unset, scriptIf(act)
 	if final, err := sp.Resolve(wd); err == nil {
 		st.DepsDigest, _ = depsDigest(wd, final)
 	}

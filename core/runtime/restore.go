@@ -367,7 +367,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if err != nil {
 		return nil, err
 	}
-	st.State, st.Vars, st.Unset = StateReady, act.Vars, act.Unset
+	st.State, st.Vars, st.Unset, st.Script = StateReady, act.Vars, act.Unset, scriptIf(act)
 	if err := WriteState(statePath, st); err != nil {
 		return nil, err
 	}
@@ -405,6 +405,18 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 		s.stage("create environment", 0, 0)
 		if err := m.Create(ctx, mode.CreateRequest{Env: env, Bare: true}, s.Events); err != nil {
 			return err
+		}
+		// The layers hold compiled code for the build's ABI (cp311, cp313t
+		// ...): this machine's interpreter of the same X.Y must have it too.
+		if rm.ABI != "" {
+			rep, err := m.Files(ctx, mode.FilesRequest{Env: env})
+			if err != nil {
+				return err
+			}
+			if rep.ABI != "" && rep.ABI != rm.ABI {
+				return &PlatformError{Name: rm.Name, Need: rm.OS + "/" + rm.Arch + " " + rm.ABI,
+					Have: goruntime.GOOS + "/" + goruntime.GOARCH + " " + rep.ABI + " (Python " + rep.Python + ")"}
+			}
 		}
 	}
 	layers := append(src.b.Layers(bundle.RoleBase), src.b.Layers(bundle.RolePackage)...)

@@ -34,6 +34,7 @@ import (
 // rsFakeMode is a venv-like mode that records its calls.
 type rsFakeMode struct {
 	caps        []string
+	abi         string
 	lock        []mode.LockedPackage
 	createErr   error
 	relocateErr error
@@ -75,7 +76,7 @@ func (f *rsFakeMode) Restore(ctx context.Context, req mode.RestoreRequest, ev mo
 	return f.Create(ctx, mode.CreateRequest{Env: req.Env}, ev)
 }
 func (f *rsFakeMode) Files(context.Context, mode.FilesRequest) (mode.FilesReport, error) {
-	return mode.FilesReport{}, nil
+	return mode.FilesReport{Python: "3.11.7", Platform: "linux-x86_64", ABI: f.abi}, nil
 }
 func (f *rsFakeMode) Relocate(_ context.Context, req mode.RelocateRequest, _ mode.Events) error {
 	f.mu.Lock()
@@ -145,9 +146,9 @@ func rsNewFixture(t *testing.T) *rsFixture {
 	t.Helper()
 	lock := []mode.LockedPackage{{Name: "rs-pkg", Version: "1.0"}}
 	f := &rsFixture{
-		mode: &rsFakeMode{caps: []string{mode.CapRelocate, mode.CapLock}, lock: lock},
+		mode: &rsFakeMode{caps: []string{mode.CapRelocate, mode.CapLock}, lock: lock, abi: "cp311"},
 		rm: &Manifest{Schema: ManifestSchema, Name: "rs-unit", Mode: "venv", Python: "3.11.7", PythonVersion: "3.11",
-			OS: goruntime.GOOS, Arch: goruntime.GOARCH, SpecFile: "runtime.yaml", Lock: lock,
+			OS: goruntime.GOOS, Arch: goruntime.GOARCH, ABI: "cp311", SpecFile: "runtime.yaml", Lock: lock,
 			Relocation: &Relocation{TextFiles: []string{"bin/rs-tool"}}},
 		blobs: map[digest.Digest][]byte{},
 	}
@@ -307,6 +308,7 @@ func TestRestoreFailureLeavesNothing(t *testing.T) {
 			f.mode.createErr = &mode.Error{Code: mode.ErrNoTool, Message: "no Python 3.11 found; found: 3.9 (/usr/bin/python3.9); install Python 3.11 or pass --python /path/to/python"}
 		},
 		"relocate": func(t *testing.T, f *rsFixture) { f.mode.relocateErr = errors.New("relocate failed") },
+		"abi":      func(t *testing.T, f *rsFixture) { f.mode.abi = "cp311t" },
 		"lock-mismatch": func(t *testing.T, f *rsFixture) {
 			f.mode.lock = []mode.LockedPackage{{Name: "rs-pkg", Version: "2.0"}, {Name: "extra", Version: "1"}}
 		},
@@ -345,6 +347,12 @@ func TestRestoreFailureLeavesNothing(t *testing.T) {
 				assert.Contains(t, err.Error(), "found: 3.9")
 				assert.Contains(t, err.Error(), "install Python 3.11")
 				assert.NotContains(t, err.Error(), "--python", "restore has no --python flag")
+			}
+			if name == "abi" {
+				var pe *PlatformError
+				require.ErrorAs(t, err, &pe)
+				assert.Contains(t, err.Error(), "cp311t")
+				assert.Contains(t, err.Error(), "--from-lock")
 			}
 			if name == "lock-mismatch" {
 				assert.Contains(t, err.Error(), "rs-pkg is 2.0, lock says 1.0")

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/swcli/swcli/core/mode"
 )
 
 // RunError says the command could not be started.
@@ -27,15 +29,19 @@ func (s *Service) Run(ctx context.Context, t *Target, argv []string) (int, error
 	if len(argv) == 0 {
 		return 2, usagef("nothing to run: give a command after --, e.g. swcli runtime run %s -- python -V", t.Workdir)
 	}
-	vars, unset := t.State.Vars, t.State.Unset
+	vars, unset, script := t.State.Vars, t.State.Unset, t.State.Script
 	if len(vars) == 0 {
 		act, err := s.Activation(ctx, t, "sh")
 		if err != nil {
 			return 1, err
 		}
-		vars, unset = act.Vars, act.Unset
+		vars, unset, script = act.Vars, act.Unset, scriptIf(act)
 	}
 	env := ApplyEnv(os.Environ(), vars, unset)
+	if script != "" {
+		// The activation needs its script (activate.d): run through sh.
+		argv = append([]string{"/bin/sh", "-c", script + "\nexec \"$@\"", "sh"}, argv...)
+	}
 	path := argv[0]
 	if !strings.ContainsRune(path, '/') {
 		p, err := lookPath(path, env)
@@ -97,4 +103,12 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", exec.ErrNotFound
+}
+
+// scriptIf keeps the sh script of an activation that needs it.
+func scriptIf(act mode.Activation) string {
+	if act.ScriptRequired {
+		return act.Script
+	}
+	return ""
 }

@@ -32,6 +32,9 @@ type State struct {
 	// Vars caches the activation variables so `runtime run` needs no plugin.
 	Vars  []mode.EnvVar `json:"vars,omitempty"`
 	Unset []string      `json:"unset,omitempty"`
+	// Script is the sh activation script, kept when Vars are not enough
+	// (mode.Activation.ScriptRequired): commands run through it.
+	Script string `json:"script,omitempty"`
 	// DepsDigest identifies what the environment was made to hold (the
 	// normalized spec and the content of the files it names).
 	DepsDigest string `json:"deps_digest,omitempty"`

@@ -36,6 +36,7 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 		},
 		Unset: []string{"PYTHONHOME"},
 	}
+	act.ScriptRequired = len(activateScripts(env.Prefix, ".sh")) > 0
 	var b strings.Builder
 	switch req.Shell {
 	case "bash", "zsh", "sh":
