@@ -31,11 +31,16 @@ func TestRtZstd(t *testing.T) {
 		{"c2", []zstd.EOption{zstd.WithEncoderConcurrency(2)}},
 		{"c2blocks", []zstd.EOption{zstd.WithEncoderConcurrency(2), zstd.WithConcurrentBlocks(true)}},
 		{"c4blocks", []zstd.EOption{zstd.WithEncoderConcurrency(4), zstd.WithConcurrentBlocks(true)}},
+		{"c1fastest", []zstd.EOption{zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest)}},
+		{"c2fastest", []zstd.EOption{zstd.WithEncoderConcurrency(2), zstd.WithEncoderLevel(zstd.SpeedFastest)}},
 	}
 	buf := make([]byte, 1<<20)
 	for _, tofile := range []bool{false, true} {
 		for _, v := range variants {
-			opts := append([]zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(8 << 20), zstd.WithEncoderCRC(true), zstd.WithZeroFrames(true), zstd.WithAllLitEntropyCompression(false), zstd.WithNoEntropyCompression(false), zstd.WithLowerEncoderMem(false)}, v.opts...)
+			opts := append([]zstd.EOption{zstd.WithWindowSize(8 << 20), zstd.WithEncoderCRC(true), zstd.WithZeroFrames(true), zstd.WithAllLitEntropyCompression(false), zstd.WithNoEntropyCompression(false), zstd.WithLowerEncoderMem(false)}, v.opts...)
+			if len(v.opts) == 1 || v.opts[1] == nil {
+			}
+			opts = append([]zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedDefault)}, opts...)
 			enc, err := zstd.NewWriter(nil, opts...)
 			if err != nil {
 				t.Fatal(err)

@@ -371,4 +371,38 @@ func TestBuildPipCheckAndEditable(t *testing.T) {
 	// --include-editable packs it as it is now.
 	inc := c.stBuildOK(wd, "--include-editable")
 	assert.NotEqual(t, first.Version, inc.Version)
+
+	// A VCS install keeps its source and commit in the lock.
+	out, err = pip("uninstall", "-y", "edpkg")
+	require.NoError(t, err, out)
+	repo := filepath.Join(t.TempDir(), "repo")
+	require.NoError(t, os.CopyFS(repo, os.DirFS(proj)))
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = repo
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Skipf("git %v: %v: %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	git("add", ".")
+	git("commit", "-q", "-m", "x")
+	commit := git("rev-parse", "HEAD")
+	out, err = pip("install", "--no-index", "--no-build-isolation", "git+file://"+repo+"#egg=edpkg")
+	if err != nil {
+		t.Skipf("cannot install from a local git repository offline: %s", out)
+	}
+	vb := c.stBuildOK(wd, "--lock-only")
+	var src string
+	for _, p := range c.stInfo("checked/version/" + vb.Version).Lock {
+		if p.Name == "edpkg" {
+			src = p.Source
+		}
+	}
+	assert.Equal(t, "git+file://"+repo+"@"+commit, src)
+	lockText, err := os.ReadFile(filepath.Join(wd, ".starwhale", "lock", "requirements-lock.txt"))
+	require.NoError(t, err)
+	assert.Contains(t, string(lockText), "edpkg @ git+file://"+repo+"@"+commit)
 }

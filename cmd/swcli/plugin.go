@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/swcli/swcli/core/plugin"
@@ -22,7 +24,7 @@ type pluginRow struct {
 func pluginCommand(a *appState) *cli.Command {
 	return &cli.Command{
 		Name:  "plugin",
-		Usage: "list and inspect plugins (environment modes and stores)",
+		Usage: "list, inspect, install and remove plugins (environment modes and stores)",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",
@@ -80,6 +82,58 @@ func pluginCommand(a *appState) *cli.Command {
 						{"source", r.Source}, {"capabilities", join(r.Caps)},
 						{"protocol", joinInts(r.Protocol)},
 					})
+					return nil
+				},
+			},
+			{
+				Name:      "install",
+				Usage:     "add a plugin binary to your plugins.yaml (it is started once to ask what it is)",
+				ArgsUsage: "PATH",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "name", Usage: "install under this name instead of the one the plugin gives"},
+					&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "allow the name of a built-in plugin (yours then replaces it)"},
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usage(c, "give one plugin binary PATH")
+					}
+					o := plugin.InstallOptions{Path: c.Args().First(), Name: c.String("name"), Force: c.Bool("force")}
+					if a.verbose {
+						// A binary that is not a plugin makes go-plugin warn as
+						// it is killed; the error says it all without --verbose.
+						o.Logger = a.log()
+					}
+					res, err := plugin.Install(c.Context, o)
+					if err != nil {
+						return err
+					}
+					if a.json() {
+						return printJSON(res)
+					}
+					verb := "installed"
+					if res.Replaced {
+						verb = "replaced"
+					}
+					fmt.Printf("%s %s plugin %s %s (%s) in %s\n", verb, res.Kind, res.Name, res.Version, res.Path, res.File)
+					return nil
+				},
+			},
+			{
+				Name:      "remove",
+				Usage:     "remove a plugin you installed from your plugins.yaml (the binary stays)",
+				ArgsUsage: "NAME",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usage(c, "give one plugin NAME")
+					}
+					res, err := plugin.Remove(c.Args().First(), "")
+					if err != nil {
+						return err
+					}
+					if a.json() {
+						return printJSON(res)
+					}
+					fmt.Printf("removed %s plugin %s from %s\n", res.Kind, res.Name, res.File)
 					return nil
 				},
 			},

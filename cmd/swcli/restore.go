@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,7 +39,7 @@ func restoreCommands(a *appState) []*cli.Command {
 				}
 				how := map[string]string{"layers": "unpacked and relocated", "lock": "installed from its lock", "cached": "already restored"}[res.Path]
 				fmt.Printf("restored %s %s (%s) in %s\n", res.Name, res.Version, how, res.Workdir)
-				fmt.Printf("run in it with: swcli runtime run %s -- python\n", res.Workdir)
+				fmt.Printf("run in it with: swcli runtime run %s -- python\n", rsShellWord(res.Workdir))
 				return nil
 			},
 		},
@@ -70,4 +71,12 @@ func restoreCommands(a *appState) []*cli.Command {
 			},
 		},
 	}
+}
+
+// rsShellWord quotes a path for a command line a user copies, when needed.
+func rsShellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./+:@%=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -488,6 +488,13 @@ func TestRestoreE2E(t *testing.T) {
 			out := rsRunScript(t, filepath.Join(mprefix, "bin", sc), t.TempDir(), other.home)
 			assert.Contains(t, out, mprefix)
 		}
+		// runtime run on the moved folder uses the moved environment, not
+		// the cached variables of the old place (nor the system's python)
+		r = other.ok(t.TempDir(), "runtime", "run", moved, "--", "python", "-c", "import sys, rs_app; print(sys.prefix); print(rs_app.__file__)")
+		assert.Contains(t, r.stdout, mprefix+"\n")
+		assert.Contains(t, r.stdout, filepath.Join(mprefix, "lib"))
+		r = other.ok(t.TempDir(), "runtime", "run", moved, "--", "rs-app")
+		assert.Contains(t, r.stdout, "rs-app 2.0 "+mprefix)
 	})
 
 	t.Run("OtherUser", func(t *testing.T) {
@@ -495,9 +502,14 @@ func TestRestoreE2E(t *testing.T) {
 	})
 
 	t.Run("LockPathFromBundledWheels", func(t *testing.T) {
+		// A bundle of another arch (the refusal's advice, see Refusals):
+		// --from-lock installs its lock here, offline from its wheels.
+		// (A --lock-only bundle takes the same path: see the unit tests.)
+		arm := filepath.Join(t.TempDir(), "arm64.swrt")
+		rsRewrite(t, b.swrt, arm, func(c map[string]any) { c["arch"] = "arm64" }, nil, nil)
 		other := rsNewSandbox(t, t.TempDir())
 		target := filepath.Join(t.TempDir(), "from-lock")
-		res := other.restoreJSON(b.swrt, "--target-dir", target, "--from-lock")
+		res := other.restoreJSON(arm, "--target-dir", target, "--from-lock")
 		assert.Equal(t, "lock", res.Path)
 		prefix := filepath.Join(target, ".starwhale", "venv")
 		for _, sc := range b.scripts {
@@ -508,25 +520,6 @@ func TestRestoreE2E(t *testing.T) {
 		for _, p := range m.Lock {
 			assert.Contains(t, strings.ToLower(r.stdout), strings.ToLower(p.Name)+"==", "restored env has %s", p.Name)
 		}
-	})
-
-	t.Run("LockOnlyBundle", func(t *testing.T) {
-		// A --lock-only bundle always takes the lock path, offline from its wheels.
-		s := rsNewSandbox(t, t.TempDir())
-		wd := t.TempDir()
-		wheels := filepath.Join(wd, "wheels")
-		p, err := testpy.BuildWheel(wheels, testpy.Wheel{Name: "rs-only", Version: "0.3", ConsoleScripts: map[string]string{"rs-only": "rs_only:main"}})
-		require.NoError(t, err)
-		s.ok("", "runtime", "create", "--name", "rs-lockonly", "--python", rsPython, wd)
-		require.NoError(t, os.WriteFile(filepath.Join(wd, "requirements.txt"), []byte("wheels/"+filepath.Base(p)+"\n"), 0o644))
-		s.ok("", "runtime", "build", "--lock-only", wd)
-		other := rsNewSandbox(t, t.TempDir())
-		swrt := filepath.Join(t.TempDir(), "lo.swrt")
-		s.ok("", "runtime", "copy", "rs-lockonly", swrt)
-		res := other.restoreJSON(swrt, "--target-dir", filepath.Join(t.TempDir(), "lo"))
-		assert.Equal(t, "lock", res.Path)
-		out := rsRunScript(t, filepath.Join(res.Prefix, "bin", "rs-only"), t.TempDir(), other.home)
-		assert.Contains(t, out, "rs-only 0.3")
 	})
 
 	t.Run("Extract", func(t *testing.T) {
@@ -573,6 +566,19 @@ func TestRestoreE2E(t *testing.T) {
 
 	t.Run("Refusals", func(t *testing.T) {
 		rsRefusals(t, b)
+	})
+
+	t.Run("RunAndActivateFile", func(t *testing.T) {
+		// a .swrt file is restored into the cache on first use, once
+		other := rsNewSandbox(t, t.TempDir())
+		r := other.ok(t.TempDir(), "--verbose", "runtime", "run", b.swrt, "--", "rs-app-two")
+		assert.Contains(t, r.stdout, "rs-app 2.0 "+filepath.Join(other.storage, "envs"))
+		assert.Equal(t, 1, strings.Count(r.stderr, "[-m, venv"))
+		r = other.ok(t.TempDir(), "--verbose", "runtime", "run", b.swrt, "--", "rs-lib")
+		assert.Contains(t, r.stdout, "rs-lib 1.0 ")
+		assert.NotContains(t, r.stderr, "[-m, venv", "the second run uses the cache")
+		r = other.ok("", "runtime", "activate", "--print", "--shell", "bash", b.swrt)
+		assert.Contains(t, r.stdout, filepath.Join(other.storage, "envs"))
 	})
 
 	t.Run("RunColdCacheConcurrentAndGC", func(t *testing.T) {
@@ -757,10 +763,7 @@ func rsRefusals(t *testing.T, b rsBuilt) {
 		p := filepath.Join(dir, "arm64.swrt")
 		rsRewrite(t, b.swrt, p, func(c map[string]any) { c["arch"] = "arm64" }, nil, nil)
 		r := check(t, p, "linux/arm64", "linux/amd64", "--from-lock")
-		t.Log(r.stderr)
-		// What it suggests works: the lock path, offline from the bundled wheels.
-		res := s.restoreJSON(p, "--from-lock", "--target-dir", filepath.Join(t.TempDir(), "arm"))
-		assert.Equal(t, "lock", res.Path)
+		t.Log(r.stderr) // what it suggests (--from-lock) is LockPathFromBundledWheels
 	})
 	t.Run("OtherABI", func(t *testing.T) {
 		// this machine's Python 3.11 is cp311; a free-threaded build's layers

@@ -64,7 +64,7 @@ func createCommand(a *appState) *cli.Command {
 		ArgsUsage: "WORKDIR",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Usage: "runtime name (writes a new runtime.yaml); without it, WORKDIR's runtime.yaml is used"},
-			&cli.StringFlag{Name: "mode", Aliases: []string{"m"}, Usage: "environment mode: venv or conda", Value: ""},
+			&cli.StringFlag{Name: "mode", Aliases: []string{"m"}, Usage: "environment mode: venv, conda, or an installed mode plugin (swcli plugin list)", Value: ""},
 			&cli.StringFlag{Name: "python", Usage: "Python X.Y (default 3.8), or a path to an interpreter"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "overwrite an existing runtime.yaml and environment"},
 		},

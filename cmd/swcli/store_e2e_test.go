@@ -240,6 +240,16 @@ func TestStoreE2E(t *testing.T) {
 	out := c2.ok("runtime", "run", "local/project/p2/runtime/store-rt", "--", "python", "-c", "import tiny_a; print(tiny_a.__version__)")
 	assert.Equal(t, "1.0", strings.TrimSpace(out.stdout))
 
+	// Bad copies: one line, store untouched.
+	c2.stFailSame([]string{"latest", "reserved"}, "runtime", "copy", file, "local/project/p2", "-t", "latest")
+	c2.stFailSame([]string{"a/b"}, "runtime", "copy", file, "local/project/p2", "-t", "a/b")
+	c2.stFailSame([]string{"nope.swrt"}, "runtime", "copy", filepath.Join(root, "nope.swrt"), "local/project/p2")
+	c2.stFailSame([]string{"project"}, "runtime", "copy", file, filepath.Join(root, "other.swrt"))
+	c2.stFailSame(nil, "runtime", "copy", "local/project/p2/runtime/store-rt", filepath.Join(root, "no", "such", "dir", "x.swrt"))
+	c2.stFailSame([]string{"swrt"}, "runtime", "copy", "store-rt", "local/project/p9")
+	iv = stJSON[stVersion](t, c2.ok("-o", "json", "runtime", "copy", file, "local/project/p2", "-t", "shared").stdout)
+	assert.Equal(t, []string{"v0", "latest", "shared"}, iv.Tags, "importing again is idempotent, and tags")
+
 	// Hostile and broken files: refused with one line, store untouched.
 	for _, hf := range stHostileFiles(t, file, filepath.Join(root, "hostile")) {
 		t.Run("hostile/"+hf.name, func(t *testing.T) {

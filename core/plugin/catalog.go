@@ -163,11 +163,8 @@ func isHex64(s string) bool {
 // named by SW_PLUGINS (separated by the OS list separator).
 func DefaultSources() []string {
 	var out []string
-	if exe, err := os.Executable(); err == nil {
-		if r, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = r
-		}
-		out = append(out, filepath.Join(filepath.Dir(exe), FileName))
+	if b := BuiltinFile(); b != "" {
+		out = append(out, b)
 	}
 	out = append(out, UserFile())
 	if v := os.Getenv("SW_PLUGINS"); v != "" {
@@ -178,6 +175,19 @@ func DefaultSources() []string {
 		}
 	}
 	return out
+}
+
+// BuiltinFile is the plugins.yaml beside the swcli binary (written by the
+// build): the plugins it lists are the built-in ones.
+func BuiltinFile() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	return filepath.Join(filepath.Dir(exe), FileName)
 }
 
 // UserFile is the user's plugins.yaml, beside the CLI config

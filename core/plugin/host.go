@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -25,6 +26,9 @@ import (
 type Host struct {
 	Catalog *Catalog
 	Logger  hclog.Logger
+	// StartTimeout bounds how long a plugin may take to complete the
+	// handshake; zero means go-plugin's default (one minute).
+	StartTimeout time.Duration
 
 	mu      sync.Mutex
 	clients map[string]*running
@@ -58,6 +62,9 @@ func (e *ChecksumError) Error() string {
 type LaunchError struct {
 	Name, Path string
 	Err        error
+	// Handshake is set when the binary did not complete the plugin
+	// handshake (it is not a swcli plugin, or it died first).
+	Handshake bool
 }
 
 func (e *LaunchError) Error() string {
@@ -156,6 +163,7 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		Logger:           h.Logger.Named(name),
 		Managed:          true,
+		StartTimeout:     h.StartTimeout,
 	}
 	if e.SHA256 != "" {
 		sum, _ := hex.DecodeString(e.SHA256)
@@ -170,9 +178,15 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 				return nil, verr
 			}
 		}
-		return nil, &LaunchError{Name: name, Path: e.Path, Err: err}
+		return nil, &LaunchError{Name: name, Path: e.Path, Err: err, Handshake: true}
 	}
-	raw, err := rpc.Dispense(e.Kind)
+	// An entry without a kind is a binary being probed (plugin install):
+	// every plugin serves Info, whatever kind is dispensed.
+	kindToDispense := e.Kind
+	if kindToDispense == "" {
+		kindToDispense = sdk.KindMode
+	}
+	raw, err := rpc.Dispense(kindToDispense)
 	if err != nil {
 		c.Kill()
 		return nil, &LaunchError{Name: name, Path: e.Path, Err: err}
@@ -187,7 +201,7 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 			c.Kill()
 			return nil, &LaunchError{Name: name, Path: e.Path, Err: fmt.Errorf("Info: %w", err)}
 		}
-		if info.Kind != e.Kind {
+		if e.Kind != "" && info.Kind != e.Kind {
 			c.Kill()
 			return nil, &LaunchError{Name: name, Path: e.Path, Err: fmt.Errorf("it says it is a %q plugin, plugins.yaml says %q", info.Kind, e.Kind)}
 		}

@@ -86,8 +86,10 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 		if m == "" {
 			m = spec.DefaultMode
 		}
-		if m != spec.ModeVenv && m != spec.ModeConda {
-			return nil, usagef("--mode %q is not a mode; allowed: %s", m, strings.Join(spec.Modes, ", "))
+		// Any well-formed name: whether a plugin serves it is checked below
+		// (plugin.NotFoundError: "no mode plugin named ...; known: ...").
+		if !spec.ValidMode(m) {
+			return nil, usagef("--mode %q is not a mode; %s", m, spec.ModeRule)
 		}
 		ver := o.Python
 		if ver == "" {

@@ -206,37 +206,47 @@ func restoredState(dir string) (*State, string, error) {
 
 // lockDir takes an exclusive lock on dir+".lock" (flock), waiting for it
 // until ctx is done. It polls with LOCK_NB rather than blocking in flock on
-// another goroutine, which could not be stopped when ctx ends.
+// another goroutine, which could not be stopped when ctx ends. A lock file
+// that was removed (gc removes a cache's lock with it) while we waited is
+// not a lock any more: then it starts again on the new file.
 func lockDir(ctx context.Context, dir string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	fd := int(f.Fd())
+	path := dir + ".lock"
 	wait := 5 * time.Millisecond
 	for {
-		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return nil, err
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+		fd := int(f.Fd())
+		for {
+			err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+			if err == nil || (!errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR)) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				f.Close()
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+			if wait < 100*time.Millisecond {
+				wait *= 2
+			}
+		}
+		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", dir+".lock", err)
+			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(wait):
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(path)
+		if err1 == nil && err2 == nil && os.SameFile(held, now) {
+			return func() { _ = syscall.Flock(fd, syscall.LOCK_UN); f.Close() }, nil
 		}
-		if wait < 100*time.Millisecond {
-			wait *= 2
-		}
+		f.Close() // removed or replaced while we waited
 	}
-	return func() { _ = syscall.Flock(fd, syscall.LOCK_UN); f.Close() }, nil
 }
 
 // PlatformError says a bundle's env layers cannot run here.
@@ -306,6 +316,11 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 		}
 		if st != nil && st.State == StateReady && !force {
 			return nil, usagef("%s holds a restored %s (version %.12s); pass --force to replace it", dir, st.Name, strings.TrimPrefix(st.Version, "sha256:"))
+		}
+		if st == nil {
+			if why := s.unsafeToReplace(dir); why != "" {
+				return nil, usagef("will not replace %s, even with --force: %s; choose another --target-dir", dir, why)
+			}
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return nil, err
@@ -391,7 +406,10 @@ func noPythonError(rm *Manifest, msg string) error {
 // file beside them (gc takes the same lock); any other target by a file
 // under the storage root, so no lock file is left in the user's folders.
 func (s *Service) lockRestore(ctx context.Context, dir string) (func(), error) {
-	cache := s.CacheDir()
+	cache, err := filepath.Abs(s.CacheDir())
+	if err != nil {
+		return nil, err
+	}
 	if s.StorageRoot == "" || filepath.Dir(dir) == cache {
 		return lockDir(ctx, dir)
 	}
@@ -600,6 +618,9 @@ func (s *Service) Extract(ctx context.Context, source, dir string, force bool) (
 		if !force {
 			return nil, usagef("%s exists and is not empty; pass --force to replace it", dir)
 		}
+		if why := s.unsafeToReplace(dir); why != "" {
+			return nil, usagef("will not replace %s, even with --force: %s; choose another --target-dir", dir, why)
+		}
 	}
 	snaps := b.Layers(bundle.RoleSnapshot)
 	if len(snaps) != 1 {
@@ -628,4 +649,30 @@ func (s *Service) Extract(ctx context.Context, source, dir string, force bool) (
 		return nil, err
 	}
 	return &RestoreResult{Name: b.Manifest.Name, Version: b.Version.Short, Digest: string(b.Version.Digest), Workdir: dir, Path: "snapshot"}, nil
+}
+
+// unsafeToReplace says why --force must not remove dir (the root, the home
+// folder, a folder holding the current folder or the storage root), or "".
+func (s *Service) unsafeToReplace(dir string) string {
+	dir = filepath.Clean(dir)
+	within := func(p string) bool {
+		if p == "" {
+			return false
+		}
+		p = filepath.Clean(p)
+		return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) || dir == string(filepath.Separator)
+	}
+	if dir == string(filepath.Separator) {
+		return "it is the root folder"
+	}
+	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(home) == dir {
+		return "it is the home folder"
+	}
+	if wd, err := os.Getwd(); err == nil && within(wd) {
+		return "it holds the current folder"
+	}
+	if within(s.StorageRoot) {
+		return "it holds the storage root " + s.StorageRoot
+	}
+	return ""
 }

@@ -461,3 +461,55 @@ func TestLockDiff(t *testing.T) {
 	assert.Equal(t, "pip is 24.0, lock says 23.2.1",
 		lockDiff(want, []mode.LockedPackage{{Name: "foo.bar", Version: "1.0"}, {Name: "pip", Version: "24.0"}}))
 }
+
+// TestLockDirRemovedWhileWaiting: gc removes a cache's lock file with the
+// cache; a restore that was waiting on the removed file must not take it as
+// its lock while another process holds the new one.
+func TestLockDirRemovedWhileWaiting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "envs", "abc")
+	ctx := context.Background()
+	unlockA, err := lockDir(ctx, dir)
+	require.NoError(t, err)
+	got := make(chan func(), 1)
+	go func() {
+		u, err := lockDir(ctx, dir)
+		if err == nil {
+			got <- u
+		}
+	}()
+	time.Sleep(50 * time.Millisecond) // B is waiting on the old file
+	require.NoError(t, os.Remove(dir+".lock"))
+	unlockC, err := lockDir(ctx, dir) // C on a new file
+	require.NoError(t, err)
+	unlockA()
+	select {
+	case <-got:
+		t.Fatal("B took a lock on a removed file while C holds the lock")
+	case <-time.After(400 * time.Millisecond):
+	}
+	unlockC()
+	select {
+	case u := <-got:
+		u()
+	case <-time.After(5 * time.Second):
+		t.Fatal("B never got the lock")
+	}
+}
+
+func TestRestoreForceRefusesDangerousTargets(t *testing.T) {
+	f := rsNewFixture(t)
+	// the storage root's parent, with a file in it
+	parent := filepath.Dir(f.svc.StorageRoot)
+	_, err := f.restore(parent, true, false)
+	var ue *UsageError
+	require.ErrorAs(t, err, &ue)
+	assert.Contains(t, err.Error(), "storage root")
+	assert.DirExists(t, f.svc.StorageRoot)
+
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	_, err = f.restore(filepath.Dir(wd), true, false)
+	require.ErrorAs(t, err, &ue)
+	assert.Contains(t, err.Error(), "current folder")
+	assert.DirExists(t, wd)
+}

@@ -235,8 +235,8 @@ func (p *parser) spec(doc *yaml.Node) (*Spec, error) {
 			if m, err = p.str(v, key); err != nil {
 				return err
 			}
-			if !slices.Contains(Modes, m) {
-				return p.errAt(deref(v), key, "%q is not a mode; allowed: %s", m, strings.Join(Modes, ", "))
+			if !ValidMode(m) {
+				return p.errAt(deref(v), key, "%q is not a mode; %s", m, ModeRule)
 			}
 			s.Mode = m
 		case "name":

@@ -31,8 +31,18 @@ const (
 	DefaultPipReq = "requirements.txt"
 )
 
-// Modes lists the modes a runtime.yaml may name.
+// Modes lists the modes swcli ships. A runtime.yaml may also name the mode
+// of an installed plugin (`swcli plugin install`): any name ValidMode
+// accepts; whether a plugin serves it is checked when the mode is used.
 var Modes = []string{ModeVenv, ModeConda}
+
+// ModeRule says what a mode name may look like.
+const ModeRule = "allowed: " + ModeVenv + ", " + ModeConda + ", or the name of an installed mode plugin (a lowercase letter, then up to 31 lowercase letters, digits, '-' or '_')"
+
+var modeRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// ValidMode reports whether m can name a mode: venv, conda or a plugin's.
+func ValidMode(m string) bool { return modeRE.MatchString(m) }
 
 // Arches lists the values environment.arch may hold. x86_64 and aarch64 are
 // accepted in runtime.yaml and read as amd64 and arm64.
@@ -41,7 +51,7 @@ var Arches = []string{"noarch", "amd64", "arm64"}
 // Spec is a runtime.yaml of either form, with defaults applied.
 type Spec struct {
 	Name string `json:"name"`
-	// Mode is "venv" or "conda".
+	// Mode is "venv", "conda" or the name of a mode plugin.
 	Mode string `json:"mode"`
 	// Python is the effective "X.Y": python_version, else environment.python,
 	// else DefaultPython.

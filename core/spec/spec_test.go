@@ -175,7 +175,8 @@ func TestParseErrors(t *testing.T) {
 		{"merge key", "base: &b {mode: venv}\n", `runtime.yaml:1:1: base: unknown key; allowed: mode, name, pip_req, python_version, starwhale_version, api_version, environment, dependencies, configs`},
 		{"merge key 2", "name: x\n<<: {mode: venv}\n", `runtime.yaml:2:1: merge keys (<<) are not supported; allowed keys: mode, name, pip_req, python_version, starwhale_version, api_version, environment, dependencies, configs`},
 		{"missing name", "mode: venv\n", `runtime.yaml:1:1: name: missing; a runtime needs a name (e.g. name: mnist); ` + NameRule},
-		{"bad mode", "name: x\nmode:   foo\n", `runtime.yaml:2:9: mode: "foo" is not a mode; allowed: venv, conda`},
+		{"bad mode", "name: x\nmode:   Foo\n", `runtime.yaml:2:9: mode: "Foo" is not a mode; ` + ModeRule},
+		{"bad mode path", "name: x\nmode: ../x\n", `runtime.yaml:2:7: mode: "../x" is not a mode; ` + ModeRule},
 		{"mode bool", "name: x\nmode: true\n", `runtime.yaml:2:7: mode: expected a string, got a boolean (true)`},
 		{"mode null", "name: x\nmode:\n", `runtime.yaml:2:6: mode: expected a string, got no value`},
 		{"mode list", "name: x\nmode: [venv]\n", `runtime.yaml:2:7: mode: expected a string, got a list`},
@@ -444,4 +445,17 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = s.Files()
 	})
+}
+
+// A mode plugin's name is accepted; whether a plugin serves it is the
+// runtime's business.
+func TestParsePluginMode(t *testing.T) {
+	for _, m := range []string{"venv", "conda", "target", "my_mode-2"} {
+		s, err := Parse([]byte("name: x\nmode: "+m+"\n"), "runtime.yaml")
+		require.NoError(t, err, m)
+		assert.Equal(t, m, s.Mode)
+	}
+	assert.False(t, ValidMode(strings.Repeat("a", 33)))
+	assert.False(t, ValidMode("2x"))
+	assert.True(t, ValidMode(strings.Repeat("a", 32)))
 }

@@ -55,7 +55,11 @@ func TestLockCheck(t *testing.T) {
 
 	lock, err := m.Lock(ctx, mode.LockRequest{Env: env}, nil)
 	require.NoError(t, err, "without Check a conflicted environment still locks")
-	assert.Len(t, lock.Packages, 4+len(lock.Packages)-4)
+	var all []string
+	for _, p := range lock.Packages {
+		all = append(all, p.Name)
+	}
+	assert.Subset(t, all, []string{"dep-b", "dep-c", "needs-b", "needs-c"})
 
 	pip("uninstall", "-y", "needs-b", "needs-c")
 	lock, err = m.Lock(ctx, mode.LockRequest{Env: env, Check: true}, nil)

@@ -245,16 +245,37 @@ func trampoline(b []byte, prefixes []string) []byte {
 		}
 		return append([]byte(Trampoline), rest3...)
 	}
-	fields := strings.Fields(l1)
-	if len(fields) == 0 || !isEnvPython(fields[0], prefixes) {
+	opts, ok := envShebang(l1, prefixes)
+	if !ok {
 		return b
 	}
 	head := Trampoline
-	if len(fields) > 1 {
+	if opts != "" {
 		// keep interpreter options (#!/p/bin/python -E)
-		head = strings.Replace(Trampoline, `/python" "$0"`, `/python" `+strings.Join(fields[1:], " ")+` "$0"`, 1)
+		head = strings.Replace(Trampoline, `/python" "$0"`, `/python" `+opts+` "$0"`, 1)
 	}
 	return append([]byte(head), rest...)
+}
+
+// envShebang tells whether a shebang line (without "#!") runs a python of
+// this environment, and returns the interpreter's options. The prefix is
+// matched as a whole, not split on blanks: after the text files were
+// relocated, a direct shebang may name a new prefix with spaces in it.
+func envShebang(l1 string, prefixes []string) (opts string, ok bool) {
+	for _, p := range prefixes {
+		rest, found := strings.CutPrefix(l1, strings.TrimSuffix(p, "/")+"/bin/")
+		if !found {
+			continue
+		}
+		name, args, _ := strings.Cut(rest, " ")
+		if i := strings.IndexAny(name, "\t"); i >= 0 {
+			name, args = name[:i], name[i+1:]+" "+args
+		}
+		if pythonName.MatchString(name) {
+			return strings.TrimSpace(args), true
+		}
+	}
+	return "", false
 }
 
 var activateLine = regexp.MustCompile(`(?m)^([ \t]*)(?:export[ \t]+)?VIRTUAL_ENV=(?:"([^"\n]*)"|'([^'\n]*)'|([^ \t\n;]+))[ \t]*$`)
