@@ -122,9 +122,7 @@ func PackLayer(ctx context.Context, w io.Writer, root string, paths []string, op
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	info, err := writeLayer(ctx, w, root, entries, opts, enc, *bp)
-	if err == nil {
-		encoders.Put(enc)
-	}
+	encoders.Put(enc) // reset by writeLayer even after an error
 	return info, err
 }
 
@@ -178,9 +176,6 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 			w = f
 		}
 		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.enc, wk.buf)
-		if err != nil {
-			wk.enc = nil // its state is unknown: do not reuse it
-		}
 		if f != nil {
 			if cerr := f.Close(); err == nil {
 				err = cerr
@@ -399,7 +394,14 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, opts PackOptions, enc *zstd.Encoder, buf []byte) (LayerInfo, error) {
+func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, opts PackOptions, enc *zstd.Encoder, buf []byte) (info LayerInfo, err error) {
+	defer func() {
+		if err != nil {
+			// Wait for blocks still being encoded and written (the encoder
+			// is asynchronous), so nothing reaches w after we return.
+			enc.Reset(io.Discard)
+		}
+	}()
 	sum := sha256.New()
 	out := &hashWriter{w: w, h: sum}
 	enc.Reset(out)

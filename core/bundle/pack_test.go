@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -300,4 +301,47 @@ func isSorted(s []string) bool {
 		}
 	}
 	return true
+}
+
+// cancelWriter cancels a context once it has taken limit bytes, and counts
+// what it takes.
+type cancelWriter struct {
+	mu     sync.Mutex
+	n      int
+	limit  int
+	cancel func()
+}
+
+func (c *cancelWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += len(p)
+	if c.n > c.limit {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func (c *cancelWriter) written() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// The encoder writes asynchronously: after PackLayer returns an error, it
+// must not write to w anymore.
+func TestPackLayerNoWriteAfterError(t *testing.T) {
+	root := t.TempDir()
+	genTree(t, root, 200, 16<<20, 9)
+	c, cancel := context.WithCancel(ctx)
+	w := &cancelWriter{limit: 1 << 20, cancel: cancel}
+	_, err := PackLayer(c, w, root, walk(t, root), PackOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+	n := w.written()
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, n, w.written())
+	// The pooled encoder is fine for the next layer.
+	a, _ := packBytes(t, root, walk(t, root), PackOptions{})
+	b, _ := packBytes(t, root, walk(t, root), PackOptions{})
+	require.Equal(t, a, b)
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	goyaml "github.com/goccy/go-yaml"
+	goyamlparser "github.com/goccy/go-yaml/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/swcli/swcli/core/mode"
@@ -145,7 +147,7 @@ func Parse(data []byte, filename string) (s *Spec, err error) {
 		if err == io.EOF {
 			return nil, &Error{File: filename, Line: 1, Col: 1, Msg: "empty file; expected a map with at least name (e.g. name: mnist)"}
 		}
-		return nil, syntaxError(filename, err)
+		return nil, withColumn(syntaxError(filename, err), data)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
@@ -178,6 +180,29 @@ func syntaxError(file string, err error) *Error {
 		e.Line++
 	}
 	e.Msg = "invalid YAML: " + msg
+	return e
+}
+
+// withColumn adds the column of a syntax error, which yaml.v3 does not
+// report, from goccy/go-yaml's parser when it finds a problem on the same
+// line.
+func withColumn(e *Error, data []byte) *Error {
+	if e.Col != 0 || e.Line == 0 {
+		return e
+	}
+	_, err := goyamlparser.ParseBytes(data, 0)
+	var se *goyaml.SyntaxError
+	if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil && se.Token.Position.Line == e.Line {
+		e.Col = se.Token.Position.Column
+	}
+	if e.Col == 0 {
+		// The problem is somewhere on the line; point at its first character.
+		lines := bytes.Split(data, []byte("\n"))
+		e.Col = 1
+		if e.Line-1 < len(lines) {
+			e.Col = len(lines[e.Line-1]) - len(bytes.TrimLeft(lines[e.Line-1], " \t")) + 1
+		}
+	}
 	return e
 }
 
