@@ -93,6 +93,7 @@ func TestStoreE2E(t *testing.T) {
 	assert.Equal(t, b0.Version, info("store-rt/version/"+b0.Version[:4]))
 	assert.Equal(t, b0.Version, info("store-rt/version/"+b0.Version[:7]))
 	assert.Equal(t, b0.Version, info("store-rt/version/"+strings.TrimPrefix(b0.Digest, "sha256:")))
+	assert.Equal(t, b0.Version, info("store-rt/version/"+b0.Digest), "the digest as -o json prints it")
 	assert.Equal(t, b1.Version, info("store-rt/version/v1"))
 	assert.Equal(t, b2.Version, info("store-rt"))
 	assert.Equal(t, b2.Version, info("local/project/self/runtime/store-rt/version/mytag"))

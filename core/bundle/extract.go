@@ -63,6 +63,8 @@ func ExtractLayerFile(ctx context.Context, path, dest string, opts ExtractOption
 // or 0644), whatever the tar says. All writes go through an os.Root on dest, so
 // nothing is written outside it, whatever the input and whatever is already in
 // dest. After an error, dest holds part of the layer; the caller removes it.
+// Layers whose entries do not overlap (apart from shared parent directories)
+// may be extracted into one dest concurrently.
 func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOptions) (ExtractStats, error) {
 	var sum hash.Hash
 	if opts.Digest != "" {
@@ -257,8 +259,14 @@ func (x *extractor) parents(raw, dir string) error {
 	}
 }
 
+// newDir makes the directory name. If it appeared meanwhile (another layer
+// extracted into the same dest at the same time made it), a real directory
+// is fine.
 func (x *extractor) newDir(name string) error {
 	if err := x.root.Mkdir(name, modeDir); err != nil {
+		if fi, lerr := x.root.Lstat(name); errors.Is(err, fs.ErrExist) && lerr == nil && fi.IsDir() {
+			return nil
+		}
 		return err
 	}
 	if x.chmod&modeDir == 0 {

@@ -135,6 +135,15 @@ func (s *Service) cacheDirOf(d digest.Digest) string {
 }
 
 // Restore makes a ready environment from a stored version or a .swrt file.
+//
+// What the manifest alone can refuse (bad name, mode or spec file, another
+// os/arch on the fast path, a mode that cannot relocate) is refused before
+// anything is written. The target is locked (flock) for the whole restore,
+// so concurrent restores of one version make it once. A state file records
+// "restoring" until the environment is verified against the lock, then
+// "ready"; a restore that fails removes what it made, and one interrupted
+// or killed leaves "restoring", which is never taken as done and is redone
+// by the next restore (or run, for the cache).
 func (s *Service) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	src, err := s.openSource(ctx, o.Source)
 	if err != nil {
@@ -331,11 +340,11 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	// A restore that fails (or is interrupted by a signal swcli sees) leaves
-	// nothing behind; one killed outright leaves state "restoring", which the
-	// next restore redoes.
+	// A restore that fails leaves nothing behind. One that is interrupted
+	// (ctx done: the plugin's tools may still be writing as they die) or
+	// killed outright leaves state "restoring", which the next restore redoes.
 	defer func() {
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			_ = os.RemoveAll(dir)
 		}
 	}()
@@ -438,11 +447,8 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 		}
 	}
 	layers := append(src.b.Layers(bundle.RoleBase), src.b.Layers(bundle.RolePackage)...)
-	for i, l := range layers {
-		s.stage("unpack layers", int64(i), int64(len(layers)))
-		if err := src.extract(ctx, l, env.Prefix); err != nil {
-			return err
-		}
+	if err := s.extractLayers(ctx, src, layers, env.Prefix); err != nil {
+		return err
 	}
 	req := mode.RelocateRequest{Env: env}
 	if r := rm.Relocation; r != nil {

@@ -39,6 +39,7 @@ type rsFakeMode struct {
 	createErr   error
 	relocateErr error
 	createDelay time.Duration
+	onRelocate  func() error
 
 	mu        sync.Mutex
 	creates   []mode.CreateRequest
@@ -82,6 +83,9 @@ func (f *rsFakeMode) Relocate(_ context.Context, req mode.RelocateRequest, _ mod
 	f.mu.Lock()
 	f.relocates = append(f.relocates, req)
 	f.mu.Unlock()
+	if f.onRelocate != nil {
+		return f.onRelocate()
+	}
 	return f.relocateErr
 }
 func (f *rsFakeMode) Activation(_ context.Context, req mode.ActivationRequest) (mode.Activation, error) {
@@ -512,4 +516,30 @@ func TestRestoreForceRefusesDangerousTargets(t *testing.T) {
 	require.ErrorAs(t, err, &ue)
 	assert.Contains(t, err.Error(), "current folder")
 	assert.DirExists(t, wd)
+}
+
+// TestRestoreInterruptedLeavesRestoring: an interrupted restore (ctx done,
+// as on Ctrl-C) keeps its state "restoring" (the plugin's tools may still be
+// writing as they die), is not taken as ready, and the next restore redoes it.
+func TestRestoreInterruptedLeavesRestoring(t *testing.T) {
+	f := rsNewFixture(t)
+	dir := filepath.Join(t.TempDir(), "target")
+	ctx, cancel := context.WithCancel(context.Background())
+	f.mode.onRelocate = func() error { cancel(); return ctx.Err() }
+	_, err := f.svc.restoreInto(ctx, f.source(), dir, false, false)
+	require.ErrorIs(t, err, context.Canceled)
+	st, err := ReadState(StatePathOf(dir, "venv"))
+	require.NoError(t, err)
+	require.NotNil(t, st)
+	assert.Equal(t, StateRestoring, st.State)
+	_, err = f.svc.openRestored(dir, st.Version)
+	var nr *NotReadyError
+	require.ErrorAs(t, err, &nr)
+
+	f.mode.onRelocate = nil
+	res, err := f.restore(dir, false, false)
+	require.NoError(t, err)
+	assert.Equal(t, "layers", res.Path)
+	st, _ = ReadState(StatePathOf(dir, "venv"))
+	assert.Equal(t, StateReady, st.State)
 }

@@ -50,6 +50,7 @@ const (
 
 var (
 	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	digestRE  = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	aliasRE   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$`)
 	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
 )
@@ -243,6 +244,11 @@ func (u *URI) setName(name string) string {
 }
 
 func (u *URI) setVersion(v string) string {
+	if digestRE.MatchString(v) {
+		// A full digest as -o json prints it ("sha256:<hex>").
+		u.Version = v
+		return ""
+	}
 	if !versionRE.MatchString(v) {
 		return fmt.Sprintf("%q is not a version or tag; allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,127}", v)
 	}
