@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -329,8 +330,9 @@ func rtSetupOnce(bin, out string) (*rtBench, error) {
 	if r.files, r.bytes, err = rtTreeStats(r.prefix); err != nil {
 		return nil, err
 	}
-	fmt.Printf("gen: %s (%s): %d files, %.0f MiB; swcli runtime create took %.1fs\n",
-		r.name, py, r.files, float64(r.bytes)/(1<<20), d.Seconds())
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("gen: %s (%s): %d files, %.0f MiB; swcli runtime create took %.1fs; %d CPUs, load average %s\n",
+		r.name, py, r.files, float64(r.bytes)/(1<<20), d.Seconds(), goruntime.NumCPU(), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	if r.files < 20000 || r.bytes < 500<<20 {
 		return nil, fmt.Errorf("the synthetic environment is too small: %d files, %d bytes", r.files, r.bytes)
 	}

@@ -56,12 +56,18 @@ func rtRestore(bin, out string, runs int) error {
 	}
 	runs = min(max(runs, 1), 3) // each run unpacks the whole environment
 	scratch := filepath.Join(r.out, "restore")
+	// fresh gives an empty folder, with the writes of the previous run
+	// flushed (sync), so that neither side pays for the other's writeback.
 	fresh := func(name string) (string, error) {
 		d := filepath.Join(scratch, name)
 		if err := os.RemoveAll(d); err != nil {
 			return "", err
 		}
-		return d, os.MkdirAll(scratch, 0o755)
+		if err := os.MkdirAll(scratch, 0o755); err != nil {
+			return "", err
+		}
+		_, err := r.sh("sync")
+		return d, err
 	}
 	var sw, untar []time.Duration
 	for i := 0; i < runs; i++ {

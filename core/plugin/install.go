@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -223,10 +224,12 @@ func writeUserFile(file string, entries []Entry) error {
 	if entries == nil {
 		entries = []Entry{}
 	}
-	data, err := yaml.Marshal(&File{Plugins: entries})
-	if err != nil {
+	var b bytes.Buffer
+	b.WriteString("# Plugins installed with `swcli plugin install` (and removed with `swcli plugin remove`).\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&File{Plugins: entries}); err != nil {
 		return err
 	}
-	head := "# Plugins installed with `swcli plugin install` (and removed with `swcli plugin remove`).\n"
-	return instance.WriteFileAtomic(file, append([]byte(head), data...), 0o644)
+	return instance.WriteFileAtomic(file, b.Bytes(), 0o644)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,6 +29,11 @@ func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (
 	env := req.Env
 	if err := checkEnv(env); err != nil {
 		return mode.Lock{}, err
+	}
+	if req.Check {
+		if err := pipCheck(ctx, env.Prefix); err != nil {
+			return mode.Lock{}, err
+		}
 	}
 	recs, err := condaRecords(env.Prefix)
 	if err != nil {
@@ -340,4 +346,33 @@ func restoreArgs(env mode.Env, p mode.LockedPackage, wheelDirs []string) []strin
 	}
 	// Let pip find NAME==VERSION in the wheel folders or the index.
 	return []string{fmt.Sprintf("%s==%s", p.Name, p.Version)}
+}
+
+// pipCheck runs `python -m pip check` in the environment, when it has pip:
+// the pip-installed part of a conda environment must be consistent too.
+// Conflicts fail with ErrConflict naming the first one.
+func pipCheck(ctx context.Context, prefix string) error {
+	py := filepath.Join(prefix, "bin", "python")
+	if err := exec.CommandContext(ctx, py, "-I", "-c", "import pip").Run(); err != nil {
+		return ctx.Err() // no pip: nothing pip could check
+	}
+	cmd := exec.CommandContext(ctx, py, "-m", "pip", "check", "--disable-pip-version-check")
+	out, err := cmd.CombinedOutput()
+	if err == nil || ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "WARNING:") && !strings.HasPrefix(l, "[notice]") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return mode.Errorf(mode.ErrConflict, "pip check failed: %v", err)
+	}
+	msg := "pip check: " + lines[0]
+	if len(lines) > 1 {
+		msg += fmt.Sprintf(" (and %d more)", len(lines)-1)
+	}
+	return &mode.Error{Code: mode.ErrConflict, Message: msg, Detail: strings.Join(lines, "\n")}
 }
