@@ -105,6 +105,13 @@ func TestPluginInstallTargetMode(t *testing.T) {
 	r = c.ok("runtime", "run", wd, "--", "tiny-target")
 	assert.Contains(t, r.stdout, "tiny-target 1.0 "+filepath.Join(prefix, "site-packages"))
 
+	// Build and restore elsewhere: layers unpacked and relocated by the plugin.
+	c.ok("runtime", "build", wd)
+	restored := filepath.Join(t.TempDir(), "restored")
+	c.ok("runtime", "restore", "tgt", "--target-dir", restored)
+	r = c.ok("runtime", "run", restored, "--", "tiny-target")
+	assert.Contains(t, r.stdout, "tiny-target 1.0 "+filepath.Join(restored, ".starwhale", "target", "site-packages"))
+
 	// Remove: the runtime's mode is no longer served, and says so when it is
 	// needed (run only needs the activation recorded at create).
 	r = c.ok("plugin", "remove", "target", "-o", "json")
