@@ -79,6 +79,9 @@ func rtBuild(bin, out string) error {
 	// Packing alone, in process (best of two, as the baseline).
 	var pack time.Duration
 	for i := 0; i < 2; i++ {
+		if _, err := r.sh("sync"); err != nil {
+			return err
+		}
 		d, err := r.packPlan(ctx, plan)
 		if err != nil {
 			return err
@@ -150,6 +153,9 @@ func (r *rtBench) tarZstd(plan []envpack.Layer) (time.Duration, error) {
 	}
 	var best time.Duration
 	for i := 0; i < 2; i++ {
+		if _, err := r.sh("sync"); err != nil {
+			return 0, err
+		}
 		d, err := r.sh(fmt.Sprintf("tar --null --no-recursion -C %q -T %q -cf - | zstd -T0 -3 -q -f -o %q",
 			r.prefix, lp, r.baselineArchive()))
 		if err != nil {

@@ -32,6 +32,23 @@ type PackOptions struct {
 	// replaces absolute prefixes in scripts and metadata. It must be
 	// deterministic, and safe for concurrent use when given to PackLayers.
 	Transform func(rel string, data []byte) ([]byte, bool)
+	// Source, when set, names the file or folder to read for the layer path
+	// rel instead of root/rel; "" means root/rel. It is asked for every path
+	// and for every parent folder of one, so a layer can hold files from
+	// outside root at paths under it (the source tree of an editable
+	// install, packed into site-packages). What it names is packed as
+	// root/rel would be: a symlink as a symlink, a folder as a folder.
+	Source func(rel string) string
+}
+
+// full is the file to read for the layer path rel.
+func (o *PackOptions) full(root, rel string) string {
+	if o.Source != nil {
+		if p := o.Source(rel); p != "" {
+			return p
+		}
+	}
+	return filepath.Join(root, filepath.FromSlash(rel))
 }
 
 // LayerInfo describes a packed layer.
@@ -111,7 +128,7 @@ func getEncoder() (*zstd.Encoder, error) {
 // *FileError naming it. See the package documentation for what makes the
 // output deterministic.
 func PackLayer(ctx context.Context, w io.Writer, root string, paths []string, opts PackOptions) (LayerInfo, error) {
-	entries, _, err := scan(root, paths)
+	entries, _, err := scan(root, paths, &opts)
 	if err != nil {
 		return LayerInfo{}, err
 	}
@@ -144,7 +161,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 		order[i] = i
 	}
 	err := forEach(ctx, parallel, order, func(ctx context.Context, _ *worker, i int) error {
-		e, n, err := scan(jobs[i].Root, jobs[i].Paths)
+		e, n, err := scan(jobs[i].Root, jobs[i].Paths, &jobs[i].Options)
 		scans[i] = scanned{e, n}
 		return err
 	})
@@ -274,7 +291,7 @@ type entry struct {
 
 // scan validates, sorts and stats paths and adds their parents. It returns the
 // entries to write and the bytes of file content they hold.
-func scan(root string, paths []string) ([]entry, int64, error) {
+func scan(root string, paths []string, opts *PackOptions) ([]entry, int64, error) {
 	ps := make([]string, len(paths))
 	for i, p := range paths {
 		if len(p) > 1 {
@@ -306,7 +323,7 @@ func scan(root string, paths []string) ([]entry, int64, error) {
 					}
 					continue
 				}
-				full := filepath.Join(root, filepath.FromSlash(anc))
+				full := opts.full(root, anc)
 				fi, err := os.Lstat(full)
 				if err != nil {
 					return nil, 0, err
@@ -322,7 +339,7 @@ func scan(root string, paths []string) ([]entry, int64, error) {
 		if _, ok := kinds[p]; ok {
 			continue
 		}
-		full := filepath.Join(root, filepath.FromSlash(p))
+		full := opts.full(root, p)
 		fi, err := os.Lstat(full)
 		if err != nil {
 			return nil, 0, err
@@ -441,7 +458,7 @@ func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, 
 }
 
 func writeFile(ctx context.Context, tw *tar.Writer, root string, e entry, opts PackOptions, buf []byte) error {
-	full := filepath.Join(root, filepath.FromSlash(e.rel))
+	full := opts.full(root, e.rel)
 	if opts.Transform != nil && opts.Rewrite != nil && opts.Rewrite(e.rel) {
 		data, err := os.ReadFile(full)
 		if err != nil {

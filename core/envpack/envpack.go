@@ -35,6 +35,11 @@ type Layer struct {
 	Package string
 	// Files are prefix-relative slash paths of files and symlinks, sorted.
 	Files []string
+	// Sources maps the layer paths that come from outside the prefix (the
+	// External files of the mode's report, and the folders above them that
+	// do not exist under the prefix) to the absolute paths to read them
+	// from. Nil when the layer holds only files of the prefix.
+	Sources map[string]string
 }
 
 // excluded reports whether rel is excluded by the report's Exclude list. A
@@ -85,13 +90,17 @@ func (e *excluder) glob(rel string) bool {
 
 // Plan walks prefix and puts every file and symlink in a layer: the first
 // package (by name) that lists it owns it, the rest goes to the base layer.
-// Excluded paths are left out entirely. Package layers come sorted by name;
-// the base layer is first. Empty package layers are dropped.
+// Excluded paths, and the Drop files of every package, are left out
+// entirely. A package's External files join its layer at their Dest (read
+// from their Src, see Layer.Sources); such a Dest wins over a file of the
+// prefix at the same path. Package layers come sorted by name; the base
+// layer is first. Empty package layers are dropped.
 func Plan(prefix string, rep mode.FilesReport) ([]Layer, error) {
 	ex := newExcluder(rep.Exclude)
 	pkgs := append([]mode.PackageFiles(nil), rep.Packages...)
 	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
 	owner := map[string]int{}
+	drop := map[string]bool{}
 	for i, p := range pkgs {
 		for _, f := range p.Files {
 			f = path.Clean(strings.TrimPrefix(filepath.ToSlash(f), "./"))
@@ -99,8 +108,42 @@ func Plan(prefix string, rep mode.FilesReport) ([]Layer, error) {
 				owner[f] = i
 			}
 		}
+		for _, f := range p.Drop {
+			drop[path.Clean(strings.TrimPrefix(filepath.ToSlash(f), "./"))] = true
+		}
 	}
 	byPkg := make([][]string, len(pkgs))
+	sources := make([]map[string]string, len(pkgs))
+	external := map[string]bool{}
+	for i, p := range pkgs {
+		for _, x := range p.External {
+			dest, src, err := checkExternal(prefix, p.Name, x)
+			if err != nil {
+				return nil, err
+			}
+			if external[dest] || drop[dest] || ex.file(dest) || excludedDir(ex, dest) {
+				continue
+			}
+			external[dest] = true
+			if sources[i] == nil {
+				sources[i] = map[string]string{}
+			}
+			sources[i][dest] = src
+			byPkg[i] = append(byPkg[i], dest)
+			// The folders above it that the prefix does not have are read
+			// from the folders above the source, level for level (only
+			// their being folders matters).
+			for d, s := path.Dir(dest), filepath.Dir(src); d != "."; d, s = path.Dir(d), filepath.Dir(s) {
+				if _, ok := sources[i][d]; ok {
+					break
+				}
+				if _, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(d))); err == nil {
+					break
+				}
+				sources[i][d] = s
+			}
+		}
+	}
 	var base []string
 	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -120,7 +163,7 @@ func Plan(prefix string, rep mode.FilesReport) ([]Layer, error) {
 			}
 			return nil
 		}
-		if ex.file(rel) {
+		if ex.file(rel) || drop[rel] || external[rel] {
 			return nil
 		}
 		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
@@ -143,9 +186,46 @@ func Plan(prefix string, rep mode.FilesReport) ([]Layer, error) {
 			continue
 		}
 		sort.Strings(byPkg[i])
-		out = append(out, Layer{Role: RolePackage, Package: p.Name + "==" + p.Version, Files: byPkg[i]})
+		out = append(out, Layer{Role: RolePackage, Package: p.Name + "==" + p.Version, Files: byPkg[i], Sources: sources[i]})
 	}
 	return out, nil
+}
+
+// checkExternal validates one External file of package name: a clean
+// relative Dest that stays under the prefix, and a Src that is (or, through
+// symlinks, resolves to) a regular file. It returns the Dest cleaned and the
+// Src resolved.
+func checkExternal(prefix, name string, x mode.ExternalFile) (string, string, error) {
+	dest := filepath.ToSlash(x.Dest)
+	clean := path.Clean(strings.TrimPrefix(dest, "./"))
+	if dest == "" || path.IsAbs(dest) || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", "", fmt.Errorf("envpack: %s: external file %q has a bad destination %q (must be relative to the prefix and stay under it)", name, x.Src, x.Dest)
+	}
+	if !filepath.IsAbs(x.Src) {
+		return "", "", fmt.Errorf("envpack: %s: external file %q for %s is not an absolute path", name, x.Src, clean)
+	}
+	src, err := filepath.EvalSymlinks(x.Src)
+	if err != nil {
+		return "", "", fmt.Errorf("envpack: %s: external file for %s: %w", name, clean, err)
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return "", "", fmt.Errorf("envpack: %s: external file for %s: %w", name, clean, err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", "", fmt.Errorf("envpack: %s: external file %s (for %s) is not a regular file", name, x.Src, clean)
+	}
+	return clean, src, nil
+}
+
+// excludedDir reports whether a folder above rel is excluded.
+func excludedDir(ex *excluder, rel string) bool {
+	for d := path.Dir(rel); d != "."; d = path.Dir(d) {
+		if ex.dir(d) {
+			return true
+		}
+	}
+	return false
 }
 
 // MaxScan is the largest file the scrubber reads to look for absolute paths;
@@ -163,10 +243,19 @@ type Scrubber struct {
 	// the same as the plain path.
 	prefixURL, workdirURL []byte
 
+	// source maps layer paths read from outside the prefix (see
+	// Layer.Sources).
+	source func(rel string) string
+
 	mu     sync.Mutex
 	text   []string
 	binary []string
 }
+
+// SetSource tells the scrubber where the files of a layer that come from
+// outside the prefix are (bundle.PackOptions.Source): their layer paths are
+// not under the prefix.
+func (s *Scrubber) SetSource(source func(rel string) string) { s.source = source }
 
 // NewScrubber scrubs prefix and workdir (absolute paths) from the files of
 // the environment at prefix.
@@ -279,7 +368,13 @@ func plainShebang(b []byte) []byte {
 
 // Rewrite says which files Transform may see: every file up to MaxScan bytes.
 func (s *Scrubber) Rewrite(rel string) bool {
-	st, err := os.Lstat(filepath.Join(s.root, filepath.FromSlash(rel)))
+	full := filepath.Join(s.root, filepath.FromSlash(rel))
+	if s.source != nil {
+		if p := s.source(rel); p != "" {
+			full = p
+		}
+	}
+	st, err := os.Lstat(full)
 	return err == nil && st.Mode().IsRegular() && st.Size() <= MaxScan
 }
 

@@ -23,6 +23,19 @@
 //   - Files lists, for each installed distribution, the files it owns relative to
 //     the prefix; everything else under the prefix belongs to the base. The host
 //     packs one layer per distribution plus a base layer from this list.
+//     An editable (development) install is, by default, listed as it is: the
+//     files under the prefix that point at its source tree. When the request
+//     sets IncludeEditable, the mode reports each editable distribution as if
+//     it were installed normally instead: External names the files of its
+//     source tree (outside the prefix) and where under the prefix they belong
+//     (e.g. lib/python3.11/site-packages/edpkg/__init__.py), and Drop names the
+//     files under the prefix that only point at the source tree (the .pth file,
+//     the __editable__ finder module, the .egg-link, direct_url.json) and must
+//     not be packed. The host packs External files into the distribution's
+//     layer at their Dest and leaves Drop files out, so the restored
+//     environment imports the package from its own site-packages. A mode that
+//     cannot do it returns no External for the package, and the host refuses
+//     the build. Without IncludeEditable, External and Drop are empty.
 //   - Relocate fixes an environment that was unpacked at Prefix after being
 //     built at OldPrefix (shebangs, scripts, metadata), so it runs from its new
 //     place with no path of the old one left.
@@ -224,6 +237,9 @@ type RestoreRequest struct {
 // FilesRequest lists the files of each installed distribution.
 type FilesRequest struct {
 	Env Env `json:"env"`
+	// IncludeEditable asks for editable installs as regular files: with
+	// External and Drop filled in (see the package documentation).
+	IncludeEditable bool `json:"include_editable,omitempty"`
 }
 
 // PackageFiles is the files one distribution owns, relative to the prefix,
@@ -233,6 +249,22 @@ type PackageFiles struct {
 	Version   string   `json:"version"`
 	Installer string   `json:"installer"`
 	Files     []string `json:"files"`
+	// External are files from outside the prefix that belong to this
+	// distribution's layer (the source tree of an editable install, only
+	// when FilesRequest.IncludeEditable is set).
+	External []ExternalFile `json:"external,omitempty"`
+	// Drop are files under the prefix (prefix-relative, slash-separated) that
+	// must not be packed at all: what points an editable install at its
+	// source tree. Only when FilesRequest.IncludeEditable is set.
+	Drop []string `json:"drop,omitempty"`
+}
+
+// ExternalFile is a file packed from outside the prefix.
+type ExternalFile struct {
+	// Src is the absolute path of a regular file outside the prefix.
+	Src string `json:"src"`
+	// Dest is where it goes, relative to the prefix, slash-separated.
+	Dest string `json:"dest"`
 }
 
 // FilesReport lists the distributions' files. Exclude names paths (relative,

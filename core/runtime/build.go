@@ -140,12 +140,15 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 			return nil, err
 		}
 	}
-	if !o.IncludeEditable {
-		for _, p := range lock.Packages {
-			if p.Editable {
-				return nil, usagef("%s %s is an editable install (pip install -e); a bundle cannot carry a link to your source tree: install it normally, or build with --include-editable to pack its files as they are now", p.Name, p.Version)
-			}
+	var editables []mode.LockedPackage
+	for _, p := range lock.Packages {
+		if !p.Editable {
+			continue
 		}
+		if !o.IncludeEditable {
+			return nil, usagef("%s %s is an editable install (pip install -e); a bundle cannot carry a link to your source tree: install it normally, or build with --include-editable to pack its files as they are now", p.Name, p.Version)
+		}
+		editables = append(editables, p)
 	}
 	lockDir := LockDirOf(wd)
 	var lockFiles []string
@@ -178,16 +181,21 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	jobs := []layerJob{{role: bundle.RoleSnapshot, root: wd, files: snapFiles}}
 	var rep mode.FilesReport
 	if !o.LockOnly {
-		if memo != nil {
+		// The files of an editable install live in its source tree, which
+		// the environment's fingerprint does not cover: ask again.
+		if memo != nil && len(editables) == 0 {
 			rep = *memo.Files
 		} else {
 			m, err := getMode()
 			if err != nil {
 				return nil, err
 			}
-			if rep, err = m.Files(ctx, mode.FilesRequest{Env: env}); err != nil {
+			if rep, err = m.Files(ctx, mode.FilesRequest{Env: env, IncludeEditable: o.IncludeEditable}); err != nil {
 				return nil, err
 			}
+		}
+		if err := checkEditablesPacked(sp.Mode, editables, rep); err != nil {
+			return nil, err
 		}
 		rm.Platform, rm.ABI = rep.Platform, rep.ABI
 		plan, err := envpack.Plan(prefix, rep)
@@ -195,7 +203,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 			return nil, err
 		}
 		for _, l := range plan {
-			jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: prefix, files: l.Files, scrub: true})
+			jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: prefix, files: l.Files, sources: l.Sources, scrub: true})
 		}
 	}
 
@@ -388,12 +396,37 @@ func localSources(wd string, pkgs []mode.LockedPackage) []string {
 	return out
 }
 
+// checkEditablesPacked makes sure the mode reported the files of every
+// editable install (--include-editable): a mode that does not know how
+// returns none, and its bundle would hold only the link to the source tree.
+func checkEditablesPacked(modeName string, editables []mode.LockedPackage, rep mode.FilesReport) error {
+	for _, e := range editables {
+		found := false
+		for _, p := range rep.Packages {
+			if normName(p.Name) == normName(e.Name) && len(p.External) > 0 {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return usagef("%s %s is an editable install and the %s mode did not report the files of its source tree, so --include-editable cannot pack it: install it normally (pip install, not pip install -e)", e.Name, e.Version, modeName)
+		}
+	}
+	return nil
+}
+
 type layerJob struct {
 	role, pkg string
 	root      string
 	files     []string
-	scrub     bool
+	// sources maps the files (and folders) read from outside root to
+	// their paths (envpack.Layer.Sources).
+	sources map[string]string
+	scrub   bool
 }
+
+// source returns the file to read for the layer path rel ("" for root/rel).
+func (j *layerJob) source(rel string) string { return j.sources[rel] }
 
 // packLayers packs the jobs (in parallel), reusing layers whose files did not
 // change since the last build, and stores every blob. It returns the layer
@@ -424,8 +457,14 @@ func (s *Service) packLayers(ctx context.Context, reg *registry.Registry, tmp st
 	for _, i := range todo {
 		j := jobs[i]
 		opts := bundle.PackOptions{}
+		if len(j.sources) > 0 {
+			opts.Source = j.source
+		}
 		if j.scrub {
 			sc := envpack.NewScrubber(prefix, wd)
+			if opts.Source != nil {
+				sc.SetSource(opts.Source)
+			}
 			scrubbers[i] = sc
 			opts.Rewrite, opts.Transform = sc.Rewrite, sc.Transform
 		}
@@ -475,12 +514,18 @@ func (s *Service) packLayers(ctx context.Context, reg *registry.Registry, tmp st
 const layerFormat = "swcli-layer-3"
 
 // layerKey identifies a layer's input on this machine: the files' paths,
-// sizes, modification times, modes and inodes, and the paths scrubbed.
+// sizes, modification times, modes and inodes (of the file read: an
+// external file's source), and the paths scrubbed.
 func layerKey(j layerJob, prefix, wd string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%v\x00%s\x00%s\n", layerFormat, j.role, j.pkg, j.root, j.scrub, prefix, wd)
 	for _, f := range j.files {
-		st, err := os.Lstat(filepath.Join(j.root, filepath.FromSlash(f)))
+		full := filepath.Join(j.root, filepath.FromSlash(f))
+		if src := j.sources[f]; src != "" {
+			full = src
+			fmt.Fprintf(h, "external\x00%s\x00%s\n", f, src)
+		}
+		st, err := os.Lstat(full)
 		if err != nil {
 			return "", err
 		}

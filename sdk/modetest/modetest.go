@@ -269,7 +269,9 @@ func Run(t *testing.T, s Suite) {
 				probe += "\npython -c 'import " + pkgImport + "'"
 			}
 			out := run(t, []string{"PATH=/usr/bin:/bin", "HOME=" + root}, root, bin, "-c", act.Script+"\n"+probe)
-			got, _ := filepath.EvalSymlinks(strings.Split(strings.TrimSpace(out), "\n")[0])
+			// The folder of the python found, not python itself: a venv's
+			// bin/python is a link to the base interpreter.
+			got, _ := filepath.EvalSymlinks(filepath.Dir(strings.Split(strings.TrimSpace(out), "\n")[0]))
 			want, _ := filepath.EvalSymlinks(f.prefixA)
 			assert.Truef(t, strings.HasPrefix(got, want+string(filepath.Separator)),
 				"%s: after eval of the activation script, python is %q, not the environment's (%s)", sh, got, want)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/plugins/internal/pyeditable"
 )
 
 var (
@@ -31,6 +32,12 @@ func canonicalName(n string) string { return strings.ToLower(nameRun.ReplaceAllS
 // *.pyc are left out, and only files that exist are kept. Exclude names what
 // Create and Relocate regenerate on the target: pyvenv.cfg, bin/python*,
 // bin/activate*, bin/Activate.ps1, lib64 and every __pycache__/ folder.
+//
+// With IncludeEditable, each editable install also lists the files of its
+// source tree as External (at the paths a normal install would give them)
+// and the files that point at the source tree as Drop (see
+// plugins/internal/pyeditable); a legacy one (setup.py develop, whose
+// metadata is the project's *.egg-info) gets a PackageFiles of its own.
 func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesReport, error) {
 	prefix := filepath.Clean(req.Env.Prefix)
 	info, err := m.inspect(ctx, prefix)
@@ -52,6 +59,16 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 		return false
 	}
 
+	editable := map[string]distInfo{}
+	if req.IncludeEditable {
+		for _, d := range info.Dists {
+			if d.Editable {
+				editable[canonicalName(d.Name)] = d
+			}
+		}
+	}
+	done := map[string]bool{}
+	var sites []string // prefix-relative
 	seen := map[string]bool{}
 	for _, site := range info.SiteDirs {
 		siteRel, ok := relUnder(prefix, site)
@@ -63,6 +80,7 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 			continue
 		}
 		seen[real] = true
+		sites = append(sites, siteRel)
 		ents, err := os.ReadDir(site)
 		if err != nil {
 			continue
@@ -75,13 +93,101 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 			if err != nil {
 				return rep, mode.Errorf(mode.ErrInternal, "files: %s: %v", e.Name(), err)
 			}
-			if pf != nil {
-				rep.Packages = append(rep.Packages, *pf)
+			if pf == nil {
+				continue
 			}
+			if _, ok := editable[pf.Name]; ok && !done[pf.Name] {
+				res, err := pyeditable.Resolve(prefix, pyeditable.Dist{Name: pf.Name, Version: pf.Version,
+					SiteRel: siteRel, DistInfo: siteRel + "/" + e.Name(), Files: pf.Files})
+				if err != nil {
+					return rep, err
+				}
+				pf.External, pf.Drop = res.External, res.Drop
+				done[pf.Name] = true
+			}
+			rep.Packages = append(rep.Packages, *pf)
 		}
+	}
+	if len(editable) > len(done) {
+		legacy, err := legacyEditables(prefix, sites, editable, done)
+		if err != nil {
+			return rep, err
+		}
+		rep.Packages = append(rep.Packages, legacy...)
 	}
 	sort.Slice(rep.Packages, func(i, j int) bool { return rep.Packages[i].Name < rep.Packages[j].Name })
 	return rep, nil
+}
+
+// legacyEditables reports the editable installs Files did not find a
+// dist-info of: legacy ones (setup.py develop), whose metadata is a
+// NAME.egg-info folder in the project and whose link is NAME.egg-link and a
+// line of easy-install.pth. easy-install.pth is dropped too when every
+// folder it lists is packed.
+func legacyEditables(prefix string, sites []string, editable map[string]distInfo, done map[string]bool) ([]mode.PackageFiles, error) {
+	var names []string
+	for n := range editable {
+		if !done[n] {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var out []mode.PackageFiles
+	packed := map[string]bool{}
+	for _, n := range names {
+		d := editable[n]
+		loc := filepath.Clean(d.Location)
+		st, err := os.Stat(loc)
+		if d.Location == "" || !strings.HasSuffix(loc, ".egg-info") || err != nil || !st.IsDir() {
+			return nil, mode.Errorf(mode.ErrInvalid, "%s %s is an editable install and --include-editable cannot pack it: its metadata is not a dist-info in the environment nor a project's .egg-info folder (%q)", d.Name, d.Version, d.Location)
+		}
+		pd := pyeditable.Dist{Name: n, Version: d.Version, EggInfo: loc}
+		if len(sites) > 0 {
+			pd.SiteRel = sites[0]
+		}
+	find:
+		for _, s := range sites {
+			ents, _ := os.ReadDir(filepath.Join(prefix, filepath.FromSlash(s)))
+			for _, e := range ents {
+				if base, ok := strings.CutSuffix(e.Name(), ".egg-link"); ok && canonicalName(base) == n {
+					pd.SiteRel, pd.EggLink = s, s+"/"+e.Name()
+					break find
+				}
+			}
+		}
+		if pd.SiteRel == "" {
+			return nil, mode.Errorf(mode.ErrInvalid, "%s %s: the environment has no site-packages folder", d.Name, d.Version)
+		}
+		res, err := pyeditable.Resolve(prefix, pd)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res.Roots {
+			packed[r] = true
+		}
+		pf := mode.PackageFiles{Name: n, Version: d.Version, Installer: mode.InstallerPip, Files: []string{},
+			External: res.External, Drop: res.Drop}
+		if pd.EggLink != "" {
+			pf.Files = append(pf.Files, pd.EggLink)
+		}
+		out = append(out, pf)
+	}
+	for _, s := range sites {
+		rel := s + "/easy-install.pth"
+		roots, _, err := pyeditable.PthRoots(filepath.Join(prefix, filepath.FromSlash(rel)))
+		if err != nil || len(out) == 0 {
+			continue
+		}
+		all := true
+		for _, r := range roots {
+			all = all && packed[r]
+		}
+		if all {
+			out[0].Drop = append(out[0].Drop, rel)
+			sort.Strings(out[0].Drop)
+		}
+	}
+	return out, nil
 }
 
 // distFiles reads one dist-info folder: its METADATA for the name and
