@@ -4,11 +4,13 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/plugins/internal/pyeditable"
 )
 
 // Files lists one PackageFiles per conda package (its conda-meta "files" plus
@@ -16,6 +18,12 @@ import (
 // pip-installed distribution (its RECORD, without files a conda package owns).
 // Everything else (conda-meta/history, ...) is the base layer. Excluded:
 // every __pycache__/ folder and a pkgs/ cache.
+//
+// With IncludeEditable, a pip editable install (PEP 660: a dist-info whose
+// direct_url.json says editable) also lists the files of its source tree as
+// External and the files pointing at it as Drop (plugins/internal/pyeditable).
+// Legacy ones (setup.py develop: .egg-link) are not dist-infos, so this mode
+// does not see them at all.
 func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesReport, error) {
 	env := req.Env
 	if err := checkEnv(env); err != nil {
@@ -58,8 +66,16 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 			files = append(files, f)
 		}
 		sort.Strings(files)
-		rep.Packages = append(rep.Packages, mode.PackageFiles{
-			Name: d.Name, Version: d.Version, Installer: mode.InstallerPip, Files: dedupe(files)})
+		pf := mode.PackageFiles{Name: d.Name, Version: d.Version, Installer: mode.InstallerPip, Files: dedupe(files)}
+		if req.IncludeEditable && isEditable(d.DirectURL) {
+			res, err := pyeditable.Resolve(env.Prefix, pyeditable.Dist{Name: d.Name, Version: d.Version,
+				SiteRel: path.Dir(d.DistInfo), DistInfo: d.DistInfo, Files: d.Files})
+			if err != nil {
+				return mode.FilesReport{}, err
+			}
+			pf.External, pf.Drop = res.External, res.Drop
+		}
+		rep.Packages = append(rep.Packages, pf)
 	}
 	// Every __pycache__ folder, and conda's package cache if one lives here.
 	_ = filepath.WalkDir(env.Prefix, func(p string, de fs.DirEntry, err error) error {
@@ -78,6 +94,13 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 	}
 	sort.Strings(rep.Exclude)
 	return rep, nil
+}
+
+// isEditable reports whether a direct_url.json says editable.
+func isEditable(du map[string]any) bool {
+	di, _ := du["dir_info"].(map[string]any)
+	ed, _ := di["editable"].(bool)
+	return ed
 }
 
 func skipFile(rel string) bool {

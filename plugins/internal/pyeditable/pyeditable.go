@@ -137,8 +137,11 @@ func Resolve(prefix string, d Dist) (*Result, error) {
 				if mods, ok := pthImports(l); ok {
 					for _, m := range mods {
 						rel := d.SiteRel + "/" + m + ".py"
-						if !files[rel] || finders[rel] {
+						if finders[rel] {
 							continue
+						}
+						if _, err := os.Lstat(filepath.Join(site, m+".py")); !files[rel] && err != nil {
+							continue // not a module of the site folder
 						}
 						finders[rel] = true
 						ok, err := parseFinder(rel)
