@@ -99,6 +99,9 @@ func run(bin, want string, keep bool) error {
 		defer os.RemoveAll(tmp)
 	}
 	wd := filepath.Join(tmp, "hello-runtime")
+	// The demo keeps its store and config in its temporary folder.
+	os.Setenv("SW_LOCAL_STORAGE", filepath.Join(tmp, "storage"))
+	os.Setenv("SW_CLI_CONFIG", filepath.Join(tmp, "config", "config.yaml"))
 
 	step(1, fmt.Sprintf("a workdir with a tiny local wheel (Python %s at %s)", py.Patch, py.Path))
 	whl, err := testpy.BuildWheel(filepath.Join(wd, "wheels"), testpy.Wheel{
@@ -142,7 +145,35 @@ func run(bin, want string, keep bool) error {
 		return fmt.Errorf("runtime activate: %w", err)
 	}
 
-	fmt.Println("\ndemo done: swcli created a venv runtime, installed a local wheel offline and ran Python in it.")
+	step(6, "build it: a versioned, reproducible bundle in the local store (tags v0, latest)")
+	if err := sh(swcli, "runtime", "build", wd); err != nil {
+		return fmt.Errorf("runtime build: %w", err)
+	}
+	if err := sh(swcli, "runtime", "list"); err != nil {
+		return fmt.Errorf("runtime list: %w", err)
+	}
+
+	step(7, "share it as a file, then restore the file into another folder (offline, unpacked and relocated)")
+	file := filepath.Join(tmp, "hello.swrt")
+	if err := sh(swcli, "runtime", "copy", "hello/version/latest", file); err != nil {
+		return fmt.Errorf("runtime copy: %w", err)
+	}
+	elsewhere := filepath.Join(tmp, "another", "place")
+	if err := sh(swcli, "runtime", "restore", file, "--target-dir", elsewhere); err != nil {
+		return fmt.Errorf("runtime restore: %w", err)
+	}
+
+	step(8, "the restored console script runs from any folder, without activation")
+	script := filepath.Join(elsewhere, ".starwhale", "venv", "bin", "swcli-demo-hello")
+	cmd := exec.Command(script)
+	cmd.Dir, cmd.Env = os.TempDir(), []string{"PATH=/usr/bin:/bin"}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Printf("$ (cd %s && env -i PATH=/usr/bin:/bin %s)\n", os.TempDir(), script)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("restored console script: %w", err)
+	}
+
+	fmt.Println("\ndemo done: swcli created a venv runtime, installed a local wheel offline, ran Python in it,\nbuilt it into a bundle, shared it as a file and restored it elsewhere.")
 	return nil
 }
 
