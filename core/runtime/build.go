@@ -127,18 +127,70 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if memoKey == "" || o.NoCache || (memo != nil && memo.Files == nil && !o.LockOnly) {
 		memo = nil
 	}
+	// 2. Check and lock, and at the same time pack the env layers: they need
+	// only the mode's files report; only the snapshot needs the lock. Nothing
+	// is stored before the lock (with its pip check) succeeded.
+	cache := loadLayerCache(wd, o.NoCache)
+	packCtx, cancelPack := context.WithCancel(ctx)
+	defer cancelPack()
 	var lock mode.Lock
+	var lockErr error
+	lockDone := make(chan struct{})
 	if memo != nil {
 		lock = memo.Lock
+		close(lockDone)
 	} else {
 		m, err := getMode()
 		if err != nil {
 			return nil, err
 		}
 		s.stage("lock", 0, 0)
-		if lock, err = m.Lock(ctx, mode.LockRequest{Env: env, Check: true}, s.Events); err != nil {
-			return nil, err
+		go func() {
+			defer close(lockDone)
+			if lock, lockErr = m.Lock(ctx, mode.LockRequest{Env: env, Check: true}, s.Events); lockErr != nil {
+				cancelPack()
+			}
+		}()
+	}
+	var rep mode.FilesReport
+	var envPacked *packed
+	envErr := func() error {
+		if o.LockOnly {
+			return nil
 		}
+		// The files of an editable install live in its source tree, which
+		// the environment's fingerprint does not cover: ask again.
+		if memo != nil && !hasEditable(memo.Lock) {
+			rep = *memo.Files
+		} else {
+			m, err := getMode()
+			if err != nil {
+				return err
+			}
+			if rep, err = m.Files(packCtx, mode.FilesRequest{Env: env, IncludeEditable: o.IncludeEditable}); err != nil {
+				return err
+			}
+		}
+		plan, err := envpack.Plan(prefix, rep)
+		if err != nil {
+			return err
+		}
+		var jobs []layerJob
+		for _, l := range plan {
+			jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: prefix, files: l.Files, sources: l.Sources, scrub: true})
+		}
+		envPacked, err = s.packPrepare(packCtx, reg, fsStore.TempDir(), jobs, cache, prefix, wd)
+		return err
+	}()
+	<-lockDone
+	if envPacked != nil {
+		defer envPacked.discard()
+	}
+	if lockErr != nil {
+		return nil, lockErr
+	}
+	if envErr != nil {
+		return nil, envErr
 	}
 	var editables []mode.LockedPackage
 	for _, p := range lock.Packages {
@@ -149,6 +201,11 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 			return nil, usagef("%s %s is an editable install (pip install -e); a bundle cannot carry a link to your source tree: install it normally, or build with --include-editable to pack its files as they are now", p.Name, p.Version)
 		}
 		editables = append(editables, p)
+	}
+	if !o.LockOnly {
+		if err := checkEditablesPacked(sp.Mode, editables, rep); err != nil {
+			return nil, err
+		}
 	}
 	lockDir := LockDirOf(wd)
 	var lockFiles []string
@@ -163,7 +220,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	}
 	sort.Strings(lockFiles)
 
-	// 3. Plan the layers.
+	// 3. The manifest and the snapshot layer.
 	norm, err := rs.Normalized()
 	if err != nil {
 		return nil, err
@@ -174,47 +231,34 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if rm.Lock == nil {
 		rm.Lock = []mode.LockedPackage{}
 	}
+	if !o.LockOnly {
+		rm.Platform, rm.ABI = rep.Platform, rep.ABI
+	}
 	snapFiles, err := snapshotFiles(wd, relSpec, rs, lockFiles, localSources(wd, lock.Packages))
 	if err != nil {
 		return nil, err
 	}
-	jobs := []layerJob{{role: bundle.RoleSnapshot, root: wd, files: snapFiles}}
-	var rep mode.FilesReport
-	if !o.LockOnly {
-		// The files of an editable install live in its source tree, which
-		// the environment's fingerprint does not cover: ask again.
-		if memo != nil && len(editables) == 0 {
-			rep = *memo.Files
-		} else {
-			m, err := getMode()
-			if err != nil {
-				return nil, err
-			}
-			if rep, err = m.Files(ctx, mode.FilesRequest{Env: env, IncludeEditable: o.IncludeEditable}); err != nil {
-				return nil, err
-			}
-		}
-		if err := checkEditablesPacked(sp.Mode, editables, rep); err != nil {
-			return nil, err
-		}
-		rm.Platform, rm.ABI = rep.Platform, rep.ABI
-		plan, err := envpack.Plan(prefix, rep)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range plan {
-			jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: prefix, files: l.Files, sources: l.Sources, scrub: true})
-		}
-	}
-
-	// 4. Pack (reusing cached layers) and store the blobs.
-	cache := loadLayerCache(wd, o.NoCache)
-	descs, reused, rel, err := s.packLayers(ctx, reg, fsStore.TempDir(), jobs, cache, prefix, wd)
+	snapPacked, err := s.packPrepare(ctx, reg, fsStore.TempDir(), []layerJob{{role: bundle.RoleSnapshot, root: wd, files: snapFiles}}, cache, prefix, wd)
 	if err != nil {
 		return nil, err
 	}
+	defer snapPacked.discard()
+
+	// 4. Store the blobs.
+	descs, reused, _, err := snapPacked.commit(ctx, reg, cache, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var rel *Relocation
+	if envPacked != nil {
+		envDescs, envReused, r, err := envPacked.commit(ctx, reg, cache, prefix)
+		if err != nil {
+			return nil, err
+		}
+		descs, reused, rel = append(descs, envDescs...), reused+envReused, r
+	}
 	cache.save()
-	if !o.LockOnly {
+	if !o.LockOnly && rel != nil {
 		rm.Relocation = rel
 	}
 	config, err := json.Marshal(rm)
@@ -428,33 +472,50 @@ type layerJob struct {
 // source returns the file to read for the layer path rel ("" for root/rel).
 func (j *layerJob) source(rel string) string { return j.sources[rel] }
 
-// packLayers packs the jobs (in parallel), reusing layers whose files did not
-// change since the last build, and stores every blob. It returns the layer
-// descriptors in job order, how many were reused, and the relocation record.
+// packLayers packs the jobs and stores their blobs: packPrepare then
+// packCommit.
 func (s *Service) packLayers(ctx context.Context, reg *registry.Registry, tmp string, jobs []layerJob, cache *layerCache, prefix, wd string) ([]ocispec.Descriptor, int, *Relocation, error) {
-	descs := make([]ocispec.Descriptor, len(jobs))
-	results := make([]cacheEntry, len(jobs))
-	keys := make([]string, len(jobs))
-	var todo []int
-	reused := 0
+	p, err := s.packPrepare(ctx, reg, tmp, jobs, cache, prefix, wd)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return p.commit(ctx, reg, cache, prefix)
+}
+
+// packed is layers packed into temporary files and not yet stored.
+type packed struct {
+	jobs      []layerJob
+	keys      []string
+	results   []cacheEntry
+	todo      []int
+	res       []bundle.LayerResult
+	scrubbers []*envpack.Scrubber
+	reused    int
+}
+
+// packPrepare packs the jobs (in parallel) into temporary files in tmp,
+// reusing layers whose files did not change since the last build. Nothing is
+// stored yet: commit stores them, discard throws them away.
+func (s *Service) packPrepare(ctx context.Context, reg *registry.Registry, tmp string, jobs []layerJob, cache *layerCache, prefix, wd string) (*packed, error) {
+	p := &packed{jobs: jobs, keys: make([]string, len(jobs)), results: make([]cacheEntry, len(jobs)),
+		scrubbers: make([]*envpack.Scrubber, len(jobs))}
 	for i, j := range jobs {
 		k, err := layerKey(j, prefix, wd)
 		if err != nil {
-			return nil, 0, nil, err
+			return nil, err
 		}
-		keys[i] = k
+		p.keys[i] = k
 		if e, ok := cache.get(k); ok {
 			if has, _ := reg.HasBlob(ctx, e.Digest); has {
-				results[i] = e
-				reused++
+				p.results[i] = e
+				p.reused++
 				continue
 			}
 		}
-		todo = append(todo, i)
+		p.todo = append(p.todo, i)
 	}
-	scrubbers := make([]*envpack.Scrubber, len(jobs))
 	var bjobs []bundle.LayerJob
-	for _, i := range todo {
+	for _, i := range p.todo {
 		j := jobs[i]
 		opts := bundle.PackOptions{}
 		if len(j.sources) > 0 {
@@ -465,7 +526,7 @@ func (s *Service) packLayers(ctx context.Context, reg *registry.Registry, tmp st
 			if opts.Source != nil {
 				sc.SetSource(opts.Source)
 			}
-			scrubbers[i] = sc
+			p.scrubbers[i] = sc
 			opts.Rewrite, opts.Transform = sc.Rewrite, sc.Transform
 		}
 		bjobs = append(bjobs, bundle.LayerJob{Root: j.root, Paths: j.files, Options: opts, Dir: tmp})
@@ -473,30 +534,45 @@ func (s *Service) packLayers(ctx context.Context, reg *registry.Registry, tmp st
 	if len(bjobs) > 0 {
 		s.stage(fmt.Sprintf("pack %d layers", len(bjobs)), 0, int64(len(bjobs)))
 		res, err := bundle.PackLayers(ctx, bjobs, max(1, goruntime.NumCPU()))
+		p.res = res
 		if err != nil {
-			for _, r := range res {
-				if r.Path != "" {
-					_ = os.Remove(r.Path)
-				}
-			}
-			return nil, 0, nil, err
-		}
-		for n, i := range todo {
-			r := res[n]
-			if _, err := reg.PutBlobFile(ctx, r.Path, r.Digest, true); err != nil {
-				return nil, 0, nil, err
-			}
-			e := cacheEntry{Digest: r.Digest, Size: r.Size, Uncompressed: r.UncompressedSize, Files: r.Files}
-			if sc := scrubbers[i]; sc != nil {
-				e.Text, e.Binary = sc.Result()
-			}
-			results[i] = e
-			cache.put(keys[i], e)
+			p.discard()
+			return nil, err
 		}
 	}
+	return p, nil
+}
+
+// discard removes the temporary files of layers not committed.
+func (p *packed) discard() {
+	for _, r := range p.res {
+		if r.Path != "" {
+			_ = os.Remove(r.Path)
+		}
+	}
+}
+
+// commit stores the packed layers' blobs and returns the layer descriptors
+// in job order, how many layers were reused, and the relocation record.
+func (p *packed) commit(ctx context.Context, reg *registry.Registry, cache *layerCache, prefix string) ([]ocispec.Descriptor, int, *Relocation, error) {
+	defer p.discard() // what PutBlobFile did not consume
+	for n, i := range p.todo {
+		r := p.res[n]
+		if _, err := reg.PutBlobFile(ctx, r.Path, r.Digest, true); err != nil {
+			return nil, 0, nil, err
+		}
+		p.res[n].Path = ""
+		e := cacheEntry{Digest: r.Digest, Size: r.Size, Uncompressed: r.UncompressedSize, Files: r.Files}
+		if sc := p.scrubbers[i]; sc != nil {
+			e.Text, e.Binary = sc.Result()
+		}
+		p.results[i] = e
+		cache.put(p.keys[i], e)
+	}
+	descs := make([]ocispec.Descriptor, len(p.jobs))
 	rel := &Relocation{}
-	for i, j := range jobs {
-		e := results[i]
+	for i, j := range p.jobs {
+		e := p.results[i]
 		descs[i] = bundle.LayerDescriptor(bundle.LayerInfo{Digest: e.Digest, Size: e.Size, UncompressedSize: e.Uncompressed, Files: e.Files}, j.role, j.pkg)
 		rel.TextFiles = append(rel.TextFiles, e.Text...)
 		rel.BinaryFiles = append(rel.BinaryFiles, e.Binary...)
@@ -506,7 +582,7 @@ func (s *Service) packLayers(ctx context.Context, reg *registry.Registry, tmp st
 	if len(rel.BinaryFiles) > 0 {
 		rel.OldPrefix = prefix
 	}
-	return descs, reused, rel, nil
+	return descs, p.reused, rel, nil
 }
 
 // layerFormat changes when packing changes in a way the cache must not
@@ -594,4 +670,13 @@ func (c *layerCache) save() {
 	if err == nil {
 		_ = instance.WriteFileAtomic(c.path, data, 0o644)
 	}
+}
+
+func hasEditable(l mode.Lock) bool {
+	for _, p := range l.Packages {
+		if p.Editable {
+			return true
+		}
+	}
+	return false
 }
