@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -121,7 +122,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	// checked and locked: see buildMemo).
 	memoKey := ""
 	if fp, err := envFingerprint(prefix, sp.Mode); err == nil {
-		memoKey = fp + "\x00" + s.Version
+		memoKey = fp + "\x00" + s.Version + "\x00" + layerFormat
 	}
 	memo := loadBuildMemo(wd, memoKey)
 	if memoKey == "" || o.NoCache || (memo != nil && memo.Files == nil && !o.LockOnly) {
@@ -154,8 +155,13 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	}
 	var rep mode.FilesReport
 	var envPacked *packed
+	var memoLayers []ocispec.Descriptor
+	if memo != nil && !o.LockOnly && !hasEditable(memo.Lock) && memo.EnvLayers != nil && memo.Files != nil && blobsStored(ctx, reg, memo.EnvLayers) {
+		// The environment is the one the last build packed: its layers are.
+		memoLayers, rep = memo.EnvLayers, *memo.Files
+	}
 	envErr := func() error {
-		if o.LockOnly {
+		if o.LockOnly || memoLayers != nil {
 			return nil
 		}
 		// The files of an editable install live in its source tree, which
@@ -213,8 +219,13 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		if strings.ContainsAny(lf.Name, `/\`) || lf.Name == "" || lf.Name[0] == '.' {
 			return nil, fmt.Errorf("mode %s returned a lock file with a bad name %q", sp.Mode, lf.Name)
 		}
-		if err := instance.WriteFileAtomic(filepath.Join(lockDir, lf.Name), lf.Content, 0o644); err != nil {
-			return nil, err
+		// Unchanged lock files are left alone, so the snapshot layer's
+		// cache entry still holds.
+		lp := filepath.Join(lockDir, lf.Name)
+		if old, err := os.ReadFile(lp); err != nil || !bytes.Equal(old, lf.Content) {
+			if err := instance.WriteFileAtomic(lp, lf.Content, 0o644); err != nil {
+				return nil, err
+			}
 		}
 		lockFiles = append(lockFiles, lf.Name)
 	}
@@ -250,13 +261,18 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		return nil, err
 	}
 	var rel *Relocation
-	if envPacked != nil {
-		envDescs, envReused, r, err := envPacked.commit(ctx, reg, cache, prefix)
-		if err != nil {
+	var envDescs []ocispec.Descriptor
+	switch {
+	case envPacked != nil:
+		var envReused int
+		if envDescs, envReused, rel, err = envPacked.commit(ctx, reg, cache, prefix); err != nil {
 			return nil, err
 		}
-		descs, reused, rel = append(descs, envDescs...), reused+envReused, r
+		reused += envReused
+	case memoLayers != nil:
+		envDescs, rel, reused = memoLayers, memo.Relocation, reused+len(memoLayers)
 	}
+	descs = append(descs, envDescs...)
 	cache.save()
 	if !o.LockOnly && rel != nil {
 		rm.Relocation = rel
@@ -278,10 +294,13 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if err != nil {
 		return nil, err
 	}
-	if memo == nil && memoKey != "" {
+	if memoKey != "" && (memo == nil || (memoLayers == nil && envDescs != nil)) {
 		memo = &buildMemo{Key: memoKey, Lock: lock}
 		if !o.LockOnly {
 			memo.Files = &rep
+			if !hasEditable(lock) {
+				memo.EnvLayers, memo.Relocation = envDescs, rel
+			}
 		}
 		saveBuildMemo(wd, memo)
 	}
@@ -679,4 +698,14 @@ func hasEditable(l mode.Lock) bool {
 		}
 	}
 	return false
+}
+
+// blobsStored says whether every layer's blob is in the store.
+func blobsStored(ctx context.Context, reg *registry.Registry, layers []ocispec.Descriptor) bool {
+	for _, l := range layers {
+		if has, err := reg.HasBlob(ctx, l.Digest); err != nil || !has {
+			return false
+		}
+	}
+	return true
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 )
@@ -29,6 +31,11 @@ type buildMemo struct {
 	Key   string            `json:"key"`
 	Lock  mode.Lock         `json:"lock"`
 	Files *mode.FilesReport `json:"files,omitempty"`
+	// EnvLayers and Relocation are the env layers the last build packed from
+	// this very environment: reused as they are when their blobs are still
+	// stored (no editable installs: their files live outside the prefix).
+	EnvLayers  []ocispec.Descriptor `json:"env_layers,omitempty"`
+	Relocation *Relocation          `json:"relocation,omitempty"`
 }
 
 func memoPath(wd string) string { return filepath.Join(wd, DotDir, "cache", "build.json") }
