@@ -9,6 +9,7 @@ package main_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,4 +90,34 @@ func TestStandinCondaNotFound(t *testing.T) {
 		"runtime", "create", "--mode", "conda", "--name", "cc", "--python", "3.11", wd)
 	_, err := os.Stat(filepath.Join(wd, "runtime.yaml"))
 	assert.True(t, os.IsNotExist(err), "nothing written when conda is missing")
+}
+
+// TestRealCondaCycle runs create → build → restore → run with a real conda,
+// mamba or micromamba, through the swcli binary. It needs channels (network
+// or a local mirror in the condarc), so it only runs when asked:
+// SW_TEST_REAL_CONDA=1 and a tool on PATH.
+func TestRealCondaCycle(t *testing.T) {
+	if os.Getenv("SW_TEST_REAL_CONDA") != "1" {
+		t.Skip("set SW_TEST_REAL_CONDA=1 (with conda, mamba or micromamba on PATH and its channels reachable) to run the real conda cycle")
+	}
+	var tool string
+	for _, name := range []string{"conda", "mamba", "micromamba"} {
+		if p, err := exec.LookPath(name); err == nil {
+			tool = p
+			break
+		}
+	}
+	if tool == "" {
+		t.Skip("SW_TEST_REAL_CONDA=1 but no conda, mamba or micromamba on PATH")
+	}
+	c := newCLI(t)
+	c.setenv("SW_CONDA_EXE="+tool, "PIP_INDEX_URL=")
+	wd := filepath.Join(c.home, "a-long-enough-build-folder-for-relocation", "wd")
+	c.ok("runtime", "create", "--mode", "conda", "--name", "realconda", "--python", "3.10", wd)
+	c.ok("runtime", "build", wd)
+	short := filepath.Join(c.home, "r")
+	c.ok("runtime", "restore", "realconda", "--target-dir", short)
+	out := c.ok("runtime", "run", short, "--", "python", "-c", "import sys; print(sys.prefix)").stdout
+	assert.Contains(t, out, filepath.Join(short, ".starwhale", "conda"))
+	c.ok("runtime", "restore", "realconda", "--target-dir", filepath.Join(c.home, "l"), "--from-lock")
 }
