@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/swcli/swcli/plugins/internal/fsutil"
 
 	"gopkg.in/yaml.v3"
 
@@ -372,7 +373,7 @@ func (m *Mode) installOne(ctx context.Context, t *tool, env mode.Env, vars []str
 		if !filepath.IsAbs(dest) {
 			dest = filepath.Join(env.Prefix, dest)
 		}
-		if err := copyPath(inWorkdir(env, d.Src), dest); err != nil {
+		if err := fsutil.CopyPath(inWorkdir(env, d.Src), dest); err != nil {
 			return mode.Errorf(mode.ErrInternal, "copy %s to %s: %v", d.Src, d.Dest, err)
 		}
 	case mode.DepCommand:
@@ -427,49 +428,4 @@ func activatedVars(prefix string) []string {
 		"CONDA_SHLVL=1",
 		"PATH=" + filepath.Join(prefix, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
 	}
-}
-
-func copyPath(src, dst string) error {
-	st, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return copyFile(src, dst, st.Mode().Perm())
-	}
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return copyFile(p, target, info.Mode().Perm())
-	})
-}
-
-func copyFile(src, dst string, perm fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

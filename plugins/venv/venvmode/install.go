@@ -3,11 +3,11 @@ package venvmode
 import (
 	"context"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/swcli/swcli/plugins/internal/fsutil"
 
 	"github.com/swcli/swcli/core/mode"
 )
@@ -127,7 +127,7 @@ func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.D
 		if !filepath.IsAbs(dest) {
 			dest = filepath.Join(env.Prefix, dest)
 		}
-		if err := copyPath(src, dest); err != nil {
+		if err := fsutil.CopyPath(src, dest); err != nil {
 			return mode.Errorf(mode.ErrInvalid, "copy %s to %s: %v", d.Src, d.Dest, err)
 		}
 		ev.Logf("info", "copied %s to %s", d.Src, dest)
@@ -148,67 +148,4 @@ func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.D
 		return mode.Errorf(mode.ErrUnsupported, "the venv mode cannot install %s dependencies (%s); use mode: conda", d.Kind, describeDep(d))
 	}
 	return mode.Errorf(mode.ErrInvalid, "unknown dependency kind %q", d.Kind)
-}
-
-// copyPath copies a file or a folder tree. A file copied onto an existing
-// folder lands inside it.
-func copyPath(src, dest string) error {
-	st, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		if dst, err := os.Stat(dest); err == nil && dst.IsDir() {
-			dest = filepath.Join(dest, filepath.Base(src))
-		}
-		return copyFile(src, dest, st.Mode().Perm())
-	}
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dest, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
-		case info.Mode()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			_ = os.Remove(target)
-			return os.Symlink(l, target)
-		case info.Mode().IsRegular():
-			return copyFile(p, target, info.Mode().Perm())
-		}
-		return nil
-	})
-}
-
-func copyFile(src, dest string, perm fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
