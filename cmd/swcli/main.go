@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -158,6 +159,28 @@ func newApp(a *appState) *cli.App {
 			runtimeCommand(a),
 			pluginCommand(a),
 		},
-		ExitErrHandler: func(*cli.Context, error) {},
+		ExitErrHandler:  func(*cli.Context, error) {},
+		CommandNotFound: commandNotFound,
 	}
+}
+
+// commandNotFound reports an unknown command as one line, listing the known
+// ones.
+func commandNotFound(c *cli.Context, name string) {
+	var known []string
+	cmds := c.App.Commands
+	if c.Command != nil && len(c.Command.Subcommands) > 0 {
+		cmds = c.Command.Subcommands
+	}
+	for _, x := range cmds {
+		if !x.Hidden {
+			known = append(known, x.Name)
+		}
+	}
+	where := "swcli"
+	if p := commandPath(c); p != "" {
+		where += " " + p
+	}
+	fmt.Fprintf(os.Stderr, "swcli: %q is not a command of %s; commands: %s\n", name, where, strings.Join(known, ", "))
+	os.Exit(2)
 }

@@ -29,7 +29,19 @@ func joinInts(v []int) string {
 }
 
 func usage(c *cli.Context, format string, args ...any) error {
-	return errString(fmt.Sprintf("swcli %s: %s (see --help)", c.Command.FullName(), fmt.Sprintf(format, args...)))
+	path := commandPath(c)
+	return errString(fmt.Sprintf("%s: %s (see swcli %s --help)", path, fmt.Sprintf(format, args...), path))
+}
+
+// commandPath is the full command path, e.g. "runtime copy".
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, x := range c.Lineage() {
+		if x.Command != nil && x.Command.Name != "" && x.Command.Name != c.App.Name {
+			names = append([]string{x.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
 }
 
 func (a *appState) service() (*runtime.Service, error) {

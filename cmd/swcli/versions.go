@@ -12,6 +12,7 @@ import (
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/runtime"
+	"github.com/swcli/swcli/core/spec"
 	"github.com/swcli/swcli/core/uri"
 )
 
@@ -83,6 +84,9 @@ func listCommand(a *appState) *cli.Command {
 			reg, err := a.local()
 			if err != nil {
 				return err
+			}
+			if err := spec.ValidateName(c.String("project")); err != nil {
+				return usage(c, "--project: %v", err)
 			}
 			rts, err := reg.ListRuntimes(c.Context, c.String("project"), c.Bool("show-removed"))
 			if err != nil {

@@ -596,6 +596,8 @@ func (s *Service) projects() []string {
 func (s *Service) OpenTarget(ctx context.Context, arg string) (*Target, error) {
 	if st, err := os.Stat(arg); err == nil && st.IsDir() {
 		return s.OpenWorkdir(arg)
+	} else if err == nil && !uri.IsFile(arg) {
+		return nil, usagef("%s is a file; give a workdir (a folder with runtime.yaml), a runtime URI (NAME[/version/V]) or a .swrt bundle", arg)
 	}
 	if !uri.IsFile(arg) {
 		if _, err := os.Stat(filepath.Join(arg, spec.FileName)); err == nil {
