@@ -30,11 +30,44 @@ import (
 	"github.com/swcli/swcli/sdk/internal/wire"
 )
 
-// Plain types a plugin author works with.
+// Plain types a plugin author works with: the interfaces to implement and
+// the requests and results that cross the wire (defined in core/mode and
+// core/store, where their contracts are written).
 type (
 	Mode  = mode.Mode
 	Store = store.Store
 	Info  = mode.Info
+
+	Env               = mode.Env
+	Python            = mode.Python
+	PipConfig         = mode.PipConfig
+	CondaConfig       = mode.CondaConfig
+	Dependency        = mode.Dependency
+	DoctorRequest     = mode.DoctorRequest
+	DoctorReport      = mode.DoctorReport
+	Tool              = mode.Tool
+	CreateRequest     = mode.CreateRequest
+	InstallRequest    = mode.InstallRequest
+	LockRequest       = mode.LockRequest
+	Lock              = mode.Lock
+	LockedPackage     = mode.LockedPackage
+	LockFile          = mode.LockFile
+	RestoreRequest    = mode.RestoreRequest
+	FilesRequest      = mode.FilesRequest
+	FilesReport       = mode.FilesReport
+	PackageFiles      = mode.PackageFiles
+	RelocateRequest   = mode.RelocateRequest
+	ActivationRequest = mode.ActivationRequest
+	Activation        = mode.Activation
+	EnvVar            = mode.EnvVar
+	Event             = mode.Event
+	Events            = mode.Events
+	// Error is the typed error a mode returns; its Code is one of the
+	// mode.Err* constants.
+	Error = mode.Error
+
+	PutOptions = store.PutOptions
+	StoreEntry = store.Info
 )
 
 // Plugin kinds, as written in plugins.yaml and returned by Info.
