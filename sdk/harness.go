@@ -17,7 +17,10 @@ func ModeOverGRPC(t testing.TB, m Mode) Mode {
 	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
 		KindMode: &modePlugin{impl: m, t: tr},
 	})
-	t.Cleanup(func() { client.Close(); server.Stop() })
+	// Stop the server first: the client's Close asks a running server to
+	// shut itself down (go-plugin's controller), and that Stop would race
+	// with this one.
+	t.Cleanup(func() { server.Stop(); client.Close() })
 	raw, err := client.Dispense(KindMode)
 	if err != nil {
 		t.Fatalf("dispense mode: %v", err)
@@ -33,7 +36,10 @@ func StoreOverGRPC(t testing.TB, s Store, info Info) Store {
 	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
 		KindStore: &storePlugin{impl: s, info: infoFn},
 	})
-	t.Cleanup(func() { client.Close(); server.Stop() })
+	// Stop the server first: the client's Close asks a running server to
+	// shut itself down (go-plugin's controller), and that Stop would race
+	// with this one.
+	t.Cleanup(func() { server.Stop(); client.Close() })
 	raw, err := client.Dispense(KindStore)
 	if err != nil {
 		t.Fatalf("dispense store: %v", err)

@@ -18,7 +18,9 @@ type pluginRow struct {
 	Source   string   `json:"source"`
 	Caps     []string `json:"capabilities,omitempty"`
 	Protocol []int    `json:"protocol_versions,omitempty"`
-	Error    string   `json:"error,omitempty"`
+	// ConfigSchema is the JSON schema of the plugin's own configuration.
+	ConfigSchema string `json:"config_schema,omitempty"`
+	Error        string `json:"error,omitempty"`
 }
 
 func pluginCommand(a *appState) *cli.Command {
@@ -149,5 +151,6 @@ func describe(c *cli.Context, h *plugin.Host, e plugin.Entry) pluginRow {
 		return r
 	}
 	r.Status, r.Version, r.Caps, r.Protocol = "ok", info.Version, info.Capabilities, info.ProtocolVersions
+	r.ConfigSchema = info.ConfigSchema
 	return r
 }
