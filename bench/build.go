@@ -183,7 +183,7 @@ func (r *rtBench) packPlan(ctx context.Context, plan []envpack.Layer) (time.Dura
 	for _, l := range plan {
 		sc := envpack.NewScrubber(r.prefix, r.wd)
 		jobs = append(jobs, bundle.LayerJob{Root: r.prefix, Paths: l.Files, Dir: tmp,
-			Options: bundle.PackOptions{Rewrite: sc.Rewrite, Transform: sc.Transform}})
+			Options: bundle.PackOptions{RewriteMax: envpack.MaxScan, Transform: sc.Transform}})
 	}
 	_, err := bundle.PackLayers(ctx, jobs, max(1, goruntime.NumCPU()))
 	return time.Since(t0), err

@@ -32,6 +32,15 @@ type PackOptions struct {
 	// replaces absolute prefixes in scripts and metadata. It must be
 	// deterministic, and safe for concurrent use when given to PackLayers.
 	Transform func(rel string, data []byte) ([]byte, bool)
+	// RewriteMax, when above zero, replaces Rewrite: every regular file of
+	// at most RewriteMax bytes (by the Lstat the layer's scan made) is given
+	// to Transform, and Rewrite is not asked. It saves a stat per file.
+	RewriteMax int64
+	// Stat, when set, may return the Lstat result of the file read for the
+	// layer path rel (what Source names, else root/rel) that the caller
+	// already has, or nil to have it made. It saves a stat per file when the
+	// caller has just walked the tree.
+	Stat func(rel string) fs.FileInfo
 	// Source, when set, names the file or folder to read for the layer path
 	// rel instead of root/rel; "" means root/rel. It is asked for every path
 	// and for every parent folder of one, so a layer can hold files from
@@ -39,6 +48,27 @@ type PackOptions struct {
 	// install, packed into site-packages). What it names is packed as
 	// root/rel would be: a symlink as a symlink, a folder as a folder.
 	Source func(rel string) string
+}
+
+// lstat returns the Lstat of full, the file read for the layer path rel.
+func (o *PackOptions) lstat(rel, full string) (fs.FileInfo, error) {
+	if o.Stat != nil {
+		if fi := o.Stat(rel); fi != nil {
+			return fi, nil
+		}
+	}
+	return os.Lstat(full)
+}
+
+// rewrite says whether the file entry e goes through Transform.
+func (o *PackOptions) rewrite(e entry) bool {
+	if o.Transform == nil {
+		return false
+	}
+	if o.RewriteMax > 0 {
+		return e.size <= o.RewriteMax
+	}
+	return o.Rewrite != nil && o.Rewrite(e.rel)
 }
 
 // full is the file to read for the layer path rel.
@@ -138,7 +168,7 @@ func PackLayer(ctx context.Context, w io.Writer, root string, paths []string, op
 	}
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
-	info, err := writeLayer(ctx, w, root, entries, opts, enc, *bp)
+	info, err := writeLayer(ctx, w, root, entries, opts, enc, &scratch{buf: *bp})
 	encoders.Put(enc) // reset by writeLayer even after an error
 	return info, err
 }
@@ -180,7 +210,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 				return err
 			}
 			wk.enc = enc
-			wk.buf = make([]byte, bufSize)
+			wk.s = &scratch{buf: make([]byte, bufSize)}
 		}
 		w := job.Writer
 		var f *os.File
@@ -192,7 +222,12 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 			results[i].Path = f.Name()
 			w = f
 		}
-		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.enc, wk.buf)
+		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.enc, wk.s)
+		if f != nil && err == nil {
+			// Start writing it back now, while other layers are packed, so
+			// that storing it (which syncs it) does not wait for all of it.
+			startWriteback(f)
+		}
 		if f != nil {
 			if cerr := f.Close(); err == nil {
 				err = cerr
@@ -214,7 +249,13 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 
 type worker struct {
 	enc *zstd.Encoder
-	buf []byte
+	s   *scratch
+}
+
+// scratch is the memory a packer reuses from file to file: buf for streaming
+// files, whole for files given to Transform.
+type scratch struct {
+	buf, whole []byte
 }
 
 // forEach calls fn for every index in order, parallel at a time, and returns
@@ -324,7 +365,7 @@ func scan(root string, paths []string, opts *PackOptions) ([]entry, int64, error
 					continue
 				}
 				full := opts.full(root, anc)
-				fi, err := os.Lstat(full)
+				fi, err := opts.lstat(anc, full)
 				if err != nil {
 					return nil, 0, err
 				}
@@ -340,7 +381,7 @@ func scan(root string, paths []string, opts *PackOptions) ([]entry, int64, error
 			continue
 		}
 		full := opts.full(root, p)
-		fi, err := os.Lstat(full)
+		fi, err := opts.lstat(p, full)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -411,7 +452,7 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, opts PackOptions, enc *zstd.Encoder, buf []byte) (info LayerInfo, err error) {
+func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, opts PackOptions, enc *zstd.Encoder, buf *scratch) (info LayerInfo, err error) {
 	defer func() {
 		if err != nil {
 			// Wait for blocks still being encoded and written (the encoder
@@ -457,12 +498,28 @@ func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, 
 	}, nil
 }
 
-func writeFile(ctx context.Context, tw *tar.Writer, root string, e entry, opts PackOptions, buf []byte) error {
+func writeFile(ctx context.Context, tw *tar.Writer, root string, e entry, opts PackOptions, s *scratch) error {
 	full := opts.full(root, e.rel)
-	if opts.Transform != nil && opts.Rewrite != nil && opts.Rewrite(e.rel) {
-		data, err := os.ReadFile(full)
-		if err != nil {
-			return err
+	f, err := os.Open(full)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	shrank := func(err error) error {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return &FileError{Path: full, Reason: "file shrank while it was packed", Err: err}
+		}
+		return err
+	}
+	if opts.rewrite(e) {
+		// The whole content (its size at the scan), in memory reused from
+		// file to file.
+		if int64(cap(s.whole)) < e.size {
+			s.whole = make([]byte, max(e.size, bufSize))
+		}
+		data := s.whole[:e.size]
+		if _, err := io.ReadFull(f, data); err != nil {
+			return shrank(err)
 		}
 		if out, ok := opts.Transform(e.rel, data); ok {
 			data = out
@@ -473,22 +530,15 @@ func writeFile(ctx context.Context, tw *tar.Writer, root string, e entry, opts P
 		_, err = tw.Write(data)
 		return err
 	}
-	f, err := os.Open(full)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	if err := tw.WriteHeader(fileHeader(e.rel, e.size, e.exec)); err != nil {
 		return err
 	}
+	buf := s.buf
 	for left := e.size; left > 0; {
 		n := int(min(int64(len(buf)), left))
 		n, err := io.ReadFull(f, buf[:n])
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return &FileError{Path: full, Reason: "file shrank while it was packed", Err: err}
-			}
-			return err
+			return shrank(err)
 		}
 		if _, err := tw.Write(buf[:n]); err != nil {
 			return err

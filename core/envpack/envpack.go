@@ -96,6 +96,39 @@ func (e *excluder) glob(rel string) bool {
 // prefix at the same path. Package layers come sorted by name; the base
 // layer is first. Empty package layers are dropped.
 func Plan(prefix string, rep mode.FilesReport) ([]Layer, error) {
+	return plan(prefix, rep, func(fn walkFunc) error { return walkDir(prefix, fn) })
+}
+
+// PlanTree is Plan over a Tree of the prefix already walked: it does not
+// walk the prefix again (but for the __pycache__ folders the Tree did not
+// enter, when the report does not exclude them).
+func PlanTree(t *Tree, rep mode.FilesReport) ([]Layer, error) {
+	return plan(t.Prefix, rep, t.walk)
+}
+
+// walkFunc gets every folder, file and symlink under a prefix (not the
+// prefix itself) by its slash path relative to the prefix, in lexical
+// order; filepath.SkipDir from a folder skips what is under it.
+type walkFunc func(rel string, d fs.DirEntry) error
+
+// walkDir walks prefix from disk with fn.
+func walkDir(prefix string, fn walkFunc) error {
+	return filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == prefix {
+			return nil
+		}
+		rel, err := filepath.Rel(prefix, p)
+		if err != nil {
+			return err
+		}
+		return fn(filepath.ToSlash(rel), d)
+	})
+}
+
+func plan(prefix string, rep mode.FilesReport, walk func(walkFunc) error) ([]Layer, error) {
 	ex := newExcluder(rep.Exclude)
 	pkgs := append([]mode.PackageFiles(nil), rep.Packages...)
 	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
@@ -145,18 +178,7 @@ func Plan(prefix string, rep mode.FilesReport) ([]Layer, error) {
 		}
 	}
 	var base []string
-	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == prefix {
-			return nil
-		}
-		rel, err := filepath.Rel(prefix, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
+	err := walk(func(rel string, d fs.DirEntry) error {
 		if d.IsDir() {
 			if ex.dir(rel) {
 				return filepath.SkipDir
@@ -189,6 +211,115 @@ func Plan(prefix string, rep mode.FilesReport) ([]Layer, error) {
 		out = append(out, Layer{Role: RolePackage, Package: p.Name + "==" + p.Version, Files: byPkg[i], Sources: sources[i]})
 	}
 	return out, nil
+}
+
+// Tree is a walk of an environment's prefix: every folder, file and symlink
+// under it with its Lstat, but for what is under __pycache__ folders (which
+// Python writes as it runs, and which modes leave out). Build walks the
+// prefix once and uses the Tree for its fingerprint, the plan and the
+// layers' stats.
+type Tree struct {
+	Prefix string
+	// Entries are in lexical walk order; the first is the prefix itself
+	// (Rel "").
+	Entries []TreeEntry
+	index   map[string]int
+}
+
+// TreeEntry is one path of a Tree.
+type TreeEntry struct {
+	Rel  string // slash path relative to the prefix
+	Info fs.FileInfo
+	// Skipped marks a __pycache__ folder whose content the walk left out.
+	Skipped bool
+}
+
+// Walk walks prefix into a Tree.
+func Walk(prefix string) (*Tree, error) {
+	t := &Tree{Prefix: prefix, index: map[string]int{}}
+	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel := ""
+		if p != prefix {
+			if rel, err = filepath.Rel(prefix, p); err != nil {
+				return err
+			}
+			rel = filepath.ToSlash(rel)
+		}
+		skip := d.IsDir() && d.Name() == "__pycache__" && p != prefix
+		t.index[rel] = len(t.Entries)
+		t.Entries = append(t.Entries, TreeEntry{Rel: rel, Info: fi, Skipped: skip})
+		if skip {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Stat returns the Lstat of rel made by the walk, or nil when the walk did
+// not see it.
+func (t *Tree) Stat(rel string) fs.FileInfo {
+	if t == nil {
+		return nil
+	}
+	if i, ok := t.index[rel]; ok {
+		return t.Entries[i].Info
+	}
+	return nil
+}
+
+// walk calls fn as walkDir would, from the Tree.
+func (t *Tree) walk(fn walkFunc) error {
+	skip := ""
+	for _, e := range t.Entries {
+		if e.Rel == "" {
+			continue
+		}
+		if skip != "" && strings.HasPrefix(e.Rel, skip) {
+			continue
+		}
+		skip = ""
+		err := fn(e.Rel, fs.FileInfoToDirEntry(e.Info))
+		if err == filepath.SkipDir && e.Info.IsDir() {
+			skip = e.Rel + "/"
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if e.Skipped {
+			// A __pycache__ folder the report does not exclude: its content
+			// from disk.
+			dir := filepath.Join(t.Prefix, filepath.FromSlash(e.Rel))
+			err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if p == dir {
+					return nil
+				}
+				rel, err := filepath.Rel(t.Prefix, p)
+				if err != nil {
+					return err
+				}
+				return fn(filepath.ToSlash(rel), d)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkExternal validates one External file of package name: a clean

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -119,31 +120,25 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	}
 
 	// 2. Check and lock (unless the environment is the one the last build
-	// checked and locked: see buildMemo).
-	memoKey := ""
-	if fp, err := envFingerprint(prefix, sp.Mode); err == nil {
-		memoKey = fp + "\x00" + s.Version + "\x00" + layerFormat
-	}
-	memo := loadBuildMemo(wd, memoKey)
-	if memoKey == "" || o.NoCache || (memo != nil && memo.Files == nil && !o.LockOnly) {
-		memo = nil
-	}
-	// 2. Check and lock, and at the same time pack the env layers: they need
-	// only the mode's files report; only the snapshot needs the lock. Nothing
-	// is stored before the lock (with its pip check) succeeded.
+	// checked and locked: see buildMemo), and at the same time pack the env
+	// layers: they need only the mode's files report; only the snapshot
+	// needs the lock. Nothing is stored before the lock (with its pip check)
+	// succeeded.
+	//
+	// With no memo to reuse (a first build, or --no-cache), the lock and the
+	// files report are asked for at once, while the prefix is walked.
 	cache := loadLayerCache(wd, o.NoCache)
 	packCtx, cancelPack := context.WithCancel(ctx)
 	defer cancelPack()
 	var lock mode.Lock
 	var lockErr error
 	lockDone := make(chan struct{})
-	if memo != nil {
-		lock = memo.Lock
-		close(lockDone)
-	} else {
+	startLock := func() error {
 		m, err := getMode()
 		if err != nil {
-			return nil, err
+			lockErr = err
+			close(lockDone)
+			return err
 		}
 		s.stage("lock", 0, 0)
 		go func() {
@@ -152,6 +147,57 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 				cancelPack()
 			}
 		}()
+		return nil
+	}
+	type filesResult struct {
+		rep mode.FilesReport
+		err error
+	}
+	var earlyFiles chan filesResult
+	early := o.NoCache || !fileExists(memoPath(wd))
+	if early {
+		// The lock (pip check: a Python process of its own) starts once the
+		// files report is in, so it does not slow down what packing waits
+		// for: the report and the walk.
+		if o.LockOnly {
+			if err := startLock(); err != nil {
+				return nil, err
+			}
+		} else {
+			m, err := getMode()
+			if err != nil {
+				return nil, err
+			}
+			earlyFiles = make(chan filesResult, 1)
+			go func() {
+				rep, err := m.Files(packCtx, mode.FilesRequest{Env: env, IncludeEditable: o.IncludeEditable})
+				earlyFiles <- filesResult{rep, err}
+			}()
+		}
+	}
+	// One walk of the prefix gives its fingerprint, its plan and the stats
+	// of the files packed.
+	memoKey := ""
+	tree, err := envpack.Walk(prefix)
+	if err == nil {
+		memoKey = envFingerprint(tree, sp.Mode) + "\x00" + s.Version + "\x00" + layerFormat
+	} else {
+		tree = nil
+	}
+	var memo *buildMemo
+	if !early {
+		memo = loadBuildMemo(wd, memoKey)
+		if memoKey == "" || o.NoCache || (memo != nil && memo.Files == nil && !o.LockOnly) {
+			memo = nil
+		}
+	}
+	if memo != nil {
+		lock = memo.Lock
+		close(lockDone)
+	} else if !early {
+		if err := startLock(); err != nil {
+			return nil, err
+		}
 	}
 	var rep mode.FilesReport
 	var envPacked *packed
@@ -166,9 +212,19 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		}
 		// The files of an editable install live in its source tree, which
 		// the environment's fingerprint does not cover: ask again.
-		if memo != nil && !hasEditable(memo.Lock) {
+		switch {
+		case earlyFiles != nil:
+			r := <-earlyFiles
+			if err := startLock(); err != nil {
+				return err
+			}
+			if r.err != nil {
+				return r.err
+			}
+			rep = r.rep
+		case memo != nil && !hasEditable(memo.Lock):
 			rep = *memo.Files
-		} else {
+		default:
 			m, err := getMode()
 			if err != nil {
 				return err
@@ -177,13 +233,19 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 				return err
 			}
 		}
-		plan, err := envpack.Plan(prefix, rep)
+		var plan []envpack.Layer
+		var err error
+		if tree != nil {
+			plan, err = envpack.PlanTree(tree, rep)
+		} else {
+			plan, err = envpack.Plan(prefix, rep)
+		}
 		if err != nil {
 			return err
 		}
 		var jobs []layerJob
 		for _, l := range plan {
-			jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: prefix, files: l.Files, sources: l.Sources, scrub: true})
+			jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: prefix, files: l.Files, sources: l.Sources, scrub: true, tree: tree})
 		}
 		envPacked, err = s.packPrepare(packCtx, reg, fsStore.TempDir(), jobs, cache, prefix, wd)
 		return err
@@ -486,10 +548,22 @@ type layerJob struct {
 	// their paths (envpack.Layer.Sources).
 	sources map[string]string
 	scrub   bool
+	// tree, when set, is a walk of root that gives the Lstat of the files
+	// read from root.
+	tree *envpack.Tree
 }
 
 // source returns the file to read for the layer path rel ("" for root/rel).
 func (j *layerJob) source(rel string) string { return j.sources[rel] }
+
+// stat returns the Lstat of the file read for rel from the job's tree, or
+// nil.
+func (j *layerJob) stat(rel string) fs.FileInfo {
+	if j.tree == nil || j.sources[rel] != "" {
+		return nil
+	}
+	return j.tree.Stat(rel)
+}
 
 // packLayers packs the jobs and stores their blobs: packPrepare then
 // packCommit.
@@ -540,13 +614,18 @@ func (s *Service) packPrepare(ctx context.Context, reg *registry.Registry, tmp s
 		if len(j.sources) > 0 {
 			opts.Source = j.source
 		}
+		if j.tree != nil {
+			opts.Stat = j.stat
+		}
 		if j.scrub {
 			sc := envpack.NewScrubber(prefix, wd)
 			if opts.Source != nil {
 				sc.SetSource(opts.Source)
 			}
 			p.scrubbers[i] = sc
-			opts.Rewrite, opts.Transform = sc.Rewrite, sc.Transform
+			// Every file up to envpack.MaxScan, as sc.Rewrite says, from the
+			// scan's stat.
+			opts.RewriteMax, opts.Transform = envpack.MaxScan, sc.Transform
 		}
 		bjobs = append(bjobs, bundle.LayerJob{Root: j.root, Paths: j.files, Options: opts, Dir: tmp})
 	}
@@ -620,9 +699,12 @@ func layerKey(j layerJob, prefix, wd string) (string, error) {
 			full = src
 			fmt.Fprintf(h, "external\x00%s\x00%s\n", f, src)
 		}
-		st, err := os.Lstat(full)
-		if err != nil {
-			return "", err
+		st := j.stat(f)
+		if st == nil {
+			var err error
+			if st, err = os.Lstat(full); err != nil {
+				return "", err
+			}
 		}
 		var ino uint64
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
@@ -708,4 +790,9 @@ func blobsStored(ctx context.Context, reg *registry.Registry, layers []ocispec.D
 		}
 	}
 	return true
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

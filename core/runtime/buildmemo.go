@@ -5,13 +5,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/swcli/swcli/core/envpack"
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 )
@@ -60,38 +60,33 @@ func saveBuildMemo(wd string, m *buildMemo) {
 }
 
 // envFingerprint hashes the path, type, size, modification time, mode and
-// inode of every file and symlink under prefix, and the path of every folder, leaving out
-// __pycache__ folders (Python writes them when it runs; they are never
-// packed). Installing, removing or changing anything changes it.
-func envFingerprint(prefix, modeName string) (string, error) {
+// inode of every file and symlink of the walked prefix, and the path of every
+// folder, leaving out __pycache__ folders (Python writes them when it runs;
+// they are never packed). Installing, removing or changing anything changes
+// it.
+func envFingerprint(t *envpack.Tree, modeName string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\n", memoFormat, modeName, prefix)
-	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	fmt.Fprintf(h, "%s\x00%s\x00%s\n", memoFormat, modeName, t.Prefix)
+	for _, e := range t.Entries {
+		if e.Skipped {
+			continue
 		}
-		if d.IsDir() && d.Name() == "__pycache__" {
-			return filepath.SkipDir
+		st := e.Info
+		rel := ""
+		if e.Rel != "" {
+			rel = string(filepath.Separator) + filepath.FromSlash(e.Rel)
 		}
-		st, err := d.Info()
-		if err != nil {
-			return err
+		if st.IsDir() {
+			// Its entries are listed; its times change when Python
+			// writes a __pycache__ in it.
+			fmt.Fprintf(h, "%s\x00%o\n", rel, st.Mode())
+			continue
 		}
 		var ino uint64
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 			ino = sys.Ino
 		}
-		if d.IsDir() {
-			// Its entries are listed; its times change when Python
-			// writes a __pycache__ in it.
-			fmt.Fprintf(h, "%s\x00%o\n", p[len(prefix):], st.Mode())
-			return nil
-		}
-		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00%d\n", p[len(prefix):], st.Mode(), st.Size(), st.ModTime().UnixNano(), ino)
-		return nil
-	})
-	if err != nil {
-		return "", err
+		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00%d\n", rel, st.Mode(), st.Size(), st.ModTime().UnixNano(), ino)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -10,8 +10,10 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/plugins/internal/pyeditable"
@@ -40,19 +42,43 @@ func canonicalName(n string) string { return strings.ToLower(nameRun.ReplaceAllS
 // metadata is the project's *.egg-info) gets a PackageFiles of its own.
 func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesReport, error) {
 	prefix := filepath.Clean(req.Env.Prefix)
+	// The prefix is walked while the interpreter inspects it.
+	type walked struct {
+		exclude []string
+		tree    *tree
+		err     error
+	}
+	wch := make(chan walked, 1)
+	go func() {
+		ex, t, err := excludes(prefix)
+		wch <- walked{ex, t, err}
+	}()
 	info, err := m.inspect(ctx, prefix)
+	w := <-wch
 	if err != nil {
 		return mode.FilesReport{}, err
 	}
 	rep := mode.FilesReport{Python: info.Python, Platform: info.Platform, ABI: info.ABI, Packages: []mode.PackageFiles{}}
-	exclude, err := excludes(prefix)
+	exclude, err := w.exclude, w.err
 	if err != nil {
 		return rep, mode.Errorf(mode.ErrInternal, "files: %v", err)
 	}
 	rep.Exclude = exclude
+	// rel is excluded when it is an entry of exclude, or under one that
+	// ends with "/".
+	exact, dirs := map[string]bool{}, map[string]bool{}
+	for _, e := range exclude {
+		exact[strings.TrimSuffix(e, "/")] = true
+		if d, ok := strings.CutSuffix(e, "/"); ok {
+			dirs[d] = true
+		}
+	}
 	excluded := func(rel string) bool {
-		for _, e := range exclude {
-			if rel == strings.TrimSuffix(e, "/") || (strings.HasSuffix(e, "/") && strings.HasPrefix(rel, e)) {
+		if exact[rel] {
+			return true
+		}
+		for d := path.Dir(rel); d != "." && d != "/" && d != ""; d = path.Dir(d) {
+			if dirs[d] {
 				return true
 			}
 		}
@@ -85,11 +111,31 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 		if err != nil {
 			continue
 		}
+		var dis []os.DirEntry
 		for _, e := range ents {
-			if !e.IsDir() || !strings.HasSuffix(e.Name(), ".dist-info") {
-				continue
+			if e.IsDir() && strings.HasSuffix(e.Name(), ".dist-info") {
+				dis = append(dis, e)
 			}
-			pf, err := distFiles(prefix, siteRel, filepath.Join(site, e.Name()), excluded)
+		}
+		// The dist-info folders are read in parallel.
+		pfs := make([]*mode.PackageFiles, len(dis))
+		errs := make([]error, len(dis))
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range max(1, min(len(dis), goruntime.NumCPU())) {
+			wg.Go(func() {
+				for i := range next {
+					pfs[i], errs[i] = distFiles(prefix, siteRel, filepath.Join(site, dis[i].Name()), excluded, w.tree)
+				}
+			})
+		}
+		for i := range dis {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		for i, e := range dis {
+			pf, err := pfs[i], errs[i]
 			if err != nil {
 				return rep, mode.Errorf(mode.ErrInternal, "files: %s: %v", e.Name(), err)
 			}
@@ -193,7 +239,7 @@ func legacyEditables(prefix string, sites []string, editable map[string]distInfo
 // distFiles reads one dist-info folder: its METADATA for the name and
 // version, its RECORD for the files, plus any file of the folder itself that
 // RECORD misses.
-func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*mode.PackageFiles, error) {
+func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool, t *tree) (*mode.PackageFiles, error) {
 	name, version, err := readMetadata(filepath.Join(distInfo, "METADATA"))
 	if err != nil || name == "" {
 		return nil, nil // not a readable distribution; it stays in the base
@@ -207,8 +253,11 @@ func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*m
 		if strings.HasSuffix(rel, ".pyc") || strings.Contains("/"+rel+"/", "/__pycache__/") {
 			return
 		}
-		st, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(rel)))
-		if err != nil || st.IsDir() {
+		if known, isFile := t.file(rel); known {
+			if !isFile {
+				return
+			}
+		} else if st, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(rel))); err != nil || st.IsDir() {
 			return
 		}
 		set[rel] = true
@@ -289,9 +338,26 @@ func readMetadata(p string) (name, version string, err error) {
 	return name, version, sc.Err()
 }
 
+// tree is what a walk of the prefix saw (but under __pycache__ folders):
+// the folders it listed and the files and symlinks in them.
+type tree struct {
+	dirs  map[string]bool
+	files map[string]bool
+}
+
+// file says whether the walk listed the folder of rel (known), and if so
+// whether rel is a file or a symlink in it (what an Lstat that is not a
+// folder says).
+func (t *tree) file(rel string) (known, isFile bool) {
+	if t == nil || !t.dirs[path.Dir(rel)] {
+		return false, false
+	}
+	return true, t.files[rel]
+}
+
 // excludes lists what must not be packed because Create (on the target) or
-// Relocate regenerates it.
-func excludes(prefix string) ([]string, error) {
+// Relocate regenerates it, and returns the tree its walk of the prefix saw.
+func excludes(prefix string) ([]string, *tree, error) {
 	var out []string
 	for _, n := range []string{"pyvenv.cfg", ".gitignore", "lib64"} {
 		if _, err := os.Lstat(filepath.Join(prefix, n)); err == nil {
@@ -305,18 +371,30 @@ func excludes(prefix string) ([]string, error) {
 			out = append(out, "bin/"+n)
 		}
 	}
+	t := &tree{dirs: map[string]bool{}, files: map[string]bool{}}
 	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		r, rerr := filepath.Rel(prefix, p)
+		if rerr != nil {
+			return nil
+		}
+		r = filepath.ToSlash(r)
 		if err != nil {
+			delete(t.dirs, r) // a folder that could not be read
 			return nil
 		}
 		if d.IsDir() && d.Name() == "__pycache__" {
-			if r, err := filepath.Rel(prefix, p); err == nil {
-				out = append(out, filepath.ToSlash(r)+"/")
-			}
+			out = append(out, r+"/")
 			return filepath.SkipDir
 		}
+		if d.IsDir() {
+			// Listed in full, unless reading it fails (then the walk
+			// calls us again with the error, and the folder is unknown).
+			t.dirs[r] = true
+			return nil
+		}
+		t.files[r] = true
 		return nil
 	})
 	sort.Strings(out)
-	return out, err
+	return out, t, err
 }
