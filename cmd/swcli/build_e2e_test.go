@@ -5,6 +5,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -281,48 +282,6 @@ func TestBuildBadInput(t *testing.T) {
 	assert.Empty(t, c.stBlobs())
 }
 
-// stEditableBackend is a minimal PEP 517/660 build backend: an editable
-// wheel of edpkg 0.1 holding a .pth file that points at the project folder.
-const stEditableBackend = `import base64, hashlib, os, zipfile
-
-NAME, VERSION = "edpkg", "0.1"
-DIST = NAME + "-" + VERSION + ".dist-info"
-META = "Metadata-Version: 2.1\nName: " + NAME + "\nVersion: " + VERSION + "\n"
-WHEEL = "Wheel-Version: 1.0\nGenerator: edbackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-
-
-def get_requires_for_build_wheel(config_settings=None):
-    return []
-
-
-get_requires_for_build_editable = get_requires_for_build_wheel
-
-
-def _wheel(wheel_directory, files):
-    name = NAME + "-" + VERSION + "-py3-none-any.whl"
-    files = dict(files)
-    files[DIST + "/METADATA"] = META
-    files[DIST + "/WHEEL"] = WHEEL
-    record = []
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
-        for path, text in sorted(files.items()):
-            data = text.encode()
-            z.writestr(path, data)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append(path + ",sha256=" + digest + "," + str(len(data)))
-        record.append(DIST + "/RECORD,,")
-        z.writestr(DIST + "/RECORD", "\n".join(record) + "\n")
-    return name
-
-
-def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-    return _wheel(wheel_directory, {"__editable__.edpkg.pth": os.path.abspath(".") + "\n"})
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    return _wheel(wheel_directory, {"edpkg/__init__.py": open("edpkg/__init__.py").read()})
-`
-
 func TestBuildPipCheckAndEditable(t *testing.T) {
 	t.Parallel()
 	py := pythons(t)[0]
@@ -358,7 +317,7 @@ func TestBuildPipCheckAndEditable(t *testing.T) {
 	// network nor setuptools and wheel.
 	proj := filepath.Join(wd, "src", "edpkg")
 	write(t, filepath.Join(proj, "pyproject.toml"), "[build-system]\nrequires = []\nbuild-backend = \"edbackend\"\nbackend-path = [\".\"]\n")
-	write(t, filepath.Join(proj, "edbackend.py"), stEditableBackend)
+	write(t, filepath.Join(proj, "edbackend.py"), fmt.Sprintf(edBackend, "edpkg", "pth"))
 	write(t, filepath.Join(proj, "edpkg", "__init__.py"), "X = 1\n")
 	out, err = pip("install", "--no-index", "--no-build-isolation", "-e", proj)
 	if err != nil {

@@ -90,7 +90,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    raise RuntimeError("editable only")
+    return _wheel(wheel_directory, {NAME + "/__init__.py": open(NAME + "/__init__.py").read()})
 `
 
 // edProject writes a project at dir whose editable install provides the

@@ -21,6 +21,14 @@ func printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// nonNil makes an empty listing print as [] rather than null in JSON.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // printTable prints rows under a header, aligned.
 func printTable(header []string, rows [][]string) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)

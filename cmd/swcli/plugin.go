@@ -42,10 +42,7 @@ func pluginCommand(a *appState) *cli.Command {
 						h.Close()
 					}
 					if a.json() {
-						if rows == nil {
-							rows = []pluginRow{}
-						}
-						return printJSON(rows)
+						return printJSON(nonNil(rows))
 					}
 					var t [][]string
 					for _, r := range rows {

@@ -93,10 +93,7 @@ func listCommand(a *appState) *cli.Command {
 				return err
 			}
 			if a.json() {
-				if rts == nil {
-					rts = []registry.RuntimeSummary{}
-				}
-				return printJSON(rts)
+				return printJSON(nonNil(rts))
 			}
 			var rows [][]string
 			for _, r := range rts {
@@ -131,10 +128,7 @@ func historyCommand(a *appState) *cli.Command {
 				return err
 			}
 			if a.json() {
-				if vs == nil {
-					vs = []registry.Version{}
-				}
-				return printJSON(vs)
+				return printJSON(nonNil(vs))
 			}
 			var rows [][]string
 			for _, v := range vs {

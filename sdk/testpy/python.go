@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/swcli/swcli/internal/pyversion"
 )
 
 // Python is one interpreter found on the machine.
@@ -75,7 +77,7 @@ func AnyPythons(t testing.TB, n int) []Python {
 		if !canVenv(p) {
 			continue
 		}
-		if versionLess(p.Version, "3.8") {
+		if pyversion.Less(p.Version, "3.8") {
 			old = append(old, p)
 		} else {
 			modern = append(modern, p)
@@ -118,16 +120,7 @@ func describe(ps []Python) string {
 }
 
 // PyenvRoot returns $PYENV_ROOT or ~/.pyenv.
-func PyenvRoot() string {
-	if r := os.Getenv("PYENV_ROOT"); r != "" {
-		return r
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".pyenv")
-}
+func PyenvRoot() string { return pyversion.PyenvRoot() }
 
 const probe = `import sys; print("%d.%d.%d" % sys.version_info[:3]); print(sys.executable)`
 
@@ -170,7 +163,7 @@ func findPythons() []Python {
 		if p == nil || !strings.HasPrefix(p.Version, "3.") {
 			continue
 		}
-		if b, ok := best[p.Version]; !ok || versionLess(b.Patch, p.Patch) {
+		if b, ok := best[p.Version]; !ok || pyversion.Less(b.Patch, p.Patch) {
 			best[p.Version] = *p
 		}
 	}
@@ -178,7 +171,7 @@ func findPythons() []Python {
 	for _, p := range best {
 		out = append(out, p)
 	}
-	sort.Slice(out, func(i, j int) bool { return versionLess(out[i].Version, out[j].Version) })
+	sort.Slice(out, func(i, j int) bool { return pyversion.Less(out[i].Version, out[j].Version) })
 	return out
 }
 
@@ -205,22 +198,4 @@ func probePython(path string) (Python, bool) {
 		return Python{}, false
 	}
 	return Python{Version: parts[0] + "." + parts[1], Patch: patch, Path: exe}, true
-}
-
-// versionLess compares dotted numeric versions ("3.9" < "3.10").
-func versionLess(a, b string) bool {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) || i < len(bs); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/swcli/swcli/internal/pyversion"
+
 	"github.com/swcli/swcli/core/mode"
 )
 
@@ -55,22 +57,10 @@ func majorMinor(v string) string {
 	return p[0] + "." + p[1]
 }
 
-// pyenvRoot is $PYENV_ROOT or ~/.pyenv.
-func pyenvRoot() string {
-	if r := os.Getenv("PYENV_ROOT"); r != "" {
-		return r
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".pyenv")
-}
-
 // pyenvCandidates returns pyenv's interpreters for xy ("" for all), newest
 // patch first.
 func pyenvCandidates(xy string) []string {
-	root := pyenvRoot()
+	root := pyversion.PyenvRoot()
 	if root == "" {
 		return nil
 	}
@@ -79,7 +69,7 @@ func pyenvCandidates(xy string) []string {
 		pat = xy + ".*"
 	}
 	dirs, _ := filepath.Glob(filepath.Join(root, "versions", pat))
-	sort.Slice(dirs, func(i, j int) bool { return versionLess(filepath.Base(dirs[j]), filepath.Base(dirs[i])) })
+	sort.Slice(dirs, func(i, j int) bool { return pyversion.Less(filepath.Base(dirs[j]), filepath.Base(dirs[i])) })
 	var out []string
 	for _, d := range dirs {
 		for _, n := range []string{"python3", "python"} {
@@ -153,7 +143,7 @@ func isShim(p string) bool {
 	if filepath.Base(dir) != "shims" {
 		return false
 	}
-	root := pyenvRoot()
+	root := pyversion.PyenvRoot()
 	return dir == filepath.Join(root, "shims") || strings.HasPrefix(dir, root+string(filepath.Separator)) ||
 		strings.Contains(dir, string(filepath.Separator)+".pyenv"+string(filepath.Separator))
 }
@@ -198,7 +188,7 @@ func listPythons(ctx context.Context) []interpreter {
 		if it == nil {
 			continue
 		}
-		if b, ok := best[it.Version]; !ok || versionLess(b.Patch, it.Patch) {
+		if b, ok := best[it.Version]; !ok || pyversion.Less(b.Patch, it.Patch) {
 			best[it.Version] = *it
 		}
 	}
@@ -206,7 +196,7 @@ func listPythons(ctx context.Context) []interpreter {
 	for _, it := range best {
 		out = append(out, it)
 	}
-	sort.Slice(out, func(i, j int) bool { return versionLess(out[i].Version, out[j].Version) })
+	sort.Slice(out, func(i, j int) bool { return pyversion.Less(out[i].Version, out[j].Version) })
 	return out
 }
 
@@ -219,24 +209,6 @@ func describe(its []interpreter) string {
 		s = append(s, fmt.Sprintf("%s (%s)", it.Version, it.Path))
 	}
 	return strings.Join(s, ", ")
-}
-
-// versionLess compares dotted numeric versions ("3.9.18" < "3.10.1").
-func versionLess(a, b string) bool {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) || i < len(bs); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }
 
 // envPython is the interpreter of the environment at prefix.
