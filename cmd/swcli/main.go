@@ -1,6 +1,6 @@
 // Command swcli manages Python runtimes for machine-learning work: create,
 // activate, run, build, copy and restore them. It only parses arguments, calls
-// core/runtime and prints; see DESIGN.md.
+// core/workflow and prints; see DESIGN.md.
 package main
 
 import (

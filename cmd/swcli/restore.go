@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/swcli/swcli/core/runtime"
+	"github.com/swcli/swcli/core/workflow"
 )
 
 func restoreCommands(a *appState) []*cli.Command {
@@ -28,7 +28,7 @@ func restoreCommands(a *appState) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				res, err := svc.Restore(c.Context, runtime.RestoreOptions{Source: c.Args().First(),
+				res, err := svc.Restore(c.Context, workflow.RestoreOptions{Source: c.Args().First(),
 					TargetDir: c.String("target-dir"), Force: c.Bool("force"), FromLock: c.Bool("from-lock")})
 				a.doneEvents()
 				if err != nil {

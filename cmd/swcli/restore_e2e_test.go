@@ -34,7 +34,7 @@ import (
 
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/mode"
-	"github.com/swcli/swcli/core/runtime"
+	"github.com/swcli/swcli/core/workflow"
 	"github.com/swcli/swcli/internal/testbin"
 	"github.com/swcli/swcli/sdk/testpy"
 )
@@ -157,10 +157,10 @@ func (s *rsSandbox) fail(dir string, args ...string) rsResult {
 }
 
 // rsRestoreJSON runs restore with -o json and decodes its result.
-func (s *rsSandbox) restoreJSON(args ...string) runtime.RestoreResult {
+func (s *rsSandbox) restoreJSON(args ...string) workflow.RestoreResult {
 	s.t.Helper()
 	r := s.ok("", append([]string{"-o", "json", "runtime", "restore"}, args...)...)
-	var res runtime.RestoreResult
+	var res workflow.RestoreResult
 	require.NoError(s.t, json.Unmarshal([]byte(r.stdout), &res), r.String())
 	return res
 }
@@ -206,14 +206,14 @@ func rsBuild(t *testing.T, s *rsSandbox, root, name string, bigMB int64) rsBuilt
 }
 
 // rsReadManifest reads the runtime manifest of a .swrt.
-func rsReadManifest(t *testing.T, swrt string) *runtime.Manifest {
+func rsReadManifest(t *testing.T, swrt string) *workflow.Manifest {
 	t.Helper()
 	f, err := os.Open(swrt)
 	require.NoError(t, err)
 	defer f.Close()
 	lay, err := bundle.ReadSWRT(context.Background(), f, t.TempDir(), bundle.DefaultLimits)
 	require.NoError(t, err)
-	m, err := runtime.ParseManifest(lay.Config)
+	m, err := workflow.ParseManifest(lay.Config)
 	require.NoError(t, err)
 	return m
 }
@@ -379,7 +379,7 @@ func rsRunScript(t *testing.T, script, cwd, home string) string {
 // rsCheckPortable checks a restored venv: console scripts run from another
 // folder without activation, no path of the build machine and no
 // placeholder left, pyvenv.cfg's home is this machine's interpreter.
-func rsCheckPortable(t *testing.T, b rsBuilt, m *runtime.Manifest, workdir, prefix, home string) {
+func rsCheckPortable(t *testing.T, b rsBuilt, m *workflow.Manifest, workdir, prefix, home string) {
 	t.Helper()
 	skip := map[string]bool{}
 	if m.Relocation != nil {
@@ -438,10 +438,10 @@ func TestRestoreE2E(t *testing.T) {
 		assert.Equal(t, target, res.Workdir)
 		prefix := filepath.Join(target, ".starwhale", "venv")
 		assert.Equal(t, prefix, res.Prefix)
-		st, err := runtime.ReadState(runtime.StatePathOf(target, "venv"))
+		st, err := workflow.ReadState(workflow.StatePathOf(target, "venv"))
 		require.NoError(t, err)
 		require.NotNil(t, st)
-		assert.Equal(t, runtime.StateReady, st.State)
+		assert.Equal(t, workflow.StateReady, st.State)
 		rsCheckPortable(t, b, m, target, prefix, other.home)
 		// no lock file left in the user's folders
 		_, err = os.Stat(target + ".lock")
@@ -558,7 +558,7 @@ func TestRestoreE2E(t *testing.T) {
 		other.ok("", "runtime", "copy", b.swrt, "local/project/self")
 		cwd := t.TempDir()
 		r = other.ok(cwd, "-o", "json", "runtime", "extract", b.name)
-		var res runtime.RestoreResult
+		var res workflow.RestoreResult
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
 		assert.Equal(t, filepath.Join(cwd, b.name+"-"+res.Version), res.Workdir)
 		assert.Contains(t, rsFiles(t, res.Workdir), "runtime.yaml")
@@ -613,10 +613,10 @@ func TestRestoreE2E(t *testing.T) {
 		}
 		require.Len(t, dirs, 1, "one cache folder per version")
 		cache := filepath.Join(other.storage, "envs", dirs[0])
-		st, err := runtime.ReadState(runtime.StatePathOf(cache, "venv"))
+		st, err := workflow.ReadState(workflow.StatePathOf(cache, "venv"))
 		require.NoError(t, err)
 		require.NotNil(t, st)
-		assert.Equal(t, runtime.StateReady, st.State)
+		assert.Equal(t, workflow.StateReady, st.State)
 		rsCheckPortable(t, b, m, cache, filepath.Join(cache, ".starwhale", "venv"), other.home)
 
 		// warm: no plugin, no restore
@@ -784,7 +784,7 @@ func rsRefusals(t *testing.T, b rsBuilt) {
 // rsOtherUser restores and runs the bundle as another uid, with Debian's
 // /usr/bin/python3.X (a different interpreter, in another place, than the
 // build's pyenv one) and another HOME.
-func rsOtherUser(t *testing.T, b rsBuilt, m *runtime.Manifest) {
+func rsOtherUser(t *testing.T, b rsBuilt, m *workflow.Manifest) {
 	if os.Geteuid() != 0 {
 		t.Skip("not root: cannot run a restore as another user (the other HOME and folder are covered by FastPathPortable)")
 	}
@@ -863,7 +863,7 @@ func rsOtherUser(t *testing.T, b rsBuilt, m *runtime.Manifest) {
 	target := filepath.Join(home, "elsewhere", "rt")
 	out, err = as(home, filepath.Join(bin, "swcli"), "-o", "json", "runtime", "restore", swrt, "--target-dir", target)
 	require.NoError(t, err, out)
-	var res runtime.RestoreResult
+	var res workflow.RestoreResult
 	require.NoError(t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &res), out)
 	assert.Equal(t, "layers", res.Path)
 
@@ -942,10 +942,10 @@ func TestRestoreInterrupted(t *testing.T) {
 		target := filepath.Join(t.TempDir(), "killed")
 		r := startAndStop(t, target, syscall.SIGKILL)
 		require.Equal(t, 128+int(syscall.SIGKILL), r.code, r.String())
-		st, err := runtime.ReadState(runtime.StatePathOf(target, "venv"))
+		st, err := workflow.ReadState(workflow.StatePathOf(target, "venv"))
 		require.NoError(t, err)
 		require.NotNil(t, st, "a killed restore leaves its state")
-		require.Equal(t, runtime.StateRestoring, st.State, "killed mid-unpack: not ready")
+		require.Equal(t, workflow.StateRestoring, st.State, "killed mid-unpack: not ready")
 		// run on the half-made folder refuses rather than using it
 		f := s.fail("", "runtime", "run", target, "--", "python", "-V")
 		assert.Contains(t, f.stderr, "not ready")
@@ -953,9 +953,9 @@ func TestRestoreInterrupted(t *testing.T) {
 		rsWaitNoPlugins(t, s.tag)
 		res := s.restoreJSON(b.name, "--target-dir", target)
 		assert.Equal(t, "layers", res.Path)
-		st, err = runtime.ReadState(runtime.StatePathOf(target, "venv"))
+		st, err = workflow.ReadState(workflow.StatePathOf(target, "venv"))
 		require.NoError(t, err)
-		assert.Equal(t, runtime.StateReady, st.State)
+		assert.Equal(t, workflow.StateReady, st.State)
 		fi, err := os.Stat(filepath.Join(res.Prefix, "lib", "python"+rsPython, "site-packages", "rs_big", "blob.bin"))
 		require.NoError(t, err)
 		assert.Equal(t, int64(50<<20), fi.Size())
@@ -969,10 +969,10 @@ func TestRestoreInterrupted(t *testing.T) {
 		assert.Equal(t, 130, r.code, r.String())
 		assert.Contains(t, r.stderr, "interrupted")
 		rsWaitNoPlugins(t, s.tag)
-		st, err := runtime.ReadState(runtime.StatePathOf(target, "venv"))
+		st, err := workflow.ReadState(workflow.StatePathOf(target, "venv"))
 		require.NoError(t, err)
 		require.NotNil(t, st, "an interrupted restore keeps its state")
-		assert.Equal(t, runtime.StateRestoring, st.State, "an interrupted restore is not ready")
+		assert.Equal(t, workflow.StateRestoring, st.State, "an interrupted restore is not ready")
 		res := s.restoreJSON(b.name, "--target-dir", target)
 		assert.Equal(t, "layers", res.Path)
 	})

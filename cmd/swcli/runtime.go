@@ -11,7 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/swcli/swcli/core/instance"
-	"github.com/swcli/swcli/core/runtime"
+	"github.com/swcli/swcli/core/workflow"
 )
 
 type errString string
@@ -44,7 +44,7 @@ func commandPath(c *cli.Context) string {
 	return strings.Join(names, " ")
 }
 
-func (a *appState) service() (*runtime.Service, error) {
+func (a *appState) service() (*workflow.Service, error) {
 	h, err := a.plugins()
 	if err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func (a *appState) service() (*runtime.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root}, nil
+	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root}, nil
 }
 
 func runtimeCommand(a *appState) *cli.Command {
@@ -91,7 +91,7 @@ func createCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := svc.Create(c.Context, runtime.CreateOptions{
+			res, err := svc.Create(c.Context, workflow.CreateOptions{
 				Workdir: c.Args().First(), Name: c.String("name"), Mode: c.String("mode"),
 				Python: c.String("python"), Force: c.Bool("force"),
 			})
@@ -127,7 +127,7 @@ func activateCommand(a *appState) *cli.Command {
 				return usage(c, "--shell %q is not supported; allowed: bash, zsh, fish, sh", shell)
 			}
 			if shell == "" {
-				shell = runtime.DefaultShell()
+				shell = workflow.DefaultShell()
 			}
 			svc, err := a.service()
 			if err != nil {
@@ -149,7 +149,7 @@ func activateCommand(a *appState) *cli.Command {
 				return nil
 			}
 			a.close() // no plugin needs to live while the user works
-			code, err := runtime.Subshell(shell, act.Script, t.Name)
+			code, err := workflow.Subshell(shell, act.Script, t.Name)
 			if err != nil {
 				return err
 			}
@@ -188,7 +188,7 @@ func runCommand(a *appState) *cli.Command {
 			}
 			code, err := svc.Run(c.Context, t, argv)
 			a.close()
-			var re *runtime.RunError
+			var re *workflow.RunError
 			if errors.As(err, &re) {
 				fmt.Fprintf(os.Stderr, "swcli: %s\n", re.Error())
 				return &exitError{code}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
-	"github.com/swcli/swcli/core/runtime"
+	"github.com/swcli/swcli/core/workflow"
 	"github.com/swcli/swcli/core/spec"
 	"github.com/swcli/swcli/core/uri"
 )
@@ -53,7 +53,7 @@ func buildCommand(a *appState) *cli.Command {
 			if wd == "" {
 				wd = "."
 			}
-			res, err := svc.Build(c.Context, runtime.BuildOptions{Workdir: wd, SpecFile: c.String("runtime-yaml"),
+			res, err := svc.Build(c.Context, workflow.BuildOptions{Workdir: wd, SpecFile: c.String("runtime-yaml"),
 				Project: c.String("project"), Tags: c.StringSlice("tag"), LockOnly: c.Bool("lock-only"),
 				NoCache: c.Bool("no-cache"), IncludeEditable: c.Bool("include-editable")})
 			a.doneEvents()
@@ -115,7 +115,7 @@ func historyCommand(a *appState) *cli.Command {
 			if c.NArg() != 1 {
 				return usage(c, "give one runtime NAME or URI")
 			}
-			ref, err := runtime.ParseRef(c.Args().First())
+			ref, err := workflow.ParseRef(c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -161,7 +161,7 @@ func infoCommand(a *appState) *cli.Command {
 			default:
 				return usage(c, "--output-filter %q is not a filter; allowed: basic, runtime_yaml, manifest, lock, all", filter)
 			}
-			ref, err := runtime.ParseRef(c.Args().First())
+			ref, err := workflow.ParseRef(c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -246,7 +246,7 @@ func tagCommand(a *appState) *cli.Command {
 			if c.NArg() < 1 {
 				return usage(c, "give a runtime URI and tags")
 			}
-			ref, err := runtime.ParseRef(c.Args().First())
+			ref, err := workflow.ParseRef(c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -297,7 +297,7 @@ func removeCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			ref, err := runtime.ParseRef(c.Args().First())
+			ref, err := workflow.ParseRef(c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -357,7 +357,7 @@ func recoverCommand(a *appState) *cli.Command {
 			if u.Version == "" {
 				return usage(c, "name the version to recover: NAME/version/VERSION (swcli runtime history NAME --show-removed lists them)")
 			}
-			ref, err := runtime.ParseRef(c.Args().First())
+			ref, err := workflow.ParseRef(c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -446,7 +446,7 @@ func copyCommand(a *appState) *cli.Command {
 				if _, err := os.Stat(dst); err == nil && !c.Bool("force") {
 					return usage(c, "%s exists; pass --force to overwrite it", dst)
 				}
-				ref, err := runtime.ParseRef(src)
+				ref, err := workflow.ParseRef(src)
 				if err != nil {
 					return err
 				}

@@ -1,4 +1,4 @@
-package runtime
+package workflow
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -287,7 +287,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if rm.SpecFile == "" || !filepath.IsLocal(filepath.FromSlash(rm.SpecFile)) {
 		return nil, fmt.Errorf("bundle: bad spec_file %q in its runtime manifest", rm.SpecFile)
 	}
-	here := goruntime.GOOS + "/" + goruntime.GOARCH
+	here := runtime.GOOS + "/" + runtime.GOARCH
 	built := rm.OS + "/" + rm.Arch
 	fast := !rm.LockOnly && !fromLock
 	if fast && built != here {
@@ -446,7 +446,7 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 			rep, err := m.Files(xctx, mode.FilesRequest{Env: env})
 			if err == nil && rep.ABI != "" && rep.ABI != rm.ABI {
 				err = &PlatformError{Name: rm.Name, Need: rm.OS + "/" + rm.Arch + " " + rm.ABI,
-					Have: goruntime.GOOS + "/" + goruntime.GOARCH + " " + rep.ABI + " (Python " + rep.Python + ")"}
+					Have: runtime.GOOS + "/" + runtime.GOARCH + " " + rep.ABI + " (Python " + rep.Python + ")"}
 			}
 			if err != nil {
 				cancel(err)

@@ -1,4 +1,4 @@
-package runtime
+package workflow
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	goruntime "runtime"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -299,7 +299,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		return nil, err
 	}
 	rm := &Manifest{Schema: ManifestSchema, Name: sp.Name, Mode: sp.Mode, Python: lock.Python,
-		PythonVersion: sp.Python, OS: goruntime.GOOS, Arch: goruntime.GOARCH, SpecFile: relSpec,
+		PythonVersion: sp.Python, OS: runtime.GOOS, Arch: runtime.GOARCH, SpecFile: relSpec,
 		Spec: norm, Lock: lock.Packages, LockFiles: lockFiles, LockOnly: o.LockOnly, SwcliVersion: s.Version}
 	if rm.Lock == nil {
 		rm.Lock = []mode.LockedPackage{}
@@ -631,7 +631,7 @@ func (s *Service) packPrepare(ctx context.Context, reg *registry.Registry, tmp s
 	}
 	if len(bjobs) > 0 {
 		s.stage(fmt.Sprintf("pack %d layers", len(bjobs)), 0, int64(len(bjobs)))
-		res, err := bundle.PackLayers(ctx, bjobs, max(1, goruntime.NumCPU()))
+		res, err := bundle.PackLayers(ctx, bjobs, max(1, runtime.NumCPU()))
 		p.res = res
 		if err != nil {
 			p.discard()

@@ -1,4 +1,4 @@
-package runtime
+package workflow
 
 // Unit tests of restoreInto with an in-process fake mode: states, refusals
 // before any write, cleanup after a failure, the lock against concurrent
@@ -13,7 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -152,7 +152,7 @@ func rsNewFixture(t *testing.T) *rsFixture {
 	f := &rsFixture{
 		mode: &rsFakeMode{caps: []string{mode.CapRelocate, mode.CapLock}, lock: lock, abi: "cp311"},
 		rm: &Manifest{Schema: ManifestSchema, Name: "rs-unit", Mode: "venv", Python: "3.11.7", PythonVersion: "3.11",
-			OS: goruntime.GOOS, Arch: goruntime.GOARCH, ABI: "cp311", SpecFile: "runtime.yaml", Lock: lock,
+			OS: runtime.GOOS, Arch: runtime.GOARCH, ABI: "cp311", SpecFile: "runtime.yaml", Lock: lock,
 			Relocation: &Relocation{TextFiles: []string{"bin/rs-tool"}}},
 		blobs: map[digest.Digest][]byte{},
 	}
@@ -302,7 +302,7 @@ func TestRestoreRefusedBeforeWriting(t *testing.T) {
 	var pe *PlatformError
 	require.ErrorAs(t, err, &pe)
 	assert.Contains(t, err.Error(), "/arm64")
-	assert.Contains(t, err.Error(), goruntime.GOOS+"/"+goruntime.GOARCH)
+	assert.Contains(t, err.Error(), runtime.GOOS+"/"+runtime.GOARCH)
 	assert.Contains(t, err.Error(), "--from-lock")
 }
 

@@ -1,9 +1,9 @@
-package runtime
+package workflow
 
 import (
 	"cmp"
 	"context"
-	goruntime "runtime"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -27,7 +27,7 @@ func (s *Service) extractLayers(ctx context.Context, src *source, layers []ocisp
 	total := int64(len(order))
 	s.stage("unpack layers", 0, total)
 	next := make(chan ocispec.Descriptor)
-	for range max(1, min(len(order), goruntime.NumCPU())) {
+	for range max(1, min(len(order), runtime.NumCPU())) {
 		wg.Go(func() {
 			for l := range next {
 				if err := src.extract(ctx, l, prefix); err != nil {
