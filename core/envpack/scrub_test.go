@@ -63,6 +63,27 @@ func TestURLPath(t *testing.T) {
 func TestReplacePathBoundaries(t *testing.T) {
 	r := func(s, old string) string { return string(replacePath([]byte(s), []byte(old), []byte("@P"))) }
 	assert.Equal(t, "@P/x @P \"@P\" file://@P/y", r("/w/x /w \"/w\" file:///w/y", "/w"))
-	assert.Equal(t, "/wheels /home/u/w /w2 /w.d", r("/wheels /home/u/w /w2 /w.d", "/w"))
+	assert.Equal(t, "/wheels /w2 /w.d /w-x /w_x", r("/wheels /w2 /w.d /w-x /w_x", "/w"))
 	assert.Equal(t, "a=@P:@P;", r("a=/w:/w;", "/w"))
+	// A path is a path wherever it starts: after a compiler flag, a key, a
+	// quote or another path's end; only what follows it bounds it.
+	assert.Equal(t, "-L@P/lib -I@P/include -Wl,-rpath,@P/lib prefix=@P\n'@P' x@P", r("-L/w/lib -I/w/include -Wl,-rpath,/w/lib prefix=/w\n'/w' x/w", "/w"))
+}
+
+// TestScrubberCondaPythonFiles: the files of a conda Python that hold the
+// build prefix after a flag (-L, -I) are scrubbed like any other.
+func TestScrubberCondaPythonFiles(t *testing.T) {
+	prefix := "/tmp/wd/.starwhale/conda"
+	s := NewScrubber(prefix, "/tmp/wd")
+	for rel, in := range map[string]string{
+		"lib/python3.11/_sysconfigdata__linux_x86_64-linux-gnu.py": "build_time_vars = {'LDFLAGS': '-L" + prefix + "/lib -Wl,-rpath," + prefix + "/lib', 'INCLUDEPY': '" + prefix + "/include/python3.11'}\n",
+		"lib/pkgconfig/python-3.11.pc":                             "prefix=" + prefix + "\nLibs: -L" + prefix + "/lib -lpython3.11\nCflags: -I" + prefix + "/include/python3.11\n",
+		"bin/python3.11-config":                                    "#!/bin/sh\necho -I" + prefix + "/include/python3.11 -L" + prefix + "/lib\n",
+		"lib/python3.11/config-3.11-x86_64-linux-gnu/Makefile":     "prefix=\t\t" + prefix + "\nLDFLAGS=-L" + prefix + "/lib\n",
+	} {
+		out, changed := s.Transform(rel, []byte(in))
+		assert.True(t, changed, rel)
+		assert.NotContains(t, string(out), prefix, rel)
+		assert.NotContains(t, string(out), "/tmp/wd", rel)
+	}
 }
