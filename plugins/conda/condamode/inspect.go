@@ -120,6 +120,10 @@ type condaRecord struct {
 	MD5     string   `json:"md5"`
 	SHA256  string   `json:"sha256"`
 	Files   []string `json:"files"`
+	Depends []string `json:"depends"`
+	Channel string   `json:"channel"`
+	Subdir  string   `json:"subdir"`
+	Fn      string   `json:"fn"`
 	file    string   // conda-meta/NAME-VERSION-BUILD.json
 }
 
