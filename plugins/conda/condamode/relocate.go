@@ -61,7 +61,7 @@ func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.E
 		}
 		if len(newPrefix) > len(old) {
 			return mode.Errorf(mode.ErrPrefixTooLong,
-				"cannot relocate to %s: %d characters, longer than the packed prefix (%d); choose a shorter --target-dir",
+				"cannot relocate to %s: %d characters, longer than the packed prefix (%d) that binary files embed; choose a shorter --target-dir, or restore with --from-lock, which installs the same lock into this folder",
 				newPrefix, len(newPrefix), len(old))
 		}
 		st, _ := os.Stat(p)
