@@ -515,10 +515,18 @@ func (s *Scrubber) Rewrite(rel string) bool {
 // prefix is recorded and left as it is.
 func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
 	changed := false
-	if isRecord(rel) {
-		if out, ok := normalizeRecord(data); ok {
+	norm := func(out []byte, ok bool) {
+		if ok {
 			data, changed = out, true
 		}
+	}
+	switch {
+	case isRecord(rel):
+		norm(normalizeRecord(data))
+	case isCondaMetaRecord(rel):
+		norm(normalizeCondaRecord(data))
+	case rel == "conda-meta/history":
+		norm(normalizeCondaHistory(data))
 	}
 	hasPrefix := bytes.Contains(data, s.prefix) || contains(data, s.prefixURL)
 	hasWorkdir := contains(data, s.workdir) || contains(data, s.workdirURL)

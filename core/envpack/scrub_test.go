@@ -87,3 +87,34 @@ func TestScrubberCondaPythonFiles(t *testing.T) {
 		assert.NotContains(t, string(out), "/tmp/wd", rel)
 	}
 }
+
+// TestScrubberCondaMeta: conda-meta records and history pack the same from
+// any folder at any time.
+func TestScrubberCondaMeta(t *testing.T) {
+	rec := func(prefix, sha, cache string) string {
+		return `{"name": "libfoo", "size": 12345, "timestamp": 1700000000123,
+  "extracted_package_dir": "` + cache + `/pkgs/libfoo-1.0-h0", "package_tarball_full_path": "` + cache + `/pkgs/libfoo-1.0-h0.conda",
+  "link": {"source": "` + cache + `/pkgs/libfoo-1.0-h0", "type": 1},
+  "paths_data": {"paths": [
+    {"_path": "etc/libfoo.conf", "path_type": "hardlink", "prefix_placeholder": "/opt/anaconda1anaconda2anaconda3", "file_mode": "text", "sha256": "aa", "sha256_in_prefix": "` + sha + `"},
+    {"_path": "share/data", "path_type": "hardlink", "sha256": "bb", "sha256_in_prefix": "bb"}], "paths_version": 1}}`
+	}
+	hist := func(prefix, when string) string {
+		return "==> " + when + " <==\n# cmd: conda create -y -p " + prefix + " python=3.11\n+conda-forge/linux-64::python-3.11.5-h0\n"
+	}
+	pack := func(prefix, sha, cache, when string) (string, string) {
+		s := NewScrubber(prefix, "")
+		r, _ := s.Transform("conda-meta/libfoo-1.0-h0.json", []byte(rec(prefix, sha, cache)))
+		h, _ := s.Transform("conda-meta/history", []byte(hist(prefix, when)))
+		return string(r), string(h)
+	}
+	r1, h1 := pack("/a/.starwhale/conda", "11", "/home/a/miniconda3", "2026-01-01 10:00:00")
+	r2, h2 := pack("/other/b/.starwhale/conda", "22", "/opt/conda", "2026-02-03 11:12:13")
+	assert.Equal(t, r1, r2)
+	assert.Equal(t, h1, h2)
+	assert.NotContains(t, r1, "miniconda3")
+	assert.NotContains(t, r1, `"sha256_in_prefix": "11"`)
+	assert.Contains(t, r1, `"sha256_in_prefix": "bb"`, "a hash that does not depend on the prefix stays")
+	assert.Contains(t, r1, `1700000000123`, "numbers kept exactly")
+	assert.Contains(t, h1, "-p "+mode.PrefixPlaceholder+" ")
+}

@@ -711,7 +711,7 @@ func (p *packed) commit(ctx context.Context, reg *registry.Registry, cache *laye
 
 // layerFormat changes when packing changes in a way the cache must not
 // survive.
-const layerFormat = "swcli-layer-3"
+const layerFormat = "swcli-layer-4" // 4: paths scrubbed wherever they start; conda-meta normalized
 
 // layerKey identifies a layer's input on this machine: the files' paths,
 // sizes, modification times, modes and inodes (of the file read: an
