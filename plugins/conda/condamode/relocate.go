@@ -3,7 +3,11 @@ package condamode
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +33,7 @@ const trampolineFmt = "#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\"
 //     relocatable /bin/sh trampoline;
 //   - conda-meta/*.json: absolute paths of the build machine's package cache
 //     (extracted_package_dir, package_tarball_full_path, link.source) are
-//     cleared.
+//     cleared, and sha256_in_prefix is written for the new prefix.
 func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.Events) error {
 	env := req.Env
 	if err := checkEnv(env); err != nil {
@@ -220,8 +224,12 @@ func fixShebangs(prefix, old string) error {
 	return nil
 }
 
-// scrubCondaMeta clears the build machine's package-cache paths from the
-// conda-meta records.
+// scrubCondaMeta makes the conda-meta records true for the environment at
+// prefix: the build machine's package-cache paths cleared, and
+// sha256_in_prefix written again for every file conda wrote the prefix into
+// (a path with a prefix_placeholder), from the file as it is now, so that
+// conda install and conda remove in the restored environment see what conda
+// itself would have recorded here.
 func scrubCondaMeta(prefix string) error {
 	paths, _ := filepath.Glob(filepath.Join(prefix, "conda-meta", "*.json"))
 	for _, p := range paths {
@@ -248,6 +256,31 @@ func scrubCondaMeta(prefix string) error {
 				changed = true
 			}
 		}
+		if pd, ok := rec["paths_data"].(map[string]any); ok {
+			entries, _ := pd["paths"].([]any)
+			for _, x := range entries {
+				e, ok := x.(map[string]any)
+				if !ok {
+					continue
+				}
+				rel, _ := e["_path"].(string)
+				if _, ok := e["prefix_placeholder"]; !ok || rel == "" {
+					continue
+				}
+				full, err := inPrefix(prefix, rel)
+				if err != nil {
+					continue
+				}
+				sum, err := fileSHA256(full)
+				if err != nil {
+					continue // not here (left out when packing): nothing to describe
+				}
+				if old, _ := e["sha256_in_prefix"].(string); old != sum {
+					e["sha256_in_prefix"] = sum
+					changed = true
+				}
+			}
+		}
 		if !changed {
 			continue
 		}
@@ -260,4 +293,21 @@ func scrubCondaMeta(prefix string) error {
 		}
 	}
 	return nil
+}
+
+// fileSHA256 is the hex sha256 of a regular file.
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", p)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
