@@ -397,6 +397,7 @@ func (m *Mode) installOne(ctx context.Context, t *tool, env mode.Env, vars []str
 		if err != nil {
 			return toolError(t.name+" env update -f "+d.Path+" failed", res, err)
 		}
+		return recordPipSources(ctx, env, envFileFindLinks(env, file), ev)
 	case mode.DepPipReq:
 		return pipInstall(ctx, env, []string{"-r", inWorkdir(env, d.Path)}, ev, stage)
 	case mode.DepPip:

@@ -88,6 +88,9 @@ func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (
 	for _, d := range pipDists(info, recs) {
 		p := mode.LockedPackage{Name: d.Name, Version: d.Version, Installer: mode.InstallerPip}
 		p.Source, p.Hashes, p.Editable = pipSource(env, d.DirectURL, ev)
+		if d.DirectURL == nil && d.Source != nil {
+			p.Source, p.Hashes = d.Source.Source, []string{"sha256:" + d.Source.SHA256}
+		}
 		pipPkgs = append(pipPkgs, p)
 	}
 	lock.Packages = append(lock.Packages, pipPkgs...)
