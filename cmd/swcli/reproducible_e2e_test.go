@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,6 +115,16 @@ func TestCondaBuildAnyFolderRestoreWithoutConda(t *testing.T) {
 	// --from-lock needs conda: the error says so (not "install Python").
 	msg := noConda.fail([]string{"needs conda", "without --from-lock"}, "runtime", "restore", "same/version/"+versions[0], "--target-dir", filepath.Join(c.home, "l"), "--from-lock")
 	assert.NotContains(t, msg, "pyenv install")
+
+	// conda keeps working in the restored environment.
+	for _, args := range [][]string{{"list", "-p", prefix}, {"remove", "-y", "-p", prefix, "zlib"}, {"install", "-y", "-p", prefix, "libfoo"}} {
+		cmd := exec.Command(condaStandin(t), args...)
+		cmd.Env = c.env
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "conda %v: %s", args, out)
+	}
+	assert.NoFileExists(t, filepath.Join(prefix, "lib", "libz.so.1.2.13"))
+	assert.FileExists(t, filepath.Join(prefix, "lib", "libfoo.so"))
 }
 
 // TestReadmeFilesFolderExample runs the README's `files:` example (a
