@@ -24,16 +24,29 @@ func isCondaMetaRecord(rel string) bool {
 	return path.Dir(rel) == "conda-meta" && strings.HasSuffix(rel, ".json")
 }
 
-// normalizeCondaRecord returns the record with sha256_in_prefix removed
-// from the paths that have a prefix placeholder and the package-cache paths
-// cleared; ok is false when nothing changed or data is not a JSON object.
+// normalizeCondaRecord returns the record normalized (NormalizeCondaRecord);
+// ok is false when nothing changed or data is not a JSON object.
 func normalizeCondaRecord(data []byte) ([]byte, bool) {
 	var rec map[string]any
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber() // sizes and timestamps exactly as written
-	if dec.Decode(&rec) != nil || rec == nil {
+	if dec.Decode(&rec) != nil || rec == nil || !NormalizeCondaRecord(rec) {
 		return nil, false
 	}
+	out, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, false
+	}
+	return append(out, '\n'), true
+}
+
+// NormalizeCondaRecord removes from a decoded conda-meta record what
+// depends on the machine and the prefix: the package-cache paths
+// (extracted_package_dir, package_tarball_full_path, link.source) are
+// cleared and sha256_in_prefix is dropped from the paths that have a
+// prefix_placeholder. It reports whether it changed rec. The conda mode
+// calls it when it relocates too (bundles packed before it existed).
+func NormalizeCondaRecord(rec map[string]any) bool {
 	changed := false
 	for _, k := range []string{"extracted_package_dir", "package_tarball_full_path"} {
 		if v, ok := rec[k].(string); ok && v != "" {
@@ -47,30 +60,30 @@ func normalizeCondaRecord(data []byte) ([]byte, bool) {
 			changed = true
 		}
 	}
-	if pd, ok := rec["paths_data"].(map[string]any); ok {
-		paths, _ := pd["paths"].([]any)
-		for _, p := range paths {
-			e, ok := p.(map[string]any)
-			if !ok {
-				continue
-			}
-			if _, placeholder := e["prefix_placeholder"]; !placeholder {
-				continue
-			}
-			if _, ok := e["sha256_in_prefix"]; ok {
-				delete(e, "sha256_in_prefix")
-				changed = true
+	for _, e := range CondaPlaceholderPaths(rec) {
+		if _, ok := e["sha256_in_prefix"]; ok {
+			delete(e, "sha256_in_prefix")
+			changed = true
+		}
+	}
+	return changed
+}
+
+// CondaPlaceholderPaths are the paths_data entries of a decoded conda-meta
+// record that have a prefix_placeholder: the files conda wrote the prefix
+// into.
+func CondaPlaceholderPaths(rec map[string]any) []map[string]any {
+	pd, _ := rec["paths_data"].(map[string]any)
+	paths, _ := pd["paths"].([]any)
+	var out []map[string]any
+	for _, p := range paths {
+		if e, ok := p.(map[string]any); ok {
+			if _, placeholder := e["prefix_placeholder"]; placeholder {
+				out = append(out, e)
 			}
 		}
 	}
-	if !changed {
-		return nil, false
-	}
-	out, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return nil, false
-	}
-	return append(out, '\n'), true
+	return out
 }
 
 // historyStamp is the head line of one transaction in conda-meta/history.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/swcli/swcli/core/envpack"
 	"github.com/swcli/swcli/core/mode"
 )
 
@@ -243,43 +244,21 @@ func scrubCondaMeta(prefix string) error {
 		if dec.Decode(&rec) != nil {
 			continue
 		}
-		changed := false
-		for _, k := range []string{"extracted_package_dir", "package_tarball_full_path"} {
-			if v, ok := rec[k].(string); ok && v != "" {
-				rec[k] = ""
-				changed = true
+		// What the build machine left (bundles packed before packing
+		// normalized it), then this prefix's hashes.
+		changed := envpack.NormalizeCondaRecord(rec)
+		for _, e := range envpack.CondaPlaceholderPaths(rec) {
+			rel, _ := e["_path"].(string)
+			full, err := inPrefix(prefix, rel)
+			if rel == "" || err != nil {
+				continue
 			}
-		}
-		if link, ok := rec["link"].(map[string]any); ok {
-			if v, ok := link["source"].(string); ok && v != "" {
-				link["source"] = ""
-				changed = true
+			sum, err := fileSHA256(full)
+			if err != nil {
+				continue // not here (left out when packing): nothing to describe
 			}
-		}
-		if pd, ok := rec["paths_data"].(map[string]any); ok {
-			entries, _ := pd["paths"].([]any)
-			for _, x := range entries {
-				e, ok := x.(map[string]any)
-				if !ok {
-					continue
-				}
-				rel, _ := e["_path"].(string)
-				if _, ok := e["prefix_placeholder"]; !ok || rel == "" {
-					continue
-				}
-				full, err := inPrefix(prefix, rel)
-				if err != nil {
-					continue
-				}
-				sum, err := fileSHA256(full)
-				if err != nil {
-					continue // not here (left out when packing): nothing to describe
-				}
-				if old, _ := e["sha256_in_prefix"].(string); old != sum {
-					e["sha256_in_prefix"] = sum
-					changed = true
-				}
-			}
+			e["sha256_in_prefix"] = sum
+			changed = true
 		}
 		if !changed {
 			continue
