@@ -195,14 +195,15 @@ func (a *Auth) Bootstrap(ctx context.Context, adminToken string) (bool, error) {
 		}
 	}
 	if _, err := a.project(ctx, DefaultProject); errors.Is(err, server.ErrNoProject) {
-		owner := AdminUser
-		if !created {
-			if owner, err = a.anAdmin(ctx); err != nil {
-				return created, err
-			}
+		// Owned by an admin (admins may do everything anyway).
+		rec := projectRecord{Name: DefaultProject, Created: a.now(), Members: []server.Member{}}
+		if owner, err := a.anAdmin(ctx); err != nil {
+			return created, err
+		} else if owner != "" {
+			rec.Members = []server.Member{{User: owner, Role: server.RoleOwner}}
 		}
-		if _, err := a.CreateProject(ctx, DefaultProject, owner, false); err != nil && !errors.Is(err, server.ErrConflict) {
-			return created, fmt.Errorf("auth: bootstrap: %w", err)
+		if err := a.create(ctx, projectKey(DefaultProject), rec); err != nil && !isPrecondition(err) {
+			return created, fmt.Errorf("auth: bootstrap: create project %s: %w", DefaultProject, err)
 		}
 	} else if err != nil {
 		return created, err
@@ -210,7 +211,7 @@ func (a *Auth) Bootstrap(ctx context.Context, adminToken string) (bool, error) {
 	return created, nil
 }
 
-// anAdmin returns the first admin user by name.
+// anAdmin returns the first admin user by name, or "".
 func (a *Auth) anAdmin(ctx context.Context) (string, error) {
 	users, err := a.ListUsers(ctx)
 	if err != nil {
@@ -221,5 +222,5 @@ func (a *Auth) anAdmin(ctx context.Context) (string, error) {
 			return u.Name, nil
 		}
 	}
-	return "", errors.New("auth: bootstrap: the store has users but no admin to own project self")
+	return "", nil
 }
