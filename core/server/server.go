@@ -213,22 +213,11 @@ func syncDir(dir string) {
 // TLSFiles names a certificate and key (PEM); both empty serves plain HTTP.
 type TLSFiles struct{ Cert, Key string }
 
-// ListenAndServe bootstraps, listens on addr (logging the address it got,
-// so ":0" works) and serves until ctx is done; then it stops accepting,
-// lets in-flight requests finish within Config.Grace and returns nil (or
-// an error saying requests were cut off).
+// ListenAndServe checks the TLS files, bootstraps, listens on addr and
+// serves (see Serve).
 func (s *Server) ListenAndServe(ctx context.Context, addr string, tlsFiles TLSFiles) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
-	if (tlsFiles.Cert == "") != (tlsFiles.Key == "") {
-		return errors.New("server: TLS needs both a certificate and a key (--tls-cert and --tls-key)")
-	}
-	if tlsFiles.Cert != "" {
-		cert, err := tls.LoadX509KeyPair(tlsFiles.Cert, tlsFiles.Key)
-		if err != nil {
-			return fmt.Errorf("server: TLS certificate %s / key %s: %w", tlsFiles.Cert, tlsFiles.Key, err)
-		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if _, err := tlsConfig(tlsFiles); err != nil {
+		return err
 	}
 	if err := s.Bootstrap(ctx); err != nil {
 		return err
@@ -237,10 +226,40 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, tlsFiles TLSFi
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", addr, err)
 	}
+	return s.Serve(ctx, ln, tlsFiles)
+}
+
+// tlsConfig loads the certificate and key; nil for plain HTTP.
+func tlsConfig(files TLSFiles) (*tls.Config, error) {
+	if (files.Cert == "") != (files.Key == "") {
+		return nil, errors.New("server: TLS needs both a certificate and a key (--tls-cert and --tls-key)")
+	}
+	if files.Cert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		return nil, fmt.Errorf("server: TLS certificate %s / key %s: %w", files.Cert, files.Key, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// Serve serves on ln (logging its address, so ":0" works) until ctx is
+// done; then it stops accepting, lets in-flight requests finish within
+// Config.Grace and returns nil, or an error saying requests were cut off.
+// It closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsFiles TLSFiles) error {
+	cfg, err := tlsConfig(tlsFiles)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, TLSConfig: cfg,
+		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	scheme := "http"
-	if hs.TLSConfig != nil {
+	if cfg != nil {
 		scheme = "https"
-		ln = tls.NewListener(ln, hs.TLSConfig)
+		ln = tls.NewListener(ln, cfg)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
