@@ -213,18 +213,20 @@ func syncDir(dir string) {
 // TLSFiles names a certificate and key (PEM); both empty serves plain HTTP.
 type TLSFiles struct{ Cert, Key string }
 
-// ListenAndServe checks the TLS files, bootstraps, listens on addr and
-// serves (see Serve).
+// ListenAndServe checks the TLS files, listens on addr, bootstraps (so a
+// bad address or certificate fails before anything is created) and serves
+// (see Serve).
 func (s *Server) ListenAndServe(ctx context.Context, addr string, tlsFiles TLSFiles) error {
 	if _, err := tlsConfig(tlsFiles); err != nil {
-		return err
-	}
-	if err := s.Bootstrap(ctx); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", addr, err)
+	}
+	if err := s.Bootstrap(ctx); err != nil {
+		ln.Close()
+		return err
 	}
 	return s.Serve(ctx, ln, tlsFiles)
 }
