@@ -96,6 +96,15 @@ func (a *api) handle(fn apiFunc) http.Handler {
 	})
 }
 
+// answer turns a value and an error into a handler's result: 200 and the
+// value, or the error.
+func answer[T any](v T, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, v, nil
+}
+
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -97,11 +97,7 @@ func (a *api) updateProject(r *http.Request, p Principal) (int, any, error) {
 	if req.Public == nil {
 		return 0, nil, badRequest(`nothing to change; send {"public": true|false}`)
 	}
-	proj, err := a.acc.SetPublic(r.Context(), name, *req.Public)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, proj, nil
+	return answer(a.acc.SetPublic(r.Context(), name, *req.Public))
 }
 
 func (a *api) deleteProject(r *http.Request, p Principal) (int, any, error) {
@@ -127,49 +123,47 @@ func (a *api) listMembers(r *http.Request, p Principal) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	proj, err := a.acc.Project(r.Context(), name)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, proj.Members, nil
+	return members(a.acc.Project(r.Context(), name))
 }
 
 type setMemberRequest struct {
 	Role Role `json:"role"`
 }
 
-func (a *api) setMember(r *http.Request, p Principal) (int, any, error) {
-	name, err := a.projectArg(r, p, ActionManage)
-	if err != nil {
-		return 0, nil, err
+// memberArgs authorizes managing the project in the path and validates
+// the user name.
+func (a *api) memberArgs(r *http.Request, p Principal) (project, user string, err error) {
+	if project, err = a.projectArg(r, p, ActionManage); err != nil {
+		return "", "", err
 	}
-	user := r.PathValue("user")
-	if err := checkName("user", user); err != nil {
-		return 0, nil, err
-	}
-	var req setMemberRequest
-	if err := decode(r, &req); err != nil {
-		return 0, nil, err
-	}
-	proj, err := a.acc.SetMember(r.Context(), name, user, req.Role)
+	user = r.PathValue("user")
+	return project, user, checkName("user", user)
+}
+
+// members answers a project's members.
+func members(proj Project, err error) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, proj.Members, nil
 }
 
+func (a *api) setMember(r *http.Request, p Principal) (int, any, error) {
+	name, user, err := a.memberArgs(r, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req setMemberRequest
+	if err := decode(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return members(a.acc.SetMember(r.Context(), name, user, req.Role))
+}
+
 func (a *api) removeMember(r *http.Request, p Principal) (int, any, error) {
-	name, err := a.projectArg(r, p, ActionManage)
+	name, user, err := a.memberArgs(r, p)
 	if err != nil {
 		return 0, nil, err
 	}
-	user := r.PathValue("user")
-	if err := checkName("user", user); err != nil {
-		return 0, nil, err
-	}
-	proj, err := a.acc.RemoveMember(r.Context(), name, user)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, proj.Members, nil
+	return members(a.acc.RemoveMember(r.Context(), name, user))
 }

@@ -16,44 +16,39 @@ func (a *api) runtimeArgs(r *http.Request, p Principal, act Action) (project, na
 	return project, name, checkName("runtime", name)
 }
 
+// readArgs authorizes a pull from the project in the path, validates the
+// runtime name (when the route has one) and reads ?removed.
+func (a *api) readArgs(r *http.Request, p Principal) (project, name string, removed bool, err error) {
+	if r.PathValue("runtime") == "" {
+		project, err = a.projectArg(r, p, ActionPull)
+	} else {
+		project, name, err = a.runtimeArgs(r, p, ActionPull)
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	removed, err = flag(r, "removed")
+	return project, name, removed, err
+}
+
 func (a *api) listRuntimes(r *http.Request, p Principal) (int, any, error) {
-	project, err := a.projectArg(r, p, ActionPull)
+	project, _, removed, err := a.readArgs(r, p)
 	if err != nil {
 		return 0, nil, err
 	}
-	removed, err := flag(r, "removed")
-	if err != nil {
-		return 0, nil, err
-	}
-	rts, err := a.reg.ListRuntimes(r.Context(), project, removed)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, rts, nil
+	return answer(a.reg.ListRuntimes(r.Context(), project, removed))
 }
 
 func (a *api) listVersions(r *http.Request, p Principal) (int, any, error) {
-	project, name, err := a.runtimeArgs(r, p, ActionPull)
+	project, name, removed, err := a.readArgs(r, p)
 	if err != nil {
 		return 0, nil, err
 	}
-	removed, err := flag(r, "removed")
-	if err != nil {
-		return 0, nil, err
-	}
-	vs, err := a.reg.ListVersions(r.Context(), project, name, removed)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, vs, nil
+	return answer(a.reg.ListVersions(r.Context(), project, name, removed))
 }
 
 func (a *api) versionInfo(r *http.Request, p Principal) (int, any, error) {
-	project, name, err := a.runtimeArgs(r, p, ActionPull)
-	if err != nil {
-		return 0, nil, err
-	}
-	removed, err := flag(r, "removed")
+	project, name, removed, err := a.readArgs(r, p)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -61,11 +56,7 @@ func (a *api) versionInfo(r *http.Request, p Principal) (int, any, error) {
 	if removed {
 		opts = append(opts, registry.IncludeRemoved())
 	}
-	v, err := a.reg.Resolve(r.Context(), project, name, r.PathValue("version"), opts...)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, v, nil
+	return answer(a.reg.Resolve(r.Context(), project, name, r.PathValue("version"), opts...))
 }
 
 func (a *api) removeVersion(r *http.Request, p Principal) (int, any, error) {
@@ -88,11 +79,7 @@ func (a *api) recoverVersion(r *http.Request, p Principal) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	v, err := a.reg.Recover(r.Context(), project, name, r.PathValue("version"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, v, nil
+	return answer(a.reg.Recover(r.Context(), project, name, r.PathValue("version")))
 }
 
 type addTagsRequest struct {
@@ -116,11 +103,7 @@ func (a *api) addTags(r *http.Request, p Principal) (int, any, error) {
 	if err := a.reg.Tag(r.Context(), project, name, ref, req.Tags, req.Force); err != nil {
 		return 0, nil, err
 	}
-	v, err := a.reg.Resolve(r.Context(), project, name, ref)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, v, nil
+	return answer(a.reg.Resolve(r.Context(), project, name, ref))
 }
 
 func (a *api) removeTag(r *http.Request, p Principal) (int, any, error) {

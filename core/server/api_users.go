@@ -21,11 +21,7 @@ func (a *api) listUsers(r *http.Request, p Principal) (int, any, error) {
 	if err := adminOnly(p); err != nil {
 		return 0, nil, err
 	}
-	us, err := a.acc.ListUsers(r.Context())
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, us, nil
+	return answer(a.acc.ListUsers(r.Context()))
 }
 
 type createUserRequest struct {
@@ -104,11 +100,7 @@ func (a *api) listTokens(r *http.Request, p Principal) (int, any, error) {
 	if err := signedIn(p); err != nil {
 		return 0, nil, err
 	}
-	ts, err := a.acc.ListTokens(r.Context(), p.User)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, ts, nil
+	return answer(a.acc.ListTokens(r.Context(), p.User))
 }
 
 type createTokenRequest struct {

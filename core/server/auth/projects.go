@@ -44,19 +44,12 @@ func (a *Auth) Project(ctx context.Context, name string) (server.Project, error)
 
 // ListProjects implements server.Accounts: the projects p may pull from.
 func (a *Auth) ListProjects(ctx context.Context, p server.Principal) ([]server.Project, error) {
-	names, err := a.keys(ctx, projectsPrefix)
+	recs, err := records[projectRecord](ctx, a, projectsPrefix)
 	if err != nil {
 		return nil, err
 	}
 	out := []server.Project{}
-	for _, n := range names {
-		rec, err := a.project(ctx, n)
-		if errors.Is(err, server.ErrNoProject) {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
+	for _, rec := range recs {
 		if p.Admin || rec.Public || (!p.Anonymous() && rec.Role(p.User) != "") {
 			out = append(out, nonNil(rec))
 		}

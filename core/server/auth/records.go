@@ -116,6 +116,28 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
+// records reads every record under prefix (in key order), skipping those
+// deleted since the listing.
+func records[T any](ctx context.Context, a *Auth, prefix string) ([]T, error) {
+	names, err := a.keys(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(names))
+	for _, n := range names {
+		var v T
+		_, err := a.read(ctx, prefix+n+".json", &v)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // keys lists the record names (without prefix and ".json") under prefix.
 func (a *Auth) keys(ctx context.Context, prefix string) ([]string, error) {
 	var out []string

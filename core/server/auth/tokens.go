@@ -75,26 +75,21 @@ func (a *Auth) addToken(ctx context.Context, user, name, token string, expires t
 
 // tokenRecords reads the tokens of user (all of them when user is "").
 func (a *Auth) tokenRecords(ctx context.Context, user string) ([]tokenRecord, error) {
-	hashes, err := a.keys(ctx, tokensPrefix)
+	all, err := records[tokenRecord](ctx, a, tokensPrefix)
 	if err != nil {
 		return nil, err
 	}
 	var out []tokenRecord
-	for _, h := range hashes {
-		var rec tokenRecord
-		_, err := a.read(ctx, tokenKey(h), &rec)
-		if isNotFound(err) {
-			continue // revoked meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		if rec.Hash == h && (user == "" || rec.User == user) {
+	for _, rec := range all {
+		if len(rec.Hash) == sha256Hex && (user == "" || rec.User == user) {
 			out = append(out, rec)
 		}
 	}
 	return out, nil
 }
+
+// sha256Hex is the length of a token hash.
+const sha256Hex = 64
 
 // ListTokens implements server.Accounts.
 func (a *Auth) ListTokens(ctx context.Context, user string) ([]server.Token, error) {

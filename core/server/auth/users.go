@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -98,19 +97,12 @@ func (a *Auth) createUser(ctx context.Context, name string, admin bool, password
 
 // ListUsers implements server.Accounts.
 func (a *Auth) ListUsers(ctx context.Context) ([]server.User, error) {
-	names, err := a.keys(ctx, usersPrefix)
+	recs, err := records[userRecord](ctx, a, usersPrefix)
 	if err != nil {
 		return nil, err
 	}
-	out := []server.User{}
-	for _, n := range names {
-		u, err := a.user(ctx, n)
-		if errors.Is(err, server.ErrNotFound) {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
+	out := make([]server.User, 0, len(recs))
+	for _, u := range recs {
 		out = append(out, u.public())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
