@@ -256,7 +256,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsFiles TLSFiles) 
 		ln.Close()
 		return err
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, TLSConfig: cfg,
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: cfg,
 		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	scheme := "http"
 	if cfg != nil {

@@ -127,8 +127,8 @@ func (a *Auth) byToken(ctx context.Context, token string) (server.Principal, err
 		return server.Principal{}, errBadCredentials
 	}
 	u, err := a.user(ctx, rec.User)
-	if errors.Is(err, server.ErrNotFound) {
-		return server.Principal{}, errBadCredentials
+	if errors.Is(err, server.ErrNotFound) || (err == nil && u.ID != rec.UserID) {
+		return server.Principal{}, errBadCredentials // the account is gone
 	}
 	if err != nil {
 		return server.Principal{}, err
@@ -188,3 +188,6 @@ func checkName(kind, name string) error {
 	}
 	return nil
 }
+
+// Store returns the store Auth keeps its records in.
+func (a *Auth) Store() store.Store { return a.s }

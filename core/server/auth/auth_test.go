@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/base64"
 	"fmt"
 	"io/fs"
@@ -113,6 +115,21 @@ func TestAuthenticate(t *testing.T) {
 	_, err = a.Authenticate(request(bearer(short)))
 	require.ErrorIs(t, err, server.ErrUnauthenticated)
 
+	// A token left behind (a delete cut short) never works for a new
+	// account of the same name.
+	s := a.Store()
+	sum := sha256.Sum256([]byte(tok))
+	leftKey := "auth/tokens/" + hex.EncodeToString(sum[:]) + ".json"
+	left, err := os.ReadFile(filepath.Join(s.(*store.FS).Root(), leftKey))
+	require.NoError(t, err)
+	require.Contains(t, string(left), `"user":"alice"`)
+
+	require.NoError(t, a.DeleteUser(ctx, "alice"))
+	_, _, err = a.CreateUser(ctx, "alice", false, "")
+	require.NoError(t, err)
+	require.NoError(t, s.Put(ctx, leftKey, strings.NewReader(string(left)), store.PutOptions{}))
+	_, err = a.Authenticate(request(bearer(tok)))
+	require.ErrorIs(t, err, server.ErrUnauthenticated, "an old account's token")
 	require.NoError(t, a.DeleteUser(ctx, "alice"))
 	_, err = a.Authenticate(request(bearer(tok)))
 	require.ErrorIs(t, err, server.ErrUnauthenticated, "a deleted user's token")

@@ -13,6 +13,7 @@ import (
 type tokenRecord struct {
 	Hash    string     `json:"hash"` // hex sha256 of the token
 	User    string     `json:"user"`
+	UserID  string     `json:"user_id"` // the account's userRecord.ID
 	Name    string     `json:"name"`
 	Created time.Time  `json:"created"`
 	Expires *time.Time `json:"expires,omitempty"`
@@ -37,7 +38,8 @@ const minTokenLen = 16
 
 // CreateToken implements server.Accounts.
 func (a *Auth) CreateToken(ctx context.Context, user, name string, expires time.Time) (server.Token, string, error) {
-	if _, err := a.user(ctx, user); err != nil {
+	u, err := a.user(ctx, user)
+	if err != nil {
 		return server.Token{}, "", err
 	}
 	if err := checkName("token", name); err != nil {
@@ -50,15 +52,15 @@ func (a *Auth) CreateToken(ctx context.Context, user, name string, expires time.
 	if err != nil {
 		return server.Token{}, "", err
 	}
-	t, err := a.addToken(ctx, user, name, token, expires)
+	t, err := a.addToken(ctx, u, name, token, expires)
 	return t, token, err
 }
 
-func (a *Auth) addToken(ctx context.Context, user, name, token string, expires time.Time) (server.Token, error) {
+func (a *Auth) addToken(ctx context.Context, u userRecord, name, token string, expires time.Time) (server.Token, error) {
 	if len(token) < minTokenLen {
 		return server.Token{}, fail(server.ErrInvalid, "a token must be at least %d characters long", minTokenLen)
 	}
-	rec := tokenRecord{Hash: hashToken(token), User: user, Name: name, Created: a.now()}
+	rec := tokenRecord{Hash: hashToken(token), User: u.Name, UserID: u.ID, Name: name, Created: a.now()}
 	if !expires.IsZero() {
 		e := expires.UTC()
 		rec.Expires = &e
@@ -68,7 +70,7 @@ func (a *Auth) addToken(ctx context.Context, user, name, token string, expires t
 		return server.Token{}, fail(server.ErrConflict, "this token is already in use")
 	}
 	if err != nil {
-		return server.Token{}, fmt.Errorf("auth: store token %s of %s: %w", name, user, err)
+		return server.Token{}, fmt.Errorf("auth: store token %s of %s: %w", name, u.Name, err)
 	}
 	return rec.public(), nil
 }

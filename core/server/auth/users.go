@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"time"
@@ -12,7 +14,10 @@ import (
 )
 
 type userRecord struct {
-	Name     string    `json:"name"`
+	Name string `json:"name"`
+	// ID is random per account: tokens name it, so a token left behind by
+	// a deleted user never works for a new user of the same name.
+	ID       string    `json:"id"`
 	Admin    bool      `json:"admin,omitempty"`
 	Password string    `json:"password,omitempty"` // bcrypt hash
 	Created  time.Time `json:"created"`
@@ -74,7 +79,11 @@ func (a *Auth) createUser(ctx context.Context, name string, admin bool, password
 	if err := checkName("user", name); err != nil {
 		return server.User{}, err
 	}
-	rec := userRecord{Name: name, Admin: admin, Created: a.now()}
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return server.User{}, err
+	}
+	rec := userRecord{Name: name, ID: hex.EncodeToString(id[:]), Admin: admin, Created: a.now()}
 	if password != "" {
 		h, err := a.hashPassword(password)
 		if err != nil {
@@ -89,7 +98,7 @@ func (a *Auth) createUser(ctx context.Context, name string, admin bool, password
 	if err != nil {
 		return server.User{}, fmt.Errorf("auth: create user %s: %w", name, err)
 	}
-	if _, err := a.addToken(ctx, name, "default", token, time.Time{}); err != nil {
+	if _, err := a.addToken(ctx, rec, "default", token, time.Time{}); err != nil {
 		return server.User{}, err
 	}
 	return rec.public(), nil
@@ -128,23 +137,12 @@ func (a *Auth) SetPassword(ctx context.Context, name, password string) error {
 	return err
 }
 
-// DeleteUser implements server.Accounts: the record first (its tokens stop
-// working at once, see byToken), then its tokens and memberships.
+// DeleteUser implements server.Accounts: memberships first, then tokens,
+// then the record, so a delete cut short leaves a user that a re-run
+// finishes deleting (and tokens left behind name the old account's ID).
 func (a *Auth) DeleteUser(ctx context.Context, name string) error {
 	if _, err := a.user(ctx, name); err != nil {
 		return err
-	}
-	if err := a.s.Delete(ctx, userKey(name)); err != nil {
-		return fmt.Errorf("auth: delete user %s: %w", name, err)
-	}
-	toks, err := a.tokenRecords(ctx, name)
-	if err != nil {
-		return err
-	}
-	for _, t := range toks {
-		if err := a.s.Delete(ctx, tokenKey(t.Hash)); err != nil {
-			return fmt.Errorf("auth: delete user %s: revoke token %s: %w", name, t.id(), err)
-		}
 	}
 	projects, err := a.keys(ctx, projectsPrefix)
 	if err != nil {
@@ -161,6 +159,18 @@ func (a *Auth) DeleteUser(ctx context.Context, name string) error {
 		if err != nil {
 			return fmt.Errorf("auth: delete user %s: leave project %s: %w", name, p, err)
 		}
+	}
+	toks, err := a.tokenRecords(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if err := a.s.Delete(ctx, tokenKey(t.Hash)); err != nil {
+			return fmt.Errorf("auth: delete user %s: revoke token %s: %w", name, t.id(), err)
+		}
+	}
+	if err := a.s.Delete(ctx, userKey(name)); err != nil {
+		return fmt.Errorf("auth: delete user %s: %w", name, err)
 	}
 	return nil
 }
