@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -294,3 +295,100 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// Two servers over one store are one instance: a user created through one
+// signs in on the other at once, with a token or a password, and a token
+// revoked on one stops working on the other.
+func TestTwoServersOneStore(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.NewFS(filepath.Join(dir, "store"))
+	require.NoError(t, err)
+	const admin = "swt_two-servers-admin-0123456789"
+	var urls []string
+	for i := 0; i < 2; i++ {
+		acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
+		require.NoError(t, err)
+		srv, err := server.New(server.Config{Accounts: acc, Registry: registry.New(st), DataDir: dir, AdminToken: admin})
+		require.NoError(t, err)
+		require.NoError(t, srv.Bootstrap(ctx))
+		urls = append(urls, newHTTPTest(t, srv))
+	}
+	do := func(url, method, path, body string, auth func(*http.Request)) (int, string) {
+		req, err := http.NewRequest(method, url+path, strings.NewReader(body))
+		require.NoError(t, err)
+		auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	bearer := func(tok string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+	}
+	st1, body := do(urls[0], "POST", "/api/v1/users", `{"name":"bob","password":"bob's password"}`, bearer(admin))
+	require.Equal(t, 201, st1, body)
+	var created struct{ Token string }
+	require.NoError(t, jsonUnmarshal(body, &created))
+
+	st1, body = do(urls[1], "GET", "/api/v1/whoami", "", bearer(created.Token))
+	assert.Equal(t, 200, st1, body)
+	st1, body = do(urls[1], "GET", "/api/v1/whoami", "", func(r *http.Request) { r.SetBasicAuth("bob", "bob's password") })
+	assert.Equal(t, 200, st1, body)
+	st1, body = do(urls[1], "GET", "/api/v1/whoami", "", func(r *http.Request) { r.SetBasicAuth("anyone", created.Token) })
+	assert.Equal(t, 200, st1, body)
+
+	st1, body = do(urls[1], "GET", "/api/v1/tokens", "", bearer(created.Token))
+	require.Equal(t, 200, st1, body)
+	var toks []server.Token
+	require.NoError(t, jsonUnmarshal(body, &toks))
+	require.Len(t, toks, 1)
+	st1, body = do(urls[1], "DELETE", "/api/v1/tokens/"+toks[0].ID, "", bearer(created.Token))
+	require.Equal(t, 204, st1, body)
+	st1, body = do(urls[0], "GET", "/api/v1/whoami", "", bearer(created.Token))
+	assert.Equal(t, 401, st1, "revoked on the other server: %s", body)
+}
+
+// Two servers starting at once on one empty store and data folder create
+// one admin and one admin.token, and that token works.
+func TestConcurrentBootstrap(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.NewFS(filepath.Join(dir, "store"))
+	require.NoError(t, err)
+	var (
+		accs []*auth.Auth
+		srvs []*server.Server
+	)
+	for i := 0; i < 4; i++ {
+		acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
+		require.NoError(t, err)
+		srv, err := server.New(server.Config{Accounts: acc, Registry: registry.New(st), DataDir: dir})
+		require.NoError(t, err)
+		accs, srvs = append(accs, acc), append(srvs, srv)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(srvs))
+	for i, srv := range srvs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = srv.Bootstrap(ctx) }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	users, err := accs[0].ListUsers(ctx)
+	require.NoError(t, err)
+	require.Len(t, users, 1)
+	data, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
+	require.NoError(t, err)
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(data)))
+	p, err := accs[3].Authenticate(req)
+	require.NoError(t, err)
+	assert.True(t, p.Admin)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "store and admin.token, no temporary files")
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
