@@ -57,6 +57,8 @@ type versionRecord struct {
 	Size      int64         `json:"size"`
 	Removed   bool          `json:"removed,omitempty"`
 	RemovedAt *time.Time    `json:"removed_at,omitempty"`
+	// MediaType of the manifest; "" is an OCI image manifest (PutVersion).
+	MediaType string `json:"media_type,omitempty"`
 }
 
 type tagRecord struct {
@@ -67,8 +69,11 @@ type counterRecord struct {
 	Next int `json:"next"`
 }
 
-// maxManifestSize is the largest manifest accepted (as in distribution).
-const maxManifestSize = 4 << 20
+// MaxManifestSize is the largest manifest accepted (as in distribution), by
+// PutVersion and PutManifest alike; the server's request limit reads it.
+const MaxManifestSize = 4 << 20
+
+const maxManifestSize = MaxManifestSize
 
 // PutVersion adds a version of runtime name from an OCI image manifest whose
 // config and layers are already stored as blobs (else *MissingBlobsError).
@@ -99,32 +104,26 @@ func (r *Registry) PutVersion(ctx context.Context, project, name string, manifes
 		return Version{}, err
 	}
 
-	rec, created, err := r.addRecord(ctx, project, name, md, size)
-	if err != nil {
+	// The blobs become readable through the repository (OCI pulls) before
+	// the version exists.
+	links := []digest.Digest{md}
+	for _, d := range references(m) {
+		links = append(links, d.Digest)
+	}
+	if err := r.linkBlobs(ctx, project, name, links); err != nil {
 		return Version{}, err
 	}
-	if created {
-		// A new version: latest moves to it unless a concurrent build of a
-		// newer one (higher N) got there first.
-		err = r.moveLatestTo(ctx, project, name, rec)
-	} else {
-		// The same manifest again (a rebuild, a copy-in): latest moves to it.
-		err = r.moveTag(ctx, project, name, latestTag, func(tagRecord, bool) (digest.Digest, error) { return md, nil })
-	}
+	rec, err := r.commitVersion(ctx, project, name, md, size, "", tags)
 	if err != nil {
 		return Version{}, err
-	}
-	for _, t := range tags {
-		if err := r.setUserTag(ctx, project, name, t, md, true); err != nil {
-			return Version{}, err
-		}
 	}
 	return r.version(ctx, project, name, rec)
 }
 
-// addRecord creates the record of version md, or finds (and if removed,
-// recovers) the existing one.
-func (r *Registry) addRecord(ctx context.Context, project, name string, md digest.Digest, size int64) (rec versionRecord, created bool, err error) {
+// addRecordType creates the record of version md, a manifest of mediaType
+// ("" for an OCI image manifest), or finds (and if removed, recovers) the
+// existing one.
+func (r *Registry) addRecordType(ctx context.Context, project, name string, md digest.Digest, size int64, mediaType string) (rec versionRecord, created bool, err error) {
 	vkey := versionKey(project, name, md)
 	err = r.readJSON(ctx, vkey, &rec)
 	if isNotFound(err) {
@@ -137,7 +136,7 @@ func (r *Registry) addRecord(ctx context.Context, project, name string, md diges
 		if err := r.putJSON(ctx, ntag, tagRecord{Digest: md}, store.PutOptions{IfNoneMatch: true}); err != nil {
 			return rec, false, fmt.Errorf("registry: runtime %s: tag %s: %w", name, numberTag(n), err)
 		}
-		rec = versionRecord{Digest: md, Number: n, Created: r.now(), Size: size}
+		rec = versionRecord{Digest: md, Number: n, Created: r.now(), Size: size, MediaType: mediaType}
 		err = r.putJSON(ctx, vkey, rec, store.PutOptions{IfNoneMatch: true})
 		if err == nil {
 			return rec, true, nil
@@ -320,7 +319,7 @@ func (r *Registry) Manifest(ctx context.Context, v Version) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: manifest %s: %w", v.Digest, err)
 	}
-	if actual := digest.SHA256.FromBytes(b); actual != v.Digest {
+	if actual := v.Digest.Algorithm().FromBytes(b); actual != v.Digest {
 		return nil, &DigestMismatchError{Expected: v.Digest, Actual: actual}
 	}
 	return b, nil
@@ -390,9 +389,9 @@ func (r *Registry) resolve(ctx context.Context, project, name, ref string, mode 
 		}
 		removed = found
 	}
-	hex := strings.ToLower(strings.TrimPrefix(ref, string(digest.SHA256)+":"))
+	hex := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(ref, string(digest.SHA256)+":"), string(digest.SHA512)+":"))
 	switch {
-	case len(hex) >= 4 && len(hex) <= 64 && hexRE.MatchString(hex):
+	case len(hex) >= 4 && len(hex) <= 128 && hexRE.MatchString(hex):
 		recs, err := r.prefixRecords(ctx, project, name, hex)
 		if err != nil {
 			return versionRecord{}, err
@@ -466,9 +465,13 @@ func (r *Registry) resolveTag(ctx context.Context, project, name, tag string) (r
 
 // prefixRecords reads the records whose digest starts with hex.
 func (r *Registry) prefixRecords(ctx context.Context, project, name, hex string) ([]versionRecord, error) {
-	if len(hex) == 64 {
+	if len(hex) == 64 || len(hex) == 128 {
+		alg := digest.SHA256
+		if len(hex) == 128 {
+			alg = digest.SHA512
+		}
 		var rec versionRecord
-		err := r.readJSON(ctx, versionKey(project, name, sha256Of(hex)), &rec)
+		err := r.readJSON(ctx, versionKey(project, name, digest.NewDigestFromEncoded(alg, hex)), &rec)
 		if isNotFound(err) {
 			return nil, nil
 		}
