@@ -279,37 +279,13 @@ func (r *Registry) PutManifest(ctx context.Context, project, name, ref, mediaTyp
 // blobs linked with the size m says, child manifests as versions. It
 // returns the total size of the distinct blobs.
 func (r *Registry) checkRepoReferences(ctx context.Context, project, name string, m anyManifest) (int64, error) {
-	refs := m.blobs()
-	sizes := make([]int64, len(refs))
-	err := parallel(ctx, len(refs), func(ctx context.Context, i int) error {
-		var err error
-		sizes[i], err = r.BlobLinked(ctx, project, name, refs[i].Digest)
-		if _, ok := err.(*BlobUnknownError); ok {
-			sizes[i], err = -1, nil
-		}
-		return err
+	total, err := checkSizes(ctx, m.blobs(), func(ctx context.Context, d digest.Digest) (int64, error) {
+		return r.BlobLinked(ctx, project, name, d)
 	})
 	if err != nil {
 		return 0, err
 	}
-	var (
-		missing []digest.Digest
-		total   int64
-		seen    = map[digest.Digest]bool{}
-	)
-	for i, d := range refs {
-		if seen[d.Digest] {
-			continue
-		}
-		seen[d.Digest] = true
-		switch {
-		case sizes[i] < 0:
-			missing = append(missing, d.Digest)
-		case sizes[i] != d.Size:
-			return 0, &ManifestInvalidError{Reason: fmt.Sprintf("blob %s is %d bytes, the manifest says %d", d.Digest, sizes[i], d.Size)}
-		}
-		total += d.Size
-	}
+	var missing []digest.Digest
 	for _, c := range m.Manifests {
 		live, err := r.isLive(ctx, project, name, c.Digest)
 		if err != nil {
@@ -397,23 +373,11 @@ func (r *Registry) ociResolve(ctx context.Context, project, name, ref string) (v
 	if !validTag(ref) {
 		return versionRecord{}, &InvalidNameError{Kind: "tag", Value: ref, Reason: "use up to 128 of A-Z a-z 0-9 . _ -, not starting with . or -"}
 	}
-	rec, found, err := r.resolveTag(ctx, project, name, ref)
-	if err != nil {
-		return rec, err
+	rec, ok, _, err := r.resolveTagMode(ctx, project, name, ref, modeLive)
+	if err == nil && !ok {
+		err = notFound
 	}
-	if found && !rec.Removed {
-		return rec, nil
-	}
-	if ref == latestTag {
-		st, err := r.loadRuntime(ctx, project, name)
-		if err != nil {
-			return versionRecord{}, err
-		}
-		if d, ok := st.latest(); ok {
-			return st.records[d], nil
-		}
-	}
-	return versionRecord{}, notFound
+	return rec, err
 }
 
 // DeleteManifest deletes the version with digest d (hard: its record and

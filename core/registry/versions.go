@@ -271,11 +271,18 @@ func references(m ocispec.Manifest) []ocispec.Descriptor {
 // checkReferences makes sure every blob m references is stored with the
 // size m says, and returns the total size of the distinct blobs.
 func (r *Registry) checkReferences(ctx context.Context, m ocispec.Manifest) (int64, error) {
-	refs := references(m)
+	return checkSizes(ctx, references(m), r.BlobSize)
+}
+
+// checkSizes makes sure every blob of refs has the size refs says by
+// sizeOf (which gives *BlobUnknownError for a missing one: all missing ones
+// are reported in one *MissingBlobsError), and returns the total size of
+// the distinct blobs.
+func checkSizes(ctx context.Context, refs []ocispec.Descriptor, sizeOf func(context.Context, digest.Digest) (int64, error)) (int64, error) {
 	sizes := make([]int64, len(refs))
 	err := parallel(ctx, len(refs), func(ctx context.Context, i int) error {
 		var err error
-		sizes[i], err = r.BlobSize(ctx, refs[i].Digest)
+		sizes[i], err = sizeOf(ctx, refs[i].Digest)
 		if _, ok := err.(*BlobUnknownError); ok {
 			sizes[i], err = -1, nil
 		}
@@ -371,23 +378,11 @@ func (r *Registry) resolve(ctx context.Context, project, name, ref string, mode 
 	}
 	removed := false // ref named a removed version that mode excludes
 	if validTag(ref) {
-		rec, found, err := r.resolveTag(ctx, project, name, ref)
-		if err != nil {
+		rec, ok, onRemoved, err := r.resolveTagMode(ctx, project, name, ref, mode)
+		if err != nil || ok {
 			return rec, err
 		}
-		if found && (mode != modeLive || !rec.Removed) {
-			return rec, nil
-		}
-		if ref == latestTag {
-			st, err := r.loadRuntime(ctx, project, name)
-			if err != nil {
-				return versionRecord{}, err
-			}
-			if d, ok := st.latest(); ok {
-				return st.records[d], nil
-			}
-		}
-		removed = found
+		removed = onRemoved
 	}
 	hex := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(ref, string(digest.SHA256)+":"), string(digest.SHA512)+":"))
 	switch {
@@ -434,6 +429,29 @@ func (r *Registry) resolve(ctx context.Context, project, name, ref string, mode 
 		return versionRecord{}, &NotFoundError{Project: project, Name: name, Ref: ref, Removed: true}
 	}
 	return versionRecord{}, r.notFound(ctx, project, name, ref)
+}
+
+// resolveTagMode follows tag to a version mode accepts (ok); a latest that
+// points to nothing usable falls back to the newest live version.
+// onRemoved reports a tag on a removed version that mode excludes.
+func (r *Registry) resolveTagMode(ctx context.Context, project, name, tag string, mode resolveMode) (rec versionRecord, ok, onRemoved bool, err error) {
+	rec, found, err := r.resolveTag(ctx, project, name, tag)
+	if err != nil {
+		return rec, false, false, err
+	}
+	if found && (mode != modeLive || !rec.Removed) {
+		return rec, true, false, nil
+	}
+	if tag == latestTag {
+		st, err := r.loadRuntime(ctx, project, name)
+		if err != nil {
+			return versionRecord{}, false, false, err
+		}
+		if d, ok := st.latest(); ok {
+			return st.records[d], true, false, nil
+		}
+	}
+	return versionRecord{}, false, found, nil
 }
 
 // resolveTag follows a tag to its record; found is false for a missing or
