@@ -104,3 +104,11 @@ func newTestServer(t testing.TB, opts ...server.OCIOption) *testServer {
 	require.NoError(t, err)
 	return newTestServerOn(t, s, opts...)
 }
+
+func newTestServerOnAccess(t testing.TB, s *store.FS, acc server.Access) *testServer {
+	t.Helper()
+	reg := registry.New(s)
+	ts := httptest.NewServer(server.NewOCIHandler(reg, acc, hclog.NewNullLogger()))
+	t.Cleanup(ts.Close)
+	return &testServer{Server: ts, reg: reg, store: s, host: strings.TrimPrefix(ts.URL, "http://")}
+}
