@@ -54,8 +54,14 @@ func errCode(t testing.TB, b []byte) string {
 // pushBlob uploads content monolithically to repo.
 func pushBlob(t testing.TB, ts *testServer, repo string, content []byte) ocispec.Descriptor {
 	t.Helper()
+	return pushBlobTo(t, ts.URL, repo, content)
+}
+
+// pushBlobTo uploads content monolithically to repo of the server at base.
+func pushBlobTo(t testing.TB, base, repo string, content []byte) ocispec.Descriptor {
+	t.Helper()
 	d := digest.FromBytes(content)
-	resp, b := do(t, "POST", ts.URL+"/v2/"+repo+"/blobs/uploads/?digest="+d.String(), adminToken, bytes.NewReader(content))
+	resp, b := do(t, "POST", base+"/v2/"+repo+"/blobs/uploads/?digest="+d.String(), adminToken, bytes.NewReader(content))
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", b)
 	return ocispec.Descriptor{MediaType: bundle.MediaTypeLayer, Digest: d, Size: int64(len(content))}
 }
