@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/store"
 )
 
 // linked stores content as a blob linked in self/name.
@@ -243,3 +245,23 @@ func TestUploadSessions(t *testing.T) {
 type failing struct{}
 
 func (failing) Read([]byte) (int, error) { return 0, fmt.Errorf("connection reset") }
+
+func TestExpireUploads(t *testing.T) {
+	r, s := newRegistry(t)
+	old, err := r.StartUpload(ctx, "self", "app")
+	require.NoError(t, err)
+	_, err = r.AppendUpload(ctx, "self", "app", old.ID, 0, strings.NewReader("part"))
+	require.NoError(t, err)
+	n, err := r.ExpireUploads(ctx, time.Hour)
+	require.NoError(t, err)
+	assert.Zero(t, n, "a young session stays")
+	n, err = r.ExpireUploads(ctx, -time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	var left []string
+	require.NoError(t, s.List(ctx, "uploads/", func(i store.Info) error { left = append(left, i.Key); return nil }))
+	assert.Empty(t, left)
+	_, err = r.GetUpload(ctx, "self", "app", old.ID)
+	var uu *registry.UploadUnknownError
+	assert.ErrorAs(t, err, &uu)
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -287,4 +288,60 @@ func (r *Registry) PutRepoBlob(ctx context.Context, project, name string, rd io.
 		}
 	}
 	return desc, r.linkBlobs(ctx, project, name, []digest.Digest{d})
+}
+
+// ExpireUploads deletes upload sessions started more than olderThan ago
+// (and chunks left without a session by a crash), so abandoned pushes do not
+// hold space forever. It returns how many sessions it deleted. Run it now
+// and then (the server does, like GC); a client resuming an expired session
+// gets *UploadUnknownError and starts again.
+func (r *Registry) ExpireUploads(ctx context.Context, olderThan time.Duration) (int, error) {
+	cutoff := r.now().Add(-olderThan)
+	type sess struct {
+		keys     []string
+		session  bool
+		youngest time.Time
+	}
+	byID := map[string]*sess{}
+	var ids []string
+	err := r.s.List(ctx, "uploads/", func(info store.Info) error {
+		id, rest, _ := strings.Cut(strings.TrimPrefix(info.Key, "uploads/"), "/")
+		s := byID[id]
+		if s == nil {
+			s = &sess{}
+			byID[id] = s
+			ids = append(ids, id)
+		}
+		s.keys = append(s.keys, info.Key)
+		s.session = s.session || rest == "session"
+		if info.ModTime.After(s.youngest) {
+			s.youngest = info.ModTime
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		s := byID[id]
+		expired := !s.youngest.After(cutoff)
+		if s.session && expired {
+			var u Upload
+			if err := r.readJSON(ctx, uploadPrefix(id)+"session", &u); err == nil {
+				expired = u.Started.Before(cutoff)
+			}
+		}
+		if !expired {
+			continue
+		}
+		sort.Sort(sort.Reverse(sort.StringSlice(s.keys))) // session key last
+		for _, k := range s.keys {
+			if err := r.s.Delete(ctx, k); err != nil {
+				return n, err
+			}
+		}
+		n++
+	}
+	return n, nil
 }

@@ -97,7 +97,9 @@ func (h *ociHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	p, err := h.acc.Authenticate(r)
 	if err != nil {
-		h.writeOCIError(w, r, fmt.Errorf("%w", ErrUnauthenticated))
+		// wrong credentials wrap ErrUnauthenticated (401); anything else
+		// (a store failure) is a 500
+		h.writeOCIError(w, r, err)
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v2")

@@ -111,6 +111,13 @@ func TestOCIOrasCrane(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(disc), &tree), disc)
 	assert.Len(t, append(tree.Referrers, tree.Manifests...), 1, disc)
 
+	// anonymous: a public project pulls, a private one does not
+	c.run("crane", "copy", "--insecure", repo+":t1", ts.host+"/pub/runtime/open:o1")
+	anon := &ociClient{t: t, dir: c.dir, binDir: c.binDir, env: append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "HOME="+t.TempDir())}
+	assert.Equal(t, d1, strings.TrimSpace(anon.run("crane", "digest", "--insecure", ts.host+"/pub/runtime/open:o1")))
+	_, err = anon.try("crane", "digest", "--insecure", repo+":t1")
+	assert.Error(t, err)
+
 	// a wrong password is refused
 	_, err = c.try("oras", "pull", "--plain-http", "-u", "alice", "-p", "wrong", "-o", out, repo+":t1")
 	assert.Error(t, err)
