@@ -210,22 +210,35 @@ type Manifest struct {
 	Body      []byte
 	// Subject is the digest of the manifest's subject, "" without one.
 	Subject digest.Digest
+	// Tags: the user tags PutManifest set.
+	Tags []string
 }
 
 // PutManifest stores body, of media type mediaType (the request's
 // Content-Type), as a version of project/name, and sets ref when it is a tag
 // (see the tag rules above; ref may also be the manifest's digest, which
-// must match body hashed with its algorithm: *DigestMismatchError). The
+// must match body hashed with its algorithm: *DigestMismatchError), and
+// sets the user tags in also (the OCI "?tag=" parameters of a PUT by
+// digest; vN refused, latest accepted). The
 // config and layers of an image manifest must be readable through this
 // repository and the manifests of an index must be versions of it, else
 // *MissingBlobsError; the version becomes visible only after that check
 // and after its manifest, its links and its referrers entry are stored.
-func (r *Registry) PutManifest(ctx context.Context, project, name, ref, mediaType string, body []byte) (Manifest, error) {
+func (r *Registry) PutManifest(ctx context.Context, project, name, ref, mediaType string, body []byte, also ...string) (Manifest, error) {
 	if err := checkNames(project, name); err != nil {
 		return Manifest{}, err
 	}
 	md := digest.SHA256.FromBytes(body)
 	var tags []string
+	for _, t := range also {
+		if t == latestTag {
+			continue // latest moves to every new manifest anyway
+		}
+		if err := checkUserTags([]string{t}); err != nil {
+			return Manifest{}, err
+		}
+		tags = append(tags, t)
+	}
 	switch d := digest.Digest(ref); {
 	case strings.Contains(ref, ":"):
 		if err := checkDigest(d); err != nil {
@@ -239,7 +252,7 @@ func (r *Registry) PutManifest(ctx context.Context, project, name, ref, mediaTyp
 		if err := checkUserTags([]string{ref}); err != nil {
 			return Manifest{}, err
 		}
-		tags = []string{ref}
+		tags = append(tags, ref)
 	}
 	m, err := parseAnyManifest(body, mediaType)
 	if err != nil {
@@ -255,7 +268,7 @@ func (r *Registry) PutManifest(ctx context.Context, project, name, ref, mediaTyp
 	if err := r.linkBlobs(ctx, project, name, []digest.Digest{md}); err != nil {
 		return Manifest{}, err
 	}
-	out := Manifest{Digest: md, MediaType: m.mediaType, Body: body}
+	out := Manifest{Digest: md, MediaType: m.mediaType, Body: body, Tags: tags}
 	if m.Subject != nil {
 		out.Subject = m.Subject.Digest
 		desc := ocispec.Descriptor{MediaType: m.mediaType, ArtifactType: m.artifactType(),

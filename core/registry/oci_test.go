@@ -265,3 +265,19 @@ func TestExpireUploads(t *testing.T) {
 	var uu *registry.UploadUnknownError
 	assert.ErrorAs(t, err, &uu)
 }
+
+func TestPutManifestTagParams(t *testing.T) {
+	r, _ := newRegistry(t)
+	cfg := linked(t, r, "app", `{}`)
+	m := manifestOf(t, cfg, nil, nil)
+	d := digest.FromBytes(m)
+	_, err := r.PutManifest(ctx, "self", "app", d.String(), "", m, "v2")
+	var rt *registry.ReservedTagError
+	require.ErrorAs(t, err, &rt)
+	_, err = r.Resolve(ctx, "self", "app", "latest")
+	require.Error(t, err, "a refused tag leaves nothing behind")
+	got, err := r.PutManifest(ctx, "self", "app", d.String(), "", m, "a", "b", "latest")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, got.Tags)
+	assert.Equal(t, []string{"v0", "latest", "a", "b"}, tagsOf(t, r, "self", "app", "a"))
+}

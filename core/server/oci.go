@@ -258,9 +258,13 @@ func (h *ociHandler) putManifest(w http.ResponseWriter, r *http.Request, rp repo
 		return err
 	}
 	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	m, err := h.reg.PutManifest(r.Context(), rp.Project, rp.Name, ref, strings.TrimSpace(mt), body)
+	also := r.URL.Query()["tag"]
+	m, err := h.reg.PutManifest(r.Context(), rp.Project, rp.Name, ref, strings.TrimSpace(mt), body, also...)
 	if err != nil {
 		return err
+	}
+	if len(also) > 0 {
+		w.Header().Set("OCI-Tag", strings.Join(also, ", "))
 	}
 	if m.Subject != "" {
 		w.Header().Set("OCI-Subject", m.Subject.String())

@@ -61,6 +61,7 @@ func TestOCIConformance(t *testing.T) {
 		"OCI_VERSION=1.1",
 		"OCI_LOG=warn",
 		"OCI_API_BLOBS_UPLOAD_CANCEL=true",
+		"OCI_API_MANIFESTS_TAG_PARAM=true", // PUT by digest with ?tag= (OCI 1.2)
 	)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
