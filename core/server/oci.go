@@ -113,7 +113,11 @@ func (h *ociHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeOCIError(w, r, err)
 		return
 	}
-	if err := h.authorize(r.Context(), p, rp, r.Method); err != nil {
+	act := actionOf(r.Method)
+	if len(route) >= 2 && route[0] == "blobs" && route[1] == "uploads" {
+		act = ActionPush // an upload session is part of a push, GET and DELETE too
+	}
+	if err := h.acc.Authorize(r.Context(), p, rp.Project, act); err != nil {
 		h.writeOCIError(w, r, err)
 		return
 	}
@@ -156,10 +160,6 @@ func actionOf(method string) Action {
 		return ActionDelete
 	}
 	return ActionPush
-}
-
-func (h *ociHandler) authorize(ctx context.Context, p Principal, rp repo, method string) error {
-	return h.acc.Authorize(ctx, p, rp.Project, actionOf(method))
 }
 
 func (h *ociHandler) route(w http.ResponseWriter, r *http.Request, p Principal, rp repo, rest []string) error {
@@ -529,6 +529,18 @@ func (h *ociHandler) finishUpload(w http.ResponseWriter, r *http.Request, rp rep
 		if off, _, err = parseContentRange(cr); err != nil {
 			return err
 		}
+	}
+	if cur.Size == 0 && off <= 0 && r.ContentLength != 0 {
+		// POST then PUT with the whole blob (oras-go does this): it streams
+		// straight into the blob, without a chunk to copy.
+		if _, err := h.reg.PutRepoBlob(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d); err != nil {
+			return err
+		}
+		if err := h.reg.CancelUpload(ctx, rp.Project, rp.Name, id); err != nil {
+			return err
+		}
+		h.blobCreated(w, rp, d)
+		return nil
 	}
 	if r.ContentLength != 0 {
 		if _, err := h.reg.AppendUpload(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size)); err != nil {

@@ -49,18 +49,18 @@ func (h *ociHandler) writeOCIError(w http.ResponseWriter, r *http.Request, err e
 
 func (h *ociHandler) toOCIError(err error) *ociError {
 	var (
-		oe   *ociError
-		nf   *registry.NotFoundError
-		bu   *registry.BlobUnknownError
-		mb   *registry.MissingBlobsError
-		dm   *registry.DigestMismatchError
-		mi   *registry.ManifestInvalidError
-		in   *registry.InvalidNameError
-		rt   *registry.ReservedTagError
-		tn   *registry.TagNotFoundError
-		uu   *registry.UploadUnknownError
-		mbe  *http.MaxBytesError
-		tooB *registry.UploadRangeError
+		oe  *ociError
+		nf  *registry.NotFoundError
+		bu  *registry.BlobUnknownError
+		mb  *registry.MissingBlobsError
+		dm  *registry.DigestMismatchError
+		mi  *registry.ManifestInvalidError
+		in  *registry.InvalidNameError
+		rt  *registry.ReservedTagError
+		tn  *registry.TagNotFoundError
+		uu  *registry.UploadUnknownError
+		mbe *http.MaxBytesError
+		ur  *registry.UploadRangeError
 	)
 	switch {
 	case errors.As(err, &oe):
@@ -99,8 +99,8 @@ func (h *ociHandler) toOCIError(err error) *ociError {
 		return ociErr(http.StatusBadRequest, "NAME_INVALID", in.Error())
 	case errors.As(err, &mbe):
 		return ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", "request body larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
-	case errors.As(err, &tooB):
-		return ociErr(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", tooB.Error())
+	case errors.As(err, &ur):
+		return ociErr(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", ur.Error())
 	}
 	return ociErr(http.StatusInternalServerError, "UNKNOWN", "internal error")
 }
