@@ -584,7 +584,7 @@ func (h *ociHandler) listTags(w http.ResponseWriter, r *http.Request, rp repo) e
 			w.Header().Set("Link", fmt.Sprintf(`</v2/%s/tags/list?%s>; rel="next"`, rp.String(), next.Encode()))
 		}
 	}
-	return writeJSON(w, r, "application/json", map[string]any{"name": rp.String(), "tags": tags})
+	return writeOCIJSON(w, r, "application/json", map[string]any{"name": rp.String(), "tags": tags})
 }
 
 func (h *ociHandler) referrers(w http.ResponseWriter, r *http.Request, rp repo, ds string) error {
@@ -600,12 +600,12 @@ func (h *ociHandler) referrers(w http.ResponseWriter, r *http.Request, rp repo, 
 	if at != "" {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
 	}
-	return writeJSON(w, r, ocispec.MediaTypeImageIndex, ocispec.Index{
+	return writeOCIJSON(w, r, ocispec.MediaTypeImageIndex, ocispec.Index{
 		Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: descs,
 	})
 }
 
-func writeJSON(w http.ResponseWriter, r *http.Request, contentType string, v any) error {
+func writeOCIJSON(w http.ResponseWriter, r *http.Request, contentType string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
