@@ -402,7 +402,8 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 // mode's Doctor tells which of its tools is missing: a Python gets
 // noPythonError's advice; another tool (conda for a conda lock) the mode's
 // own message, and, when the bundle has env layers, that a restore
-// without --from-lock needs no such tool.
+// without --from-lock needs no such tool. When Doctor names none, it is
+// the Python.
 func (s *Service) missingToolError(ctx context.Context, m mode.Mode, rm *Manifest, me *mode.Error, fast bool) error {
 	rep, err := m.Doctor(ctx, mode.DoctorRequest{Python: mode.Python{Version: rm.PythonVersion}})
 	if err != nil {
@@ -422,8 +423,8 @@ func (s *Service) missingToolError(ctx context.Context, m mode.Mode, rm *Manifes
 		return usagef("%s (%s mode) needs %s to restore from its lock, and this machine has none: %s%s",
 			rm.Name, rm.Mode, t.Name, strings.TrimSpace(t.Message), alt)
 	}
-	// Every tool is there: the mode's message says what else is missing.
-	return usagef("%s (%s mode) cannot be restored here: %s", rm.Name, rm.Mode, me.Message)
+	// The mode's Doctor names no missing tool: the Python it asked for.
+	return noPythonError(rm, me.Message)
 }
 
 // noPythonError says which Python a restore needs, what this machine has
