@@ -27,6 +27,9 @@ type Config struct {
 	// Access it must ask (Accounts, wrapped so the request log knows the
 	// user). Nil serves no /v2/.
 	V2 func(acc Access) http.Handler
+	// Console is the web console (core/server/console), mounted at "/";
+	// nil answers "/" with a JSON 404 that points at /api/v1/.
+	Console http.Handler
 	// Log receives one line per request and the server's own events.
 	Log hclog.Logger
 	// DataDir is where Bootstrap writes admin.token.
@@ -49,7 +52,7 @@ type Server struct {
 	handler http.Handler
 }
 
-// New checks cfg and composes /api/v1/ and /v2/.
+// New checks cfg and composes /api/v1/, /v2/ and the console at /.
 func New(cfg Config) (*Server, error) {
 	if cfg.Accounts == nil || cfg.Registry == nil {
 		return nil, errors.New("server: Accounts and Registry are required")
@@ -67,11 +70,15 @@ func New(cfg Config) (*Server, error) {
 		mux.Handle("/v2/", v2)
 		mux.Handle("/v2", v2)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		var body errorBody
-		body.Error.Code, body.Error.Message = "not_found", "no such route: the API is at /api/v1/"
-		writeJSON(w, http.StatusNotFound, body)
-	})
+	if cfg.Console != nil {
+		mux.Handle("/", cfg.Console)
+	} else {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			var body errorBody
+			body.Error.Code, body.Error.Message = "not_found", "no such route: the API is at /api/v1/"
+			writeJSON(w, http.StatusNotFound, body)
+		})
+	}
 	return &Server{cfg: cfg, log: cfg.Log, handler: mux}, nil
 }
 
