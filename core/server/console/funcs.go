@@ -6,12 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/swcli/swcli/core/server"
 )
 
 // funcs are the template helpers.
 var funcs = template.FuncMap{
-	"bytes": humanBytes,
+	"bytes": func(n int64) string { return humanize.IBytes(uint64(max(n, 0))) },
 	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"join":  strings.Join,
 	"hex12": func(s fmt.Stringer) string {
@@ -33,18 +35,4 @@ var funcs = template.FuncMap{
 type tokenRow struct {
 	T             server.Token
 	Current, CSRF string
-}
-
-// humanBytes writes a size as people read it (1024-based, one decimal).
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
