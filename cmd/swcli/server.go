@@ -23,7 +23,7 @@ func serverCommand(a *appState) *cli.Command {
 		Usage: "run a cloud instance",
 		Subcommands: []*cli.Command{{
 			Name:      "start",
-			Usage:     "serve the JSON API at /api/v1/ and the web console at / over the store in --data (until SIGTERM or Ctrl-C)",
+			Usage:     "serve the OCI API at /v2/, the JSON API at /api/v1/ and the web console at / over the store in --data (until SIGTERM or Ctrl-C)",
 			ArgsUsage: " ",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8082", Usage: "address to listen on (HOST:PORT; port 0 picks a free one)"},
@@ -64,7 +64,6 @@ func startServer(c *cli.Context, a *appState) error {
 	if err != nil {
 		return err
 	}
-	// TODO(merge): V2: func(acc server.Access) http.Handler { return server.NewOCIHandler(reg, acc, log) }
 	srv, err := server.New(server.Config{
 		Accounts:   acc,
 		Registry:   reg,
