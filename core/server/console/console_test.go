@@ -343,6 +343,30 @@ func TestSessionEndsOnSignOutAndExpiry(t *testing.T) {
 	assert.Equal(t, 200, gus.get("/projects/pub").status, "the cookie was cleared: now anonymous")
 }
 
+func TestSessionWorksOnEveryServerOfTheStore(t *testing.T) {
+	f := newFixture(t, false)
+	other := f.secondServer()
+	olive := f.signedIn("olive")
+	onB := f.client()
+	onB.jar.SetCookies(mustURL(t, other), olive.jar.Cookies(mustURL(t, f.url)))
+	get := func() response {
+		resp, err := onB.hc.Get(other + "/projects/proj")
+		require.NoError(t, err)
+		return read(t, resp)
+	}
+	r := get()
+	require.Equal(t, 200, r.status, "a session made on one server works on the other")
+	assert.Contains(t, r.body, `id="whoami">olive<`)
+	// a CSRF token from one server is good on the other (it needs no storage)
+	resp, err := onB.hc.PostForm(other+"/projects/proj/runtimes/rt", url.Values{"csrf": {olive.csrf("/projects")}, "op": {"tag"}, "version": {"v0"}, "tag": {"from-b"}})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSeeOther, read(t, resp).status)
+	assert.Contains(t, f.tags("proj", "rt", "v0"), "from-b")
+	// signing out on the first ends it on the second
+	require.Equal(t, http.StatusSeeOther, olive.post("/logout", url.Values{"csrf": {olive.csrf("/projects")}}).status)
+	assert.Equal(t, http.StatusUnauthorized, get().status)
+}
+
 func TestOwnerManagesMembersAdminUsersEveryoneTokens(t *testing.T) {
 	f := newFixture(t, false)
 	olive := f.signedIn("olive")

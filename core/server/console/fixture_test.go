@@ -48,6 +48,7 @@ type fixture struct {
 	acc   *auth.Auth
 	reg   *registry.Registry
 	clock *clock
+	st    *store.FS
 	v0    registry.Version
 	v1    registry.Version
 }
@@ -74,7 +75,7 @@ func newFixture(t *testing.T, tlsServer bool) *fixture {
 	acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost), auth.WithClock(clk.now))
 	require.NoError(t, err)
 	reg := registry.New(st)
-	f := &fixture{t: t, acc: acc, reg: reg, clock: clk}
+	f := &fixture{t: t, acc: acc, reg: reg, clock: clk, st: st}
 	con, err := console.New(console.Config{Accounts: acc, Registry: reg})
 	require.NoError(t, err)
 	srv, err := server.New(server.Config{Accounts: acc, Registry: reg, Console: con, AdminToken: "swt_admin-0123456789abcdef"})
@@ -130,6 +131,23 @@ func newFixture(t *testing.T, tlsServer bool) *fixture {
 	t.Cleanup(hs.Close)
 	f.url = hs.URL
 	return f
+}
+
+// secondServer starts another server with its own console, Accounts and
+// Registry over the same store, as a second server behind a load balancer,
+// and returns its URL.
+func (f *fixture) secondServer() string {
+	f.t.Helper()
+	acc, err := auth.New(f.st, auth.WithBcryptCost(bcrypt.MinCost), auth.WithClock(f.clock.now))
+	require.NoError(f.t, err)
+	reg := registry.New(f.st)
+	con, err := console.New(console.Config{Accounts: acc, Registry: reg})
+	require.NoError(f.t, err)
+	srv, err := server.New(server.Config{Accounts: acc, Registry: reg, Console: con})
+	require.NoError(f.t, err)
+	hs := httptest.NewServer(srv)
+	f.t.Cleanup(hs.Close)
+	return hs.URL
 }
 
 // client is a browser-like HTTP client with its own cookies that does not
