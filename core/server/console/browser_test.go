@@ -207,7 +207,8 @@ func TestBrowser(t *testing.T) {
 	assert.Contains(t, b.text("#tags"), "prod")
 	assert.Contains(t, f.tags("proj", "rt", "v0"), "prod")
 	b.shot("version-tagged")
-	b.run("remove", chromedp.Click(chromedp.CSS("#remove-button")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	// wait for the versions page (the version page had a notice too)
+	b.run("remove", chromedp.Click(chromedp.CSS("#remove-button")), chromedp.WaitVisible(chromedp.CSS("#versions")))
 	assert.Contains(t, b.text(".notice"), "moved to the trash")
 	_, err := f.reg.Resolve(ctx, "proj", "rt", f.v0.Short)
 	var nf *registry.NotFoundError
@@ -229,7 +230,9 @@ func TestBrowser(t *testing.T) {
 	assert.False(t, injected, "no injected element exists")
 	assert.True(t, scriptsRan, "the console's own script ran, so the check above means something")
 	b.shot("injection-rendered-as-text")
-	b.signOut()
+	b.open("/logout")
+	b.shot("logout")
+	b.run("sign out", chromedp.Click(chromedp.CSS("#signout-button")), chromedp.WaitVisible(chromedp.CSS("#signin-button")))
 	b.shot("signed-out")
 
 	// a guest sees no change forms, and a forged one is refused

@@ -268,7 +268,7 @@ func TestVersionPageComparePageAndDownload(t *testing.T) {
 	for _, want := range []string{"python_version: &#39;3.12&#39;", "<td>requests</td><td>2.32.3</td>",
 		"wheels/torch_lite-0.9-py3-none-any.whl", "sha256:" + strings.Repeat("a", 64), "3.12.1",
 		"swcli runtime copy http://" + strings.TrimPrefix(f.url, "http://") + "/project/proj/runtime/rt/version/" + f.v1.Short + " local/project/self",
-		"swcli runtime restore rt/version/" + f.v1.Short, "/projects/proj/runtimes/rt/versions/" + f.v1.Short + "/download"} {
+		"swcli runtime restore rt/version/" + f.v1.Short, "swcli runtime copy ./rt-" + f.v1.Short + ".swrt local/project/self", "/projects/proj/runtimes/rt/versions/" + f.v1.Short + "/download"} {
 		assert.Contains(t, page.body, want)
 	}
 	// numpy's layer is in v0 too; the others are not

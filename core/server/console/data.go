@@ -173,6 +173,7 @@ type versionInfo struct {
 	Layers     []layerRow
 	Copy       string
 	Restore    string
+	Import     string
 	Download   string
 	UserTags   []string
 	ConfigSize int64

@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/server"
 )
 
@@ -114,6 +115,7 @@ func (c *Console) versionPage(w http.ResponseWriter, r *http.Request, v *visitor
 	vi.Copy = fmt.Sprintf("swcli runtime copy %s/%s local/project/self", baseURL(r), uri)
 	vi.Restore = fmt.Sprintf("swcli runtime restore %s/version/%s", vi.Name, vi.Short)
 	vi.Download = versionURL(vi.Project, vi.Name, vi.Short) + "/download"
+	vi.Import = fmt.Sprintf("swcli runtime copy ./%s local/project/self", swrtName(vi.Version))
 	d := versionData{versionInfo: vi, CanChange: c.acc.Authorize(r.Context(), v.P, p.Name, server.ActionPush) == nil}
 	return c.render(w, http.StatusOK, "version", page{Title: vi.Name + " " + vi.Short, V: v, Notice: notice(r),
 		Crumbs: runtimeCrumbs(p.Name, vi.Name, crumb{vi.Short, versionURL(vi.Project, vi.Name, vi.Short)}), Data: d})
@@ -166,7 +168,7 @@ func (c *Console) download(w http.ResponseWriter, r *http.Request, v *visitor) e
 		return err
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.swrt"`, ver.Name, ver.Short))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, swrtName(ver)))
 	open := func(d digest.Digest) (io.ReadCloser, int64, error) { return c.reg.GetBlob(r.Context(), d) }
 	var opts bundle.WriteOptions
 	if ver.Number >= 0 {
@@ -177,6 +179,9 @@ func (c *Console) download(w http.ResponseWriter, r *http.Request, v *visitor) e
 	}
 	return nil
 }
+
+// swrtName is the file name a download gets.
+func swrtName(v registry.Version) string { return v.Name + "-" + v.Short + ".swrt" }
 
 func projectURL(p string) string { return "/projects/" + url.PathEscape(p) }
 func runtimeURL(p, n string) string {
