@@ -149,7 +149,7 @@ func (c *Console) projectRuntimes(ctx context.Context, project string) ([]*runti
 			return nil, 0, err
 		}
 		out = append(out, ri)
-		size += ri.Size // blobs shared by two runtimes count twice: a bound
+		size += ri.Size // a blob shared by two runtimes counts twice: an upper bound
 	}
 	return out, size, nil
 }

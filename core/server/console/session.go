@@ -36,7 +36,7 @@ type visitor struct {
 	expired bool
 }
 
-// Role is what the templates show as the visitor's role in a project.
+// role is what the pages show as the visitor's role in a project.
 func (v *visitor) role(p server.Project) string {
 	if v.P.Admin {
 		return "admin"
@@ -97,7 +97,7 @@ func (c *Console) loginCSRF(w http.ResponseWriter, r *http.Request) string {
 		return ck.Value
 	}
 	var b [32]byte
-	_, _ = rand.Read(b[:]) // crypto/rand never fails on Linux
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
 	val := hex.EncodeToString(b[:])
 	http.SetCookie(w, cookie(r, loginCookie, val, time.Time{}))
 	return val
