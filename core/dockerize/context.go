@@ -18,7 +18,8 @@ var contextTime = time.Unix(0, 0).UTC()
 
 // WriteContext writes a plan's files into dir (made if missing; files of an
 // earlier context are replaced, each atomically), with the plan's modes and
-// a fixed modification time: the same plan gives the same folder.
+// a fixed modification time (the folders' too): the same plan gives the
+// same folder.
 func WriteContext(p *Plan, dir string) error {
 	for _, f := range p.Files {
 		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
@@ -34,7 +35,7 @@ func WriteContext(p *Plan, dir string) error {
 			return err
 		}
 	}
-	return nil
+	return os.Chtimes(dir, contextTime, contextTime)
 }
 
 func writeFile(f File, dst string) error {
