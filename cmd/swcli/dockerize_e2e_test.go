@@ -22,60 +22,40 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/swcli/swcli/core/dockerize/dockerizetest"
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
-// podmanEnv writes the sandbox's containers.conf and returns the variables
-// that point podman at it.
+// podmanEnv points podman at this sandbox's containers.conf, or skips.
 func podmanEnv(t *testing.T) []string {
 	t.Helper()
-	for _, tool := range []string{"podman", "runc", "mmdebstrap"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("dockerize e2e needs %s (installed by .ci/deps): %v", tool, err)
-		}
+	if tool := dockerizetest.Missing(); tool != "" {
+		t.Skipf("dockerize e2e needs %s (installed by .ci/deps)", tool)
 	}
-	conf := filepath.Join(t.TempDir(), "containers.conf")
-	write(t, conf, "[engine]\nruntime = \"runc\"\n[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n")
-	return []string{"CONTAINERS_CONF=" + conf}
+	env, err := dockerizetest.ContainersConf(t.TempDir())
+	require.NoError(t, err)
+	return env
 }
 
-// podman runs podman with env and returns its combined output.
 func podman(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("podman", args...)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return dockerizetest.Podman(env, args...)
 }
 
 func mustPodman(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	out, err := podman(t, env, args...)
-	require.NoError(t, err, "podman %s\n%s", strings.Join(args, " "), out)
+	require.NoError(t, err)
 	return out
 }
 
-// baseImage makes (once a day) a bookworm base image with python3 and
-// python3-venv: the mmdebstrap tar is cached under os.TempDir() by date, and
-// imported as localhost/swcli-test-base:DATE unless that image exists.
+// baseImage is the cached bookworm base image with Python 3.11, or skips.
 func baseImage(t *testing.T, env []string) string {
 	t.Helper()
-	day := time.Now().UTC().Format("20060102")
-	img := "localhost/swcli-test-base:" + day
-	if _, err := podman(t, env, "image", "exists", img); err == nil {
-		return img
+	img, err := dockerizetest.BaseImage(env)
+	if err != nil {
+		t.Skipf("no base image: %v", err)
 	}
-	tar := filepath.Join(os.TempDir(), "swcli-test-base-"+day+".tar")
-	if _, err := os.Stat(tar); err != nil {
-		tmp := tar + ".tmp"
-		out, err := exec.Command("mmdebstrap", "--format=tar", "--variant=minbase", "--include=python3,python3-venv", "bookworm", tmp).CombinedOutput()
-		if err != nil {
-			os.Remove(tmp)
-			t.Skipf("mmdebstrap cannot make a base image here (no Debian mirror?): %v\n%s", err, out)
-		}
-		require.NoError(t, os.Rename(tmp, tar))
-	}
-	mustPodman(t, env, "import", tar, img)
 	return img
 }
 
