@@ -8,7 +8,6 @@ package main_test
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -198,23 +197,12 @@ func TestDockerizeE2E(t *testing.T) {
 	})
 }
 
-// contentTree is every file of dir: mode, mtime and content digest.
+// contentTree is dockerizetest.Tree, or fails.
 func contentTree(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		require.NoError(t, err)
-		rel, _ := filepath.Rel(dir, p)
-		v := info.Mode().String() + " " + info.ModTime().UTC().String()
-		if !info.IsDir() {
-			data, err := os.ReadFile(p)
-			require.NoError(t, err)
-			v += fmt.Sprintf(" %d %x", len(data), sha256.Sum256(data))
-		}
-		out[filepath.ToSlash(rel)] = v
-		return nil
-	}))
-	return out
+	tr, err := dockerizetest.Tree(dir)
+	require.NoError(t, err)
+	return tr
 }
 
 // startRegistry starts the CNCF distribution registry on 127.0.0.1 (stopped

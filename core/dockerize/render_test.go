@@ -2,8 +2,6 @@ package dockerize
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/swcli/swcli/core/dockerize/dockerizetest"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/plugins/conda/condamode"
 	"github.com/swcli/swcli/plugins/venv/venvmode"
@@ -131,26 +130,11 @@ func TestRenderQuoting(t *testing.T) {
 	assert.Contains(t, string(p.Dockerfile), `LD_LIBRARY_PATH="/p/lib:${LD_LIBRARY_PATH}"`)
 }
 
-// treeBytes is every file and folder of dir: path, mode, mtime, sha256.
 func treeBytes(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		require.NoError(t, err)
-		info, err := d.Info()
-		require.NoError(t, err)
-		rel, _ := filepath.Rel(dir, p)
-		v := info.Mode().String() + " " + info.ModTime().UTC().String()
-		if !d.IsDir() {
-			data, err := os.ReadFile(p)
-			require.NoError(t, err)
-			sum := sha256.Sum256(data)
-			v += " " + hex.EncodeToString(sum[:])
-		}
-		out[rel] = v
-		return nil
-	}))
-	return out
+	tr, err := dockerizetest.Tree(dir)
+	require.NoError(t, err)
+	return tr
 }
 
 func TestRenderReproducible(t *testing.T) {

@@ -6,6 +6,7 @@
 package dockerizetest
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -84,4 +85,28 @@ func BaseImage(env []string) (string, error) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// Tree describes every file and folder under dir, by slash path: mode,
+// modification time and, for files, size and sha256. Two folders are the
+// same build context when their trees are equal.
+func Tree(dir string) (map[string]string, error) {
+	out := map[string]string{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		v := info.Mode().String() + " " + info.ModTime().UTC().String()
+		if !info.IsDir() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += fmt.Sprintf(" %d %x", len(data), sha256.Sum256(data))
+		}
+		out[filepath.ToSlash(rel)] = v
+		return nil
+	})
+	return out, err
 }
