@@ -86,28 +86,35 @@ func TestDockerizeE2E(t *testing.T) {
 	base := baseImage(t, env)
 	c := newCLI(t)
 	c.setenv(env...)
-	dockerizeRuntime(t, c, "dk-rt", "")
+	// A name of this run's own: the cleanup finds every image (and the
+	// cached layers of failed builds) by its label.
+	rt := randomName("dk-rt-")
+	dockerizeRuntime(t, c, rt, "")
 	var made []string
 	t.Cleanup(func() {
 		for _, img := range made {
 			_, _ = podman(t, env, "rmi", "-f", img)
 		}
+		ids, _ := podman(t, env, "images", "-a", "-q", "--filter", "label=io.starwhale.runtime.name="+rt)
+		for _, id := range strings.Fields(ids) {
+			_, _ = podman(t, env, "rmi", "-f", id)
+		}
 	})
 
 	t.Run("dry-run prints the Dockerfile", func(t *testing.T) {
-		r := c.ok("runtime", "dockerize", "dk-rt", "--dry-run")
+		r := c.ok("runtime", "dockerize", rt, "--dry-run")
 		assert.Contains(t, r.stdout, "FROM docker.io/starwhaleai/starwhale:0.1.0-dev-py3.11\n")
 		assert.Contains(t, r.stdout, "swcli runtime restore")
 		c.setenv("SW_IMAGE_REPO=registry.local:5000/base")
-		r = c.ok("runtime", "dockerize", "dk-rt/version/latest", "--dry-run")
+		r = c.ok("runtime", "dockerize", rt+"/version/latest", "--dry-run")
 		c.setenv("SW_IMAGE_REPO=")
 		assert.Contains(t, r.stdout, "FROM registry.local:5000/base/starwhale:0.1.0-dev-py3.11\n")
 	})
 
 	t.Run("the context is reproducible", func(t *testing.T) {
 		a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
-		c.ok("runtime", "dockerize", "dk-rt", "--dry-run", "--context", a, "--base-image", base)
-		c.ok("runtime", "dockerize", "dk-rt", "--context", b, "--dry-run", "--base-image", base)
+		c.ok("runtime", "dockerize", rt, "--dry-run", "--context", a, "--base-image", base)
+		c.ok("runtime", "dockerize", rt, "--context", b, "--dry-run", "--base-image", base)
 		ta, tb := contentTree(t, a), contentTree(t, b)
 		assert.Equal(t, ta, tb)
 		assert.Contains(t, ta, "runtime.swrt")
@@ -117,8 +124,8 @@ func TestDockerizeE2E(t *testing.T) {
 	img := "localhost/" + randomName("swcli-dk-") + ":v1"
 	made = append(made, img)
 	t.Run("build with podman and run with no network", func(t *testing.T) {
-		r := c.ok("runtime", "dockerize", "dk-rt", "-t", img, "--base-image", base, "--platform", "linux/amd64")
-		assert.Contains(t, r.stdout, "built "+img+" for dk-rt")
+		r := c.ok("runtime", "dockerize", rt, "-t", img, "--base-image", base, "--platform", "linux/amd64")
+		assert.Contains(t, r.stdout, "built "+img+" for "+rt)
 		assert.Contains(t, r.stdout, "with podman")
 		run := func(args ...string) string {
 			return strings.TrimSpace(mustPodman(t, env, append([]string{"run", "--rm", "--network", "none", img}, args...)...))
@@ -130,14 +137,14 @@ func TestDockerizeE2E(t *testing.T) {
 		envOut := run("env")
 		assert.Contains(t, envOut, "VIRTUAL_ENV=/opt/starwhale/env/.starwhale/venv\n")
 		assert.Contains(t, envOut, "PATH=/opt/starwhale/env/.starwhale/venv/bin:/usr/local/sbin:")
-		assert.Contains(t, envOut, "SW_ACTIVE_RUNTIME=dk-rt")
+		assert.Contains(t, envOut, "SW_ACTIVE_RUNTIME="+rt)
 		// A login shell (/etc/profile resets PATH) is active too.
 		assert.Equal(t, "/opt/starwhale/env/.starwhale/venv/bin/python", run("sh", "-lc", "command -v python"))
 		assert.Equal(t, "/opt/starwhale/env/.starwhale/venv", run("sh", "-lc", "python -c 'import sys; print(sys.prefix)'"))
 		// The bundle was mounted for the build, not kept.
 		assert.Equal(t, "gone", run("sh", "-c", "test -e /tmp/swcli-bundle/runtime.swrt || echo gone"))
 		labels := mustPodman(t, env, "inspect", img, "--format", "{{json .Labels}}")
-		for _, l := range []string{`"org.opencontainers.image.title":"dk-rt"`, `"io.starwhale.runtime.name":"dk-rt"`,
+		for _, l := range []string{`"org.opencontainers.image.title":"` + rt + `"`, `"io.starwhale.runtime.name":"` + rt + `"`,
 			`"io.starwhale.runtime.version":"sha256:`, `"io.starwhale.swcli.version":"0.1.0-dev"`,
 			`"org.opencontainers.image.base.name":"` + base + `"`} {
 			assert.Contains(t, labels, l)
@@ -147,10 +154,10 @@ func TestDockerizeE2E(t *testing.T) {
 	t.Run("bad input", func(t *testing.T) {
 		bad := "localhost/" + randomName("swcli-dk-bad-") + ":v1"
 		made = append(made, bad)
-		c.fail([]string{"--platform linux/arm64 does not fit runtime dk-rt, built for linux/amd64"},
-			"runtime", "dockerize", "dk-rt", "-t", bad, "--platform", "linux/arm64", "--base-image", base)
-		c.fail([]string{`-t "Bad/Name:x" is not a valid image name`}, "runtime", "dockerize", "dk-rt", "-t", "Bad/Name:x")
-		c.fail([]string{`--base-image "a b" is not a valid image name`}, "runtime", "dockerize", "dk-rt", "--base-image", "a b")
+		c.fail([]string{"--platform linux/arm64 does not fit runtime " + rt + ", built for linux/amd64"},
+			"runtime", "dockerize", rt, "-t", bad, "--platform", "linux/arm64", "--base-image", base)
+		c.fail([]string{`-t "Bad/Name:x" is not a valid image name`}, "runtime", "dockerize", rt, "-t", "Bad/Name:x")
+		c.fail([]string{`--base-image "a b" is not a valid image name`}, "runtime", "dockerize", rt, "--base-image", "a b")
 
 		// A base image without Python 3.11: one line, and nothing tagged.
 		noPy := "localhost/" + randomName("swcli-dk-nopy-") + ":v1"
@@ -160,15 +167,15 @@ func TestDockerizeE2E(t *testing.T) {
 		mustPodman(t, env, "build", "-t", noPy, dir)
 		ctxDir := filepath.Join(t.TempDir(), "ctx")
 		line := c.fail([]string{"podman build failed: base image " + noPy + " has no Python 3.11",
-			"which runtime dk-rt (venv mode) needs to restore", "the Dockerfile and context are in " + ctxDir},
-			"runtime", "dockerize", "dk-rt", "-t", bad, "--base-image", noPy, "--context", ctxDir)
+			"which runtime " + rt + " (venv mode) needs to restore", "the Dockerfile and context are in " + ctxDir},
+			"runtime", "dockerize", rt, "-t", bad, "--base-image", noPy, "--context", ctxDir)
 		t.Log(line)
 		_, err := podman(t, env, "image", "exists", bad)
 		assert.Error(t, err, "nothing half-built is tagged")
 
 		// No engine: the context is kept and named.
 		c.setenv("PATH=" + t.TempDir())
-		line = c.fail([]string{"no container engine", "the Dockerfile and context are in "}, "runtime", "dockerize", "dk-rt", "-t", bad)
+		line = c.fail([]string{"no container engine", "the Dockerfile and context are in "}, "runtime", "dockerize", rt, "-t", bad)
 		c.setenv("PATH=" + os.Getenv("PATH"))
 		kept := strings.TrimSuffix(strings.Fields(strings.SplitN(line, "the Dockerfile and context are in ", 2)[1])[0], ":")
 		assert.FileExists(t, filepath.Join(kept, "Dockerfile"))
@@ -188,7 +195,7 @@ func TestDockerizeE2E(t *testing.T) {
 		c.setenv(penv...)
 		remote := addr + "/team/" + randomName("dk-") + ":v1"
 		made = append(made, remote)
-		r := c.ok("runtime", "dockerize", "dk-rt", "-t", remote, "--push", "--base-image", base)
+		r := c.ok("runtime", "dockerize", rt, "-t", remote, "--push", "--base-image", base)
 		assert.Contains(t, r.stdout, "built and pushed "+remote)
 		mustPodman(t, penv, "rmi", remote)
 		mustPodman(t, penv, "pull", remote)
