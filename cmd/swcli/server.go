@@ -58,7 +58,6 @@ func startServer(c *cli.Context, a *appState) error {
 		level = hclog.Debug
 	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "swcli-server", Level: level, Output: os.Stderr})
-	// TODO(merge): V2: func(acc server.Access) http.Handler { return server.NewOCIHandler(reg, acc, log) }
 	srv, err := server.New(server.Config{
 		Accounts:   acc,
 		Registry:   registry.New(st),

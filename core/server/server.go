@@ -25,8 +25,11 @@ type Config struct {
 	Registry *registry.Registry
 	// V2 builds the OCI distribution handler mounted at /v2/, given the
 	// Access it must ask (Accounts, wrapped so the request log knows the
-	// user). Nil serves no /v2/.
+	// user). Nil means NewOCIHandler over Registry; tests may replace it.
 	V2 func(acc Access) http.Handler
+	// UploadExpiry is how long an untouched upload session is kept before
+	// the server's sweeper deletes it (24h when zero).
+	UploadExpiry time.Duration
 	// Log receives one line per request and the server's own events.
 	Log hclog.Logger
 	// DataDir is where Bootstrap writes admin.token.
@@ -62,11 +65,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", newAPI(cfg.Accounts, cfg.Registry, cfg.Log.Named("api")))
-	if cfg.V2 != nil {
-		v2 := cfg.V2(notingAccess{cfg.Accounts})
-		mux.Handle("/v2/", v2)
-		mux.Handle("/v2", v2)
+	if cfg.V2 == nil {
+		cfg.V2 = func(acc Access) http.Handler { return NewOCIHandler(cfg.Registry, acc, cfg.Log.Named("v2")) }
 	}
+	if cfg.UploadExpiry <= 0 {
+		cfg.UploadExpiry = 24 * time.Hour
+	}
+	v2 := cfg.V2(notingAccess{cfg.Accounts})
+	mux.Handle("/v2/", v2)
+	mux.Handle("/v2", v2)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		var body errorBody
 		body.Error.Code, body.Error.Message = "not_found", "no such route: the API is at /api/v1/"
@@ -265,6 +272,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsFiles TLSFiles) 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go s.sweepUploads(sweepCtx)
 	s.log.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -282,4 +292,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsFiles TLSFiles) 
 	<-errc
 	s.log.Info("stopped")
 	return nil
+}
+
+// sweepUploads deletes upload sessions nobody touched for UploadExpiry,
+// every UploadExpiry/4, until ctx ends. Any server sharing the store may do
+// it: a session's age is read from the store, not from this process.
+func (s *Server) sweepUploads(ctx context.Context) {
+	t := time.NewTicker(s.cfg.UploadExpiry / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.cfg.Registry.ExpireUploads(ctx, s.cfg.UploadExpiry); err != nil {
+				s.log.Warn("expiring upload sessions", "error", err)
+			} else if n > 0 {
+				s.log.Info("expired upload sessions", "count", n)
+			}
+		}
+	}
 }
