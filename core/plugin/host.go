@@ -19,7 +19,7 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/store"
-	"github.com/swcli/swcli/sdk"
+	"github.com/swcli/swcli/internal/pluginwire"
 )
 
 // Host launches plugins on demand and keeps them until Close.
@@ -157,8 +157,8 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 	// then cancels running calls (killing pip or conda) and exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cfg := &goplugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.PluginSets(),
+		HandshakeConfig:  pluginwire.Handshake,
+		VersionedPlugins: pluginwire.ClientSets(),
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		Logger:           h.Logger.Named(name),
@@ -184,7 +184,7 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 	// every plugin serves Info, whatever kind is dispensed.
 	kindToDispense := e.Kind
 	if kindToDispense == "" {
-		kindToDispense = sdk.KindMode
+		kindToDispense = pluginwire.KindMode
 	}
 	raw, err := rpc.Dispense(kindToDispense)
 	if err != nil {
@@ -217,7 +217,7 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 
 // Mode launches (if needed) the mode plugin name.
 func (h *Host) Mode(ctx context.Context, name string) (mode.Mode, error) {
-	r, err := h.start(ctx, name, sdk.KindMode)
+	r, err := h.start(ctx, name, pluginwire.KindMode)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +226,7 @@ func (h *Host) Mode(ctx context.Context, name string) (mode.Mode, error) {
 
 // Store launches (if needed) the store plugin name.
 func (h *Host) Store(ctx context.Context, name string) (store.Store, error) {
-	r, err := h.start(ctx, name, sdk.KindStore)
+	r, err := h.start(ctx, name, pluginwire.KindStore)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +286,7 @@ type crashMode struct {
 }
 
 func (c *crashMode) wrap(err error) error {
-	var ce *sdk.ConnectionError
+	var ce *pluginwire.ConnectionError
 	if errors.As(err, &ce) || (err != nil && c.c.Exited()) {
 		c.h.forget(c.name, c.c)
 		return &CrashError{Name: c.name, Path: c.path, Err: err}

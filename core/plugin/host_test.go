@@ -22,40 +22,48 @@ import (
 	"github.com/swcli/swcli/internal/testbin"
 )
 
+// built are the testdata plugins built so far in this test process, each
+// once, into builtDir.
 var (
-	crashOnce sync.Once
-	crashBin  string
-	crashErr  error
-	crashDir  string
+	builtMu  sync.Mutex
+	built    = map[string]string{}
+	builtDir string
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if crashDir != "" {
-		os.RemoveAll(crashDir)
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
 	}
 	os.Exit(code)
 }
 
-// crashPlugin builds testdata/crashmode once per test process.
-func crashPlugin(t *testing.T) string {
+// testdataPlugin builds ./testdata/<name> once per test process and
+// returns the binary's path.
+func testdataPlugin(t *testing.T, name string) string {
 	t.Helper()
-	crashOnce.Do(func() {
-		crashDir, crashErr = os.MkdirTemp("", "swcli-crashmode-")
-		if crashErr != nil {
-			return
-		}
-		_, file, _, _ := runtime.Caller(0)
-		crashBin = filepath.Join(crashDir, "swcli-plugin-crashmode")
-		cmd := exec.Command("go", "build", "-o", crashBin, "./testdata/crashmode")
-		cmd.Dir = filepath.Dir(file)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			crashErr = fmt.Errorf("build crashmode: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, crashErr)
-	return crashBin
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if bin, ok := built[name]; ok {
+		return bin
+	}
+	if builtDir == "" {
+		d, err := os.MkdirTemp("", "swcli-plugin-testdata-")
+		require.NoError(t, err)
+		builtDir = d
+	}
+	_, file, _, _ := runtime.Caller(0)
+	bin := filepath.Join(builtDir, "swcli-plugin-"+name)
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/"+name)
+	cmd.Dir = filepath.Dir(file)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "build testdata/%s: %s", name, out)
+	built[name] = bin
+	return bin
 }
+
+// crashPlugin is testdata/crashmode, built once.
+func crashPlugin(t *testing.T) string { return testdataPlugin(t, "crashmode") }
 
 // catalog writes a plugins.yaml listing one mode plugin and loads it.
 func catalog(t *testing.T, name, kind, bin, sum string) *plugin.Catalog {

@@ -4,7 +4,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode {
-//			return sdk.ModeOverGRPC(t, mymode.New())
+//			return sdktest.ModeOverGRPC(t, mymode.New())
 //		}})
 //	}
 //
@@ -35,7 +35,7 @@ import (
 
 // Suite configures a conformance run.
 type Suite struct {
-	// New returns the mode under test: in-process, through sdk.ModeOverGRPC,
+	// New returns the mode under test: in-process, through sdktest.ModeOverGRPC,
 	// or a real plugin process.
 	New func(t *testing.T) mode.Mode
 	// Python is the X.Y to create environments with; empty picks one found

@@ -1,10 +1,10 @@
-package wire
+package pluginwire
 
 import (
 	"context"
 
 	"github.com/swcli/swcli/core/mode"
-	"github.com/swcli/swcli/sdk/internal/pb"
+	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
 
 // InfoFunc gives a plugin's Info.
