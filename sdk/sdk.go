@@ -33,6 +33,8 @@ type (
 	Mode  = mode.Mode
 	Store = store.Store
 	Info  = mode.Info
+	// Capabilities are what a plugin declares in Info.
+	Capabilities = mode.Capabilities
 
 	Env               = mode.Env
 	Python            = mode.Python

@@ -140,7 +140,7 @@ func Install(ctx context.Context, o InstallOptions) (*InstallResult, error) {
 	}
 	e := Entry{Name: name, Kind: info.Kind, Command: abs, SHA256: sum}
 	res := &InstallResult{Name: name, Kind: info.Kind, Version: info.Version, Path: abs, SHA256: sum, File: file,
-		Protocol: info.ProtocolVersions, Capabilities: info.Capabilities}
+		Protocol: info.ProtocolVersions, Capabilities: info.Capabilities.Names()}
 	if i := slices.IndexFunc(entries, func(x Entry) bool { return x.Name == name }); i >= 0 {
 		entries[i], res.Replaced = e, true
 	} else {

@@ -298,7 +298,7 @@ func Run(t *testing.T, s Suite) {
 			t.Skip("needs Files")
 		}
 		info, _ := f.m.Info(ctx)
-		if !slices.Contains(info.Capabilities, mode.CapRelocate) {
+		if !info.Capabilities.Relocate {
 			t.Skip("the mode does not declare the relocate capability")
 		}
 		layers, err := envpack.Plan(f.prefixA, rep)

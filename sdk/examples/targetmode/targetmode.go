@@ -72,7 +72,7 @@ func (m *Mode) Info(ctx context.Context) (mode.Info, error) {
 		Kind:             "mode",
 		Version:          Version,
 		ProtocolVersions: []int{mode.ProtocolVersion},
-		Capabilities:     []string{mode.CapRelocate, mode.CapLock, mode.CapPip},
+		Capabilities:     mode.Capabilities{Relocate: true},
 	}, nil
 }
 
