@@ -19,6 +19,7 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/plugin"
+	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/internal/testbin"
 )
 
@@ -224,6 +225,36 @@ func TestHostCrashNamesPlugin(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Contains(t, logs.String(), "crashmode create called", "plugin logs reach the host's hclog logger")
+}
+
+// TestHostStoreCrashNamesStore: a store plugin that dies during a call
+// gives an error naming the store and the plugin, as a mode's does, and
+// keys are checked before a plugin sees them.
+func TestHostStoreCrashNamesStore(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "swcli-plugin-store")
+	require.NoError(t, os.Link(testdataPlugin(t, "oddkind"), bin))
+	h := plugin.NewHost(catalog(t, "teststore", "store", bin, ""), nil)
+	defer h.Close()
+	ctx := context.Background()
+	s, err := h.Store(ctx, "teststore")
+	require.NoError(t, err)
+
+	_, err = s.Stat(ctx, "../etc")
+	var ik *store.InvalidKeyError
+	require.ErrorAs(t, err, &ik)
+	assert.Equal(t, `store "teststore": stat ../etc: store: invalid key "../etc": segment .. is not allowed`, err.Error())
+	pids := h.PIDs()
+	require.Len(t, pids, 1, "the plugin is still up: it never saw the bad key")
+
+	_, err = s.Stat(ctx, "blobs/x")
+	var ce *plugin.CrashError
+	require.ErrorAs(t, err, &ce, "got %T: %v", err, err)
+	var de *store.DriverError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "teststore", de.Store)
+	assert.Contains(t, err.Error(), `store "teststore": stat blobs/x: plugin "teststore" (`+bin+`) crashed or was killed`)
+	waitGone(t, pids)
 }
 
 type lockedWriter struct {

@@ -278,7 +278,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	lockDir := LockDirOf(wd)
 	var lockFiles []string
 	for _, lf := range lock.Files {
-		if strings.ContainsAny(lf.Name, `/\`) || lf.Name == "" || lf.Name[0] == '.' {
+		if !mode.ValidLockFileName(lf.Name) {
 			return nil, fmt.Errorf("mode %s returned a lock file with a bad name %q", sp.Mode, lf.Name)
 		}
 		// Unchanged lock files are left alone, so the snapshot layer's
