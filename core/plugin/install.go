@@ -16,8 +16,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"gopkg.in/yaml.v3"
 
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // NameRule says what a plugin name installed by `swcli plugin install` may
@@ -238,5 +238,5 @@ func writeUserFile(file string, entries []Entry) error {
 	if err := enc.Encode(&File{Plugins: entries}); err != nil {
 		return err
 	}
-	return instance.WriteFileAtomic(file, b.Bytes(), 0o644)
+	return atomicfile.Write(file, b.Bytes(), 0o644)
 }

@@ -14,6 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/internal/ocilimits"
 )
 
 // Version is one version of a runtime: a manifest with its record and tags.
@@ -67,8 +68,9 @@ type counterRecord struct {
 	Next int `json:"next"`
 }
 
-// maxManifestSize is the largest manifest accepted (as in distribution).
-const maxManifestSize = 4 << 20
+// maxManifestSize is the largest manifest accepted, the same limit a
+// bundle's reader applies (internal/ocilimits).
+const maxManifestSize = ocilimits.MaxManifestSize
 
 // PutVersion adds a version of runtime name from an OCI image manifest whose
 // config and layers are already stored as blobs (else *MissingBlobsError).
@@ -245,6 +247,9 @@ func parseManifest(b []byte) (ocispec.Manifest, error) {
 	}
 	if m.SchemaVersion != 2 {
 		return m, &ManifestInvalidError{Reason: fmt.Sprintf("schemaVersion is %d, not 2", m.SchemaVersion)}
+	}
+	if len(m.Layers) > ocilimits.MaxLayers {
+		return m, &ManifestInvalidError{Reason: fmt.Sprintf("%d layers, at most %d are allowed", len(m.Layers), ocilimits.MaxLayers)}
 	}
 	if m.MediaType != "" && m.MediaType != ocispec.MediaTypeImageManifest {
 		return m, &ManifestInvalidError{Reason: fmt.Sprintf("media type %s is not %s", m.MediaType, ocispec.MediaTypeImageManifest)}
