@@ -582,7 +582,7 @@ func makeVersion(project, name string, rec versionRecord, tags []string) Version
 func sortTags(tags []string) {
 	rank := func(t string) int {
 		switch {
-		case reservedTag(t) && t != latestTag:
+		case IsReservedTag(t) && t != latestTag:
 			return 0
 		case t == latestTag:
 			return 1
