@@ -158,6 +158,7 @@ func newApp(a *appState) *cli.App {
 		Commands: []*cli.Command{
 			runtimeCommand(a),
 			pluginCommand(a),
+			serverCommand(a),
 		},
 		ExitErrHandler:  func(*cli.Context, error) {},
 		CommandNotFound: commandNotFound,

@@ -4,9 +4,11 @@
 // manifest that one accepts the other accepts too.
 package ocilimits
 
-// MaxLayers is the most layers a manifest may have.
-const MaxLayers = 100000
-
 // MaxManifestSize bounds a manifest (and a config blob) read into memory:
-// MaxLayers layer descriptors with their annotations take about 35 MB.
-const MaxManifestSize = 64 << 20
+// 4 MiB, distribution's limit, so a bundle's manifest can be pushed to any
+// OCI registry and to swcli's own server.
+const MaxManifestSize = 4 << 20
+
+// MaxLayers is the most layers a manifest may have: that many layer
+// descriptors with swcli's annotations fit in MaxManifestSize.
+const MaxLayers = 10000
