@@ -12,20 +12,21 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/plugin/base"
 	"github.com/swcli/swcli/core/store"
 )
 
 // Plugin kinds, as written in plugins.yaml and returned by Info.
 const (
-	KindMode  = "mode"
-	KindStore = "store"
+	KindMode  = base.KindMode
+	KindStore = base.KindStore
 )
 
 // Handshake is the go-plugin handshake every swcli plugin and host share. The
 // cookie only guards against running a plugin binary by hand; it is not a
 // security feature. Changing it breaks every already-built plugin.
 var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  uint(mode.ProtocolVersion),
+	ProtocolVersion:  uint(base.ProtocolVersion),
 	MagicCookieKey:   "SWCLI_PLUGIN_MAGIC_COOKIE",
 	MagicCookieValue: "5c0f1c3e-7a3b-4f43-9c59-3b1d6e2f8a11",
 }
@@ -34,7 +35,7 @@ var Handshake = plugin.HandshakeConfig{
 // VersionedPlugins). A host dispenses KindMode or KindStore from them.
 func ClientSets() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{
-		mode.ProtocolVersion: {
+		base.ProtocolVersion: {
 			KindMode:  &ModePlugin{},
 			KindStore: &StorePlugin{},
 		},
