@@ -1,10 +1,11 @@
-package wire
+package pluginwire
 
 import (
 	"context"
 
 	"github.com/swcli/swcli/core/mode"
-	"github.com/swcli/swcli/sdk/internal/pb"
+	"github.com/swcli/swcli/core/plugin/base"
+	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
 
 // InfoFunc gives a plugin's Info.
@@ -25,7 +26,7 @@ func (s *baseServer) Info(ctx context.Context, _ *pb.Empty) (*pb.InfoResponse, e
 		pv[k] = int32(v)
 	}
 	return &pb.InfoResponse{Name: i.Name, Kind: i.Kind, Version: i.Version,
-		ProtocolVersions: pv, Capabilities: i.Capabilities, ConfigSchema: i.ConfigSchema}, nil
+		ProtocolVersions: pv, Capabilities: i.Capabilities.Names(), ConfigSchema: i.ConfigSchema}, nil
 }
 
 func infoFromPB(r *pb.InfoResponse) mode.Info {
@@ -34,7 +35,7 @@ func infoFromPB(r *pb.InfoResponse) mode.Info {
 		pv[k] = int(v)
 	}
 	return mode.Info{Name: r.Name, Kind: r.Kind, Version: r.Version, ProtocolVersions: pv,
-		Capabilities: r.Capabilities, ConfigSchema: r.ConfigSchema}
+		Capabilities: base.ParseCapabilities(r.Capabilities), ConfigSchema: r.ConfigSchema}
 }
 
 // BaseClient asks any plugin for its Info.

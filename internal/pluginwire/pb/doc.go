@@ -5,6 +5,6 @@
 //	  --go-grpc_out=. --go-grpc_opt=paths=source_relative plugin.proto
 //
 // (protoc from Debian's protobuf-compiler; protoc-gen-go and
-// protoc-gen-go-grpc from the Go module proxy). Only sdk/internal/wire
+// protoc-gen-go-grpc from the Go module proxy). Only internal/pluginwire
 // imports it.
 package pb

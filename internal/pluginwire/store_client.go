@@ -1,4 +1,4 @@
-package wire
+package pluginwire
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/store"
-	"github.com/swcli/swcli/sdk/internal/pb"
+	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
 
 // StoreClient is a store.Store that calls a plugin over gRPC.

@@ -1,4 +1,4 @@
-package wire
+package pluginwire
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/swcli/swcli/core/store"
-	"github.com/swcli/swcli/sdk/internal/pb"
+	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
 
 // ChunkSize is the most data one gRPC message carries (gRPC's default limit is

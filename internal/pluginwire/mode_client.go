@@ -1,4 +1,4 @@
-package wire
+package pluginwire
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/swcli/swcli/core/mode"
-	"github.com/swcli/swcli/sdk/internal/pb"
+	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
 
 // ModeClient is a mode.Mode that calls a plugin over gRPC.

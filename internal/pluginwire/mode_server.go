@@ -1,4 +1,4 @@
-package wire
+package pluginwire
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/swcli/swcli/core/mode"
-	"github.com/swcli/swcli/sdk/internal/pb"
+	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
 
 // RegisterMode serves m on s (Base and Mode services).

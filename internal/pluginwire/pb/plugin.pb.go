@@ -995,7 +995,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x03Get\x12\x1b.swcli.plugin.v1.GetRequest\x1a\x16.swcli.plugin.v1.Chunk0\x01\x12B\n" +
 	"\x04Stat\x12\x1b.swcli.plugin.v1.KeyRequest\x1a\x1d.swcli.plugin.v1.StatResponse\x12E\n" +
 	"\x04List\x12\x1c.swcli.plugin.v1.ListRequest\x1a\x1d.swcli.plugin.v1.ListResponse0\x01\x12=\n" +
-	"\x06Delete\x12\x1b.swcli.plugin.v1.KeyRequest\x1a\x16.swcli.plugin.v1.EmptyB(Z&github.com/swcli/swcli/sdk/internal/pbb\x06proto3"
+	"\x06Delete\x12\x1b.swcli.plugin.v1.KeyRequest\x1a\x16.swcli.plugin.v1.EmptyB/Z-github.com/swcli/swcli/internal/pluginwire/pbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
