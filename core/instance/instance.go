@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // Local is the name of the standalone instance.
@@ -92,34 +94,13 @@ func (c *Config) Save() error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, data, 0o600)
+	return atomicfile.Write(p, data, 0o600)
 }
 
-// WriteFileAtomic writes data to path through a temp file and a rename, so a
-// crash leaves the old content or the new one.
+// WriteFileAtomic writes data to path through a temp file and a rename.
+//
+// Deprecated: use internal/atomicfile.Write; kept until its last caller
+// in core/workflow moves.
 func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, data, perm)
 }

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -57,8 +56,6 @@ type BuildResult struct {
 	Reused  int      `json:"layers_reused"`
 }
 
-var reservedTagRE = regexp.MustCompile(`^(latest|v[0-9]+)$`)
-
 // Build makes sure the workdir's environment exists and holds the declared
 // dependencies, checks it (pip check), locks it, and stores a bundle of it in
 // the local store as a new version.
@@ -71,7 +68,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		return nil, usagef("workdir %s does not exist", displayDir(o.Workdir))
 	}
 	for _, t := range o.Tags {
-		if reservedTagRE.MatchString(t) {
+		if registry.IsReservedTag(t) {
 			return nil, usagef("-t %s: tag %q is reserved (latest and vN are given automatically); choose another tag", t, t)
 		}
 		if err := registry.CheckUserTags([]string{t}); err != nil {
@@ -279,7 +276,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	lockDir := LockDirOf(wd)
 	var lockFiles []string
 	for _, lf := range lock.Files {
-		if strings.ContainsAny(lf.Name, `/\`) || lf.Name == "" || lf.Name[0] == '.' {
+		if !mode.ValidLockFileName(lf.Name) {
 			return nil, fmt.Errorf("mode %s returned a lock file with a bad name %q", sp.Mode, lf.Name)
 		}
 		// Unchanged lock files are left alone, so the snapshot layer's
