@@ -96,7 +96,9 @@ func (e *KeyError) Error() string {
 // "sha256-abc").
 func Key(s string) string { return strings.ReplaceAll(s, ":", "-") }
 
-func (c *Cache) dir(parts ...string) string { return filepath.Join(append([]string{c.Root}, parts...)...) }
+func (c *Cache) dir(parts ...string) string {
+	return filepath.Join(append([]string{c.Root}, parts...)...)
+}
 
 // EntryDir is where the entry of key lives when it is complete.
 func (c *Cache) EntryDir(key string) string { return c.dir("entries", key) }
@@ -142,7 +144,7 @@ func (c *Cache) Use(ctx context.Context, key string, fill func(dir string) error
 	m, err := c.check(key)
 	filled := false
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
+		if !errors.Is(err, errNoEntry) {
 			c.logf("tree cache entry %s is damaged (%v); unpacking it again", key, err)
 			if err := c.removeLocked(key); err != nil {
 				return err
@@ -187,15 +189,17 @@ func (c *Cache) Verify(ctx context.Context, key string) error {
 	return err
 }
 
-// check reads the manifest of key and checks every item; fs.ErrNotExist
-// when there is no complete entry.
+var errNoEntry = errors.New("no complete entry")
+
+// check reads the manifest of key and checks every item; errNoEntry when
+// there is no complete entry.
 func (c *Cache) check(key string) (Manifest, error) { return c.checkFiles(key, false) }
 
 func (c *Cache) checkFiles(key string, full bool) (Manifest, error) {
 	m, err := c.readManifest(key)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return m, fs.ErrNotExist
+			return m, errNoEntry
 		}
 		return m, err
 	}
