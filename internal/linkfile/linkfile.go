@@ -147,6 +147,10 @@ func clone(src, dst string) error {
 	return finish(out, dst, st)
 }
 
+// CopyFile copies src to dst (copy_file_range underneath io.Copy on
+// Linux), as Copy mode does: the owner may write, the mtime is src's.
+func CopyFile(src, dst string) error { return copyFile(src, dst) }
+
 // copyFile copies src to dst (copy_file_range underneath io.Copy on Linux).
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)

@@ -336,15 +336,26 @@ func seal(dir, key string) (Manifest, error) {
 	return m, nil
 }
 
+// Placement says how LinkTree places an entry's files.
+type Placement struct {
+	Linker *linkfile.Linker
+	// Skip (may be nil) leaves out items by path; a skipped folder leaves out
+	// what it holds.
+	Skip func(path string) bool
+	// Own (may be nil) names files the environment gets its own copy of,
+	// never a link: those that relocation or a tool rewrites.
+	Own func(path string) bool
+}
+
 // LinkTree places the items of an entry at dir into target (which may
-// already hold other trees): folders are made, symlinks recreated, files
-// placed by l. skip (may be nil) leaves out items by path; a skipped folder
-// leaves out what it holds. A path that already exists in target as a file
-// is an error; an existing folder is merged into.
-func LinkTree(dir string, m Manifest, target string, l *linkfile.Linker, skip func(path string) bool) error {
+// already hold other trees): folders are made (an existing one is merged
+// into), symlinks recreated, files linked by p.Linker or copied when p.Own
+// says so. A file or symlink already at a path is replaced, as a later
+// layer's file replaces an earlier one's in bundle.ExtractLayer.
+func LinkTree(dir string, m Manifest, target string, p Placement) error {
 	var skipped []string
 	for _, it := range m.Items {
-		if skip != nil && skip(it.Path) {
+		if p.Skip != nil && p.Skip(it.Path) {
 			if it.Mode.IsDir() {
 				skipped = append(skipped, it.Path+"/")
 			}
@@ -354,19 +365,31 @@ func LinkTree(dir string, m Manifest, target string, l *linkfile.Linker, skip fu
 			continue
 		}
 		dst := filepath.Join(target, filepath.FromSlash(it.Path))
+		src := filepath.Join(dir, filepath.FromSlash(it.Path))
+		var place func() error
 		switch {
 		case it.Mode.IsDir():
 			if err := os.Mkdir(dst, it.Mode.Perm()|0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
+			continue
 		case it.Mode.Type() == fs.ModeSymlink:
-			if err := os.Symlink(it.Target, dst); err != nil {
-				return err
-			}
+			place = func() error { return os.Symlink(it.Target, dst) }
+		case p.Own != nil && p.Own(it.Path):
+			place = func() error { return linkfile.CopyFile(src, dst) }
 		default:
-			if err := l.Link(filepath.Join(dir, filepath.FromSlash(it.Path)), dst); err != nil {
-				return err
+			place = func() error { return p.Linker.Link(src, dst) }
+		}
+		err := place()
+		if errors.Is(err, fs.ErrExist) {
+			if st, serr := os.Lstat(dst); serr == nil && !st.IsDir() {
+				if err = os.Remove(dst); err == nil {
+					err = place()
+				}
 			}
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil

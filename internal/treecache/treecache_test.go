@@ -37,7 +37,7 @@ func use(t *testing.T, c *treecache.Cache, key, target string) (filled bool) {
 	l := &linkfile.Linker{Mode: linkfile.Auto}
 	require.NoError(t, c.Use(context.Background(), key, fillTree, func(dir string, m treecache.Manifest, f bool) error {
 		filled = f
-		return treecache.LinkTree(dir, m, target, l, nil)
+		return treecache.LinkTree(dir, m, target, treecache.Placement{Linker: l})
 	}))
 	return filled
 }
@@ -135,7 +135,7 @@ func TestConcurrentFillsMakeOneEntry(t *testing.T) {
 				fills.Add(1)
 				return fillTree(dir)
 			}, func(dir string, m treecache.Manifest, _ bool) error {
-				return treecache.LinkTree(dir, m, dst, &linkfile.Linker{}, nil)
+				return treecache.LinkTree(dir, m, dst, treecache.Placement{Linker: &linkfile.Linker{}})
 			})
 		}(i)
 	}

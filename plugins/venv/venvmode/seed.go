@@ -138,7 +138,7 @@ func (m *Mode) seedPip(ctx context.Context, it interpreter, env mode.Env, ev mod
 		if filled {
 			m.log.Debug("pip seed cache filled", "key", key, "dir", dir)
 		}
-		if err := treecache.LinkTree(dir, man, site, linker, perEnvFile); err != nil {
+		if err := treecache.LinkTree(dir, man, site, treecache.Placement{Linker: linker, Skip: perEnvFile}); err != nil {
 			return mode.Errorf(mode.ErrInternal, "seed pip into %s: %v", env.Prefix, err)
 		}
 		for _, it := range man.Items {
