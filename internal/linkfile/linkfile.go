@@ -101,7 +101,7 @@ func (l *Linker) Link(src, dst string) error {
 		}
 		l.fallback(&l.noLink, "hardlink", "copy", err)
 	}
-	return copyFile(src, dst)
+	return CopyFile(src, dst)
 }
 
 func (l *Linker) fallback(flag *bool, from, to string, err error) {
@@ -122,37 +122,33 @@ var errNoClone = errors.New("filesystem cannot clone")
 // ioctl, so it is written here); errNoClone when the filesystem or the
 // pair of filesystems cannot.
 func clone(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, writable(st.Mode()))
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlFileClone(int(out.Fd()), int(in.Fd())); err != nil {
-		out.Close()
-		os.Remove(dst)
+	return write(src, dst, func(out, in *os.File) error {
+		err := unix.IoctlFileClone(int(out.Fd()), int(in.Fd()))
 		if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTTY) ||
 			errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
 			return fmt.Errorf("%w: %v", errNoClone, err)
 		}
-		return fmt.Errorf("clone %s: %w", dst, err)
-	}
-	return finish(out, dst, st)
+		if err != nil {
+			return fmt.Errorf("clone %s: %w", dst, err)
+		}
+		return nil
+	})
 }
 
 // CopyFile copies src to dst (copy_file_range underneath io.Copy on
 // Linux), as Copy mode does: the owner may write, the mtime is src's.
-func CopyFile(src, dst string) error { return copyFile(src, dst) }
+func CopyFile(src, dst string) error {
+	return write(src, dst, func(out, in *os.File) error {
+		if _, err := io.Copy(out, in); err != nil {
+			return fmt.Errorf("copy %s: %w", dst, err)
+		}
+		return nil
+	})
+}
 
-// copyFile copies src to dst (copy_file_range underneath io.Copy on Linux).
-func copyFile(src, dst string) error {
+// write makes dst with fill(out, in) and src's mtime; dst is removed when
+// fill fails.
+func write(src, dst string, fill func(out, in *os.File) error) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -166,10 +162,10 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	if err := fill(out, in); err != nil {
 		out.Close()
 		os.Remove(dst)
-		return fmt.Errorf("copy %s: %w", dst, err)
+		return err
 	}
 	return finish(out, dst, st)
 }

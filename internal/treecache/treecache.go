@@ -218,7 +218,7 @@ func (c *Cache) checkFiles(key string, full bool) (Manifest, error) {
 			if !full && st.Size() == it.Size && st.ModTime().UnixNano() == it.MTimeNS && inode(st) == it.Inode {
 				continue
 			}
-			sum, err := hashFile(p)
+			sum, err := HashFile(p)
 			if err != nil {
 				return m, fmt.Errorf("%s: %w", it.Path, err)
 			}
@@ -313,7 +313,7 @@ func seal(dir, key string) (Manifest, error) {
 			if err := os.Chmod(p, st.Mode().Perm()&^0o222); err != nil {
 				return err
 			}
-			sum, err := hashFile(p)
+			sum, err := HashFile(p)
 			if err != nil {
 				return err
 			}
@@ -459,7 +459,8 @@ func (c *Cache) removeLocked(key string) error {
 // writable, so os.RemoveAll works).
 func removeTree(p string) error { return os.RemoveAll(p) }
 
-func hashFile(p string) (string, error) {
+// HashFile is the sha256 hex of the file at p.
+func HashFile(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err

@@ -101,7 +101,7 @@ func (m *Mode) seedPip(ctx context.Context, it interpreter, env mode.Env, ev mod
 	h := sha256.New()
 	fmt.Fprintf(h, "seed v1\n%s\n%s\n", it.Path, probe.Version)
 	for _, w := range probe.Wheels {
-		sum, err := fileSHA256(w)
+		sum, err := treecache.HashFile(w)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errNoSeed, err)
 		}
@@ -417,17 +417,4 @@ func scriptBody(s script) string {
 		"if __name__ == '__main__':\n" +
 		"    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n" +
 		"    sys.exit(" + call + "())\n"
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
