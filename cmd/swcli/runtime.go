@@ -12,6 +12,7 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/workflow"
+	"github.com/swcli/swcli/internal/linkfile"
 )
 
 type errString string
@@ -53,7 +54,11 @@ func (a *appState) service() (*workflow.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root}, nil
+	lm, err := linkfile.FromEnv()
+	if err != nil {
+		return nil, &workflow.UsageError{Msg: err.Error()}
+	}
+	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root, LinkMode: lm}, nil
 }
 
 func runtimeCommand(a *appState) *cli.Command {

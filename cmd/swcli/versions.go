@@ -399,6 +399,8 @@ func gcCommand(a *appState) *cli.Command {
 				return printJSON(st)
 			}
 			fmt.Printf("freed %d blobs (%s), kept %d; removed %d cached environments\n", st.BlobsFreed, humanSize(st.BytesFreed), st.BlobsKept, st.CachesRemoved)
+			lc := st.LayerCache
+			fmt.Printf("layer cache: freed %d layers (%s); %d layers (%s) kept\n", lc.Freed.Entries, humanSize(lc.Freed.Bytes), lc.Kept.Entries, humanSize(lc.Kept.Bytes))
 			return nil
 		},
 	}

@@ -176,7 +176,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 	if err != nil {
 		return nil, err
 	}
-	env := EnvFor(wd, prefix, rs, py)
+	env := s.withCaches(EnvFor(wd, prefix, rs, py))
 
 	// Move an old environment aside, to put it back if this fails.
 	// Its state file goes aside too and comes back byte for byte.

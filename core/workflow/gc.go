@@ -11,6 +11,9 @@ import (
 type GCStats struct {
 	registry.GCStats
 	CachesRemoved int `json:"caches_removed"`
+	// LayerCache is what gc freed from the unpacked-layer cache (with
+	// --dry-run: would free) and its size after.
+	LayerCache LayerCacheStats `json:"layer_cache"`
 }
 
 // GC frees blobs no version uses and the restored environments of versions
@@ -31,5 +34,9 @@ func (s *Service) GC(ctx context.Context, grace time.Duration, dryRun bool) (GCS
 	out := GCStats{GCStats: st}
 	n, err := s.gcCaches(ctx, reg, dryRun)
 	out.CachesRemoved = n
+	if err != nil {
+		return out, err
+	}
+	out.LayerCache, err = s.gcLayerCache(ctx, reg, dryRun)
 	return out, err
 }

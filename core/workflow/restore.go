@@ -361,7 +361,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if err != nil {
 		return nil, fmt.Errorf("bundle's runtime.yaml: %w", err)
 	}
-	env := EnvFor(dir, prefix, sp, mode.Python{Version: rm.PythonVersion})
+	env := s.withCaches(EnvFor(dir, prefix, sp, mode.Python{Version: rm.PythonVersion}))
 	if fast {
 		res.Path = "layers"
 		err = s.unpackEnv(ctx, src, m, info, env, rm)
@@ -485,7 +485,7 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 		abi <- nil
 	}
 	layers := append(src.b.Layers(bundle.RoleBase), src.b.Layers(bundle.RolePackage)...)
-	err := s.extractLayers(xctx, src, layers, env.Prefix)
+	err := s.extractLayers(xctx, src, layers, env.Prefix, relocatedFiles(rm))
 	if err != nil {
 		cancel(err) // no need to wait for the mode's answer
 	}

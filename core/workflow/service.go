@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/internal/linkfile"
 )
 
 // Modes gives mode implementations by name; core/plugin.Host satisfies it,
@@ -24,6 +25,9 @@ type Service struct {
 	Log     hclog.Logger
 	// StorageRoot is the local instance's root (blobs, caches).
 	StorageRoot string
+	// LinkMode is how cached files (unpacked layers, pip seeds) are placed
+	// into environments; Auto picks clone, else hardlink, else copy.
+	LinkMode linkfile.Mode
 }
 
 func (s *Service) log() hclog.Logger {
