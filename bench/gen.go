@@ -237,6 +237,8 @@ type rtBench struct {
 	created   time.Duration // swcli runtime create
 	built     bool
 	buildTime time.Duration // the first swcli runtime build
+	buildRSS  int64         // its peak RSS (bytes, swcli and the plugins it waited for)
+	lastRSS   int64         // peak RSS of the last command runIn ran
 }
 
 var (
@@ -371,6 +373,10 @@ func (r *rtBench) runIn(env []string, name string, args ...string) ([]byte, time
 	t0 := time.Now()
 	err := cmd.Run()
 	d := time.Since(t0)
+	r.lastRSS = 0
+	if ru, ok := processRusage(cmd); ok {
+		r.lastRSS = ru.Maxrss << 10 // KiB on Linux
+	}
 	if err != nil {
 		return stdout.Bytes(), d, fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, rtTail(stderr.String(), 2000))
 	}
@@ -398,7 +404,7 @@ func (r *rtBench) ensureBuilt() (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	r.built, r.buildTime = true, d
+	r.built, r.buildTime, r.buildRSS = true, d, r.lastRSS
 	return d, nil
 }
 
