@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/swcli/swcli/core/layercache"
-	"github.com/swcli/swcli/sdk/testpy"
 )
 
 func init() {
@@ -59,15 +58,7 @@ func rtCache(bin, out string, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	seq := 0
-	fresh := func(name string) (string, error) {
-		seq++
-		if err := os.MkdirAll(scratch, 0o755); err != nil {
-			return "", err
-		}
-		_, err := r.sh("sync")
-		return filepath.Join(scratch, fmt.Sprintf("%s-%d", name, seq)), err
-	}
+	fresh := r.freshDirs(scratch)
 	restore := func(uri string) (time.Duration, error) {
 		d, err := fresh("swcli")
 		if err != nil {
@@ -102,14 +93,7 @@ func rtCache(bin, out string, runs int) error {
 		a.Seconds()/b.Seconds(), "<= 0.20x", a.Seconds() <= 0.2*b.Seconds())
 
 	// A second version: tinypkg 1.0.1 instead of 1.0.0, all else shared.
-	extra := filepath.Join(r.out, "wheels-extra")
-	tiny := rtTinyPkg("1.0.1")
-	if _, err := testpy.BuildWheel(extra, rtWheel(tiny)); err != nil {
-		return err
-	}
-	pkgs := append(r.pkgs[:len(r.pkgs)-1:len(r.pkgs)-1], tiny)
-	req := append([]byte(fmt.Sprintf("--find-links %s\n", extra)), rtRequirements(r.wheels, pkgs)...)
-	if err := os.WriteFile(filepath.Join(r.wd, "requirements.txt"), req, 0o644); err != nil {
+	if err := r.requireTiny101(); err != nil {
 		return err
 	}
 	if _, err := r.swcli("runtime", "build", r.wd); err != nil {
