@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -92,11 +93,17 @@ type appState struct {
 	verbose bool
 	logger  hclog.Logger
 	host    *plugin.Host
+	// closers are the places a command opened (see open).
+	closers []io.Closer
 }
 
 func (a *appState) json() bool { return a.output == "json" }
 
 func (a *appState) close() {
+	for _, c := range a.closers {
+		_ = c.Close()
+	}
+	a.closers = nil
 	if a.host != nil {
 		a.host.Close()
 	}

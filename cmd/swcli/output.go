@@ -21,6 +21,23 @@ func printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// render is the tail of every command: v as JSON with -o json, else the
+// text that text prints.
+func (a *appState) render(v any, text func()) error {
+	if a.json() {
+		return printJSON(v)
+	}
+	text()
+	return nil
+}
+
+// copyProgress shows which blob a copy is at, as the other long commands'
+// stages are shown.
+func (a *appState) copyProgress() func(done, total int) {
+	ev := a.events()
+	return func(done, total int) { ev(mode.Event{Stage: "copy blobs", Current: int64(done), Total: int64(total)}) }
+}
+
 // nonNil makes an empty listing print as [] rather than null in JSON.
 func nonNil[T any](s []T) []T {
 	if s == nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/core/uri"
 )
 
 // BuildOptions are the inputs of `runtime build`.
@@ -367,7 +368,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		saveBuildMemo(wd, memo)
 	}
 	return &BuildResult{Name: sp.Name, Version: v.Short, Digest: string(v.Digest), Tags: v.Tags,
-		URI:  fmt.Sprintf("local/project/%s/runtime/%s/version/%s", o.Project, sp.Name, v.Short),
+		URI:  uri.URI{Instance: instance.LocalName, Project: o.Project, Name: sp.Name, Version: v.Short}.String(),
 		Size: v.Size, Layers: len(descs), Reused: reused}, nil
 }
 

@@ -103,19 +103,16 @@ func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, v, err := s.Resolve(ctx, ref)
+	l, v, err := s.Resolve(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	b, err := LoadBundle(ctx, reg, v)
+	b, err := LoadBundle(ctx, l, v)
 	if err != nil {
 		return nil, err
 	}
 	return &source{b: b, project: ref.Project, cleanup: func() {},
-		open: func(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
-			rc, _, err := reg.GetBlob(ctx, d)
-			return rc, err
-		}}, nil
+		open: func(ctx context.Context, d digest.Digest) (io.ReadCloser, error) { return l.Get(ctx, d, 0) }}, nil
 }
 
 func (src *source) extract(ctx context.Context, d ocispec.Descriptor, dest string) error {
