@@ -247,7 +247,18 @@ func TestStoreE2E(t *testing.T) {
 	c2.stFailSame([]string{"nope.swrt"}, "runtime", "copy", filepath.Join(root, "nope.swrt"), "local/project/p2")
 	c2.stFailSame([]string{"project"}, "runtime", "copy", file, filepath.Join(root, "other.swrt"))
 	c2.stFailSame(nil, "runtime", "copy", "local/project/p2/runtime/store-rt", filepath.Join(root, "no", "such", "dir", "x.swrt"))
-	c2.stFailSame([]string{"swrt"}, "runtime", "copy", "store-rt", "local/project/p9")
+	c2.stFailSame([]string{"version"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "local/project/p9/runtime/x/version/v1")
+	c2.stFailSame([]string{"prod", "not known", "login"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "cloud://prod/project/p9")
+	c2.stFailSame([]string{"http://127.0.0.1:9", "not available yet"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "http://127.0.0.1:9/project/p9")
+	c2.stFailSame([]string{"not available yet"}, "runtime", "history", "oci://127.0.0.1:9/project/p/runtime/store-rt")
+	// Between projects of one instance: the version arrives with its own vN,
+	// and no blob is copied (the store holds them already).
+	blobs2 := len(c2.stBlobs())
+	cp := stJSON[stVersion](t, c2.ok("-o", "json", "runtime", "copy", "local/project/p2/runtime/store-rt", "local/project/p9").stdout)
+	assert.Equal(t, b0.Digest, cp.Digest)
+	assert.Equal(t, "p9", cp.Project)
+	assert.Equal(t, []string{"v0", "latest"}, cp.Tags)
+	assert.Equal(t, blobs2, len(c2.stBlobs()))
 	iv = stJSON[stVersion](t, c2.ok("-o", "json", "runtime", "copy", file, "local/project/p2", "-t", "shared").stdout)
 	assert.Equal(t, []string{"v0", "latest", "shared"}, iv.Tags, "importing again is idempotent, and tags")
 
