@@ -376,8 +376,8 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 // is set, and installs the dependencies again when what runtime.yaml
 // declares (including the content of the files it names) changed since.
 func (s *Service) ensureEnv(ctx context.Context, getMode func() (mode.Mode, error), wd, relSpec string, rs *spec.Spec, env mode.Env, noCache bool) error {
-	statePath := StatePathOf(wd, rs.Mode)
-	st, _ := ReadState(statePath)
+	we := envOf(wd, rs.Mode)
+	st, _ := ReadState(we.StatePath)
 	dd, err := depsDigest(wd, rs)
 	if err != nil {
 		return err
@@ -397,7 +397,7 @@ func (s *Service) ensureEnv(ctx context.Context, getMode func() (mode.Mode, erro
 		}
 		s.stage("install dependencies", 0, int64(len(rs.Dependencies)))
 		st.State = StateCreating
-		if err := WriteState(statePath, st); err != nil {
+		if err := WriteState(we.StatePath, st); err != nil {
 			return err
 		}
 		if len(rs.Dependencies) > 0 {
@@ -405,35 +405,24 @@ func (s *Service) ensureEnv(ctx context.Context, getMode func() (mode.Mode, erro
 				return err
 			}
 		}
-		act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "sh", Name: rs.Name})
-		if err != nil {
-			return err
-		}
-		st.State, st.DepsDigest = StateReady, dd
-		st.Vars, st.Unset, st.Script = act.Vars, act.Unset, scriptIf(act)
-		return WriteState(statePath, st)
+		st.DepsDigest = dd
+		return s.ready(ctx, we, m, env, rs.Name, st)
 	}
-	// (Re)make it from scratch.
+	// (Re)make it from scratch, the old one aside until the new one works.
 	m, err := getMode()
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(env.Prefix); err != nil {
-		return err
-	}
-	st = &State{State: StateCreating, Mode: rs.Mode, Name: rs.Name, Python: rs.Python, Prefix: env.Prefix}
-	if err := WriteState(statePath, st); err != nil {
-		return err
-	}
-	if err := s.makeEnv(ctx, m, env, rs.Dependencies); err != nil {
-		return err
-	}
-	act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "sh", Name: rs.Name})
+	st = &State{State: StateCreating, Mode: rs.Mode, Name: rs.Name, Python: rs.Python, Prefix: env.Prefix, DepsDigest: dd}
+	rep, err := we.replace(st)
 	if err != nil {
 		return err
 	}
-	st.State, st.Vars, st.Unset, st.Script, st.DepsDigest = StateReady, act.Vars, act.Unset, scriptIf(act), dd
-	return WriteState(statePath, st)
+	if err = s.makeEnv(ctx, m, env, rs.Dependencies); err == nil {
+		err = s.ready(ctx, we, m, env, rs.Name, st)
+	}
+	rep.done(err)
+	return err
 }
 
 // depsDigest hashes what the environment must hold: the normalized spec and

@@ -384,12 +384,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if diff := lockDiff(rm.Lock, got.Packages); diff != "" {
 		return nil, fmt.Errorf("restored environment of %s does not match its lock: %s", rm.Name, diff)
 	}
-	act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "sh", Name: rm.Name})
-	if err != nil {
-		return nil, err
-	}
-	st.State, st.Vars, st.Unset, st.Script = StateReady, act.Vars, act.Unset, scriptIf(act)
-	if err := WriteState(statePath, st); err != nil {
+	if err := s.ready(ctx, envOf(dir, rm.Mode), m, env, rm.Name, st); err != nil {
 		return nil, err
 	}
 	return res, nil
