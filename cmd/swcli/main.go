@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"strings"
 	"syscall"
 
@@ -37,6 +38,7 @@ func run(args []string) int {
 	app := newApp(a)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	a.ctx = ctx
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -95,6 +97,10 @@ type appState struct {
 	host    *plugin.Host
 	// closers are the places a command opened (see open).
 	closers []io.Closer
+	// crashSeen counts the events crashHook matched.
+	crashSeen atomic.Int32
+	// ctx is the command's context (cancelled on SIGINT/SIGTERM).
+	ctx context.Context
 }
 
 func (a *appState) json() bool { return a.output == "json" }

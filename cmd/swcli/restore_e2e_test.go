@@ -905,28 +905,20 @@ func TestRestoreInterrupted(t *testing.T) {
 	s := rsNewSandbox(t, filepath.Join(root, "other"))
 	s.ok("", "runtime", "copy", b.swrt, "local/project/self")
 
-	// startAndStop starts a restore of the stored version into target and
-	// sends sig once the big file is being written.
+	// startAndStop restores the stored version into target, killed or
+	// interrupted by swcli's crash hook (SWCLI_TEST_KILL_AT) once the layers
+	// are unpacked: at the start of the relocation, certainly mid-restore.
 	startAndStop := func(t *testing.T, target string, sig syscall.Signal) rsResult {
 		t.Helper()
+		at := "relocate"
+		if sig == syscall.SIGINT {
+			at += "@INT"
+		}
 		var out, errb bytes.Buffer
 		c := s.cmd(s.home, "runtime", "restore", b.name, "--target-dir", target)
+		c.Env = append(append([]string{}, c.Env...), "SWCLI_TEST_KILL_AT="+at)
 		c.Stdout, c.Stderr = &out, &errb
-		require.NoError(t, c.Start())
-		blob := filepath.Join(target, ".starwhale", "venv", "lib", "python"+rsPython, "site-packages", "rs_big", "blob.bin")
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			if _, err := os.Stat(blob); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				_ = c.Process.Kill()
-				t.Fatalf("the restore never started unpacking rs-big\n%s", errb.String())
-			}
-			time.Sleep(time.Millisecond)
-		}
-		require.NoError(t, c.Process.Signal(sig))
-		err := c.Wait()
+		err := c.Run()
 		r := rsResult{stdout: out.String(), stderr: errb.String()}
 		var ee *exec.ExitError
 		if errorsAs(err, &ee) {
@@ -980,22 +972,12 @@ func TestRestoreInterrupted(t *testing.T) {
 	t.Run("KilledCacheRestoreRedoneByRun", func(t *testing.T) {
 		// The same through the cache: run after a killed first run.
 		c := s.cmd(t.TempDir(), "runtime", "run", b.name, "--", "rs-app")
-		require.NoError(t, c.Start())
-		envs := filepath.Join(s.storage, "envs")
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			m, _ := filepath.Glob(filepath.Join(envs, "*", ".starwhale", "venv", "lib", "python*", "site-packages", "rs_big", "blob.bin"))
-			if len(m) > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				_ = c.Process.Kill()
-				t.Fatal("the cache restore never started unpacking")
-			}
-			time.Sleep(time.Millisecond)
-		}
-		require.NoError(t, c.Process.Kill())
-		_ = c.Wait()
+		c.Env = append(append([]string{}, c.Env...), "SWCLI_TEST_KILL_AT=relocate")
+		err := c.Run()
+		var ee *exec.ExitError
+		require.True(t, errorsAs(err, &ee), "killed: %v", err)
+		ws, ok := ee.Sys().(syscall.WaitStatus)
+		require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL, "killed by the hook: %v", err)
 		rsWaitNoPlugins(t, s.tag)
 		r := s.ok(t.TempDir(), "runtime", "run", b.name, "--", "rs-app")
 		assert.Contains(t, r.stdout, "rs-app 2.0")

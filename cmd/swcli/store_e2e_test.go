@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -537,26 +538,15 @@ func TestStoreKillAndConcurrency(t *testing.T) {
 		}
 	}
 
-	// kill -9 of a build at several moments: no partial version; a re-run
-	// succeeds. The builds remake the environment (--no-cache) and store a
-	// new version (another requirement) so every stage can be hit.
+	// kill -9 of a build at each of its stages (SWCLI_TEST_KILL_AT): no
+	// partial version; a re-run succeeds. The builds remake the environment
+	// (--no-cache) and store a new version (another requirement) so every
+	// stage is reached.
 	stAppendReq(t, wdB, "# changed")
-	for _, d := range []time.Duration{200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 3500 * time.Millisecond, 6 * time.Second} {
+	for _, at := range []string{"create environment", "install dependencies", "lock", "pack#1", "pack#2", "store version"} {
 		before := c.stHistory("conc-b")
-		cmd := c.command("runtime", "build", "--no-cache", wdB)
-		require.NoError(t, cmd.Start())
-		time.Sleep(d)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		stWaitTagged(t, c)
-		after := c.stHistory("conc-b")
-		if len(after) != len(before) {
-			// The build finished before the kill: a whole version.
-			require.Len(t, after, len(before)+1, "after kill at %v", d)
-			c.ok("runtime", "info", "conc-b", "-of", "all")
-			break
-		}
-		assert.Equal(t, stShorts(before), stShorts(after), "after kill at %v", d)
+		stKilledAt(t, c, at, "runtime", "build", "--no-cache", wdB)
+		assert.Equal(t, stShorts(before), stShorts(c.stHistory("conc-b")), "after a kill at %q", at)
 		list := stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list").stdout)
 		assert.Len(t, list, 2)
 	}
@@ -564,25 +554,36 @@ func TestStoreKillAndConcurrency(t *testing.T) {
 	assert.NotEqual(t, bb.Version, nb.Version)
 	assert.Equal(t, nb.Version, stHistoryLatest(c, "conc-b"))
 
-	// kill -9 of an import at several moments, the same.
+	// kill -9 of an import before each blob it copies: nothing in the
+	// project; the next import is whole.
 	file := filepath.Join(root, "a.swrt")
 	c.ok("runtime", "copy", "conc-a", file)
-	for _, d := range []time.Duration{0, 10 * time.Millisecond, 30 * time.Millisecond, 60 * time.Millisecond, 120 * time.Millisecond, 250 * time.Millisecond} {
-		cmd := c.command("runtime", "copy", file, "local/project/imp")
-		require.NoError(t, cmd.Start())
-		time.Sleep(d)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		stWaitTagged(t, c)
-		list := stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list", "--project", "imp").stdout)
-		if len(list) > 0 {
-			// It finished: the version is whole.
-			assert.Equal(t, ba.Version, list[0].Latest.Short)
-			c.ok("runtime", "info", "local/project/imp/runtime/conc-a", "-of", "all")
-		}
+	blobs := len(stJSON[struct {
+		OCI struct {
+			Layers []any `json:"layers"`
+		} `json:"oci_manifest"`
+	}](t, c.ok("runtime", "info", "conc-a", "-of", "manifest").stdout).OCI.Layers) + 1
+	for n := 1; n <= blobs; n++ {
+		stKilledAt(t, c, fmt.Sprintf("copy blobs#%d", n), "runtime", "copy", file, "local/project/imp")
+		assert.Equal(t, "[]", strings.TrimSpace(c.ok("-o", "json", "runtime", "list", "--project", "imp").stdout))
 	}
 	iv := stJSON[stVersion](t, c.ok("-o", "json", "runtime", "copy", file, "local/project/imp").stdout)
 	assert.Equal(t, ba.Digest, iv.Digest)
+	c.ok("runtime", "info", "local/project/imp/runtime/conc-a", "-of", "all")
+}
+
+// stKilledAt runs swcli args, killed (SIGKILL) by the crash hook at stage at,
+// and waits for what it started to go.
+func stKilledAt(t *testing.T, c *cli, at string, args ...string) {
+	t.Helper()
+	cmd := c.command(args...)
+	cmd.Env = append(append([]string{}, cmd.Env...), "SWCLI_TEST_KILL_AT="+at)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "swcli %v was not killed at %q: %s", args, at, out)
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL, "swcli %v: not killed at %q: %v: %s", args, at, err, out)
+	stWaitTagged(t, c)
 }
 
 func stHistoryLatest(c *cli, name string) string {

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"os"
+	"path/filepath"
 
 	"github.com/swcli/swcli/core/mode"
 )
@@ -34,6 +35,13 @@ type replacement struct {
 // replace moves the old environment (and state file, byte for byte) aside and
 // writes st, the new environment's state (creating).
 func (e workdirEnv) replace(st *State) (*replacement, error) {
+	// What a replacement killed midway left aside (its done never ran).
+	for _, p := range []string{e.Prefix, e.StatePath} {
+		stale, _ := filepath.Glob(p + ".old-*")
+		for _, x := range stale {
+			_ = os.RemoveAll(x)
+		}
+	}
 	r := &replacement{e: e}
 	if _, err := os.Lstat(e.Prefix); err == nil {
 		r.aside = e.Prefix + ".old-" + randSuffix()

@@ -227,10 +227,13 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 			return nil, err
 		}
 		fd := int(f.Fd())
-		for {
+		for tries := 0; ; tries++ {
 			err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
 			if err == nil || (!errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR)) {
 				break
+			}
+			if tries == 0 && lockEvents != nil {
+				lockEvents(path, "waiting")
 			}
 			select {
 			case <-ctx.Done():
@@ -252,8 +255,16 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 			return func() { _ = syscall.Flock(fd, syscall.LOCK_UN); f.Close() }, nil
 		}
 		f.Close() // removed or replaced while we waited
+		if lockEvents != nil {
+			lockEvents(path, "stale")
+		}
 	}
 }
+
+// lockEvents, when set (by tests), hears each step of lockDir that another
+// process's timing decides: "waiting" when a lock file is found held,
+// "stale" when the file it got was removed while it waited.
+var lockEvents func(path, event string)
 
 // PlatformError says a bundle's env layers cannot run here.
 type PlatformError struct {

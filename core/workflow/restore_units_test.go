@@ -472,6 +472,13 @@ func TestLockDiff(t *testing.T) {
 func TestLockDirRemovedWhileWaiting(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "envs", "abc")
 	ctx := context.Background()
+	events := make(chan string, 16)
+	lockEvents = func(path, ev string) {
+		if path == dir+".lock" {
+			events <- ev
+		}
+	}
+	t.Cleanup(func() { lockEvents = nil })
 	unlockA, err := lockDir(ctx, dir)
 	require.NoError(t, err)
 	got := make(chan func(), 1)
@@ -481,23 +488,21 @@ func TestLockDirRemovedWhileWaiting(t *testing.T) {
 			got <- u
 		}
 	}()
-	time.Sleep(50 * time.Millisecond) // B is waiting on the old file
+	require.Equal(t, "waiting", <-events, "B waits on the old file")
 	require.NoError(t, os.Remove(dir+".lock"))
 	unlockC, err := lockDir(ctx, dir) // C on a new file
 	require.NoError(t, err)
 	unlockA()
+	// B gets the old file's lock, sees it was removed, and waits on C's.
+	require.Equal(t, "stale", <-events)
+	require.Equal(t, "waiting", <-events)
 	select {
 	case <-got:
 		t.Fatal("B took a lock on a removed file while C holds the lock")
-	case <-time.After(400 * time.Millisecond):
+	default:
 	}
 	unlockC()
-	select {
-	case u := <-got:
-		u()
-	case <-time.After(5 * time.Second):
-		t.Fatal("B never got the lock")
-	}
+	(<-got)()
 }
 
 func TestRestoreForceRefusesDangerousTargets(t *testing.T) {
