@@ -39,65 +39,31 @@ import (
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
-// rsDeadIndex is where pip would look without configs.pip: a closed port.
-const rsDeadIndex = "http://127.0.0.1:9/simple/"
 
 // rsPython is the Python X.Y of the runtimes these tests build: 3.11, which
 // Debian's /usr/bin/python3.11 also provides (used by the other-user test).
 const rsPython = "3.11"
 
 // rsSandbox is one "machine": its own HOME, storage and config.
+// rsSandbox is the one e2e harness (cli) with its HOME at root/home, and
+// the restore tests' helpers that take the folder to run in first ("" for
+// HOME).
 type rsSandbox struct {
-	t       *testing.T
-	bin     string
-	home    string
+	*cli
 	storage string
-	tag     string
-	env     []string
 }
 
 func rsNewSandbox(t *testing.T, root string) *rsSandbox {
 	t.Helper()
 	home := filepath.Join(root, "home")
 	require.NoError(t, os.MkdirAll(home, 0o755))
-	s := &rsSandbox{t: t, bin: testbin.SWCLI(t), home: home, storage: filepath.Join(home, "storage"),
-		tag: fmt.Sprintf("rs%d-%d", os.Getpid(), time.Now().UnixNano())}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case k == "HOME", k == "SW_LOCAL_STORAGE", k == "SW_CLI_CONFIG", k == "SW_PLUGINS", k == "SW_LOG_LEVEL",
-			k == "VIRTUAL_ENV", k == "PYTHONHOME", k == "PYTHONPATH", k == "CONDA_PREFIX", strings.HasPrefix(k, "PIP_"):
-			continue
-		}
-		s.env = append(s.env, kv)
-	}
-	s.env = append(s.env,
-		"HOME="+home,
-		"SW_LOCAL_STORAGE="+s.storage,
-		"SW_CLI_CONFIG="+filepath.Join(home, "config", "config.yaml"),
-		"PYENV_ROOT="+testpy.PyenvRoot(),
-		"PIP_INDEX_URL="+rsDeadIndex,
-		"PIP_RETRIES=0",
-		"PIP_TIMEOUT=5",
-		"PIP_NO_CACHE_DIR=1",
-		"PIP_DISABLE_PIP_VERSION_CHECK=1",
-		"RS_TEST_TAG="+s.tag,
-	)
-	return s
+	return &rsSandbox{cli: newCLIAt(t, home), storage: filepath.Join(home, "storage")}
 }
 
-type rsResult struct {
-	stdout, stderr string
-	code           int
-}
-
-func (r rsResult) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-}
+type rsResult = result
 
 func (s *rsSandbox) cmd(dir string, args ...string) *exec.Cmd {
-	c := exec.Command(s.bin, args...)
-	c.Env = s.env
+	c := s.command(args...)
 	c.Dir = dir
 	return c
 }
@@ -108,29 +74,7 @@ func (s *rsSandbox) exec(dir string, args ...string) rsResult {
 	if dir == "" {
 		dir = s.home
 	}
-	c := s.cmd(dir, args...)
-	var out, errb bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	require.NoError(s.t, c.Start())
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(3 * time.Minute):
-		_ = c.Process.Kill()
-		<-done
-		s.t.Fatalf("swcli %v did not finish in 3 minutes\n%s\n%s", args, out.String(), errb.String())
-	}
-	r := rsResult{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	if err != nil && !errorsAs(err, &ee) {
-		s.t.Fatalf("swcli %v: %v", args, err)
-	}
-	if ee != nil {
-		r.code = ee.ExitCode()
-	}
-	return r
+	return s.runAt(dir, "", args...)
 }
 
 func errorsAs(err error, ee **exec.ExitError) bool {
@@ -848,7 +792,7 @@ func rsOtherUser(t *testing.T, b rsBuilt, m *workflow.Manifest) {
 		"HOME=" + home,
 		"SW_LOCAL_STORAGE=" + filepath.Join(home, "storage"),
 		"SW_CLI_CONFIG=" + filepath.Join(home, "config.yaml"),
-		"PIP_INDEX_URL=" + rsDeadIndex, "PIP_RETRIES=0", "PIP_TIMEOUT=5", "LANG=C.UTF-8",
+		"PIP_INDEX_URL=" + deadIndex, "PIP_RETRIES=0", "PIP_TIMEOUT=5", "LANG=C.UTF-8",
 	}
 	as := func(dir string, args ...string) (string, error) {
 		c := exec.Command("setpriv", append([]string{"--reuid=" + u.Uid, "--regid=" + u.Gid, "--clear-groups", "--"}, args...)...)
@@ -999,7 +943,7 @@ func rsWaitNoPlugins(t *testing.T, tag string) {
 	t.Fatalf("processes left after swcli exited: %v", left)
 }
 
-// rsTagged lists live processes whose environment holds RS_TEST_TAG=tag.
+// rsTagged lists live processes whose environment holds SWCLI_TEST_TAG=tag.
 func rsTagged(tag string) []string {
 	ents, _ := os.ReadDir("/proc")
 	var out []string
@@ -1009,7 +953,7 @@ func rsTagged(tag string) []string {
 			continue
 		}
 		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(env, []byte("RS_TEST_TAG="+tag+"\x00")) {
+		if err != nil || !bytes.Contains(env, []byte("SWCLI_TEST_TAG="+tag+"\x00")) {
 			continue
 		}
 		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
