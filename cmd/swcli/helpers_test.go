@@ -198,10 +198,14 @@ func (c *cli) tagged() map[int]string {
 }
 
 // assertNoProcesses waits up to a few seconds for every tagged process to
-// go, then fails naming those left.
-func (c *cli) assertNoProcesses(when string) {
-	c.t.Helper()
-	deadline := time.Now().Add(6 * time.Second)
+// go, then fails naming those left (and kills them, so they do not outlive
+// the test).
+func (c *cli) assertNoProcesses(when string) { c.waitNoProcesses(c.t, when) }
+
+// waitNoProcesses is assertNoProcesses reporting to t (a subtest).
+func (c *cli) waitNoProcesses(t *testing.T, when string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	var left map[int]string
 	for {
 		left = c.tagged()
@@ -210,7 +214,12 @@ func (c *cli) assertNoProcesses(when string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	assert.Empty(c.t, left, "processes left behind %s", when)
+	assert.Empty(t, left, "processes left behind %s", when)
+	for pid := range left {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
+	}
 }
 
 // tree is a snapshot of a folder: relative path -> size, mode and mtime

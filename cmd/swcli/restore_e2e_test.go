@@ -24,7 +24,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
@@ -886,7 +885,7 @@ func TestRestoreInterrupted(t *testing.T) {
 		f := s.fail("", "runtime", "run", target, "--", "python", "-V")
 		assert.Contains(t, f.stderr, "not ready")
 		// running again completes it
-		rsWaitNoPlugins(t, s.tag)
+		s.waitNoProcesses(t, "after a killed or interrupted swcli")
 		res := s.restoreJSON(b.name, "--target-dir", target)
 		assert.Equal(t, "layers", res.Path)
 		st, err = workflow.ReadState(workflow.StatePathOf(target, "venv"))
@@ -904,7 +903,7 @@ func TestRestoreInterrupted(t *testing.T) {
 		r := startAndStop(t, target, syscall.SIGINT)
 		assert.Equal(t, 130, r.code, r.String())
 		assert.Contains(t, r.stderr, "interrupted")
-		rsWaitNoPlugins(t, s.tag)
+		s.waitNoProcesses(t, "after a killed or interrupted swcli")
 		st, err := workflow.ReadState(workflow.StatePathOf(target, "venv"))
 		require.NoError(t, err)
 		require.NotNil(t, st, "an interrupted restore keeps its state")
@@ -922,46 +921,9 @@ func TestRestoreInterrupted(t *testing.T) {
 		require.True(t, errorsAs(err, &ee), "killed: %v", err)
 		ws, ok := ee.Sys().(syscall.WaitStatus)
 		require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL, "killed by the hook: %v", err)
-		rsWaitNoPlugins(t, s.tag)
+		s.waitNoProcesses(t, "after a killed or interrupted swcli")
 		r := s.ok(t.TempDir(), "runtime", "run", b.name, "--", "rs-app")
 		assert.Contains(t, r.stdout, "rs-app 2.0")
 	})
 }
 
-// rsWaitNoPlugins waits until no process carrying the sandbox's tag is left
-// (plugins die with swcli), and fails if one stays.
-func rsWaitNoPlugins(t *testing.T, tag string) {
-	t.Helper()
-	var left []string
-	for range 100 {
-		left = rsTagged(tag)
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("processes left after swcli exited: %v", left)
-}
-
-// rsTagged lists live processes whose environment holds SWCLI_TEST_TAG=tag.
-func rsTagged(tag string) []string {
-	ents, _ := os.ReadDir("/proc")
-	var out []string
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(env, []byte("SWCLI_TEST_TAG="+tag+"\x00")) {
-			continue
-		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if f := strings.Fields(string(stat)); len(f) > 2 && f[2] == "Z" {
-			continue // a zombie waiting for its parent's wait
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		out = append(out, fmt.Sprintf("%d %s", pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
-	}
-	return out
-}

@@ -583,7 +583,7 @@ func stKilledAt(t *testing.T, c *cli, at string, args ...string) {
 	require.ErrorAs(t, err, &ee, "swcli %v was not killed at %q: %s", args, at, out)
 	ws, ok := ee.Sys().(syscall.WaitStatus)
 	require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL, "swcli %v: not killed at %q: %v: %s", args, at, err, out)
-	stWaitTagged(t, c)
+	c.waitNoProcesses(t, "after a killed swcli")
 }
 
 func stHistoryLatest(c *cli, name string) string {
@@ -598,27 +598,5 @@ func stHistoryLatest(c *cli, name string) string {
 	return ""
 }
 
-// stWaitTagged waits for the processes of a killed swcli (its plugins, pip)
-// to go; those still there after a while are reported and killed by pid.
-func stWaitTagged(t *testing.T, c *cli) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := c.tagged()
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("processes left behind by a killed swcli: %v", left)
-			for pid := range left {
-				if p, err := os.FindProcess(pid); err == nil {
-					_ = p.Kill()
-				}
-			}
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 var _ = exec.Command

@@ -38,7 +38,9 @@ type rsFakeMode struct {
 	lock        []mode.LockedPackage
 	createErr   error
 	relocateErr error
-	createDelay time.Duration
+	// createGate, if set, runs at the start of Create (a test holds the
+	// create there until what it wants to overlap is in place).
+	createGate func()
 	onRelocate  func() error
 
 	mu        sync.Mutex
@@ -57,7 +59,9 @@ func (f *rsFakeMode) Create(ctx context.Context, req mode.CreateRequest, _ mode.
 	f.mu.Lock()
 	f.creates = append(f.creates, req)
 	f.mu.Unlock()
-	time.Sleep(f.createDelay)
+	if f.createGate != nil {
+		f.createGate()
+	}
 	if f.createErr != nil {
 		return f.createErr
 	}
@@ -406,9 +410,21 @@ func TestRestoreRedoesHalfMade(t *testing.T) {
 
 func TestRestoreConcurrentOnce(t *testing.T) {
 	f := rsNewFixture(t)
-	f.mode.createDelay = 200 * time.Millisecond
 	dir := f.svc.cacheDirOf(f.source().b.Version.Digest)
 	const n = 6
+	// The first restore creates only once the n-1 others wait on its lock.
+	waiting := make(chan struct{}, n)
+	lockEvents = func(path, ev string) {
+		if path == dir+".lock" && ev == "waiting" {
+			waiting <- struct{}{}
+		}
+	}
+	t.Cleanup(func() { lockEvents = nil })
+	f.mode.createGate = func() {
+		for range n - 1 {
+			<-waiting
+		}
+	}
 	paths := make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
