@@ -171,6 +171,7 @@ func newApp(a *appState) *cli.App {
 		Commands: []*cli.Command{
 			runtimeCommand(a),
 			pluginCommand(a),
+			serverCommand(a),
 		},
 		ExitErrHandler:  func(*cli.Context, error) {},
 		CommandNotFound: commandNotFound,

@@ -38,7 +38,6 @@ import (
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
-
 // rsPython is the Python X.Y of the runtimes these tests build: 3.11, which
 // Debian's /usr/bin/python3.11 also provides (used by the other-user test).
 const rsPython = "3.11"
@@ -926,4 +925,3 @@ func TestRestoreInterrupted(t *testing.T) {
 		assert.Contains(t, r.stdout, "rs-app 2.0")
 	})
 }
-

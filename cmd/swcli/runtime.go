@@ -65,6 +65,7 @@ func runtimeCommand(a *appState) *cli.Command {
 			createCommand(a),
 			activateCommand(a),
 			runCommand(a),
+			dockerizeCommand(a),
 		}, versionCommands(a)...),
 	}
 }

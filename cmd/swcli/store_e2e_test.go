@@ -597,5 +597,4 @@ func stHistoryLatest(c *cli, name string) string {
 	return ""
 }
 
-
 var _ = exec.Command

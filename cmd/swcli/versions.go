@@ -12,9 +12,8 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
-	"github.com/swcli/swcli/core/workflow"
-
 	"github.com/swcli/swcli/core/uri"
+	"github.com/swcli/swcli/core/workflow"
 )
 
 func versionCommands(a *appState) []*cli.Command {

@@ -66,7 +66,7 @@ func (r *Registry) putBlobExpected(ctx context.Context, rd io.Reader, expected d
 	if size, err := r.BlobSize(ctx, expected); err == nil {
 		return ocispec.Descriptor{Digest: expected, Size: size}, nil
 	}
-	vr := &verifyingReader{r: rd, expected: expected, digester: digest.SHA256.Digester()}
+	vr := &verifyingReader{r: rd, expected: expected, digester: expected.Algorithm().Digester()}
 	if err := r.s.Put(ctx, blobKey(expected), vr, store.PutOptions{}); err != nil {
 		if vr.mismatch != nil {
 			return ocispec.Descriptor{}, vr.mismatch

@@ -92,8 +92,17 @@ func TestPutBlobExpected(t *testing.T) {
 	var inv *registry.InvalidNameError
 	_, err = r.PutBlob(ctx, bytes.NewReader(content), "sha256:nothex")
 	assert.ErrorAs(t, err, &inv)
-	_, err = r.PutBlob(ctx, bytes.NewReader(content), digest.SHA512.FromBytes(content))
-	assert.ErrorAs(t, err, &inv, "only sha256")
+	_, err = r.PutBlob(ctx, bytes.NewReader(content), digest.SHA384.FromBytes(content))
+	assert.ErrorAs(t, err, &inv, "only sha256 and sha512")
+	d512 := digest.SHA512.FromBytes(content)
+	_, err = r.PutBlob(ctx, bytes.NewReader(content), d512)
+	require.NoError(t, err, "sha512 blobs are stored (OCI pushes them)")
+	rc, size, err := r.GetBlob(ctx, d512)
+	require.NoError(t, err)
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	assert.Equal(t, content, got)
+	assert.Equal(t, int64(len(content)), size)
 }
 
 func TestBlobUnknown(t *testing.T) {

@@ -8,13 +8,23 @@
 // # Key layout
 //
 //	blobs/sha256/<hex>                            content-addressed blobs: layers, configs, manifests
+//	blobs/sha512/<hex>                            the same for sha512 digests (OCI pushes)
 //	projects/<p>/runtimes/<name>/versions/<hex>   version record (JSON), <hex> = manifest digest
 //	projects/<p>/runtimes/<name>/tags/<tag>       tag (JSON {"digest"}): latest, v<N>, user tags
 //	projects/<p>/runtimes/<name>/counter          next N for v<N> (JSON {"next"})
+//	projects/<p>/runtimes/<name>/links/<alg>/<hex>    blob readable through this repository (oci.go)
+//	projects/<p>/runtimes/<name>/referrers/<alg>/<hex>/<alg>-<hex>
+//	                                              descriptor of a manifest with that subject (oci.go)
+//	uploads/<id>/session, uploads/<id>/chunks/<offset>
+//	                                              OCI upload sessions (uploads.go)
 //
 // A version record is {"digest", "number", "created" (UTC), "size" (bytes of
 // the manifest and every distinct blob it references), "removed",
-// "removed_at"}. Blobs are shared by every project and runtime.
+// "removed_at", "media_type" (absent for an OCI image manifest)}. Blobs are
+// stored once and shared by every project, runtime and kind; a blob is
+// readable through a repository (the OCI API) only where it is linked: by an
+// upload or a mount there, or by a version of it referencing the blob
+// (PutVersion and PutManifest link before writing the record).
 //
 // # Invariants
 //

@@ -79,14 +79,14 @@ func (r *Registry) GC(ctx context.Context, opts ...GCOption) (GCStats, error) {
 		if err != nil {
 			return fmt.Errorf("%s: manifest: %w", records[i], err)
 		}
-		m, err := parseManifest(b)
+		m, err := parseAnyManifest(b, rec.MediaType)
 		if err != nil {
 			return fmt.Errorf("%s: %w", records[i], err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		marked[rec.Digest] = true
-		for _, d := range references(m) {
+		for _, d := range m.blobs() {
 			marked[d.Digest] = true
 		}
 		return nil
@@ -99,9 +99,9 @@ func (r *Registry) GC(ctx context.Context, opts ...GCOption) (GCStats, error) {
 		stats  GCStats
 		victim []store.Info
 	)
-	err = r.s.List(ctx, blobPrefix, func(info store.Info) error {
-		hex := strings.TrimPrefix(info.Key, blobPrefix)
-		d := sha256Of(hex)
+	err = r.s.List(ctx, "blobs/", func(info store.Info) error {
+		alg, hex, _ := strings.Cut(strings.TrimPrefix(info.Key, "blobs/"), "/")
+		d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
 		if strings.Contains(hex, "/") || checkDigest(d) != nil || marked[d] || !info.ModTime.Before(cutoff) {
 			stats.BlobsKept++
 			return nil

@@ -17,7 +17,8 @@ const (
 	projectsPrefix = "projects/"
 )
 
-func blobKey(d digest.Digest) string { return blobPrefix + d.Encoded() }
+// blobKey: blobs/<algorithm>/<hex>; sha256 blobs under blobPrefix.
+func blobKey(d digest.Digest) string { return "blobs/" + string(d.Algorithm()) + "/" + d.Encoded() }
 
 func runtimePrefix(project, name string) string {
 	return projectsPrefix + project + "/runtimes/" + name + "/"
@@ -112,8 +113,15 @@ func checkDigest(d digest.Digest) error {
 	if err := d.Validate(); err != nil {
 		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: err.Error()}
 	}
-	if d.Algorithm() != digest.SHA256 {
-		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: fmt.Sprintf("algorithm %s is not supported, only sha256", d.Algorithm())}
+	if !supportedAlgorithm(d.Algorithm()) {
+		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: fmt.Sprintf("algorithm %s is not supported, only sha256 and sha512", d.Algorithm())}
 	}
 	return nil
 }
+
+// supportedAlgorithm: the digest algorithms blobs and manifests may use.
+func supportedAlgorithm(a digest.Algorithm) bool { return a == digest.SHA256 || a == digest.SHA512 }
+
+// CheckDigest validates a digest from outside (an OCI request): well formed,
+// sha256 or sha512. The error is an *InvalidNameError.
+func CheckDigest(d digest.Digest) error { return checkDigest(d) }

@@ -57,6 +57,8 @@ type versionRecord struct {
 	Size      int64         `json:"size"`
 	Removed   bool          `json:"removed,omitempty"`
 	RemovedAt *time.Time    `json:"removed_at,omitempty"`
+	// MediaType of the manifest; "" is an OCI image manifest (PutVersion).
+	MediaType string `json:"media_type,omitempty"`
 }
 
 type tagRecord struct {
@@ -67,8 +69,11 @@ type counterRecord struct {
 	Next int `json:"next"`
 }
 
-// maxManifestSize is the largest manifest accepted (as in distribution).
-const maxManifestSize = 4 << 20
+// MaxManifestSize is the largest manifest accepted (as in distribution), by
+// PutVersion and PutManifest alike; the server's request limit reads it.
+const MaxManifestSize = 4 << 20
+
+const maxManifestSize = MaxManifestSize
 
 // PutVersion adds a version of runtime name from an OCI image manifest whose
 // config and layers are already stored as blobs (else *MissingBlobsError).
@@ -99,32 +104,26 @@ func (r *Registry) PutVersion(ctx context.Context, project, name string, manifes
 		return Version{}, err
 	}
 
-	rec, created, err := r.addRecord(ctx, project, name, md, size)
-	if err != nil {
+	// The blobs become readable through the repository (OCI pulls) before
+	// the version exists.
+	links := []digest.Digest{md}
+	for _, d := range references(m) {
+		links = append(links, d.Digest)
+	}
+	if err := r.linkBlobs(ctx, project, name, links); err != nil {
 		return Version{}, err
 	}
-	if created {
-		// A new version: latest moves to it unless a concurrent build of a
-		// newer one (higher N) got there first.
-		err = r.moveLatestTo(ctx, project, name, rec)
-	} else {
-		// The same manifest again (a rebuild, a copy-in): latest moves to it.
-		err = r.moveTag(ctx, project, name, latestTag, func(tagRecord, bool) (digest.Digest, error) { return md, nil })
-	}
+	rec, err := r.commitVersion(ctx, project, name, md, size, "", tags)
 	if err != nil {
 		return Version{}, err
-	}
-	for _, t := range tags {
-		if err := r.setUserTag(ctx, project, name, t, md, true); err != nil {
-			return Version{}, err
-		}
 	}
 	return r.version(ctx, project, name, rec)
 }
 
-// addRecord creates the record of version md, or finds (and if removed,
-// recovers) the existing one.
-func (r *Registry) addRecord(ctx context.Context, project, name string, md digest.Digest, size int64) (rec versionRecord, created bool, err error) {
+// addRecordType creates the record of version md, a manifest of mediaType
+// ("" for an OCI image manifest), or finds (and if removed, recovers) the
+// existing one.
+func (r *Registry) addRecordType(ctx context.Context, project, name string, md digest.Digest, size int64, mediaType string) (rec versionRecord, created bool, err error) {
 	vkey := versionKey(project, name, md)
 	err = r.readJSON(ctx, vkey, &rec)
 	if isNotFound(err) {
@@ -137,7 +136,7 @@ func (r *Registry) addRecord(ctx context.Context, project, name string, md diges
 		if err := r.putJSON(ctx, ntag, tagRecord{Digest: md}, store.PutOptions{IfNoneMatch: true}); err != nil {
 			return rec, false, fmt.Errorf("registry: runtime %s: tag %s: %w", name, numberTag(n), err)
 		}
-		rec = versionRecord{Digest: md, Number: n, Created: r.now(), Size: size}
+		rec = versionRecord{Digest: md, Number: n, Created: r.now(), Size: size, MediaType: mediaType}
 		err = r.putJSON(ctx, vkey, rec, store.PutOptions{IfNoneMatch: true})
 		if err == nil {
 			return rec, true, nil
@@ -272,11 +271,18 @@ func references(m ocispec.Manifest) []ocispec.Descriptor {
 // checkReferences makes sure every blob m references is stored with the
 // size m says, and returns the total size of the distinct blobs.
 func (r *Registry) checkReferences(ctx context.Context, m ocispec.Manifest) (int64, error) {
-	refs := references(m)
+	return checkSizes(ctx, references(m), r.BlobSize)
+}
+
+// checkSizes makes sure every blob of refs has the size refs says by
+// sizeOf (which gives *BlobUnknownError for a missing one: all missing ones
+// are reported in one *MissingBlobsError), and returns the total size of
+// the distinct blobs.
+func checkSizes(ctx context.Context, refs []ocispec.Descriptor, sizeOf func(context.Context, digest.Digest) (int64, error)) (int64, error) {
 	sizes := make([]int64, len(refs))
 	err := parallel(ctx, len(refs), func(ctx context.Context, i int) error {
 		var err error
-		sizes[i], err = r.BlobSize(ctx, refs[i].Digest)
+		sizes[i], err = sizeOf(ctx, refs[i].Digest)
 		if _, ok := err.(*BlobUnknownError); ok {
 			sizes[i], err = -1, nil
 		}
@@ -320,7 +326,7 @@ func (r *Registry) Manifest(ctx context.Context, v Version) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: manifest %s: %w", v.Digest, err)
 	}
-	if actual := digest.SHA256.FromBytes(b); actual != v.Digest {
+	if actual := v.Digest.Algorithm().FromBytes(b); actual != v.Digest {
 		return nil, &DigestMismatchError{Expected: v.Digest, Actual: actual}
 	}
 	return b, nil
@@ -372,27 +378,15 @@ func (r *Registry) resolve(ctx context.Context, project, name, ref string, mode 
 	}
 	removed := false // ref named a removed version that mode excludes
 	if validTag(ref) {
-		rec, found, err := r.resolveTag(ctx, project, name, ref)
-		if err != nil {
+		rec, ok, onRemoved, err := r.resolveTagMode(ctx, project, name, ref, mode)
+		if err != nil || ok {
 			return rec, err
 		}
-		if found && (mode != modeLive || !rec.Removed) {
-			return rec, nil
-		}
-		if ref == latestTag {
-			st, err := r.loadRuntime(ctx, project, name)
-			if err != nil {
-				return versionRecord{}, err
-			}
-			if d, ok := st.latest(); ok {
-				return st.records[d], nil
-			}
-		}
-		removed = found
+		removed = onRemoved
 	}
-	hex := strings.ToLower(strings.TrimPrefix(ref, string(digest.SHA256)+":"))
+	hex := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(ref, string(digest.SHA256)+":"), string(digest.SHA512)+":"))
 	switch {
-	case len(hex) >= 4 && len(hex) <= 64 && hexRE.MatchString(hex):
+	case len(hex) >= 4 && len(hex) <= 128 && hexRE.MatchString(hex):
 		recs, err := r.prefixRecords(ctx, project, name, hex)
 		if err != nil {
 			return versionRecord{}, err
@@ -437,6 +431,29 @@ func (r *Registry) resolve(ctx context.Context, project, name, ref string, mode 
 	return versionRecord{}, r.notFound(ctx, project, name, ref)
 }
 
+// resolveTagMode follows tag to a version mode accepts (ok); a latest that
+// points to nothing usable falls back to the newest live version.
+// onRemoved reports a tag on a removed version that mode excludes.
+func (r *Registry) resolveTagMode(ctx context.Context, project, name, tag string, mode resolveMode) (rec versionRecord, ok, onRemoved bool, err error) {
+	rec, found, err := r.resolveTag(ctx, project, name, tag)
+	if err != nil {
+		return rec, false, false, err
+	}
+	if found && (mode != modeLive || !rec.Removed) {
+		return rec, true, false, nil
+	}
+	if tag == latestTag {
+		st, err := r.loadRuntime(ctx, project, name)
+		if err != nil {
+			return versionRecord{}, false, false, err
+		}
+		if d, ok := st.latest(); ok {
+			return st.records[d], true, false, nil
+		}
+	}
+	return versionRecord{}, false, found, nil
+}
+
 // resolveTag follows a tag to its record; found is false for a missing or
 // dangling tag.
 func (r *Registry) resolveTag(ctx context.Context, project, name, tag string) (rec versionRecord, found bool, err error) {
@@ -466,9 +483,13 @@ func (r *Registry) resolveTag(ctx context.Context, project, name, tag string) (r
 
 // prefixRecords reads the records whose digest starts with hex.
 func (r *Registry) prefixRecords(ctx context.Context, project, name, hex string) ([]versionRecord, error) {
-	if len(hex) == 64 {
+	if len(hex) == 64 || len(hex) == 128 {
+		alg := digest.SHA256
+		if len(hex) == 128 {
+			alg = digest.SHA512
+		}
 		var rec versionRecord
-		err := r.readJSON(ctx, versionKey(project, name, sha256Of(hex)), &rec)
+		err := r.readJSON(ctx, versionKey(project, name, digest.NewDigestFromEncoded(alg, hex)), &rec)
 		if isNotFound(err) {
 			return nil, nil
 		}

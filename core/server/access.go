@@ -71,9 +71,13 @@ func (p Principal) Anonymous() bool { return p.User == "" }
 // It returns an error wrapping ErrUnauthenticated when p is anonymous and
 // would need to sign in (the handler answers 401 with a challenge),
 // ErrForbidden when p is known but lacks the role (403), and ErrNoProject
-// when the project does not exist and p may not create it (404). A caller
-// that may not see a project gets ErrUnauthenticated/ErrForbidden, never
-// ErrNoProject, so names do not leak to anonymous visitors.
+// when the project does not exist and p is an admin (404). Everyone else
+// asking about a missing project gets the answer of a private project they
+// are not in (ErrUnauthenticated when anonymous, else ErrForbidden), never
+// ErrNoProject, so names do not leak. Authorize never creates a project:
+// projects are created through /api/v1 (and "self" by the server's first
+// start). A project name that breaks the name rule gives an error wrapping
+// ErrInvalid (400).
 type Access interface {
 	Authenticate(r *http.Request) (Principal, error)
 	Authorize(ctx context.Context, p Principal, project string, a Action) error

@@ -41,7 +41,7 @@ type rsFakeMode struct {
 	// createGate, if set, runs at the start of Create (a test holds the
 	// create there until what it wants to overlap is in place).
 	createGate func()
-	onRelocate  func() error
+	onRelocate func() error
 
 	mu        sync.Mutex
 	creates   []mode.CreateRequest

@@ -91,3 +91,16 @@ func (s *Service) SnapshotFile(ctx context.Context, p instance.Place, b *Bundle,
 	}
 	return os.ReadFile(filepath.Join(tmp, filepath.FromSlash(rel)))
 }
+
+// Export writes version ref of the local instance as the .swrt file at path
+// (replacing one that is there), through instance.Copy.
+func (s *Service) Export(ctx context.Context, ref Ref, path string) (registry.Version, error) {
+	l, err := s.Instances().Local()
+	if err != nil {
+		return registry.Version{}, err
+	}
+	f := instance.OpenFile(path, l.Store().TempDir(), ReadConfigName)
+	defer f.Close()
+	res, err := instance.Copy(ctx, l, ref, f, instance.Ref{}, instance.CopyOptions{Force: true})
+	return res.From, err
+}
