@@ -72,7 +72,7 @@ func TestPluginListAndInfo(t *testing.T) {
 
 	r = c.ok("plugin", "info", "venv")
 	assert.Regexp(t, `(?m)^name\s+venv$`, r.stdout)
-	assert.Regexp(t, `(?m)^capabilities\s+.*pip-dependencies`, r.stdout)
+	assert.Regexp(t, `(?m)^capabilities\s+relocate, include-editable$`, r.stdout)
 	r = c.ok("plugin", "info", "venv", "-o", "json")
 	var row pluginRow
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &row))

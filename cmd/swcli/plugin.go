@@ -139,7 +139,7 @@ func describe(c *cli.Context, h *plugin.Host, e plugin.Entry) pluginRow {
 		r.Status, r.Error = "error", err.Error()
 		return r
 	}
-	r.Status, r.Version, r.Caps, r.Protocol = "ok", info.Version, info.Capabilities, info.ProtocolVersions
+	r.Status, r.Version, r.Caps, r.Protocol = "ok", info.Version, info.Capabilities.Names(), info.ProtocolVersions
 	r.ConfigSchema = info.ConfigSchema
 	return r
 }

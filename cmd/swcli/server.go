@@ -10,6 +10,7 @@ import (
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/server"
 	"github.com/swcli/swcli/core/server/auth"
+	"github.com/swcli/swcli/core/server/console"
 	"github.com/swcli/swcli/core/store"
 )
 
@@ -22,7 +23,7 @@ func serverCommand(a *appState) *cli.Command {
 		Usage: "run a cloud instance",
 		Subcommands: []*cli.Command{{
 			Name:      "start",
-			Usage:     "serve the JSON API at /api/v1/ over the store in --data (until SIGTERM or Ctrl-C)",
+			Usage:     "serve the OCI API at /v2/, the JSON API at /api/v1/ and the web console at / over the store in --data (until SIGTERM or Ctrl-C)",
 			ArgsUsage: " ",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8082", Usage: "address to listen on (HOST:PORT; port 0 picks a free one)"},
@@ -58,9 +59,15 @@ func startServer(c *cli.Context, a *appState) error {
 		level = hclog.Debug
 	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "swcli-server", Level: level, Output: os.Stderr})
+	reg := registry.New(st)
+	con, err := console.New(console.Config{Accounts: acc, Registry: reg, Log: log.Named("console")})
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Accounts:   acc,
-		Registry:   registry.New(st),
+		Registry:   reg,
+		Console:    con,
 		Log:        log,
 		DataDir:    dir,
 		AdminToken: os.Getenv(adminTokenEnv),

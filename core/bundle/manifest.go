@@ -10,14 +10,17 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/swcli/swcli/internal/ocilimits"
 )
 
-// MaxLayers is the most layers a manifest may have.
-const MaxLayers = 100000
+// MaxLayers is the most layers a manifest may have (internal/ocilimits,
+// shared with core/registry).
+const MaxLayers = ocilimits.MaxLayers
 
 // maxManifestSize bounds the manifest and config blobs that are read into
-// memory (100000 layer descriptors take about 35 MB).
-const maxManifestSize = 64 << 20
+// memory (internal/ocilimits, shared with core/registry).
+const maxManifestSize = ocilimits.MaxManifestSize
 
 // Manifest returns the OCI image manifest of a runtime bundle as deterministic
 // JSON: schemaVersion 2, the OCI manifest media type, ArtifactType, config and

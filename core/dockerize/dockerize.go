@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/plugin"
@@ -144,7 +143,7 @@ func (d *Dockerizer) Dockerize(ctx context.Context, req Request) (res *Result, e
 		return nil, err
 	}
 	plan, err := Render(rt, Options{BaseImage: req.BaseImage, ImageRepo: req.ImageRepo, Activation: act.Vars,
-		NeedPython: !slices.Contains(info.Capabilities, mode.CapSelfContained), SwcliVersion: d.Version,
+		NeedPython: !info.Capabilities.SelfContained, SwcliVersion: d.Version,
 		Bundle: filepath.Join(dir, BundleName), Swcli: d.Swcli, Plugin: entry.Path, PluginSHA256: sum})
 	if err != nil {
 		if temp {

@@ -11,6 +11,8 @@ import (
 	"sort"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // DefaultProject is the project used when none is given.
@@ -89,19 +91,19 @@ func (c *Config) Save() error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, data, 0o600)
+	return atomicfile.Write(p, data, 0o600)
 }
 
-// WriteFileAtomic writes data to path through a temp file and a rename, so a
-// crash leaves the old content or the new one.
+// WriteFileAtomic writes data to path through a temp file and a rename.
+//
+// Deprecated: use internal/atomicfile.Write; kept until its last caller
+// in core/workflow moves.
 func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	return WriteFileAtomicFunc(path, perm, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	return atomicfile.Write(path, data, perm)
 }
 
-// WriteFileAtomicFunc is WriteFileAtomic for content that write streams: a
+// WriteFileAtomicFunc is atomicfile.Write for content that write streams
+// (a bundle file): a
 // temp file beside path, synced, then renamed over it. If write fails the old
 // file stays as it was.
 func WriteFileAtomicFunc(path string, perm fs.FileMode, write func(io.Writer) error) error {

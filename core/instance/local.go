@@ -39,6 +39,19 @@ func OpenLocal(root string) (*Local, error) {
 	return &Local{root: root, fs: fs, reg: registry.New(fs)}, nil
 }
 
+// OnRegistry is the instance over any registry (the server's, over any
+// store): the local instance's operations without its storage root; blobs
+// being written are staged in the system's temp folder.
+func OnRegistry(reg *registry.Registry) *Local { return &Local{reg: reg} }
+
+// tempDir is where Writer stages blobs.
+func (l *Local) tempDir() string {
+	if l.fs == nil {
+		return os.TempDir()
+	}
+	return l.fs.TempDir()
+}
+
 // Registry is the registry under the local instance, for the workflows that
 // write it (build) or read layers by path (restore).
 func (l *Local) Registry() *registry.Registry { return l.reg }
@@ -164,14 +177,14 @@ func (l *Local) Writer(ctx context.Context, desc ocispec.Descriptor) (BlobWriter
 	if err := desc.Digest.Validate(); err != nil {
 		return nil, &registry.InvalidNameError{Kind: "digest", Value: string(desc.Digest), Reason: err.Error()}
 	}
-	path := filepath.Join(l.fs.TempDir(), "upload-"+desc.Digest.Encoded())
+	path := filepath.Join(l.tempDir(), "upload-"+desc.Digest.Encoded())
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("local: stage blob %s: %w", desc.Digest, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		if f, err = os.CreateTemp(l.fs.TempDir(), "upload-*"); err != nil {
+		if f, err = os.CreateTemp(l.tempDir(), "upload-*"); err != nil {
 			return nil, fmt.Errorf("local: stage blob %s: %w", desc.Digest, err)
 		}
 		path = f.Name()

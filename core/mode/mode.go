@@ -35,7 +35,9 @@
 //     layer at their Dest and leaves Drop files out, so the restored
 //     environment imports the package from its own site-packages. A mode that
 //     cannot do it returns no External for the package, and the host refuses
-//     the build. Without IncludeEditable, External and Drop are empty.
+//     the build. A mode that can do it declares Capabilities.IncludeEditable; the
+//     host refuses --include-editable for a mode that does not. Without
+//     IncludeEditable, External and Drop are empty.
 //   - Relocate fixes an environment that was unpacked at Prefix after being
 //     built at OldPrefix (shebangs, scripts, metadata), so it runs from its new
 //     place with no path of the old one left.
@@ -46,11 +48,12 @@ package mode
 import (
 	"context"
 	"fmt"
+
+	"github.com/swcli/swcli/core/plugin/base"
 )
 
-// ProtocolVersion is the version of the mode plugin protocol this package
-// describes. Plugins declare the versions they speak in Info.
-const ProtocolVersion = 1
+// ProtocolVersion is the version of the plugin protocol (see core/plugin/base).
+const ProtocolVersion = base.ProtocolVersion
 
 // Mode is an environment mode. See the package documentation for the contract.
 type Mode interface {
@@ -65,30 +68,12 @@ type Mode interface {
 	Activation(ctx context.Context, req ActivationRequest) (Activation, error)
 }
 
-// Info describes a plugin, like Nomad's base plugin info.
-type Info struct {
-	Name             string   `json:"name"`
-	Kind             string   `json:"kind"` // "mode" or "store"
-	Version          string   `json:"version"`
-	ProtocolVersions []int    `json:"protocol_versions"`
-	Capabilities     []string `json:"capabilities,omitempty"`
-	// ConfigSchema is a JSON schema of the plugin's own configuration, if any.
-	ConfigSchema string `json:"config_schema,omitempty"`
-}
+// Info describes a plugin; it is the base Info every plugin kind shares.
+type Info = base.Info
 
-// Capabilities a mode may declare.
-const (
-	CapRelocate = "relocate" // env layers can be unpacked elsewhere and relocated
-	CapLock     = "lock"
-	CapConda    = "conda-dependencies"
-	CapPip      = "pip-dependencies"
-	// CapSelfContained: the env layers hold the whole environment, interpreter
-	// included (conda). A fast-path restore unpacks them into an empty prefix
-	// and calls Relocate; without it (venv) the host first calls Create to
-	// make a fresh environment with this machine's interpreter, then unpacks
-	// the layers over it.
-	CapSelfContained = "self-contained"
-)
+// Capabilities are a plugin's declared capabilities; a mode sets Relocate,
+// SelfContained and IncludeEditable as it supports them.
+type Capabilities = base.Capabilities
 
 // Python selects the interpreter of an environment.
 type Python struct {

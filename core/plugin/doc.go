@@ -4,5 +4,5 @@
 // kills every plugin process when the host is done (also on signals and when
 // the host dies: plugins get SIGTERM through the parent-death signal).
 //
-// It owns no gRPC types: those stay inside sdk/internal.
+// It owns no gRPC types: those stay inside internal/pluginwire.
 package plugin

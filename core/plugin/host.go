@@ -19,7 +19,7 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/store"
-	"github.com/swcli/swcli/sdk"
+	"github.com/swcli/swcli/internal/pluginwire"
 )
 
 // Host launches plugins on demand and keeps them until Close.
@@ -157,8 +157,8 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 	// then cancels running calls (killing pip or conda) and exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cfg := &goplugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.PluginSets(),
+		HandshakeConfig:  pluginwire.Handshake,
+		VersionedPlugins: pluginwire.ClientSets(),
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		Logger:           h.Logger.Named(name),
@@ -184,7 +184,7 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 	// every plugin serves Info, whatever kind is dispensed.
 	kindToDispense := e.Kind
 	if kindToDispense == "" {
-		kindToDispense = sdk.KindMode
+		kindToDispense = pluginwire.KindMode
 	}
 	raw, err := rpc.Dispense(kindToDispense)
 	if err != nil {
@@ -217,20 +217,22 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 
 // Mode launches (if needed) the mode plugin name.
 func (h *Host) Mode(ctx context.Context, name string) (mode.Mode, error) {
-	r, err := h.start(ctx, name, sdk.KindMode)
+	r, err := h.start(ctx, name, pluginwire.KindMode)
 	if err != nil {
 		return nil, err
 	}
-	return &crashMode{m: r.raw.(mode.Mode), name: name, path: r.entry.Path, c: r.client, h: h}, nil
+	cm := &crashMode{m: r.raw.(mode.Mode), crash: crash{name: name, path: r.entry.Path, c: r.client, h: h}}
+	return mode.Checked(name, r.info, cm), nil
 }
 
 // Store launches (if needed) the store plugin name.
 func (h *Host) Store(ctx context.Context, name string) (store.Store, error) {
-	r, err := h.start(ctx, name, sdk.KindStore)
+	r, err := h.start(ctx, name, pluginwire.KindStore)
 	if err != nil {
 		return nil, err
 	}
-	return r.raw.(store.Store), nil
+	cs := &crashStore{s: r.raw.(store.Store), crash: crash{name: name, path: r.entry.Path, c: r.client, h: h}}
+	return store.Checked(name, cs), nil
 }
 
 // Info launches the plugin and returns its Info.
@@ -276,22 +278,28 @@ func (h *Host) forget(name string, c *goplugin.Client) {
 	c.Kill()
 }
 
-// crashMode names the plugin in connection errors.
-type crashMode struct {
-	m    mode.Mode
+// crash turns a lost connection to a plugin into a *CrashError naming it,
+// and makes the host start the plugin afresh on the next call.
+type crash struct {
 	name string
 	path string
 	c    *goplugin.Client
 	h    *Host
 }
 
-func (c *crashMode) wrap(err error) error {
-	var ce *sdk.ConnectionError
+func (c *crash) wrap(err error) error {
+	var ce *pluginwire.ConnectionError
 	if errors.As(err, &ce) || (err != nil && c.c.Exited()) {
 		c.h.forget(c.name, c.c)
 		return &CrashError{Name: c.name, Path: c.path, Err: err}
 	}
 	return err
+}
+
+// crashMode is a mode plugin's client with crashes named.
+type crashMode struct {
+	m mode.Mode
+	crash
 }
 
 func (c *crashMode) Info(ctx context.Context) (mode.Info, error) {
@@ -326,3 +334,45 @@ func (c *crashMode) Activation(ctx context.Context, r mode.ActivationRequest) (m
 	v, err := c.m.Activation(ctx, r)
 	return v, c.wrap(err)
 }
+
+// crashStore is a store plugin's client with crashes named, including one
+// that happens while a Get stream is read.
+type crashStore struct {
+	s store.Store
+	crash
+}
+
+func (c *crashStore) Put(ctx context.Context, key string, r io.Reader, o store.PutOptions) error {
+	return c.wrap(c.s.Put(ctx, key, r, o))
+}
+func (c *crashStore) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	rc, err := c.s.Get(ctx, key, off, n)
+	if err != nil {
+		return nil, c.wrap(err)
+	}
+	return &crashReader{rc: rc, c: &c.crash}, nil
+}
+func (c *crashStore) Stat(ctx context.Context, key string) (store.Info, error) {
+	i, err := c.s.Stat(ctx, key)
+	return i, c.wrap(err)
+}
+func (c *crashStore) List(ctx context.Context, prefix string, fn func(store.Info) error) error {
+	return c.wrap(c.s.List(ctx, prefix, fn))
+}
+func (c *crashStore) Delete(ctx context.Context, key string) error {
+	return c.wrap(c.s.Delete(ctx, key))
+}
+
+type crashReader struct {
+	rc io.ReadCloser
+	c  *crash
+}
+
+func (r *crashReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.c.wrap(err)
+	}
+	return n, err
+}
+func (r *crashReader) Close() error { return r.c.wrap(r.rc.Close()) }

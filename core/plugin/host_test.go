@@ -19,43 +19,52 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/plugin"
+	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/internal/testbin"
 )
 
+// built are the testdata plugins built so far in this test process, each
+// once, into builtDir.
 var (
-	crashOnce sync.Once
-	crashBin  string
-	crashErr  error
-	crashDir  string
+	builtMu  sync.Mutex
+	built    = map[string]string{}
+	builtDir string
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if crashDir != "" {
-		os.RemoveAll(crashDir)
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
 	}
 	os.Exit(code)
 }
 
-// crashPlugin builds testdata/crashmode once per test process.
-func crashPlugin(t *testing.T) string {
+// testdataPlugin builds ./testdata/<name> once per test process and
+// returns the binary's path.
+func testdataPlugin(t *testing.T, name string) string {
 	t.Helper()
-	crashOnce.Do(func() {
-		crashDir, crashErr = os.MkdirTemp("", "swcli-crashmode-")
-		if crashErr != nil {
-			return
-		}
-		_, file, _, _ := runtime.Caller(0)
-		crashBin = filepath.Join(crashDir, "swcli-plugin-crashmode")
-		cmd := exec.Command("go", "build", "-o", crashBin, "./testdata/crashmode")
-		cmd.Dir = filepath.Dir(file)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			crashErr = fmt.Errorf("build crashmode: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, crashErr)
-	return crashBin
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if bin, ok := built[name]; ok {
+		return bin
+	}
+	if builtDir == "" {
+		d, err := os.MkdirTemp("", "swcli-plugin-testdata-")
+		require.NoError(t, err)
+		builtDir = d
+	}
+	_, file, _, _ := runtime.Caller(0)
+	bin := filepath.Join(builtDir, "swcli-plugin-"+name)
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/"+name)
+	cmd.Dir = filepath.Dir(file)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "build testdata/%s: %s", name, out)
+	built[name] = bin
+	return bin
 }
+
+// crashPlugin is testdata/crashmode, built once.
+func crashPlugin(t *testing.T) string { return testdataPlugin(t, "crashmode") }
 
 // catalog writes a plugins.yaml listing one mode plugin and loads it.
 func catalog(t *testing.T, name, kind, bin, sum string) *plugin.Catalog {
@@ -216,6 +225,36 @@ func TestHostCrashNamesPlugin(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Contains(t, logs.String(), "crashmode create called", "plugin logs reach the host's hclog logger")
+}
+
+// TestHostStoreCrashNamesStore: a store plugin that dies during a call
+// gives an error naming the store and the plugin, as a mode's does, and
+// keys are checked before a plugin sees them.
+func TestHostStoreCrashNamesStore(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "swcli-plugin-store")
+	require.NoError(t, os.Link(testdataPlugin(t, "oddkind"), bin))
+	h := plugin.NewHost(catalog(t, "teststore", "store", bin, ""), nil)
+	defer h.Close()
+	ctx := context.Background()
+	s, err := h.Store(ctx, "teststore")
+	require.NoError(t, err)
+
+	_, err = s.Stat(ctx, "../etc")
+	var ik *store.InvalidKeyError
+	require.ErrorAs(t, err, &ik)
+	assert.Equal(t, `store "teststore": stat ../etc: store: invalid key "../etc": segment .. is not allowed`, err.Error())
+	pids := h.PIDs()
+	require.Len(t, pids, 1, "the plugin is still up: it never saw the bad key")
+
+	_, err = s.Stat(ctx, "blobs/x")
+	var ce *plugin.CrashError
+	require.ErrorAs(t, err, &ce, "got %T: %v", err, err)
+	var de *store.DriverError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "teststore", de.Store)
+	assert.Contains(t, err.Error(), `store "teststore": stat blobs/x: plugin "teststore" (`+bin+`) crashed or was killed`)
+	waitGone(t, pids)
 }
 
 type lockedWriter struct {

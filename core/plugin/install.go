@@ -16,8 +16,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"gopkg.in/yaml.v3"
 
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // NameRule says what a plugin name installed by `swcli plugin install` may
@@ -44,6 +44,10 @@ type InstallOptions struct {
 	// BuiltinFile().
 	Builtin string
 	Logger  hclog.Logger
+	// ProbeTimeout bounds the handshake of the binary being installed (a
+	// program that is not a plugin may never answer); zero means
+	// DefaultProbeTimeout.
+	ProbeTimeout time.Duration
 }
 
 // InstallResult says what was installed.
@@ -74,9 +78,9 @@ type InstallError struct{ Msg string }
 
 func (e *InstallError) Error() string { return e.Msg }
 
-// probeTimeout bounds the handshake of a binary being installed: a program
-// that is not a plugin may never answer.
-const probeTimeout = 15 * time.Second
+// DefaultProbeTimeout bounds the handshake of a binary being installed when
+// InstallOptions.ProbeTimeout is zero.
+const DefaultProbeTimeout = 15 * time.Second
 
 // Install runs the binary at o.Path as a plugin (through a Host, without a
 // checksum), asks its Info, and adds or replaces its entry in the user's
@@ -100,7 +104,7 @@ func Install(ctx context.Context, o InstallOptions) (*InstallResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := probe(ctx, abs, o.Logger)
+	info, err := probe(ctx, abs, o.Logger, o.ProbeTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +140,7 @@ func Install(ctx context.Context, o InstallOptions) (*InstallResult, error) {
 	}
 	e := Entry{Name: name, Kind: info.Kind, Command: abs, SHA256: sum}
 	res := &InstallResult{Name: name, Kind: info.Kind, Version: info.Version, Path: abs, SHA256: sum, File: file,
-		Protocol: info.ProtocolVersions, Capabilities: info.Capabilities}
+		Protocol: info.ProtocolVersions, Capabilities: info.Capabilities.Names()}
 	if i := slices.IndexFunc(entries, func(x Entry) bool { return x.Name == name }); i >= 0 {
 		entries[i], res.Replaced = e, true
 	} else {
@@ -150,11 +154,14 @@ func Install(ctx context.Context, o InstallOptions) (*InstallResult, error) {
 
 // probe launches the binary through a Host, with no checksum, and returns
 // its Info.
-func probe(ctx context.Context, path string, logger hclog.Logger) (mode.Info, error) {
+func probe(ctx context.Context, path string, logger hclog.Logger, timeout time.Duration) (mode.Info, error) {
+	if timeout <= 0 {
+		timeout = DefaultProbeTimeout
+	}
 	name := filepath.Base(path)
 	cat := &Catalog{entries: map[string]Entry{name: {Name: name, Path: path, Command: path}}}
 	h := NewHost(cat, logger)
-	h.StartTimeout = probeTimeout
+	h.StartTimeout = timeout
 	defer h.Close()
 	info, _, err := h.Info(ctx, name)
 	var le *LaunchError
@@ -231,5 +238,5 @@ func writeUserFile(file string, entries []Entry) error {
 	if err := enc.Encode(&File{Plugins: entries}); err != nil {
 		return err
 	}
-	return instance.WriteFileAtomic(file, b.Bytes(), 0o644)
+	return atomicfile.Write(file, b.Bytes(), 0o644)
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,13 +18,12 @@ import (
 // plugin.
 func oddPlugins(t *testing.T) (widget, store string) {
 	t.Helper()
+	bin := testdataPlugin(t, "oddkind")
 	dir := t.TempDir()
 	widget = filepath.Join(dir, "swcli-plugin-widget")
-	cmd := exec.Command("go", "build", "-o", widget, "./testdata/oddkind")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
 	store = filepath.Join(dir, "swcli-plugin-store")
-	require.NoError(t, os.Link(widget, store))
+	require.NoError(t, os.Link(bin, widget))
+	require.NoError(t, os.Link(bin, store))
 	return widget, store
 }
 
@@ -105,7 +104,9 @@ func TestInstallRefuses(t *testing.T) {
 	assert.ErrorContains(t, err, `--name "9lives" is not a valid plugin name`)
 	script := writeFile(t, dir, "sleeper", "#!/bin/sh\nexec sleep 60\n")
 	require.NoError(t, os.Chmod(script, 0o755))
-	_, err = plugin.Install(ctx, plugin.InstallOptions{Path: script, File: user})
+	// A program that never answers is refused once the probe times out (a
+	// short one here: it is the whole wait of this case).
+	_, err = plugin.Install(ctx, plugin.InstallOptions{Path: script, File: user, ProbeTimeout: time.Second})
 	var np *plugin.NotPluginError
 	require.True(t, errors.As(err, &np), "%v", err)
 	assert.Contains(t, err.Error(), "is not a swcli plugin: the plugin handshake failed")

@@ -79,8 +79,9 @@ var (
 
 func validTag(tag string) bool { return tagRE.MatchString(tag) }
 
-// reservedTag: latest and v<N> are set by the registry only.
-func reservedTag(tag string) bool { return tag == latestTag || numberRE.MatchString(tag) }
+// IsReservedTag reports whether tag is one the registry sets itself (latest
+// and v<N>), which a user may not give. This is the one place of the rule.
+func IsReservedTag(tag string) bool { return tag == latestTag || numberRE.MatchString(tag) }
 
 // CheckUserTags validates tags a user asks to set: the OCI tag rule, and
 // not latest or v<N>. Commands call it before any work, so a bad tag costs
@@ -93,7 +94,7 @@ func checkUserTags(tags []string) error {
 		if !validTag(t) {
 			return &InvalidNameError{Kind: "tag", Value: t, Reason: "use up to 128 of A-Z a-z 0-9 . _ -, not starting with . or -"}
 		}
-		if reservedTag(t) {
+		if IsReservedTag(t) {
 			return &ReservedTagError{Tag: t}
 		}
 	}

@@ -138,7 +138,7 @@ func (r *Registry) Untag(ctx context.Context, project, name string, tags []strin
 			}
 			var user []string
 			for u := range all {
-				if !reservedTag(u) {
+				if !IsReservedTag(u) {
 					user = append(user, u)
 				}
 			}

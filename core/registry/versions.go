@@ -14,6 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/internal/ocilimits"
 )
 
 // Version is one version of a runtime: a manifest with its record and tags.
@@ -71,7 +72,8 @@ type counterRecord struct {
 
 // MaxManifestSize is the largest manifest accepted (as in distribution), by
 // PutVersion and PutManifest alike; the server's request limit reads it.
-const MaxManifestSize = 4 << 20
+// It is the limit a bundle's reader applies too (internal/ocilimits).
+const MaxManifestSize = ocilimits.MaxManifestSize
 
 const maxManifestSize = MaxManifestSize
 
@@ -244,6 +246,9 @@ func parseManifest(b []byte) (ocispec.Manifest, error) {
 	}
 	if m.SchemaVersion != 2 {
 		return m, &ManifestInvalidError{Reason: fmt.Sprintf("schemaVersion is %d, not 2", m.SchemaVersion)}
+	}
+	if len(m.Layers) > ocilimits.MaxLayers {
+		return m, &ManifestInvalidError{Reason: fmt.Sprintf("%d layers, at most %d are allowed", len(m.Layers), ocilimits.MaxLayers)}
 	}
 	if m.MediaType != "" && m.MediaType != ocispec.MediaTypeImageManifest {
 		return m, &ManifestInvalidError{Reason: fmt.Sprintf("media type %s is not %s", m.MediaType, ocispec.MediaTypeImageManifest)}
@@ -598,7 +603,7 @@ func makeVersion(project, name string, rec versionRecord, tags []string) Version
 func sortTags(tags []string) {
 	rank := func(t string) int {
 		switch {
-		case reservedTag(t) && t != latestTag:
+		case IsReservedTag(t) && t != latestTag:
 			return 0
 		case t == latestTag:
 			return 1

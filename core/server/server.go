@@ -27,6 +27,9 @@ type Config struct {
 	// Access it must ask (Accounts, wrapped so the request log knows the
 	// user). Nil means NewOCIHandler over Registry; tests may replace it.
 	V2 func(acc Access) http.Handler
+	// Console is the web console (core/server/console), mounted at "/";
+	// nil answers "/" with a JSON 404 that points at /api/v1/.
+	Console http.Handler
 	// UploadExpiry is how long an untouched upload session is kept before
 	// the server's sweeper deletes it (24h when zero).
 	UploadExpiry time.Duration
@@ -52,7 +55,7 @@ type Server struct {
 	handler http.Handler
 }
 
-// New checks cfg and composes /api/v1/ and /v2/.
+// New checks cfg and composes /api/v1/, /v2/ and the console at /.
 func New(cfg Config) (*Server, error) {
 	if cfg.Accounts == nil || cfg.Registry == nil {
 		return nil, errors.New("server: Accounts and Registry are required")
@@ -74,11 +77,15 @@ func New(cfg Config) (*Server, error) {
 	v2 := cfg.V2(notingAccess{cfg.Accounts})
 	mux.Handle("/v2/", v2)
 	mux.Handle("/v2", v2)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		var body errorBody
-		body.Error.Code, body.Error.Message = "not_found", "no such route: the API is at /api/v1/"
-		writeJSON(w, http.StatusNotFound, body)
-	})
+	if cfg.Console != nil {
+		mux.Handle("/", cfg.Console)
+	} else {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			var body errorBody
+			body.Error.Code, body.Error.Message = "not_found", "no such route: the API is at /api/v1/"
+			writeJSON(w, http.StatusNotFound, body)
+		})
+	}
 	return &Server{cfg: cfg, log: cfg.Log, handler: mux}, nil
 }
 

@@ -3,26 +3,17 @@
 package store
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/swcli/swcli/internal/flock"
 )
 
-// lockFile takes an exclusive flock on f, waiting for it. flock locks belong
-// to the open file, so two opens in one process exclude each other too.
+// lockFile takes an exclusive flock on f, waiting for it.
 func lockFile(f *os.File) (release func(), err error) {
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN) }, nil
+	return flock.Lock(context.Background(), f)
 }
 
 func fileID(fi fs.FileInfo) uint64 {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -48,8 +47,6 @@ type BuildResult struct {
 	Layers  int      `json:"layers"`
 	Reused  int      `json:"layers_reused"`
 }
-
-var reservedTagRE = regexp.MustCompile(`^(latest|v[0-9]+)$`)
 
 // buildInput is a build's checked inputs.
 type buildInput struct {
@@ -149,7 +146,7 @@ func checkBuild(o BuildOptions) (*buildInput, error) {
 		return nil, usagef("workdir %s does not exist", displayDir(o.Workdir))
 	}
 	for _, t := range o.Tags {
-		if reservedTagRE.MatchString(t) {
+		if registry.IsReservedTag(t) {
 			return nil, usagef("-t %s: tag %q is reserved (latest and vN are given automatically); choose another tag", t, t)
 		}
 		if err := registry.CheckUserTags([]string{t}); err != nil {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -309,7 +308,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if err != nil {
 		return nil, err
 	}
-	if fast && !slices.Contains(info.Capabilities, mode.CapRelocate) {
+	if fast && !info.Capabilities.Relocate {
 		return nil, usagef("the %s mode plugin cannot relocate environments; restore %s with --from-lock", rm.Mode, rm.Name)
 	}
 
@@ -431,7 +430,7 @@ func (s *Service) lockRestore(ctx context.Context, dir string) (func(), error) {
 
 // unpackEnv is the fast path: the env layers unpacked and relocated.
 func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info mode.Info, env mode.Env, rm *Manifest) error {
-	if !slices.Contains(info.Capabilities, mode.CapSelfContained) {
+	if !info.Capabilities.SelfContained {
 		s.stage("create environment", 0, 0)
 		if err := m.Create(ctx, mode.CreateRequest{Env: env, Bare: true}, s.Events); err != nil {
 			return err
@@ -444,7 +443,7 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 	xctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	abi := make(chan error, 1)
-	if !slices.Contains(info.Capabilities, mode.CapSelfContained) && rm.ABI != "" {
+	if !info.Capabilities.SelfContained && rm.ABI != "" {
 		go func() {
 			rep, err := m.Files(xctx, mode.FilesRequest{Env: env})
 			if err == nil && rep.ABI != "" && rep.ABI != rm.ABI {

@@ -33,7 +33,7 @@ import (
 
 // rsFakeMode is a venv-like mode that records its calls.
 type rsFakeMode struct {
-	caps        []string
+	caps        mode.Capabilities
 	abi         string
 	lock        []mode.LockedPackage
 	createErr   error
@@ -154,7 +154,7 @@ func rsNewFixture(t *testing.T) *rsFixture {
 	t.Helper()
 	lock := []mode.LockedPackage{{Name: "rs-pkg", Version: "1.0"}}
 	f := &rsFixture{
-		mode: &rsFakeMode{caps: []string{mode.CapRelocate, mode.CapLock}, lock: lock, abi: "cp311"},
+		mode: &rsFakeMode{caps: mode.Capabilities{Relocate: true}, lock: lock, abi: "cp311"},
 		rm: &Manifest{Schema: ManifestSchema, Name: "rs-unit", Mode: "venv", Python: "3.11.7", PythonVersion: "3.11",
 			OS: runtime.GOOS, Arch: runtime.GOARCH, ABI: "cp311", SpecFile: "runtime.yaml", Lock: lock,
 			Relocation: &Relocation{TextFiles: []string{"bin/rs-tool"}}},
@@ -277,7 +277,7 @@ func TestRestoreRefusedBeforeWriting(t *testing.T) {
 		"mode":     func(f *rsFixture) { f.rm.Mode = "../venv" },
 		"specfile": func(f *rsFixture) { f.rm.SpecFile = "../../runtime.yaml" },
 		"no-relocate": func(f *rsFixture) {
-			f.mode.caps = []string{mode.CapLock}
+			f.mode.caps = mode.Capabilities{}
 		},
 		"two-snapshots": func(f *rsFixture) {
 			for _, l := range f.layers {

@@ -20,7 +20,7 @@ func writeLockFiles(wd, modeName string, lock mode.Lock) ([]string, error) {
 	lockDir := LockDirOf(wd)
 	var names []string
 	for _, lf := range lock.Files {
-		if strings.ContainsAny(lf.Name, `/\`) || lf.Name == "" || lf.Name[0] == '.' {
+		if !mode.ValidLockFileName(lf.Name) {
 			return nil, fmt.Errorf("mode %s returned a lock file with a bad name %q", modeName, lf.Name)
 		}
 		lp := filepath.Join(lockDir, lf.Name)

@@ -44,7 +44,7 @@ func TestPluginBinary(t *testing.T) {
 	info, _, err := h.Info(ctx, s3store.Name)
 	require.NoError(t, err)
 	assert.Equal(t, "store", info.Kind)
-	assert.Contains(t, info.Capabilities, s3store.CapConditionalPut)
+	assert.Contains(t, info.Capabilities.Other, s3store.CapConditionalPut)
 	assert.Contains(t, info.ConfigSchema, "SW_S3_ENDPOINT")
 
 	s, err := h.Store(ctx, s3store.Name)

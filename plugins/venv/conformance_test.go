@@ -5,14 +5,14 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/plugins/venv/venvmode"
-	"github.com/swcli/swcli/sdk"
 	"github.com/swcli/swcli/sdk/modetest"
+	"github.com/swcli/swcli/sdk/sdktest"
 )
 
 // TestConformance runs the mode conformance suite against the venv mode over
 // the real plugin protocol (in-process gRPC).
 func TestConformance(t *testing.T) {
 	modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode {
-		return sdk.ModeOverGRPC(t, venvmode.New(venvmode.Options{Version: "test"}))
+		return sdktest.ModeOverGRPC(t, venvmode.New(venvmode.Options{Version: "test"}))
 	}})
 }

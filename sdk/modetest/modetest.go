@@ -4,7 +4,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode {
-//			return sdk.ModeOverGRPC(t, mymode.New())
+//			return sdktest.ModeOverGRPC(t, mymode.New())
 //		}})
 //	}
 //
@@ -23,7 +23,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,7 +34,7 @@ import (
 
 // Suite configures a conformance run.
 type Suite struct {
-	// New returns the mode under test: in-process, through sdk.ModeOverGRPC,
+	// New returns the mode under test: in-process, through sdktest.ModeOverGRPC,
 	// or a real plugin process.
 	New func(t *testing.T) mode.Mode
 	// Python is the X.Y to create environments with; empty picks one found
@@ -51,17 +50,85 @@ const (
 	script    = "swcli-modetest-a"
 )
 
+// fixture is what the tests of one Run share: the mode, the wheels, and
+// environments each made once, on first need, by whichever test needs it
+// first. So every test runs alone (-run TestConformance/Lock makes the
+// environment it locks), and a fixture that fails fails each test that
+// needs it, saying which fixture.
 type fixture struct {
-	s        Suite
-	m        mode.Mode
-	py       string
-	wheels   string
-	root     string
-	events   []mode.Event
-	baseEnv  mode.Env
-	prefixA  string
-	created  bool
-	installd bool
+	s      Suite
+	m      mode.Mode
+	py     string
+	wheels string
+	root   string
+	events []mode.Event
+
+	prefixA   string
+	created   memo[struct{}]
+	installed memo[[]mode.Event]
+	lock      memo[mode.Lock]
+	files     memo[mode.FilesReport]
+}
+
+// memo is one fixture, made at most once.
+type memo[T any] struct {
+	done bool
+	v    T
+	err  error
+}
+
+func (m *memo[T]) get(t *testing.T, what string, make func() (T, error)) T {
+	t.Helper()
+	if !m.done {
+		m.done = true
+		m.v, m.err = make()
+	}
+	if m.err != nil {
+		t.Fatalf("fixture %s: %v", what, m.err)
+	}
+	return m.v
+}
+
+// createdEnv is prefixA, made by Create.
+func (f *fixture) createdEnv(t *testing.T) string {
+	t.Helper()
+	f.created.get(t, "create "+f.prefixA, func() (struct{}, error) {
+		return struct{}{}, f.m.Create(context.Background(), mode.CreateRequest{Env: f.env(f.prefixA)}, f.ev)
+	})
+	return f.prefixA
+}
+
+// installedEnv is prefixA with the test package installed; it returns the
+// events Install sent.
+func (f *fixture) installedEnv(t *testing.T) (string, []mode.Event) {
+	t.Helper()
+	p := f.createdEnv(t)
+	ev := f.installed.get(t, "install "+pkgName+" into "+p, func() ([]mode.Event, error) {
+		var evs []mode.Event
+		err := f.m.Install(context.Background(), mode.InstallRequest{Env: f.env(p), Dependencies: []mode.Dependency{
+			{Kind: mode.DepPip, Packages: []string{pkgName + "==1.0"}},
+		}}, func(e mode.Event) { evs = append(evs, e) })
+		return evs, err
+	})
+	return p, ev
+}
+
+// lockOf is the Lock of the installed environment.
+func (f *fixture) lockOf(t *testing.T) mode.Lock {
+	t.Helper()
+	p, _ := f.installedEnv(t)
+	return f.lock.get(t, "lock "+p, func() (mode.Lock, error) {
+		return f.m.Lock(context.Background(), mode.LockRequest{Env: f.env(p)}, f.ev)
+	})
+}
+
+// filesOf is the Files report of the installed environment.
+func (f *fixture) filesOf(t *testing.T) mode.FilesReport {
+	t.Helper()
+	p, _ := f.installedEnv(t)
+	return f.files.get(t, "files of "+p, func() (mode.FilesReport, error) {
+		return f.m.Files(context.Background(), mode.FilesRequest{Env: f.env(p)})
+	})
 }
 
 func (f *fixture) env(prefix string) mode.Env {
@@ -94,8 +161,9 @@ func run(t *testing.T, env []string, dir string, name string, args ...string) st
 	return strings.TrimSpace(string(out))
 }
 
-// Run runs the suite. Subtests depend on each other in order (create, then
-// install, then lock ...); a failure early skips what needs it.
+// Run runs the suite: one named subtest per part of the contract, each
+// runnable alone (go test -run 'TestConformance/Lock'); the environments
+// they need are made once, on first need (see fixture).
 func Run(t *testing.T, s Suite) {
 	py := s.Python
 	if py == "" {
@@ -109,228 +177,214 @@ func Run(t *testing.T, s Suite) {
 		ConsoleScripts: map[string]string{script: pkgImport + ":main"}})
 	require.NoError(t, err)
 	f.prefixA = filepath.Join(root, "envs", "a")
-	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, f *fixture)
+	}{
+		{"Info", testInfo},
+		{"Doctor", testDoctor},
+		{"CreateUnknownPython", testCreateUnknownPython},
+		{"CreateRefusesNonEmptyPrefix", testCreateRefusesNonEmptyPrefix},
+		{"Create", testCreate},
+		{"Install", testInstall},
+		{"InstallFailureIsToolFailed", testInstallFailureIsToolFailed},
+		{"InstallCanceled", testInstallCanceled},
+		{"Lock", testLock},
+		{"Files", testFiles},
+		{"Activation", testActivation},
+		{"RestoreFromLock", testRestoreFromLock},
+		{"Relocate", testRelocate},
+	} {
+		t.Run(tc.name, func(t *testing.T) { f.events = nil; tc.fn(t, f) })
+	}
+}
 
-	t.Run("Info", func(t *testing.T) {
-		info, err := f.m.Info(ctx)
-		require.NoError(t, err)
-		assert.NotEmpty(t, info.Name)
-		assert.Equal(t, "mode", info.Kind)
-		assert.NotEmpty(t, info.Version)
-		assert.Contains(t, info.ProtocolVersions, mode.ProtocolVersion)
-	})
+var ctx = context.Background()
 
-	t.Run("Doctor", func(t *testing.T) {
-		rep, err := f.m.Doctor(ctx, mode.DoctorRequest{Python: mode.Python{Version: py}})
-		require.NoError(t, err)
-		require.NotEmpty(t, rep.Tools, "doctor lists the tools the mode needs")
-		for _, tl := range rep.Tools {
-			assert.NotEmpty(t, tl.Name)
-		}
-	})
+func testInfo(t *testing.T, f *fixture) {
+	info, err := f.m.Info(ctx)
+	require.NoError(t, err)
+	assert.NotEmpty(t, info.Name)
+	assert.Equal(t, "mode", info.Kind)
+	assert.NotEmpty(t, info.Version)
+	assert.Contains(t, info.ProtocolVersions, mode.ProtocolVersion)
+}
 
-	t.Run("CreateUnknownPython", func(t *testing.T) {
-		e := f.env(filepath.Join(root, "envs", "nopython"))
-		e.Python.Version = "3.99"
-		err := f.m.Create(ctx, mode.CreateRequest{Env: e}, f.ev)
-		modeErr(t, err, mode.ErrNoTool)
-		assert.Contains(t, err.Error(), "3.99")
-		_, serr := os.Stat(e.Prefix)
-		assert.True(t, os.IsNotExist(serr), "a failed create leaves no prefix")
-	})
+func testDoctor(t *testing.T, f *fixture) {
+	rep, err := f.m.Doctor(ctx, mode.DoctorRequest{Python: mode.Python{Version: f.py}})
+	require.NoError(t, err)
+	require.NotEmpty(t, rep.Tools, "doctor lists the tools the mode needs")
+	for _, tl := range rep.Tools {
+		assert.NotEmpty(t, tl.Name)
+	}
+}
 
-	t.Run("CreateRefusesNonEmptyPrefix", func(t *testing.T) {
-		p := filepath.Join(root, "envs", "busy")
-		require.NoError(t, os.MkdirAll(p, 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(p, "keep.txt"), []byte("mine"), 0o644))
-		err := f.m.Create(ctx, mode.CreateRequest{Env: f.env(p)}, f.ev)
-		modeErr(t, err, mode.ErrInvalid)
-		b, rerr := os.ReadFile(filepath.Join(p, "keep.txt"))
-		require.NoError(t, rerr, "create must not touch a non-empty prefix")
-		assert.Equal(t, "mine", string(b))
-	})
+func testCreateUnknownPython(t *testing.T, f *fixture) {
+	e := f.env(filepath.Join(f.root, "envs", "nopython"))
+	e.Python.Version = "3.99"
+	err := f.m.Create(ctx, mode.CreateRequest{Env: e}, f.ev)
+	modeErr(t, err, mode.ErrNoTool)
+	assert.Contains(t, err.Error(), "3.99")
+	_, serr := os.Stat(e.Prefix)
+	assert.True(t, os.IsNotExist(serr), "a failed create leaves no prefix")
+}
 
-	t.Run("Create", func(t *testing.T) {
-		require.NoError(t, f.m.Create(ctx, mode.CreateRequest{Env: f.env(f.prefixA)}, f.ev))
-		out := run(t, nil, root, filepath.Join(f.prefixA, "bin", "python"), "-c",
-			"import sys; print('%d.%d' % sys.version_info[:2]); print(sys.prefix)")
-		lines := strings.Split(out, "\n")
-		assert.Equal(t, py, lines[0])
-		f.created = true
-	})
+func testCreateRefusesNonEmptyPrefix(t *testing.T, f *fixture) {
+	p := filepath.Join(f.root, "envs", "busy")
+	require.NoError(t, os.MkdirAll(p, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(p, "keep.txt"), []byte("mine"), 0o644))
+	err := f.m.Create(ctx, mode.CreateRequest{Env: f.env(p)}, f.ev)
+	modeErr(t, err, mode.ErrInvalid)
+	b, rerr := os.ReadFile(filepath.Join(p, "keep.txt"))
+	require.NoError(t, rerr, "create must not touch a non-empty prefix")
+	assert.Equal(t, "mine", string(b))
+}
 
-	t.Run("Install", func(t *testing.T) {
-		if !f.created {
-			t.Skip("needs Create")
-		}
-		f.events = nil
-		err := f.m.Install(ctx, mode.InstallRequest{Env: f.env(f.prefixA), Dependencies: []mode.Dependency{
-			{Kind: mode.DepPip, Packages: []string{pkgName + "==1.0"}},
-		}}, f.ev)
-		require.NoError(t, err)
-		assert.NotEmpty(t, f.events, "install streams events (tool output, progress)")
-		run(t, nil, os.TempDir(), filepath.Join(f.prefixA, "bin", "python"), "-c", "import "+pkgImport)
-		out := run(t, []string{"PATH=/usr/bin:/bin"}, os.TempDir(), filepath.Join(f.prefixA, "bin", script))
-		assert.Contains(t, out, pkgName+" 1.0")
-		f.installd = true
-	})
+func testCreate(t *testing.T, f *fixture) {
+	p := f.createdEnv(t)
+	out := run(t, nil, f.root, filepath.Join(p, "bin", "python"), "-c",
+		"import sys; print('%d.%d' % sys.version_info[:2]); print(sys.prefix)")
+	lines := strings.Split(out, "\n")
+	assert.Equal(t, f.py, lines[0])
+}
 
-	t.Run("InstallFailureIsToolFailed", func(t *testing.T) {
-		if !f.created {
-			t.Skip("needs Create")
-		}
-		err := f.m.Install(ctx, mode.InstallRequest{Env: f.env(f.prefixA), Dependencies: []mode.Dependency{
-			{Kind: mode.DepPip, Packages: []string{"swcli-modetest-missing==9.9"}},
-		}}, f.ev)
-		modeErr(t, err, mode.ErrToolFailed)
-		run(t, nil, root, filepath.Join(f.prefixA, "bin", "python"), "-c", "pass")
-	})
+func testInstall(t *testing.T, f *fixture) {
+	p, events := f.installedEnv(t)
+	assert.NotEmpty(t, events, "install streams events (tool output, progress)")
+	run(t, nil, os.TempDir(), filepath.Join(p, "bin", "python"), "-c", "import "+pkgImport)
+	out := run(t, []string{"PATH=/usr/bin:/bin"}, os.TempDir(), filepath.Join(p, "bin", script))
+	assert.Contains(t, out, pkgName+" 1.0")
+}
 
-	t.Run("InstallCanceled", func(t *testing.T) {
-		if !f.created {
-			t.Skip("needs Create")
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		start := time.Now()
-		err := f.m.Install(cctx, mode.InstallRequest{Env: f.env(f.prefixA), Dependencies: []mode.Dependency{
-			{Kind: mode.DepPip, Packages: []string{pkgName + "==1.0"}},
-		}}, f.ev)
-		assert.Error(t, err, "a canceled call fails")
-		assert.Less(t, time.Since(start), 30*time.Second)
-	})
+func testInstallFailureIsToolFailed(t *testing.T, f *fixture) {
+	p := f.createdEnv(t)
+	err := f.m.Install(ctx, mode.InstallRequest{Env: f.env(p), Dependencies: []mode.Dependency{
+		{Kind: mode.DepPip, Packages: []string{"swcli-modetest-missing==9.9"}},
+	}}, f.ev)
+	modeErr(t, err, mode.ErrToolFailed)
+	run(t, nil, f.root, filepath.Join(p, "bin", "python"), "-c", "pass")
+}
 
-	var lock mode.Lock
-	t.Run("Lock", func(t *testing.T) {
-		if !f.installd {
-			t.Skip("needs Install")
-		}
-		var err error
-		lock, err = f.m.Lock(ctx, mode.LockRequest{Env: f.env(f.prefixA)}, f.ev)
-		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(lock.Python, py+"."), "lock.Python %q is the exact X.Y.Z", lock.Python)
-		i := slices.IndexFunc(lock.Packages, func(p mode.LockedPackage) bool { return testpy.NormalizeName(p.Name) == pkgName })
-		require.GreaterOrEqual(t, i, 0, "lock lists %s: %+v", pkgName, lock.Packages)
-		assert.Equal(t, "1.0", lock.Packages[i].Version)
-		for _, p := range lock.Packages {
-			assert.NotEmpty(t, p.Name)
-			assert.NotEmpty(t, p.Version, p.Name)
-			assert.NotEmpty(t, p.Installer, p.Name)
-		}
-	})
+func testInstallCanceled(t *testing.T, f *fixture) {
+	p := f.createdEnv(t)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	err := f.m.Install(cctx, mode.InstallRequest{Env: f.env(p), Dependencies: []mode.Dependency{
+		{Kind: mode.DepPip, Packages: []string{pkgName + "==1.0"}},
+	}}, f.ev)
+	assert.Error(t, err, "a canceled call fails")
+}
 
-	var rep mode.FilesReport
-	t.Run("Files", func(t *testing.T) {
-		if !f.installd {
-			t.Skip("needs Install")
-		}
-		var err error
-		rep, err = f.m.Files(ctx, mode.FilesRequest{Env: f.env(f.prefixA)})
-		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(rep.Python, py+"."))
-		assert.NotEmpty(t, rep.Platform)
-		i := slices.IndexFunc(rep.Packages, func(p mode.PackageFiles) bool { return testpy.NormalizeName(p.Name) == pkgName })
-		require.GreaterOrEqual(t, i, 0)
-		owned := map[string]string{}
-		for _, p := range rep.Packages {
-			for _, fl := range p.Files {
-				assert.False(t, filepath.IsAbs(fl) || strings.HasPrefix(fl, "../"), "%s: %s is prefix-relative", p.Name, fl)
-				if o, dup := owned[fl]; dup {
-					t.Errorf("%s is listed by both %s and %s", fl, o, p.Name)
-				}
-				owned[fl] = p.Name
+func testLock(t *testing.T, f *fixture) {
+	lock := f.lockOf(t)
+	assert.True(t, strings.HasPrefix(lock.Python, f.py+"."), "lock.Python %q is the exact X.Y.Z", lock.Python)
+	i := slices.IndexFunc(lock.Packages, func(p mode.LockedPackage) bool { return testpy.NormalizeName(p.Name) == pkgName })
+	require.GreaterOrEqual(t, i, 0, "lock lists %s: %+v", pkgName, lock.Packages)
+	assert.Equal(t, "1.0", lock.Packages[i].Version)
+	for _, p := range lock.Packages {
+		assert.NotEmpty(t, p.Name)
+		assert.NotEmpty(t, p.Version, p.Name)
+		assert.NotEmpty(t, p.Installer, p.Name)
+	}
+}
+
+func testFiles(t *testing.T, f *fixture) {
+	rep := f.filesOf(t)
+	assert.True(t, strings.HasPrefix(rep.Python, f.py+"."))
+	assert.NotEmpty(t, rep.Platform)
+	i := slices.IndexFunc(rep.Packages, func(p mode.PackageFiles) bool { return testpy.NormalizeName(p.Name) == pkgName })
+	require.GreaterOrEqual(t, i, 0)
+	owned := map[string]string{}
+	for _, p := range rep.Packages {
+		for _, fl := range p.Files {
+			assert.False(t, filepath.IsAbs(fl) || strings.HasPrefix(fl, "../"), "%s: %s is prefix-relative", p.Name, fl)
+			if o, dup := owned[fl]; dup {
+				t.Errorf("%s is listed by both %s and %s", fl, o, p.Name)
 			}
+			owned[fl] = p.Name
 		}
-		assert.Contains(t, rep.Packages[i].Files, "bin/"+script, "console scripts belong to their package")
-		hasInit := slices.ContainsFunc(rep.Packages[i].Files, func(s string) bool { return strings.HasSuffix(s, pkgImport+"/__init__.py") })
-		assert.True(t, hasInit, "package files listed: %v", rep.Packages[i].Files)
-	})
+	}
+	assert.Contains(t, rep.Packages[i].Files, "bin/"+script, "console scripts belong to their package")
+	hasInit := slices.ContainsFunc(rep.Packages[i].Files, func(s string) bool { return strings.HasSuffix(s, pkgImport+"/__init__.py") })
+	assert.True(t, hasInit, "package files listed: %v", rep.Packages[i].Files)
+}
 
-	t.Run("Activation", func(t *testing.T) {
-		if !f.created {
-			t.Skip("needs Create")
+func testActivation(t *testing.T, f *fixture) {
+	prefix, _ := f.installedEnv(t)
+	for _, sh := range mode.Shells {
+		act, err := f.m.Activation(ctx, mode.ActivationRequest{Env: f.env(prefix), Shell: sh, Name: "modetest"})
+		require.NoError(t, err, sh)
+		assert.NotEmpty(t, act.Script, sh)
+		assert.NotEmpty(t, act.Vars, sh)
+		bin, err := exec.LookPath(sh)
+		if err != nil {
+			t.Logf("%s not installed: its script is not evaluated", sh)
+			continue
 		}
-		for _, sh := range mode.Shells {
-			act, err := f.m.Activation(ctx, mode.ActivationRequest{Env: f.env(f.prefixA), Shell: sh, Name: "modetest"})
-			require.NoError(t, err, sh)
-			assert.NotEmpty(t, act.Script, sh)
-			assert.NotEmpty(t, act.Vars, sh)
-			bin, err := exec.LookPath(sh)
-			if err != nil {
-				t.Logf("%s not installed: its script is not evaluated", sh)
-				continue
-			}
-			// What activation means is the mode's business (a venv moves
-			// sys.prefix, a PYTHONPATH-style mode does not); what every mode
-			// owes its user: `python` is the environment's, and what was
-			// installed imports.
-			probe := "command -v python"
-			if f.installd {
-				probe += "\npython -c 'import " + pkgImport + "'"
-			}
-			out := run(t, []string{"PATH=/usr/bin:/bin", "HOME=" + root}, root, bin, "-c", act.Script+"\n"+probe)
-			// The folder of the python found, not python itself: a venv's
-			// bin/python is a link to the base interpreter.
-			got, _ := filepath.EvalSymlinks(filepath.Dir(strings.Split(strings.TrimSpace(out), "\n")[0]))
-			want, _ := filepath.EvalSymlinks(f.prefixA)
-			assert.Truef(t, strings.HasPrefix(got, want+string(filepath.Separator)),
-				"%s: after eval of the activation script, python is %q, not the environment's (%s)", sh, got, want)
-		}
-		_, err := f.m.Activation(ctx, mode.ActivationRequest{Env: f.env(f.prefixA), Shell: "tcsh-nope", Name: "x"})
-		modeErr(t, err, mode.ErrUnsupported)
-	})
+		// What activation means is the mode's business (a venv moves
+		// sys.prefix, a PYTHONPATH-style mode does not); what every mode
+		// owes its user: `python` is the environment's, and what was
+		// installed imports.
+		probe := "command -v python\npython -c 'import " + pkgImport + "'"
+		out := run(t, []string{"PATH=/usr/bin:/bin", "HOME=" + f.root}, f.root, bin, "-c", act.Script+"\n"+probe)
+		// The folder of the python found, not python itself: a venv's
+		// bin/python is a link to the base interpreter.
+		got, _ := filepath.EvalSymlinks(filepath.Dir(strings.Split(strings.TrimSpace(out), "\n")[0]))
+		want, _ := filepath.EvalSymlinks(prefix)
+		assert.Truef(t, strings.HasPrefix(got, want+string(filepath.Separator)),
+			"%s: after eval of the activation script, python is %q, not the environment's (%s)", sh, got, want)
+	}
+	_, err := f.m.Activation(ctx, mode.ActivationRequest{Env: f.env(prefix), Shell: "tcsh-nope", Name: "x"})
+	modeErr(t, err, mode.ErrUnsupported)
+}
 
-	t.Run("RestoreFromLock", func(t *testing.T) {
-		if lock.Python == "" {
-			t.Skip("needs Lock")
+func testRestoreFromLock(t *testing.T, f *fixture) {
+	lock := f.lockOf(t)
+	p := filepath.Join(f.root, "envs", "restored")
+	req := mode.RestoreRequest{Env: f.env(p), Lock: lock, WheelDirs: []string{f.wheels}}
+	require.NoError(t, f.m.Restore(ctx, req, f.ev))
+	run(t, nil, os.TempDir(), filepath.Join(p, "bin", "python"), "-c", "import "+pkgImport)
+	got, err := f.m.Lock(ctx, mode.LockRequest{Env: f.env(p)}, f.ev)
+	require.NoError(t, err)
+	assert.Equal(t, versions(lock), versions(got), "a restored environment holds exactly the lock")
+}
+
+func testRelocate(t *testing.T, f *fixture) {
+	info, err := f.m.Info(ctx)
+	require.NoError(t, err)
+	if !info.Capabilities.Relocate {
+		t.Skip("the mode does not declare the relocate capability")
+	}
+	rep := f.filesOf(t)
+	layers, err := envpack.Plan(f.prefixA, rep)
+	require.NoError(t, err)
+	sc := envpack.NewScrubber(f.prefixA, f.root)
+	// A different, longer parent, to catch leftovers of the old path.
+	moved := filepath.Join(t.TempDir(), "elsewhere", "deeper", "env")
+	e := f.env(moved)
+	require.NoError(t, f.m.Create(ctx, mode.CreateRequest{Env: e}, f.ev))
+	for _, l := range layers {
+		for _, rel := range l.Files {
+			require.NoError(t, copyScrubbed(f.prefixA, moved, rel, sc))
 		}
-		p := filepath.Join(root, "envs", "restored")
-		req := mode.RestoreRequest{Env: f.env(p), Lock: lock, WheelDirs: []string{f.wheels}}
-		require.NoError(t, f.m.Restore(ctx, req, f.ev))
-		run(t, nil, os.TempDir(), filepath.Join(p, "bin", "python"), "-c", "import "+pkgImport)
-		got, err := f.m.Lock(ctx, mode.LockRequest{Env: f.env(p)}, f.ev)
+	}
+	text, binary := sc.Result()
+	require.NoError(t, f.m.Relocate(ctx, mode.RelocateRequest{Env: e, TextFiles: text, BinaryFiles: binary, OldPrefix: f.prefixA}, f.ev))
+	// The original is gone: nothing may still point at it.
+	require.NoError(t, os.Rename(f.prefixA, f.prefixA+".gone"))
+	defer os.Rename(f.prefixA+".gone", f.prefixA)
+	other := t.TempDir()
+	out := run(t, []string{"PATH=/usr/bin:/bin", "HOME=" + other}, other, filepath.Join(moved, "bin", script))
+	assert.Contains(t, out, pkgName+" 1.0")
+	out = run(t, []string{"PATH=/usr/bin:/bin", "HOME=" + other}, other, filepath.Join(moved, "bin", "python"), "-c",
+		"import "+pkgImport+", sys; print(sys.prefix); print("+pkgImport+".__file__)")
+	assert.NotContains(t, out, f.prefixA)
+	for _, rel := range text {
+		b, err := os.ReadFile(filepath.Join(moved, rel))
 		require.NoError(t, err)
-		assert.Equal(t, versions(lock), versions(got), "a restored environment holds exactly the lock")
-	})
-
-	t.Run("Relocate", func(t *testing.T) {
-		if rep.Python == "" {
-			t.Skip("needs Files")
-		}
-		info, _ := f.m.Info(ctx)
-		if !slices.Contains(info.Capabilities, mode.CapRelocate) {
-			t.Skip("the mode does not declare the relocate capability")
-		}
-		layers, err := envpack.Plan(f.prefixA, rep)
-		require.NoError(t, err)
-		sc := envpack.NewScrubber(f.prefixA, root)
-		// A different, longer parent, to catch leftovers of the old path.
-		moved := filepath.Join(t.TempDir(), "elsewhere", "deeper", "env")
-		e := f.env(moved)
-		require.NoError(t, f.m.Create(ctx, mode.CreateRequest{Env: e}, f.ev))
-		for _, l := range layers {
-			for _, rel := range l.Files {
-				require.NoError(t, copyScrubbed(f.prefixA, moved, rel, sc))
-			}
-		}
-		text, binary := sc.Result()
-		require.NoError(t, f.m.Relocate(ctx, mode.RelocateRequest{Env: e, TextFiles: text, BinaryFiles: binary, OldPrefix: f.prefixA}, f.ev))
-		// The original is gone: nothing may still point at it.
-		require.NoError(t, os.Rename(f.prefixA, f.prefixA+".gone"))
-		defer os.Rename(f.prefixA+".gone", f.prefixA)
-		other := t.TempDir()
-		out := run(t, []string{"PATH=/usr/bin:/bin", "HOME=" + other}, other, filepath.Join(moved, "bin", script))
-		assert.Contains(t, out, pkgName+" 1.0")
-		out = run(t, []string{"PATH=/usr/bin:/bin", "HOME=" + other}, other, filepath.Join(moved, "bin", "python"), "-c",
-			"import "+pkgImport+", sys; print(sys.prefix); print("+pkgImport+".__file__)")
-		assert.NotContains(t, out, f.prefixA)
-		for _, rel := range text {
-			b, err := os.ReadFile(filepath.Join(moved, rel))
-			require.NoError(t, err)
-			assert.NotContains(t, string(b), mode.PrefixPlaceholder, rel)
-			assert.NotContains(t, string(b), f.prefixA, rel)
-		}
-	})
+		assert.NotContains(t, string(b), mode.PrefixPlaceholder, rel)
+		assert.NotContains(t, string(b), f.prefixA, rel)
+	}
 }
 
 func versions(l mode.Lock) map[string]string {

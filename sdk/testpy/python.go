@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/swcli/swcli/internal/pyversion"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // Python is one interpreter found on the machine.
@@ -77,7 +77,7 @@ func AnyPythons(t testing.TB, n int) []Python {
 		if !canVenv(p) {
 			continue
 		}
-		if pyversion.Less(p.Version, "3.8") {
+		if pyenv.VersionLess(p.Version, "3.8") {
 			old = append(old, p)
 		} else {
 			modern = append(modern, p)
@@ -120,7 +120,7 @@ func describe(ps []Python) string {
 }
 
 // PyenvRoot returns $PYENV_ROOT or ~/.pyenv.
-func PyenvRoot() string { return pyversion.PyenvRoot() }
+func PyenvRoot() string { return pyenv.Root() }
 
 const probe = `import sys; print("%d.%d.%d" % sys.version_info[:3]); print(sys.executable)`
 
@@ -163,7 +163,7 @@ func findPythons() []Python {
 		if p == nil || !strings.HasPrefix(p.Version, "3.") {
 			continue
 		}
-		if b, ok := best[p.Version]; !ok || pyversion.Less(b.Patch, p.Patch) {
+		if b, ok := best[p.Version]; !ok || pyenv.VersionLess(b.Patch, p.Patch) {
 			best[p.Version] = *p
 		}
 	}
@@ -171,7 +171,7 @@ func findPythons() []Python {
 	for _, p := range best {
 		out = append(out, p)
 	}
-	sort.Slice(out, func(i, j int) bool { return pyversion.Less(out[i].Version, out[j].Version) })
+	sort.Slice(out, func(i, j int) bool { return pyenv.VersionLess(out[i].Version, out[j].Version) })
 	return out
 }
 

@@ -13,8 +13,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/plugin"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 func main() {
@@ -55,5 +55,5 @@ func run(src, bin, ldflags string) error {
 		return err
 	}
 	header := []byte("# Written by `make build`: the plugins beside this swcli binary.\n")
-	return instance.WriteFileAtomic(filepath.Join(bin, plugin.FileName), append(header, data...), 0o644)
+	return atomicfile.Write(filepath.Join(bin, plugin.FileName), append(header, data...), 0o644)
 }

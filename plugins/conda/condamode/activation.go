@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // Activation returns what "conda activate PREFIX" sets: CONDA_PREFIX,
@@ -42,30 +43,30 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 	case "bash", "zsh", "sh":
 		for _, v := range act.Vars {
 			if v.Name == "PATH" {
-				b.WriteString("export PATH=" + shQuote(filepath.Join(env.Prefix, "bin")) + "\"${PATH:+:$PATH}\"\n")
+				b.WriteString("export PATH=" + pyenv.ShQuote(filepath.Join(env.Prefix, "bin")) + "\"${PATH:+:$PATH}\"\n")
 				continue
 			}
-			b.WriteString("export " + v.Name + "=" + shQuote(v.Value) + "\n")
+			b.WriteString("export " + v.Name + "=" + pyenv.ShQuote(v.Value) + "\n")
 		}
 		b.WriteString("unset PYTHONHOME\n")
 		b.WriteString(activateSh(env.Prefix))
-		b.WriteString("case $- in *i*) PS1=" + shQuote(prompt) + "\"${PS1-}\" ;; esac\n")
+		b.WriteString("case $- in *i*) PS1=" + pyenv.ShQuote(prompt) + "\"${PS1-}\" ;; esac\n")
 		b.WriteString("hash -r 2>/dev/null || true\n")
 	case "fish":
 		for _, v := range act.Vars {
 			if v.Name == "PATH" {
-				b.WriteString("set -gx PATH " + fishQuote(filepath.Join(env.Prefix, "bin")) + " $PATH\n")
+				b.WriteString("set -gx PATH " + pyenv.FishQuote(filepath.Join(env.Prefix, "bin")) + " $PATH\n")
 				continue
 			}
-			b.WriteString("set -gx " + v.Name + " " + fishQuote(v.Value) + "\n")
+			b.WriteString("set -gx " + v.Name + " " + pyenv.FishQuote(v.Value) + "\n")
 		}
 		b.WriteString("set -e PYTHONHOME\n")
 		for _, f := range activateScripts(env.Prefix, ".fish") {
-			b.WriteString("source " + fishQuote(f) + "\n")
+			b.WriteString("source " + pyenv.FishQuote(f) + "\n")
 		}
 		b.WriteString("if status is-interactive; and functions -q fish_prompt; and not functions -q _sw_old_fish_prompt\n" +
 			"    functions -c fish_prompt _sw_old_fish_prompt\n" +
-			"    function fish_prompt; printf '%s' " + fishQuote(prompt) + "; _sw_old_fish_prompt; end\n" +
+			"    function fish_prompt; printf '%s' " + pyenv.FishQuote(prompt) + "; _sw_old_fish_prompt; end\n" +
 			"end\n")
 	default:
 		return mode.Activation{}, mode.Errorf(mode.ErrUnsupported,
@@ -88,15 +89,7 @@ func activateScripts(prefix, ext string) []string {
 func activateSh(prefix string) string {
 	var b strings.Builder
 	for _, f := range activateScripts(prefix, ".sh") {
-		b.WriteString(". " + shQuote(f) + "\n")
+		b.WriteString(". " + pyenv.ShQuote(f) + "\n")
 	}
 	return b.String()
-}
-
-func shQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func fishQuote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/swcli/swcli/core/mode"
-	"github.com/swcli/swcli/sdk"
 	"github.com/swcli/swcli/sdk/modetest"
+	"github.com/swcli/swcli/sdk/sdktest"
 )
 
 // TestStandinConformance runs the mode conformance suite against the conda
@@ -16,6 +16,6 @@ func TestStandinConformance(t *testing.T) {
 		modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode { return m }})
 	})
 	t.Run("grpc", func(t *testing.T) {
-		modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode { return sdk.ModeOverGRPC(t, m) }})
+		modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode { return sdktest.ModeOverGRPC(t, m) }})
 	})
 }

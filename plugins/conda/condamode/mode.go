@@ -74,7 +74,7 @@ func (m *Mode) Info(ctx context.Context) (mode.Info, error) {
 		Kind:             "mode",
 		Version:          m.opts.Version,
 		ProtocolVersions: []int{mode.ProtocolVersion},
-		Capabilities:     []string{mode.CapRelocate, mode.CapLock, mode.CapConda, mode.CapPip, mode.CapSelfContained},
+		Capabilities:     mode.Capabilities{Relocate: true, SelfContained: true, IncludeEditable: true},
 	}, nil
 }
 

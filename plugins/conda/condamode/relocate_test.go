@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
@@ -206,7 +207,7 @@ func TestStandinActivation(t *testing.T) {
 			act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: sh, Name: "demo"})
 			require.NoError(t, err)
 			// The script stands alone: eval it in a plain, interactive shell.
-			script := "PS1='$ '\neval " + shQuote(act.Script) + "\n" +
+			script := "PS1='$ '\neval " + pyenv.ShQuote(act.Script) + "\n" +
 				`printf '%s\n' "$CONDA_PREFIX" "$LIBFOO_HOME" "$PS1" "$CONDA_DEFAULT_ENV" "$(command -v python)"` + "\n"
 			args := []string{"-i", "-c", script}
 			if sh == "bash" {
@@ -227,12 +228,12 @@ func TestStandinActivation(t *testing.T) {
 			// What the host does: set Vars (expanding ${NAME}), unset Unset, eval Script.
 			var b strings.Builder
 			for _, v := range act.Vars {
-				b.WriteString("export " + v.Name + "=" + shQuote(os.Expand(v.Value, os.Getenv)) + "\n")
+				b.WriteString("export " + v.Name + "=" + pyenv.ShQuote(os.Expand(v.Value, os.Getenv)) + "\n")
 			}
 			for _, u := range act.Unset {
 				b.WriteString("unset " + u + "\n")
 			}
-			b.WriteString("eval " + shQuote(act.Script) + "\n")
+			b.WriteString("eval " + pyenv.ShQuote(act.Script) + "\n")
 			b.WriteString(`printf '%s\n' "$LIBFOO_HOME" "$(python -c 'import sys; print(sys.prefix)')"` + "\n")
 			out, err = exec.Command(exe, "-c", b.String()).CombinedOutput()
 			require.NoError(t, err, string(out))

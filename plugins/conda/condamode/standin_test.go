@@ -339,7 +339,7 @@ func TestStandinDoctor(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "conda", info.Name)
 	assert.Equal(t, "mode", info.Kind)
-	assert.ElementsMatch(t, []string{"relocate", "lock", "conda-dependencies", "pip-dependencies", "self-contained"}, info.Capabilities)
+	assert.Equal(t, mode.Capabilities{Relocate: true, SelfContained: true, IncludeEditable: true}, info.Capabilities)
 }
 
 // TestDiscoveryOrder: conda before mamba before micromamba on PATH; the

@@ -72,7 +72,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/plugin/base"
 	"github.com/swcli/swcli/core/store"
 )
 
@@ -154,16 +154,16 @@ func (s *Store) String() string {
 }
 
 // Info implements sdk.StoreInfo.
-func (s *Store) Info(context.Context) (mode.Info, error) { return PluginInfo(s.opts.Version), nil }
+func (s *Store) Info(context.Context) (base.Info, error) { return PluginInfo(s.opts.Version), nil }
 
 // PluginInfo is the Info the plugin serves.
-func PluginInfo(version string) mode.Info {
-	return mode.Info{
+func PluginInfo(version string) base.Info {
+	return base.Info{
 		Name:             Name,
 		Kind:             "store",
 		Version:          version,
-		ProtocolVersions: []int{mode.ProtocolVersion},
-		Capabilities:     []string{CapConditionalPut, CapRangeGet},
+		ProtocolVersions: []int{base.ProtocolVersion},
+		Capabilities:     base.Capabilities{Other: []string{CapConditionalPut, CapRangeGet}},
 		ConfigSchema:     ConfigSchema,
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/swcli/swcli/internal/s3test"
 	"github.com/swcli/swcli/plugins/s3store/s3store"
 	"github.com/swcli/swcli/sdk"
+	"github.com/swcli/swcli/sdk/sdktest"
 	"github.com/swcli/swcli/sdk/storetest"
 )
 
@@ -58,7 +59,7 @@ func TestConformanceOverGRPC(t *testing.T) {
 	var n atomic.Int64
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s := newStore(t, srv, bucket, fmt.Sprintf("runs/%d", n.Add(1)), 0)
-		return sdk.StoreOverGRPC(t, s, s3store.PluginInfo("test"))
+		return sdktest.StoreOverGRPC(t, s, s3store.PluginInfo("test"))
 	})
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/plugin/base"
 	"github.com/swcli/swcli/core/store"
 )
 
@@ -31,7 +31,7 @@ type unconfigured struct {
 
 var _ store.Store = (*unconfigured)(nil)
 
-func (u *unconfigured) Info(context.Context) (mode.Info, error) { return PluginInfo(u.version), nil }
+func (u *unconfigured) Info(context.Context) (base.Info, error) { return PluginInfo(u.version), nil }
 
 func (u *unconfigured) Put(context.Context, string, io.Reader, store.PutOptions) error { return u.err }
 

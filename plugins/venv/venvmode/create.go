@@ -9,12 +9,13 @@ import (
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // Doctor reports the interpreter for req.Python, its venv module and its pip.
 func (m *Mode) Doctor(ctx context.Context, req mode.DoctorRequest) (mode.DoctorReport, error) {
 	var rep mode.DoctorReport
-	it, err := findPython(ctx, req.Python)
+	it, err := pyenv.Find(ctx, req.Python)
 	if err != nil {
 		rep.Tools = append(rep.Tools, mode.Tool{Name: "python", OK: false, Message: err.Error()})
 		return rep, nil
@@ -83,7 +84,7 @@ func (m *Mode) create(ctx context.Context, env mode.Env, bare bool, ev mode.Even
 		}
 		existed = true
 	}
-	it, err := findPython(ctx, env.Python)
+	it, err := pyenv.Find(ctx, env.Python)
 	if err != nil {
 		return interpreter{}, err
 	}

@@ -54,6 +54,6 @@ func (m *Mode) Info(ctx context.Context) (mode.Info, error) {
 		Kind:             "mode",
 		Version:          m.opts.Version,
 		ProtocolVersions: []int{mode.ProtocolVersion},
-		Capabilities:     []string{mode.CapRelocate, mode.CapLock, mode.CapPip},
+		Capabilities:     mode.Capabilities{Relocate: true, IncludeEditable: true},
 	}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // Trampoline is the head Relocate gives every console script of the
@@ -306,7 +307,7 @@ func relocatableActivate(b []byte, prefix string, prefixes []string) []byte {
 			`if [ -n "$_swcli_here" ] && [ -f "$_swcli_here/pyvenv.cfg" ]; then`,
 			`    VIRTUAL_ENV="$_swcli_here"`,
 			`else`,
-			`    VIRTUAL_ENV=` + shQuote(prefix),
+			`    VIRTUAL_ENV=` + pyenv.ShQuote(prefix),
 			`fi`,
 			`unset _swcli_here`,
 			`export VIRTUAL_ENV`,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // Restore creates an environment at Env.Prefix and installs exactly the lock
@@ -20,7 +21,7 @@ import (
 func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Events) (err error) {
 	env := req.Env
 	if env.Python.Version == "" && env.Python.Path == "" && req.Lock.Python != "" {
-		env.Python.Version = majorMinor(req.Lock.Python)
+		env.Python.Version = pyenv.MajorMinor(req.Lock.Python)
 	}
 	it, err := m.create(ctx, env, false, ev)
 	if err != nil {
@@ -31,7 +32,7 @@ func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Eve
 			_ = os.RemoveAll(env.Prefix)
 		}
 	}()
-	if req.Lock.Python != "" && it.Version != majorMinor(req.Lock.Python) {
+	if req.Lock.Python != "" && it.Version != pyenv.MajorMinor(req.Lock.Python) {
 		ev.Logf("warn", "the lock is for Python %s; restoring with Python %s (%s)", req.Lock.Python, it.Patch, it.Path)
 	}
 	fresh, err := m.inspect(ctx, env.Prefix)

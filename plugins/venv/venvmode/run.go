@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // tailLines is how many output lines a failure carries in Error.Detail.
@@ -26,7 +27,7 @@ type command struct {
 	name string
 	args []string
 	dir  string
-	env  []string // full environment; nil means baseEnv()
+	env  []string // full environment; nil means pyenv.BaseEnv()
 	// what names the step in a failure message ("pip install -r requirements.txt").
 	what  string
 	stdin io.Reader
@@ -47,7 +48,7 @@ func (m *Mode) run(ctx context.Context, c command, ev mode.Events, stream bool) 
 	cmd.Dir = c.dir
 	cmd.Env = c.env
 	if cmd.Env == nil {
-		cmd.Env = baseEnv()
+		cmd.Env = pyenv.BaseEnv()
 	}
 	cmd.Stdin = c.stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -136,27 +137,12 @@ func (m *Mode) run(ctx context.Context, c command, ev mode.Events, stream bool) 
 	return res, &mode.Error{Code: mode.ErrToolFailed, Message: c.what + " failed: " + msg, Detail: strings.Join(res.tail, "\n")}
 }
 
-// baseEnv is the process environment without variables that would make a
-// Python run outside its own installation.
-func baseEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "PYTHONHOME", "__PYVENV_LAUNCHER__":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
 // activatedEnv is baseEnv with the environment at prefix activated:
 // VIRTUAL_ENV set, prefix/bin first on PATH, PYTHONHOME unset.
 func activatedEnv(prefix string) []string {
 	var out []string
 	path := ""
-	for _, kv := range baseEnv() {
+	for _, kv := range pyenv.BaseEnv() {
 		k, v, _ := strings.Cut(kv, "=")
 		switch k {
 		case "VIRTUAL_ENV":

@@ -164,7 +164,7 @@ func TestInfo(t *testing.T) {
 	assert.Equal(t, "mode", info.Kind)
 	assert.Equal(t, "test", info.Version)
 	assert.Equal(t, []int{mode.ProtocolVersion}, info.ProtocolVersions)
-	assert.ElementsMatch(t, []string{mode.CapRelocate, mode.CapLock, mode.CapPip}, info.Capabilities)
+	assert.Equal(t, mode.Capabilities{Relocate: true, IncludeEditable: true}, info.Capabilities)
 }
 
 func TestCreateAndDoctor(t *testing.T) {

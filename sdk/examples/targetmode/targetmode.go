@@ -1,7 +1,9 @@
 // Package targetmode is an example third-party environment mode for swcli,
 // written only against swcli's public plugin API (core/mode for the plain
-// types, sdk to serve it, sdk/modetest and sdk/testpy to test it). Copy it as
-// the start of your own mode.
+// types, sdk to serve it, sdk/pyenv for what every Python mode needs:
+// interpreters, dist-info, running pip, shell quoting; sdk/modetest,
+// sdk/sdktest and sdk/testpy to test it). Copy it as the start of your own
+// mode.
 //
 // The "target" mode makes an environment that is a plain folder of packages,
 // like an AWS Lambda layer or a PEX: no venv, no copy of the interpreter.
@@ -21,29 +23,20 @@
 package targetmode
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // Name is the mode's name: `mode: target` in runtime.yaml.
@@ -72,7 +65,7 @@ func (m *Mode) Info(ctx context.Context) (mode.Info, error) {
 		Kind:             "mode",
 		Version:          Version,
 		ProtocolVersions: []int{mode.ProtocolVersion},
-		Capabilities:     []string{mode.CapRelocate, mode.CapLock, mode.CapPip},
+		Capabilities:     mode.Capabilities{Relocate: true},
 	}, nil
 }
 
@@ -81,18 +74,18 @@ func (m *Mode) Info(ctx context.Context) (mode.Info, error) {
 // Doctor reports the base interpreter and its pip (which installs into the
 // target folder).
 func (m *Mode) Doctor(ctx context.Context, req mode.DoctorRequest) (mode.DoctorReport, error) {
-	py, err := findPython(ctx, req.Python)
+	py, err := pyenv.Find(ctx, req.Python)
 	if err != nil {
 		return mode.DoctorReport{Tools: []mode.Tool{{Name: "python", Message: err.Error()}}}, nil
 	}
-	rep := mode.DoctorReport{Tools: []mode.Tool{{Name: "python", Path: py.path, Version: py.patch, OK: true}}}
+	rep := mode.DoctorReport{Tools: []mode.Tool{{Name: "python", Path: py.Path, Version: py.Patch, OK: true}}}
 	pip := mode.Tool{Name: "pip", OK: true}
-	out, err := exec.CommandContext(ctx, py.path, "-m", "pip", "--version").Output()
+	out, err := exec.CommandContext(ctx, py.Path, "-m", "pip", "--version").Output()
 	if f := strings.Fields(string(out)); err == nil && len(f) >= 4 {
 		pip.Version, pip.Path = f[1], f[3] // "pip 24.0 from /path/pip (python 3.12)"
 	} else {
 		pip.OK = false
-		pip.Message = "python " + py.path + " has no pip; the target mode installs with the base interpreter's pip"
+		pip.Message = "python " + py.Path + " has no pip; the target mode installs with the base interpreter's pip"
 	}
 	return mode.DoctorReport{Tools: append(rep.Tools, pip)}, nil
 }
@@ -108,26 +101,26 @@ func (m *Mode) Create(ctx context.Context, req mode.CreateRequest, ev mode.Event
 	return err
 }
 
-func create(ctx context.Context, env mode.Env, needPip bool, ev mode.Events) (python, error) {
+func create(ctx context.Context, env mode.Env, needPip bool, ev mode.Events) (pyenv.Interpreter, error) {
 	prefix := env.Prefix
 	if !filepath.IsAbs(prefix) {
-		return python{}, mode.Errorf(mode.ErrInvalid, "prefix %q must be an absolute path", prefix)
+		return pyenv.Interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %q must be an absolute path", prefix)
 	}
 	if ents, err := os.ReadDir(prefix); err == nil && len(ents) > 0 {
-		return python{}, mode.Errorf(mode.ErrInvalid, "prefix %s exists and is not empty", prefix)
+		return pyenv.Interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s exists and is not empty", prefix)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return python{}, mode.Errorf(mode.ErrInvalid, "prefix %s: %v", prefix, err)
+		return pyenv.Interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s: %v", prefix, err)
 	}
-	py, err := findPython(ctx, env.Python)
+	py, err := pyenv.Find(ctx, env.Python)
 	if err != nil {
-		return python{}, err
+		return pyenv.Interpreter{}, err
 	}
 	if needPip {
-		if out, err := exec.CommandContext(ctx, py.path, "-m", "pip", "--version").CombinedOutput(); err != nil {
-			return python{}, &mode.Error{Code: mode.ErrNoTool, Message: "python " + py.path + " has no pip; the target mode installs with the base interpreter's pip", Detail: string(out)}
+		if out, err := exec.CommandContext(ctx, py.Path, "-m", "pip", "--version").CombinedOutput(); err != nil {
+			return pyenv.Interpreter{}, &mode.Error{Code: mode.ErrNoTool, Message: "python " + py.Path + " has no pip; the target mode installs with the base interpreter's pip", Detail: string(out)}
 		}
 	}
-	ev.Emit(mode.Event{Stage: "create", Message: "target folder for Python " + py.patch})
+	ev.Emit(mode.Event{Stage: "create", Message: "target folder for Python " + py.Patch})
 	_, statErr := os.Stat(prefix)
 	if err := os.MkdirAll(filepath.Join(prefix, siteDir), 0o755); err == nil {
 		err = writeWrapper(prefix, py)
@@ -136,7 +129,7 @@ func create(ctx context.Context, env mode.Env, needPip bool, ev mode.Events) (py
 		if errors.Is(statErr, fs.ErrNotExist) {
 			os.RemoveAll(prefix)
 		}
-		return python{}, mode.Errorf(mode.ErrInternal, "create %s: %v", prefix, err)
+		return pyenv.Interpreter{}, mode.Errorf(mode.ErrInternal, "create %s: %v", prefix, err)
 	}
 	return py, nil
 }
@@ -144,13 +137,13 @@ func create(ctx context.Context, env mode.Env, needPip bool, ev mode.Events) (py
 // writeWrapper writes PREFIX/bin/python. It holds absolute paths (the
 // prefix and the base interpreter), so it is never packed: Create and
 // Relocate write it on each machine.
-func writeWrapper(prefix string, py python) error {
+func writeWrapper(prefix string, py pyenv.Interpreter) error {
 	script := "#!/bin/sh\n" +
-		"# Written by swcli's target mode: Python " + py.patch + " on the packages of this folder.\n" +
+		"# Written by swcli's target mode: Python " + py.Patch + " on the packages of this folder.\n" +
 		"unset PYTHONHOME\n" +
-		"PYTHONPATH=" + shQuote(filepath.Join(prefix, siteDir)) + "\"${PYTHONPATH:+:$PYTHONPATH}\"\n" +
+		"PYTHONPATH=" + pyenv.ShQuote(filepath.Join(prefix, siteDir)) + "\"${PYTHONPATH:+:$PYTHONPATH}\"\n" +
 		"export PYTHONPATH\n" +
-		"exec " + shQuote(py.path) + " -s \"$@\"\n"
+		"exec " + pyenv.ShQuote(py.Path) + " -s \"$@\"\n"
 	if err := os.MkdirAll(filepath.Join(prefix, "bin"), 0o755); err != nil {
 		return err
 	}
@@ -180,7 +173,7 @@ func (m *Mode) Install(ctx context.Context, req mode.InstallRequest, ev mode.Eve
 	return tidy(env.Prefix)
 }
 
-func installOne(ctx context.Context, env mode.Env, py python, d mode.Dependency, ev mode.Events) error {
+func installOne(ctx context.Context, env mode.Env, py pyenv.Interpreter, d mode.Dependency, ev mode.Events) error {
 	switch d.Kind {
 	case mode.DepPipReq:
 		p := inWorkdir(env, d.Path)
@@ -216,7 +209,7 @@ func installOne(ctx context.Context, env mode.Env, py python, d mode.Dependency,
 		// PIP_TARGET makes a `python -m pip install` in the command install
 		// here rather than into the base interpreter.
 		cmdEnv := append(activatedEnv(env.Prefix), "PIP_TARGET="+filepath.Join(env.Prefix, siteDir), "PIP_UPGRADE=1")
-		return run(ctx, ev, env.Workdir, cmdEnv, "command "+d.Command, "/bin/sh", "-c", d.Command)
+		return pyenv.RunTool(ctx, ev, env.Workdir, cmdEnv, "command "+d.Command, "/bin/sh", "-c", d.Command)
 	case mode.DepConda, mode.DepCondaEnv:
 		return mode.Errorf(mode.ErrUnsupported, "the target mode cannot install %s dependencies; use mode: conda", d.Kind)
 	}
@@ -225,7 +218,7 @@ func installOne(ctx context.Context, env mode.Env, py python, d mode.Dependency,
 
 // pipInstall runs the base interpreter's pip with --target. --upgrade makes
 // pip replace what the folder already has (without it pip skips it).
-func pipInstall(ctx context.Context, env mode.Env, py python, ev mode.Events, args ...string) error {
+func pipInstall(ctx context.Context, env mode.Env, py pyenv.Interpreter, ev mode.Events, args ...string) error {
 	if len(args) == 0 {
 		return nil
 	}
@@ -247,7 +240,7 @@ func pipInstall(ctx context.Context, env mode.Env, py python, ev mode.Events, ar
 		full = append(full, "--find-links", inWorkdir(env, l))
 	}
 	full = append(full, args...)
-	return run(ctx, ev, env.Workdir, baseEnv(), "pip install "+strings.Join(args, " "), py.path, full...)
+	return pyenv.RunTool(ctx, ev, env.Workdir, baseEnv(), "pip install "+strings.Join(args, " "), py.Path, full...)
 }
 
 // tidy fixes up the folder after pip --target:
@@ -260,14 +253,14 @@ func tidy(prefix string) error {
 	if err := os.RemoveAll(filepath.Join(site, "bin")); err != nil {
 		return mode.Errorf(mode.ErrInternal, "tidy: %v", err)
 	}
-	byName := map[string][]dist{}
-	for _, d := range readDists(site) {
-		byName[d.name] = append(byName[d.name], d)
+	byName := map[string][]pyenv.Dist{}
+	for _, d := range pyenv.ReadDists(site) {
+		byName[d.Name] = append(byName[d.Name], d)
 	}
 	for _, ds := range byName {
-		sort.Slice(ds, func(i, j int) bool { return ds[i].modTime.After(ds[j].modTime) })
+		sort.Slice(ds, func(i, j int) bool { return ds[i].ModTime.After(ds[j].ModTime) })
 		for _, old := range ds[1:] {
-			if err := os.RemoveAll(old.dir); err != nil {
+			if err := os.RemoveAll(old.Dir); err != nil {
 				return mode.Errorf(mode.ErrInternal, "tidy: %v", err)
 			}
 		}
@@ -279,8 +272,8 @@ func tidy(prefix string) error {
 // console and GUI script of every distribution. The trampoline finds
 // bin/python beside its own real location, so it holds no absolute path.
 func writeScripts(prefix string) error {
-	for _, d := range readDists(filepath.Join(prefix, siteDir)) {
-		for name, target := range d.scripts() {
+	for _, d := range pyenv.ReadDists(filepath.Join(prefix, siteDir)) {
+		for name, target := range d.Scripts() {
 			if name == "python" {
 				continue // never replace the wrapper
 			}
@@ -292,8 +285,8 @@ func writeScripts(prefix string) error {
 				code = fmt.Sprintf("import sys, runpy; sys.argv[0] = %q; runpy.run_module(%q, run_name='__main__')", name, modName)
 			}
 			script := "#!/bin/sh\n" +
-				"# console script " + name + " of " + d.name + ", written by swcli's target mode\n" +
-				"exec \"$(dirname -- \"$(realpath -- \"$0\")\")/python\" -c " + shQuote(code) + " \"$@\"\n"
+				"# console script " + name + " of " + d.Name + ", written by swcli's target mode\n" +
+				"exec \"$(dirname -- \"$(realpath -- \"$0\")\")/python\" -c " + pyenv.ShQuote(code) + " \"$@\"\n"
 			if err := writeFileAtomic(filepath.Join(prefix, "bin", name), []byte(script), 0o755); err != nil {
 				return mode.Errorf(mode.ErrInternal, "write script %s: %v", name, err)
 			}
@@ -314,7 +307,7 @@ func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (
 		return mode.Lock{}, err
 	}
 	if req.Check {
-		err := run(ctx, ev, env.Prefix, baseEnv(), "pip check", filepath.Join(env.Prefix, "bin", "python"),
+		err := pyenv.RunTool(ctx, ev, env.Prefix, baseEnv(), "pip check", filepath.Join(env.Prefix, "bin", "python"),
 			"-m", "pip", "check", "--disable-pip-version-check")
 		var me *mode.Error
 		if errors.As(err, &me) && ctx.Err() == nil {
@@ -327,8 +320,8 @@ func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (
 	lock := mode.Lock{Python: facts.Python, Packages: []mode.LockedPackage{}}
 	var txt strings.Builder
 	txt.WriteString("# " + lockTxt + " written by swcli's target mode for Python " + facts.Python + "\n")
-	for _, d := range readDists(filepath.Join(env.Prefix, siteDir)) {
-		p := d.locked(env.Workdir)
+	for _, d := range pyenv.ReadDists(filepath.Join(env.Prefix, siteDir)) {
+		p := d.Locked(env.Workdir)
 		lock.Packages = append(lock.Packages, p)
 		txt.WriteString(requirement(p) + "\n")
 	}
@@ -355,7 +348,7 @@ func requirement(p mode.LockedPackage) string {
 func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Events) (err error) {
 	env := req.Env
 	if env.Python.Version == "" && env.Python.Path == "" && req.Lock.Python != "" {
-		env.Python.Version = majorMinor(req.Lock.Python)
+		env.Python.Version = pyenv.MajorMinor(req.Lock.Python)
 	}
 	py, err := create(ctx, env, true, ev)
 	if err != nil {
@@ -436,8 +429,8 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 	}
 	rep := mode.FilesReport{Python: facts.Python, Platform: facts.Platform, ABI: facts.ABI,
 		Packages: []mode.PackageFiles{}, Exclude: []string{"bin/python", "__pycache__/"}}
-	for _, d := range readDists(filepath.Join(prefix, siteDir)) {
-		pf := mode.PackageFiles{Name: d.name, Version: d.version, Installer: mode.InstallerPip, Files: []string{}}
+	for _, d := range pyenv.ReadDists(filepath.Join(prefix, siteDir)) {
+		pf := mode.PackageFiles{Name: d.Name, Version: d.Version, Installer: mode.InstallerPip, Files: []string{}}
 		seen := map[string]bool{}
 		add := func(rel string) {
 			if st, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(rel))); err == nil && !st.IsDir() && !seen[rel] {
@@ -445,7 +438,7 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 				pf.Files = append(pf.Files, rel)
 			}
 		}
-		for _, f := range d.record() {
+		for _, f := range d.Record() {
 			rel := path.Clean(siteDir + "/" + f)
 			// pip --target records console scripts as ../../bin/x; those and
 			// anything else outside site-packages are not ours.
@@ -453,8 +446,8 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 				add(rel)
 			}
 		}
-		add(siteDir + "/" + filepath.Base(d.dir) + "/RECORD")
-		for name := range d.scripts() {
+		add(siteDir + "/" + filepath.Base(d.Dir) + "/RECORD")
+		for name := range d.Scripts() {
 			add("bin/" + name)
 		}
 		sort.Strings(pf.Files)
@@ -503,7 +496,7 @@ func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.E
 		}
 		ev.Emit(mode.Event{Stage: "relocate", Current: int64(i + 1), Total: int64(len(req.TextFiles))})
 	}
-	py, err := findPython(ctx, req.Env.Python)
+	py, err := pyenv.Find(ctx, req.Env.Python)
 	if err != nil {
 		return err
 	}
@@ -533,12 +526,12 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 	}
 	switch req.Shell {
 	case "bash", "zsh", "sh":
-		act.Script = "export PATH=" + shQuote(bin) + "\"${PATH:+:$PATH}\"\n" +
+		act.Script = "export PATH=" + pyenv.ShQuote(bin) + "\"${PATH:+:$PATH}\"\n" +
 			"unset PYTHONHOME\n" +
-			"case $- in *i*) PS1=" + shQuote("("+name+") ") + "\"${PS1-}\" ;; esac\n" +
+			"case $- in *i*) PS1=" + pyenv.ShQuote("("+name+") ") + "\"${PS1-}\" ;; esac\n" +
 			"hash -r 2>/dev/null || true\n"
 	case "fish":
-		act.Script = "set -gx PATH " + fishQuote(bin) + " $PATH\n" +
+		act.Script = "set -gx PATH " + pyenv.FishQuote(bin) + " $PATH\n" +
 			"set -e PYTHONHOME\n"
 	default:
 		return mode.Activation{}, mode.Errorf(mode.ErrUnsupported, "shell %q is not supported; supported: %s", req.Shell, strings.Join(mode.Shells, ", "))
@@ -546,77 +539,16 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 	return act, nil
 }
 
-// ---------------------------------------------------------------- interpreters
-
-// python is an interpreter found on this machine.
-type python struct {
-	path  string // sys.executable
-	patch string // "X.Y.Z"
-}
-
-// findPython finds the base interpreter for py: py.Path if given, else
-// pythonX.Y or python3 on PATH, else pyenv's newest X.Y.
-func findPython(ctx context.Context, py mode.Python) (python, error) {
-	if py.Path != "" {
-		p, err := probe(ctx, py.Path)
-		if err != nil {
-			return python{}, mode.Errorf(mode.ErrNoTool, "python %s does not run: %v", py.Path, err)
-		}
-		if py.Version != "" && majorMinor(p.patch) != py.Version {
-			return python{}, mode.Errorf(mode.ErrInvalid, "python %s is Python %s, not %s", py.Path, p.patch, py.Version)
-		}
-		return p, nil
-	}
-	want := py.Version
-	var cands []string
-	for _, n := range []string{"python" + want, "python3"} {
-		if p, err := exec.LookPath(n); err == nil && (n != "python" || want != "") {
-			cands = append(cands, p)
-		}
-	}
-	root := os.Getenv("PYENV_ROOT")
-	if home, _ := os.UserHomeDir(); root == "" && home != "" {
-		root = filepath.Join(home, ".pyenv")
-	}
-	pyenv, _ := filepath.Glob(filepath.Join(root, "versions", want+".*", "bin", "python3"))
-	sort.Slice(pyenv, func(i, j int) bool { return patchOf(pyenv[i]) > patchOf(pyenv[j]) }) // newest first
-	for _, c := range append(cands, pyenv...) {
-		if p, err := probe(ctx, c); err == nil && (want == "" || majorMinor(p.patch) == want) {
-			return p, nil
-		}
-	}
-	if want == "" {
-		want = "3"
-	}
-	return python{}, mode.Errorf(mode.ErrNoTool, "no Python %s found on this machine (looked at PATH and %s); install it or pass --python /path/to/python", want, filepath.Join(root, "versions"))
-}
-
-func probe(ctx context.Context, exe string) (python, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3]); print(sys.executable)")
-	cmd.Env = baseEnv()
-	out, err := cmd.Output()
-	if err != nil {
-		return python{}, err
-	}
-	f := strings.Fields(string(out))
-	if len(f) != 2 {
-		return python{}, fmt.Errorf("unexpected output %q", out)
-	}
-	return python{patch: f[0], path: f[1]}, nil
-}
-
 // envPython is the base interpreter of the environment at env.Prefix: its
 // bin/python wrapper execs it, so its sys.executable names it.
-func envPython(ctx context.Context, env mode.Env) (python, error) {
+func envPython(ctx context.Context, env mode.Env) (pyenv.Interpreter, error) {
 	wrapper := filepath.Join(env.Prefix, "bin", "python")
 	if !fileExists(wrapper) {
-		return python{}, mode.Errorf(mode.ErrInvalid, "%s is not a target environment: no bin/python (run create first)", env.Prefix)
+		return pyenv.Interpreter{}, mode.Errorf(mode.ErrInvalid, "%s is not a target environment: no bin/python (run create first)", env.Prefix)
 	}
-	py, err := probe(ctx, wrapper)
+	py, err := pyenv.Probe(ctx, wrapper)
 	if err != nil {
-		return python{}, mode.Errorf(mode.ErrNoTool, "%s does not run: %v", wrapper, err)
+		return pyenv.Interpreter{}, mode.Errorf(mode.ErrNoTool, "%s does not run: %v", wrapper, err)
 	}
 	return py, nil
 }
@@ -642,219 +574,12 @@ print(json.dumps({"Python": "%d.%d.%d" % sys.version_info[:3], "Platform": sysco
 	return f, nil
 }
 
-// patchOf is the patch number of a pyenv interpreter path
-// (.../versions/3.11.9/bin/python3 → 9), -1 for "3.13.0t" and the like.
-func patchOf(p string) int {
-	v := filepath.Base(filepath.Dir(filepath.Dir(p)))
-	n, err := strconv.Atoi(v[strings.LastIndex(v, ".")+1:])
-	if err != nil {
-		return -1
-	}
-	return n
-}
-
-func majorMinor(v string) string {
-	p := strings.SplitN(v, ".", 3)
-	if len(p) < 2 {
-		return v
-	}
-	return p[0] + "." + p[1]
-}
-
-// ---------------------------------------------------------------- dist-info
-
-// dist is one *.dist-info folder in site-packages.
-type dist struct {
-	name, version string // name PEP 503-normalized
-	dir           string
-	modTime       time.Time
-}
-
-var nameRun = regexp.MustCompile(`[-_.]+`)
-
-// readDists reads every dist-info of site, sorted by name.
-func readDists(site string) []dist {
-	ents, _ := os.ReadDir(site)
-	var out []dist
-	for _, e := range ents {
-		if !e.IsDir() || !strings.HasSuffix(e.Name(), ".dist-info") {
-			continue
-		}
-		d := dist{dir: filepath.Join(site, e.Name())}
-		if info, err := e.Info(); err == nil {
-			d.modTime = info.ModTime()
-		}
-		f, err := os.Open(filepath.Join(d.dir, "METADATA"))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() && sc.Text() != "" { // headers end at the first empty line
-			k, v, _ := strings.Cut(sc.Text(), ":")
-			switch strings.ToLower(k) {
-			case "name":
-				d.name = strings.ToLower(nameRun.ReplaceAllString(strings.TrimSpace(v), "-"))
-			case "version":
-				d.version = strings.TrimSpace(v)
-			}
-		}
-		f.Close()
-		if d.name != "" && d.version != "" {
-			out = append(out, d)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
-}
-
-// record lists the paths of RECORD, relative to site-packages.
-func (d dist) record() []string {
-	b, err := os.ReadFile(filepath.Join(d.dir, "RECORD"))
-	if err != nil {
-		return nil
-	}
-	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = -1
-	var out []string
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return out
-		}
-		if err == nil && len(rec) > 0 && rec[0] != "" {
-			out = append(out, rec[0])
-		}
-	}
-}
-
-// scripts maps console and GUI script names to "module:attr".
-func (d dist) scripts() map[string]string {
-	b, err := os.ReadFile(filepath.Join(d.dir, "entry_points.txt"))
-	if err != nil {
-		return nil
-	}
-	out := map[string]string{}
-	section := ""
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "["):
-			section = strings.Trim(line, "[]")
-		case section == "console_scripts" || section == "gui_scripts":
-			k, v, ok := strings.Cut(line, "=")
-			k = strings.TrimSpace(k)
-			if ok && k != "" && !strings.ContainsAny(k, "/\\") {
-				v, _, _ = strings.Cut(v, "[") // drop extras: "mod:fn [extra]"
-				out[k] = strings.TrimSpace(v)
-			}
-		}
-	}
-	return out
-}
-
-// locked is the lock entry of d: its PEP 610 direct_url.json, if any, says
-// where it came from (a URL, a VCS commit, or a local wheel, kept relative to
-// the workdir) and its archive hashes.
-func (d dist) locked(workdir string) mode.LockedPackage {
-	p := mode.LockedPackage{Name: d.name, Version: d.version, Installer: mode.InstallerPip}
-	var u struct {
-		URL     string `json:"url"`
-		VCSInfo *struct {
-			VCS      string `json:"vcs"`
-			CommitID string `json:"commit_id"`
-		} `json:"vcs_info"`
-		ArchiveInfo struct {
-			Hashes map[string]string `json:"hashes"`
-		} `json:"archive_info"`
-		DirInfo struct {
-			Editable bool `json:"editable"`
-		} `json:"dir_info"`
-	}
-	b, err := os.ReadFile(filepath.Join(d.dir, "direct_url.json"))
-	if err != nil || json.Unmarshal(b, &u) != nil {
-		return p // from an index
-	}
-	p.Source, p.Editable = u.URL, u.DirInfo.Editable
-	if v := u.VCSInfo; v != nil {
-		p.Source = v.VCS + "+" + u.URL + "@" + v.CommitID
-	} else if pu, err := url.Parse(u.URL); err == nil && pu.Scheme == "file" && workdir != "" {
-		if rel, err := filepath.Rel(workdir, pu.Path); err == nil && filepath.IsLocal(rel) {
-			p.Source = filepath.ToSlash(rel)
-		}
-	}
-	for alg, h := range u.ArchiveInfo.Hashes {
-		p.Hashes = append(p.Hashes, alg+":"+h)
-	}
-	sort.Strings(p.Hashes)
-	return p
-}
-
 // ---------------------------------------------------------------- processes
-
-// run runs a tool in its own process group (so canceling ctx kills it and
-// its children), streams its output as info events, and turns a failure into
-// an ErrToolFailed *mode.Error: a one-line message (pip's last "ERROR:"
-// line, or the last line) with the output's tail in Detail.
-func run(ctx context.Context, ev mode.Events, dir string, env []string, what, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir, cmd.Env = dir, env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	var tail []string
-	lastErr := ""
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" {
-				continue
-			}
-			ev.Emit(mode.Event{Level: "info", Message: line})
-			if tail = append(tail, line); len(tail) > 40 {
-				tail = tail[1:]
-			}
-			if strings.HasPrefix(line, "ERROR:") {
-				lastErr = line
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	err := cmd.Run()
-	pw.Close()
-	wg.Wait()
-	if err == nil {
-		return nil
-	}
-	msg := lastErr
-	switch {
-	case ctx.Err() != nil:
-		msg = ctx.Err().Error()
-	case msg == "" && len(tail) > 0:
-		msg = tail[len(tail)-1]
-	case msg == "":
-		msg = err.Error()
-	}
-	return &mode.Error{Code: mode.ErrToolFailed, Message: what + " failed: " + msg, Detail: strings.Join(tail, "\n")}
-}
 
 // baseEnv is this process's environment without what would make a Python
 // run elsewhere or install elsewhere.
 func baseEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "PYTHONHOME", "PYTHONPATH", "PIP_TARGET", "PIP_PREFIX", "PIP_USER", "VIRTUAL_ENV":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
+	return pyenv.BaseEnv("PYTHONPATH", "PIP_TARGET", "PIP_PREFIX", "PIP_USER", "VIRTUAL_ENV")
 }
 
 // activatedEnv is baseEnv with PREFIX/bin first on PATH.
@@ -933,10 +658,4 @@ func copyFile(src, dest string, perm fs.FileMode) error {
 		return err
 	}
 	return os.WriteFile(dest, b, perm)
-}
-
-func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func fishQuote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swcli/swcli/core/mode"
-	"github.com/swcli/swcli/sdk"
 	"github.com/swcli/swcli/sdk/examples/targetmode"
 	"github.com/swcli/swcli/sdk/modetest"
+	"github.com/swcli/swcli/sdk/sdktest"
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
@@ -24,7 +24,7 @@ import (
 // Python and pip and no network. It skips when the machine has no Python 3.
 func TestConformance(t *testing.T) {
 	modetest.Run(t, modetest.Suite{New: func(t *testing.T) mode.Mode {
-		return sdk.ModeOverGRPC(t, targetmode.New())
+		return sdktest.ModeOverGRPC(t, targetmode.New())
 	}})
 }
 
@@ -45,7 +45,7 @@ func TestInstallDetails(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(root, "notes.txt"), []byte("hi"), 0o644))
 
-	m := sdk.ModeOverGRPC(t, targetmode.New())
+	m := sdktest.ModeOverGRPC(t, targetmode.New())
 	env := mode.Env{Workdir: root, Prefix: filepath.Join(root, "env"), Python: mode.Python{Version: py.Version},
 		Pip: mode.PipConfig{NoIndex: true, FindLinks: []string{"wheels"}}}
 	require.NoError(t, m.Create(ctx, mode.CreateRequest{Env: env}, nil))

@@ -1,6 +1,8 @@
 // Command oddkind is a plugin for core/plugin's install tests. Run under a
 // name containing "store" it serves a store plugin named "teststore";
-// otherwise a plugin that says its kind is "widget". Only Info works.
+// otherwise a plugin that says its kind is "widget". Only Info works; the
+// store's Stat exits the process with status 3, as a store that crashes
+// would.
 package main
 
 import (
@@ -21,6 +23,11 @@ func (widget) Info(context.Context) (mode.Info, error) {
 }
 
 type nostore struct{ store.Store }
+
+func (nostore) Stat(context.Context, string) (store.Info, error) {
+	os.Exit(3)
+	return store.Info{}, nil
+}
 
 func main() {
 	if strings.Contains(filepath.Base(os.Args[0]), "store") {

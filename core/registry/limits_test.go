@@ -1,0 +1,43 @@
+package registry
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/swcli/swcli/internal/ocilimits"
+)
+
+// TestManifestLimitsAreTheBundles: the registry accepts a manifest with as
+// many layers as a bundle may hold and refuses one layer more, with the
+// limits of internal/ocilimits that core/bundle applies too.
+func TestManifestLimitsAreTheBundles(t *testing.T) {
+	// A layer descriptor as core/bundle writes one (its annotation keys).
+	d := ocispec.Descriptor{MediaType: "application/vnd.starwhale.runtime.layer.v1.tar+zstd", Digest: digest.FromString("x"), Size: 123456789,
+		Annotations: map[string]string{"org.starwhale.runtime.layer.role": "package",
+			"org.starwhale.runtime.layer.package":           "a-rather-long-package-name==10.20.30",
+			"org.starwhale.runtime.layer.uncompressed-size": "1234567890"}}
+	build := func(n int) []byte {
+		m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: d, Layers: make([]ocispec.Descriptor, n)}
+		m.SchemaVersion = 2
+		for i := range m.Layers {
+			m.Layers[i] = d
+		}
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		return b
+	}
+	big := build(ocilimits.MaxLayers)
+	require.Less(t, len(big), ocilimits.MaxManifestSize, "MaxLayers layers fit in the size limit")
+	_, err := parseManifest(big)
+	require.NoError(t, err)
+
+	_, err = parseManifest(build(ocilimits.MaxLayers + 1))
+	var mi *ManifestInvalidError
+	require.ErrorAs(t, err, &mi)
+	assert.Contains(t, err.Error(), "10001 layers, at most 10000 are allowed")
+}

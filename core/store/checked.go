@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// DriverError is an error of a store driver with the store's name and the
+// call it came from. errors.As still finds the driver's own typed error
+// (*NotFoundError, *PreconditionError, *InvalidKeyError) inside.
+type DriverError struct {
+	Store string // the store's name (plugins.yaml, or "local")
+	Op    string // "put", "get", "read", "stat", "list", "delete"
+	Key   string // the key or List prefix
+	Err   error
+}
+
+func (e *DriverError) Error() string {
+	return fmt.Sprintf("store %q: %s %s: %v", e.Store, e.Op, e.Key, e.Err)
+}
+func (e *DriverError) Unwrap() error { return e.Err }
+
+// ContractError says a driver returned something the Store contract rules
+// out (a listed key that is invalid, outside the prefix or out of order).
+type ContractError struct {
+	Store, Op, Problem string
+}
+
+func (e *ContractError) Error() string {
+	return fmt.Sprintf("store %q broke the store contract in %s: %s", e.Store, e.Op, e.Problem)
+}
+
+// Checked wraps a store driver so that the contract's invariants are
+// enforced once, whatever the driver (like go-cloud's portable type around
+// a driver): keys and prefixes are validated before the driver sees them,
+// List results are checked (valid keys, under the prefix, in lexical
+// order), and every error, including one read from a Get stream, is a
+// *DriverError naming the store. The host wraps every store it hands out
+// in it; a crashed plugin's error arrives here already typed by core/plugin.
+func Checked(name string, s Store) Store {
+	switch c := s.(type) {
+	case *checked:
+		if c.name == name {
+			return c
+		}
+	case *checkedLocal:
+		if c.name == name {
+			return c
+		}
+	}
+	c := &checked{name: name, s: s}
+	ing, ok1 := s.(Ingester)
+	td, ok2 := s.(TempDirer)
+	if ok1 && ok2 {
+		return &checkedLocal{checked: c, ing: ing, td: td}
+	}
+	return c
+}
+
+type checked struct {
+	name string
+	s    Store
+}
+
+func (c *checked) fail(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *DriverError
+	if errors.As(err, &de) && de.Store == c.name {
+		return err
+	}
+	return &DriverError{Store: c.name, Op: op, Key: key, Err: err}
+}
+
+func (c *checked) Put(ctx context.Context, key string, r io.Reader, opts PutOptions) error {
+	if err := ValidateKey(key); err != nil {
+		return c.fail("put", key, err)
+	}
+	return c.fail("put", key, c.s.Put(ctx, key, r, opts))
+}
+
+func (c *checked) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, c.fail("get", key, err)
+	}
+	if offset < 0 {
+		return nil, c.fail("get", key, fmt.Errorf("negative offset %d", offset))
+	}
+	rc, err := c.s.Get(ctx, key, offset, length)
+	if err != nil {
+		return nil, c.fail("get", key, err)
+	}
+	return &checkedReader{rc: rc, c: c, key: key}, nil
+}
+
+func (c *checked) Stat(ctx context.Context, key string) (Info, error) {
+	if err := ValidateKey(key); err != nil {
+		return Info{}, c.fail("stat", key, err)
+	}
+	i, err := c.s.Stat(ctx, key)
+	return i, c.fail("stat", key, err)
+}
+
+func (c *checked) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	if err := ValidatePrefix(prefix); err != nil {
+		return c.fail("list", prefix, err)
+	}
+	var last string
+	var fnErr error
+	err := c.s.List(ctx, prefix, func(i Info) error {
+		if err := ValidateKey(i.Key); err != nil {
+			return &ContractError{Store: c.name, Op: "list " + prefix, Problem: fmt.Sprintf("listed %v", err)}
+		}
+		if len(i.Key) < len(prefix) || i.Key[:len(prefix)] != prefix {
+			return &ContractError{Store: c.name, Op: "list " + prefix, Problem: fmt.Sprintf("listed %q, which is not under the prefix", i.Key)}
+		}
+		if last != "" && i.Key <= last {
+			return &ContractError{Store: c.name, Op: "list " + prefix, Problem: fmt.Sprintf("listed %q after %q (not in lexical order)", i.Key, last)}
+		}
+		last = i.Key
+		fnErr = fn(i)
+		return fnErr
+	})
+	if err != nil && fnErr != nil && errors.Is(err, fnErr) {
+		return err // the caller's own error, as it returned it
+	}
+	var ce *ContractError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return c.fail("list", prefix, err)
+}
+
+func (c *checked) Delete(ctx context.Context, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return c.fail("delete", key, err)
+	}
+	return c.fail("delete", key, c.s.Delete(ctx, key))
+}
+
+// checkedReader names the store in errors read from a Get stream (a plugin
+// that dies mid-stream).
+type checkedReader struct {
+	rc  io.ReadCloser
+	c   *checked
+	key string
+}
+
+func (r *checkedReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.c.fail("read", r.key, err)
+	}
+	return n, err
+}
+
+func (r *checkedReader) Close() error { return r.c.fail("read", r.key, r.rc.Close()) }
+
+// checkedLocal is Checked around a store that also ingests local files (the
+// filesystem store): those optional interfaces stay visible.
+type checkedLocal struct {
+	*checked
+	ing Ingester
+	td  TempDirer
+}
+
+func (c *checkedLocal) Ingest(ctx context.Context, key, localPath string) error {
+	if err := ValidateKey(key); err != nil {
+		return c.fail("ingest", key, err)
+	}
+	return c.fail("ingest", key, c.ing.Ingest(ctx, key, localPath))
+}
+
+func (c *checkedLocal) TempDir() string { return c.td.TempDir() }
