@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -81,15 +82,40 @@ func depsDigest(wd string, rs *spec.Spec) (string, error) {
 			return "", err
 		}
 		for _, rel := range files {
-			data, err := os.ReadFile(filepath.Join(wd, filepath.FromSlash(rel)))
-			if err != nil {
+			if err := digestEntry(h, wd, rel); err != nil {
 				return "", err
 			}
-			sum := sha256.Sum256(data)
-			fmt.Fprintf(h, "%s\x00%x\n", rel, sum)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// digestEntry adds one entry of a walked dependency to h: a file by its
+// content, a symlink by its target, a folder by its name (a files: src
+// folder holds folders; what is in them is hashed entry by entry).
+func digestEntry(h io.Writer, wd, rel string) error {
+	full := filepath.Join(wd, filepath.FromSlash(rel))
+	st, err := os.Lstat(full)
+	if err != nil {
+		return fmt.Errorf("dependency digest: %w", err)
+	}
+	switch {
+	case st.IsDir():
+		fmt.Fprintf(h, "%s/\x00dir\n", rel)
+	case st.Mode()&os.ModeSymlink != 0:
+		target, err := os.Readlink(full)
+		if err != nil {
+			return fmt.Errorf("dependency digest: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00link\x00%s\n", rel, target)
+	default:
+		data, err := os.ReadFile(full)
+		if err != nil {
+			return fmt.Errorf("dependency digest: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%x\n", rel, sha256.Sum256(data))
+	}
+	return nil
 }
 
 // walkRel lists the files of rel (a file, or a folder walked) under wd.

@@ -195,9 +195,14 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 		err = instance.WriteFileAtomic(specPath, seed, 0o644)
 	}
 	if err == nil {
-		if final, ferr := sp.Resolve(wd); ferr == nil {
-			st.DepsDigest, _ = depsDigest(wd, final)
+		// The digest of what was installed; an error here fails the create
+		// (a build would fail on it later anyway).
+		var final *spec.Spec
+		if final, err = sp.Resolve(wd); err == nil {
+			st.DepsDigest, err = depsDigest(wd, final)
 		}
+	}
+	if err == nil {
 		err = we.markReady(st)
 	}
 	rep.done(err)

@@ -63,7 +63,7 @@ func (c *cachingPacker) prepare(ctx context.Context, jobs []layerJob) (*packed, 
 
 // layerFormat changes when packing changes in a way the cache must not
 // survive.
-const layerFormat = "swcli-layer-3"
+const layerFormat = "swcli-layer-4" // 4: paths scrubbed wherever they start; conda-meta normalized
 
 // layerKey identifies a layer's input on this machine: the files' paths,
 // sizes, modification times, modes and inodes (of the file read: an
