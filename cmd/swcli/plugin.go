@@ -41,15 +41,13 @@ func pluginCommand(a *appState) *cli.Command {
 						rows = append(rows, describe(c, h, e))
 						h.Close()
 					}
-					if a.json() {
-						return printJSON(nonNil(rows))
-					}
-					var t [][]string
-					for _, r := range rows {
-						t = append(t, []string{r.Name, r.Kind, r.Version, r.Status, r.Path})
-					}
-					printTable([]string{"NAME", "KIND", "VERSION", "STATUS", "PATH"}, t)
-					return nil
+					return a.render(nonNil(rows), func() {
+						var t [][]string
+						for _, r := range rows {
+							t = append(t, []string{r.Name, r.Kind, r.Version, r.Status, r.Path})
+						}
+						printTable([]string{"NAME", "KIND", "VERSION", "STATUS", "PATH"}, t)
+					})
 				},
 			},
 			{
@@ -72,16 +70,14 @@ func pluginCommand(a *appState) *cli.Command {
 					if r.Error != "" && !a.json() {
 						return errString(r.Error)
 					}
-					if a.json() {
-						return printJSON(r)
-					}
-					printTable([]string{"FIELD", "VALUE"}, [][]string{
-						{"name", r.Name}, {"kind", r.Kind}, {"version", r.Version},
-						{"status", r.Status}, {"path", r.Path}, {"sha256", r.SHA256},
-						{"source", r.Source}, {"capabilities", join(r.Caps)},
-						{"protocol", joinInts(r.Protocol)},
+					return a.render(r, func() {
+						printTable([]string{"FIELD", "VALUE"}, [][]string{
+							{"name", r.Name}, {"kind", r.Kind}, {"version", r.Version},
+							{"status", r.Status}, {"path", r.Path}, {"sha256", r.SHA256},
+							{"source", r.Source}, {"capabilities", join(r.Caps)},
+							{"protocol", joinInts(r.Protocol)},
+						})
 					})
-					return nil
 				},
 			},
 			{
@@ -106,15 +102,13 @@ func pluginCommand(a *appState) *cli.Command {
 					if err != nil {
 						return err
 					}
-					if a.json() {
-						return printJSON(res)
-					}
-					verb := "installed"
-					if res.Replaced {
-						verb = "replaced"
-					}
-					fmt.Printf("%s %s plugin %s %s (%s) in %s\n", verb, res.Kind, res.Name, res.Version, res.Path, res.File)
-					return nil
+					return a.render(res, func() {
+						verb := "installed"
+						if res.Replaced {
+							verb = "replaced"
+						}
+						fmt.Printf("%s %s plugin %s %s (%s) in %s\n", verb, res.Kind, res.Name, res.Version, res.Path, res.File)
+					})
 				},
 			},
 			{
@@ -129,11 +123,9 @@ func pluginCommand(a *appState) *cli.Command {
 					if err != nil {
 						return err
 					}
-					if a.json() {
-						return printJSON(res)
-					}
-					fmt.Printf("removed %s plugin %s from %s\n", res.Kind, res.Name, res.File)
-					return nil
+					return a.render(res, func() {
+						fmt.Printf("removed %s plugin %s from %s\n", res.Kind, res.Name, res.File)
+					})
 				},
 			},
 		},

@@ -2,107 +2,151 @@ package workflow
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"syscall"
 
 	digest "github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/swcli/swcli/core/bundle"
-	"github.com/swcli/swcli/core/layercache"
-	"github.com/swcli/swcli/core/mode"
-	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/envpack"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
-// The host's side of the caches that make restore and create cost a link:
-// env layers go through core/layercache under the storage root, and modes
-// get a cache folder there (the venv mode keeps its pip seeds in it).
-
-// ModeCacheDir is the folder modes keep their caches in.
-func (s *Service) ModeCacheDir() string {
-	if s.StorageRoot == "" {
-		return ""
-	}
-	return filepath.Join(s.StorageRoot, "cache", "modes")
+// cachingPacker is the layer cache around a packer: a job whose files did
+// not change since the last build (same layerKey) and whose blob is still
+// stored is reused as it is; only the others are packed. Layers committed
+// are remembered for the next build.
+type cachingPacker struct {
+	next       packer
+	cache      *layerCache
+	has        func(ctx context.Context, d digest.Digest) bool
+	prefix, wd string
 }
 
-// withCaches gives env the host's cache folder and link mode.
-func (s *Service) withCaches(env mode.Env) mode.Env {
-	env.CacheDir = s.ModeCacheDir()
-	env.LinkMode = string(s.LinkMode)
-	return env
-}
-
-func (s *Service) layerCache() *layercache.Cache {
-	if s.StorageRoot == "" {
-		return nil
-	}
-	return layercache.New(s.StorageRoot, s.LinkMode, func(f string, a ...any) { s.log().Debug(fmt.Sprintf(f, a...)) })
-}
-
-// placeLayer puts env layer d into prefix from the layer cache (unpacking
-// it there first when needed); own are the files relocation rewrites, which
-// prefix gets its own copies of.
-func (s *Service) placeLayer(ctx context.Context, lc *layercache.Cache, src *source, d ocispec.Descriptor, prefix string, own map[string]bool) error {
-	if lc == nil {
-		return src.extract(ctx, d, prefix)
-	}
-	_, err := lc.Place(ctx, d.Digest, prefix, own, func(dir string) error { return src.extract(ctx, d, dir) })
-	return err
-}
-
-// relocatedFiles are the paths of a manifest's relocation lists.
-func relocatedFiles(rm *Manifest) map[string]bool {
-	own := map[string]bool{}
-	if r := rm.Relocation; r != nil {
-		for _, p := range append(append([]string(nil), r.TextFiles...), r.BinaryFiles...) {
-			own[filepath.ToSlash(p)] = true
-		}
-	}
-	return own
-}
-
-// LayerCacheStats says what gc freed from the layer cache (or would) and
-// what stays.
-type LayerCacheStats struct {
-	Freed layercache.Stats `json:"freed"`
-	Kept  layercache.Stats `json:"kept"`
-}
-
-// gcLayerCache removes the cached layers no stored version (live or in
-// the trash, which can be recovered) uses.
-func (s *Service) gcLayerCache(ctx context.Context, reg *registry.Registry, dryRun bool) (LayerCacheStats, error) {
-	lc := s.layerCache()
-	if lc == nil {
-		return LayerCacheStats{}, nil
-	}
-	live := map[digest.Digest]bool{}
-	for _, p := range s.projects() {
-		rts, err := reg.ListRuntimes(ctx, p, true)
+func (c *cachingPacker) prepare(ctx context.Context, jobs []layerJob) (*packed, error) {
+	keys := make([]string, len(jobs))
+	entries := make([]cacheEntry, len(jobs))
+	var todo []int
+	var sub []layerJob
+	reused := 0
+	for i, j := range jobs {
+		k, err := layerKey(j, c.prefix, c.wd)
 		if err != nil {
-			return LayerCacheStats{}, err
+			return nil, err
 		}
-		for _, rt := range rts {
-			vs, err := reg.ListVersions(ctx, p, rt.Name, true)
-			if err != nil {
-				return LayerCacheStats{}, err
-			}
-			for _, v := range vs {
-				b, err := LoadBundle(ctx, reg, v)
-				if err != nil && v.Removed {
-					continue // in the trash and no longer readable: not restorable either
-				}
-				if err != nil {
-					return LayerCacheStats{}, fmt.Errorf("gc: layers of %s: %w", v.Short, err)
-				}
-				for _, role := range []string{bundle.RoleBase, bundle.RolePackage} {
-					for _, l := range b.Layers(role) {
-						live[l.Digest] = true
-					}
-				}
-			}
+		keys[i] = k
+		if e, ok := c.cache.get(k); ok && c.has(ctx, e.Digest) {
+			entries[i] = e
+			reused++
+			continue
 		}
+		todo = append(todo, i)
+		sub = append(sub, j)
 	}
-	freed, kept, err := lc.GC(ctx, live, dryRun)
-	return LayerCacheStats{Freed: freed, Kept: kept}, err
+	inner, err := c.next.prepare(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	// The inner result speaks of sub; map it back onto jobs.
+	p := &packed{jobs: jobs, entries: entries, todo: todo, res: inner.res,
+		scrubbers: make([]*envpack.Scrubber, len(jobs)), reused: reused, prefix: inner.prefix}
+	for n, i := range todo {
+		p.scrubbers[i] = inner.scrubbers[n]
+	}
+	p.stored = func(i int, e cacheEntry) { c.cache.put(keys[i], e) }
+	return p, nil
+}
+
+// layerFormat changes when packing changes in a way the cache must not
+// survive.
+const layerFormat = "swcli-layer-4" // 4: paths scrubbed wherever they start; conda-meta normalized
+
+// layerKey identifies a layer's input on this machine: the files' paths,
+// sizes, modification times, modes and inodes (of the file read: an
+// external file's source), and the paths scrubbed.
+func layerKey(j layerJob, prefix, wd string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%v\x00%s\x00%s\n", layerFormat, j.role, j.pkg, j.root, j.scrub, prefix, wd)
+	for _, f := range j.files {
+		full := filepath.Join(j.root, filepath.FromSlash(f))
+		if src := j.sources[f]; src != "" {
+			full = src
+			fmt.Fprintf(h, "external\x00%s\x00%s\n", f, src)
+		}
+		st := j.stat(f)
+		if st == nil {
+			var err error
+			if st, err = os.Lstat(full); err != nil {
+				return "", err
+			}
+		}
+		var ino uint64
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			ino = sys.Ino
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%o\x00%d\n", f, st.Size(), st.ModTime().UnixNano(), st.Mode(), ino)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type cacheEntry struct {
+	Digest       digest.Digest `json:"digest"`
+	Size         int64         `json:"size"`
+	Uncompressed int64         `json:"uncompressed"`
+	Files        int           `json:"files"`
+	Text         []string      `json:"text,omitempty"`
+	Binary       []string      `json:"binary,omitempty"`
+}
+
+// layerCache remembers packed layers by layerKey, in
+// WORKDIR/.starwhale/cache/layers.json. It is only a hint: a layer is reused
+// only when its blob is still in the store.
+type layerCache struct {
+	path    string
+	entries map[string]cacheEntry
+	used    map[string]bool
+	dirty   bool
+}
+
+func loadLayerCache(wd string, skip bool) *layerCache {
+	c := &layerCache{path: filepath.Join(wd, DotDir, "cache", "layers.json"), entries: map[string]cacheEntry{}, used: map[string]bool{}}
+	if skip {
+		return c
+	}
+	data, err := os.ReadFile(c.path)
+	if err == nil {
+		_ = json.Unmarshal(data, &c.entries)
+	}
+	return c
+}
+
+func (c *layerCache) get(k string) (cacheEntry, bool) {
+	e, ok := c.entries[k]
+	if ok {
+		c.used[k] = true
+	}
+	return e, ok && e.Digest != ""
+}
+
+func (c *layerCache) put(k string, e cacheEntry) {
+	c.entries[k], c.used[k], c.dirty = e, true, true
+}
+
+// save keeps the entries this build used (so the file does not grow forever).
+func (c *layerCache) save() {
+	keep := map[string]cacheEntry{}
+	for k := range c.used {
+		keep[k] = c.entries[k]
+	}
+	if !c.dirty && len(keep) == len(c.entries) {
+		return
+	}
+	data, err := json.Marshal(keep)
+	if err == nil {
+		_ = atomicfile.Write(c.path, data, 0o644)
+	}
 }

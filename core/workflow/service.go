@@ -2,9 +2,11 @@ package workflow
 
 import (
 	"context"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/internal/linkfile"
 )
@@ -28,6 +30,9 @@ type Service struct {
 	// LinkMode is how cached files (unpacked layers, pip seeds) are placed
 	// into environments; Auto picks clone, else hardlink, else copy.
 	LinkMode linkfile.Mode
+
+	openerOnce sync.Once
+	opener     *instance.Opener
 }
 
 func (s *Service) log() hclog.Logger {

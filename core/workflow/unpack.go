@@ -17,7 +17,7 @@ import (
 // files (envpack puts each file in exactly one layer), so their order does
 // not matter; they share only parent folders.
 func (s *Service) extractLayers(ctx context.Context, src *source, layers []ocispec.Descriptor, prefix string, own map[string]bool) error {
-	lc := s.layerCache()
+	lc := s.unpackedLayers()
 	order := slices.Clone(layers)
 	slices.SortStableFunc(order, func(a, b ocispec.Descriptor) int { return cmp.Compare(b.Size, a.Size) })
 	ctx, cancel := context.WithCancelCause(ctx)
