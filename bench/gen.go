@@ -238,7 +238,6 @@ type rtBench struct {
 	built     bool
 	buildTime time.Duration // the first swcli runtime build
 	buildRSS  int64         // its peak RSS (bytes, swcli and the plugins it waited for)
-	lastRSS   int64         // peak RSS of the last command runIn ran
 }
 
 var (
@@ -373,10 +372,6 @@ func (r *rtBench) runIn(env []string, name string, args ...string) ([]byte, time
 	t0 := time.Now()
 	err := cmd.Run()
 	d := time.Since(t0)
-	r.lastRSS = 0
-	if ru, ok := processRusage(cmd); ok {
-		r.lastRSS = ru.Maxrss << 10 // KiB on Linux
-	}
 	if err != nil {
 		return stdout.Bytes(), d, fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, rtTail(stderr.String(), 2000))
 	}
@@ -400,11 +395,11 @@ func (r *rtBench) ensureBuilt() (time.Duration, error) {
 	if _, err := r.sh("sync"); err != nil {
 		return 0, err
 	}
-	d, err := r.swcli("runtime", "build", r.wd)
+	d, rss, err := r.swcliRSS("runtime", "build", r.wd)
 	if err != nil {
 		return 0, err
 	}
-	r.built, r.buildTime, r.buildRSS = true, d, r.lastRSS
+	r.built, r.buildTime, r.buildRSS = true, d, rss
 	return d, nil
 }
 

@@ -47,7 +47,10 @@ func (s *Service) placeLayer(ctx context.Context, lc *layercache.Cache, src *sou
 	if lc == nil {
 		return src.extract(ctx, d, prefix)
 	}
-	_, err := lc.Place(ctx, d.Digest, prefix, own, func(dir string) error { return src.extract(ctx, d, dir) })
+	unpacked, err := lc.Place(ctx, d.Digest, prefix, own, func(dir string) error { return src.extract(ctx, d, dir) })
+	if unpacked {
+		s.log().Debug("layer unpacked into the layer cache", "digest", d.Digest, "package", d.Annotations[bundle.AnnotationPackage], "size", d.Size)
+	}
 	return err
 }
 

@@ -36,6 +36,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/swcli/swcli/internal/flock"
@@ -351,9 +352,12 @@ type Placement struct {
 // already hold other trees): folders are made (an existing one is merged
 // into), symlinks recreated, files linked by p.Linker or copied when p.Own
 // says so. A file or symlink already at a path is replaced, as a later
-// layer's file replaces an earlier one's in bundle.ExtractLayer.
+// layer's file replaces an earlier one's in bundle.ExtractLayer. Folders are
+// made first, in order; files and symlinks are then placed by several
+// goroutines (each a metadata write the filesystem can overlap).
 func LinkTree(dir string, m Manifest, target string, p Placement) error {
 	var skipped []string
+	var items []Item
 	for _, it := range m.Items {
 		if p.Skip != nil && p.Skip(it.Path) {
 			if it.Mode.IsDir() {
@@ -364,35 +368,64 @@ func LinkTree(dir string, m Manifest, target string, p Placement) error {
 		if under(it.Path, skipped) {
 			continue
 		}
-		dst := filepath.Join(target, filepath.FromSlash(it.Path))
-		src := filepath.Join(dir, filepath.FromSlash(it.Path))
-		var place func() error
-		switch {
-		case it.Mode.IsDir():
+		if it.Mode.IsDir() {
+			dst := filepath.Join(target, filepath.FromSlash(it.Path))
 			if err := os.Mkdir(dst, it.Mode.Perm()|0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
 			continue
-		case it.Mode.Type() == fs.ModeSymlink:
-			place = func() error { return os.Symlink(it.Target, dst) }
-		case p.Own != nil && p.Own(it.Path):
-			place = func() error { return linkfile.CopyFile(src, dst) }
-		default:
-			place = func() error { return p.Linker.Link(src, dst) }
 		}
-		err := place()
-		if errors.Is(err, fs.ErrExist) {
-			if st, serr := os.Lstat(dst); serr == nil && !st.IsDir() {
-				if err = os.Remove(dst); err == nil {
-					err = place()
+		items = append(items, it)
+	}
+	const workers = 8
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	next := make(chan Item)
+	for range min(workers, max(1, len(items)/64)) {
+		wg.Go(func() {
+			for it := range next {
+				if err := placeItem(dir, target, it, p); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 				}
 			}
-		}
-		if err != nil {
-			return err
+		})
+	}
+	for _, it := range items {
+		next <- it
+	}
+	close(next)
+	wg.Wait()
+	return firstErr
+}
+
+func placeItem(dir, target string, it Item, p Placement) error {
+	dst := filepath.Join(target, filepath.FromSlash(it.Path))
+	src := filepath.Join(dir, filepath.FromSlash(it.Path))
+	var place func() error
+	switch {
+	case it.Mode.Type() == fs.ModeSymlink:
+		place = func() error { return os.Symlink(it.Target, dst) }
+	case p.Own != nil && p.Own(it.Path):
+		place = func() error { return linkfile.CopyFile(src, dst) }
+	default:
+		place = func() error { return p.Linker.Link(src, dst) }
+	}
+	err := place()
+	if errors.Is(err, fs.ErrExist) {
+		if st, serr := os.Lstat(dst); serr == nil && !st.IsDir() {
+			if err = os.Remove(dst); err == nil {
+				err = place()
+			}
 		}
 	}
-	return nil
+	return err
 }
 
 func under(p string, prefixes []string) bool {

@@ -130,3 +130,20 @@ func bundledPip(t *testing.T, py string) string {
 	require.NoError(t, err)
 	return strings.TrimSpace(string(out))
 }
+
+func TestRequiresAnything(t *testing.T) {
+	for text, want := range map[string]bool{
+		"":                                  false,
+		"\n# nothing yet\n\n":               false,
+		"--no-index\n--find-links wheels\n": false,
+		"-i https://x/simple  # mirror\n":   false,
+		"numpy==1.0\n":                      true,
+		"--find-links w\nrequests\n":        true,
+		"-r other.txt\n":                    true,
+		"-e ./src\n":                        true,
+		"--require-hashes\n":                true,
+		"./local.whl\n":                     true,
+	} {
+		assert.Equal(t, want, venvmode.RequiresAnything([]byte(text)), "%q", text)
+	}
+}
