@@ -348,14 +348,17 @@ type Placement struct {
 	Own func(path string) bool
 }
 
-// LinkTree places the items of an entry at dir into target (which may
-// already hold other trees): folders are made (an existing one is merged
+// LinkTree places the items of an entry at dir into target (made if
+// missing; it may already hold other trees): folders are made (an existing one is merged
 // into), symlinks recreated, files linked by p.Linker or copied when p.Own
 // says so. A file or symlink already at a path is replaced, as a later
 // layer's file replaces an earlier one's in bundle.ExtractLayer. Folders are
 // made first, in order; files and symlinks are then placed by several
 // goroutines (each a metadata write the filesystem can overlap).
 func LinkTree(dir string, m Manifest, target string, p Placement) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
 	var skipped []string
 	var items []Item
 	for _, it := range m.Items {
