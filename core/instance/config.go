@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -141,4 +142,15 @@ func (c *Config) Aliases() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// AliasOf is the alias whose URI is url ("" when none): a URL the user
+// logged in to is used with that alias's credentials.
+func (c *Config) AliasOf(url string) string {
+	for _, a := range c.Aliases() {
+		if k := c.Instances[a]; k.Type != "standalone" && strings.TrimRight(k.URI, "/") == strings.TrimRight(url, "/") {
+			return a
+		}
+	}
+	return ""
 }

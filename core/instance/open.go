@@ -17,6 +17,11 @@ type Opener struct {
 	// ReadConfig gives the runtime name in a bundle's config blob and
 	// refuses a bad config (see OpenFile).
 	ReadConfig func(config []byte) (string, error)
+	// Remote opens a cloud instance or an OCI registry (core/instance/remote
+	// .Open; it lives in its own package, which imports this one): name as
+	// the URI writes it, known its CLI config entry (nil when not logged
+	// in). Nil refuses those URIs with *UnavailableError.
+	Remote func(ctx context.Context, name string, known *Known, storageRoot string) (Instance, error)
 
 	once   sync.Once
 	local  *Local
@@ -33,8 +38,9 @@ func (o *Opener) Local() (*Local, error) {
 // Open returns the instance u names: the local instance, or a .swrt file
 // (u.File). Aliases are looked up in the CLI config (LoadConfig); a cloud
 // instance (an alias, cloud://ALIAS, http(s)://host:port) or an OCI
-// registry (oci://) gives *UnavailableError until its client exists. The
-// caller closes a File; closing the Local instance is a no-op.
+// registry (oci://) is opened by Remote; a URL the user logged in to (the
+// URI of an alias) takes that alias's credentials. The caller closes a
+// File; closing the Local instance is a no-op.
 func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 	if u.File != "" {
 		l, err := o.Local()
@@ -47,14 +53,15 @@ func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 		return o.Local()
 	}
 	kind := "cloud"
+	var known *Known
+	cfg, err := o.Config()
+	if err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(u.Instance, "oci://") {
 		kind = "oci"
 	} else if !strings.Contains(u.Instance, "://") {
 		// An alias: it must be one the user logged in to.
-		cfg, err := o.Config()
-		if err != nil {
-			return nil, err
-		}
 		k, ok := cfg.Instances[u.Instance]
 		if !ok {
 			return nil, &UnknownAliasError{Alias: u.Instance, Known: cfg.Aliases()}
@@ -62,8 +69,15 @@ func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 		if k.Type == "standalone" {
 			return o.Local()
 		}
+		known = &k
+	} else if a := cfg.AliasOf(u.Instance); a != "" {
+		k := cfg.Instances[a]
+		known = &k
 	}
-	return nil, &UnavailableError{Instance: u.Instance, Kind: kind}
+	if o.Remote == nil {
+		return nil, &UnavailableError{Instance: u.Instance, Kind: kind}
+	}
+	return o.Remote(ctx, u.Instance, known, o.StorageRoot)
 }
 
 // Config is the CLI config (read once).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/instance/remote"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/uri"
 )
@@ -40,7 +41,7 @@ func ParseRef(s string) (Ref, error) {
 // StorageRoot, .swrt files, later cloud instances). One per Service.
 func (s *Service) Instances() *instance.Opener {
 	s.openerOnce.Do(func() {
-		s.opener = &instance.Opener{StorageRoot: s.StorageRoot, ReadConfig: ReadConfigName}
+		s.opener = &instance.Opener{StorageRoot: s.StorageRoot, ReadConfig: ReadConfigName, Remote: remote.Open}
 	})
 	return s.opener
 }
