@@ -34,7 +34,7 @@ func (in *Instance) apiErr(err error, project, name, ref string, tags []string) 
 	}
 	msg := ae.Error()
 	switch {
-	case ae.Status == http.StatusNotFound && name != "" && !strings.HasPrefix(ae.Message, "project "):
+	case ae.Status == http.StatusNotFound && name != "" && ae.Message != "project "+project+" not found":
 		return &mapped{msg, &registry.NotFoundError{Project: project, Name: name, Ref: ref}}
 	case ae.Status == http.StatusConflict && len(tags) > 0:
 		return &mapped{msg, &registry.TagExistsError{Project: project, Name: name, Tag: strings.Join(tags, ",")}}
