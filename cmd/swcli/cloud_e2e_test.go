@@ -18,8 +18,9 @@ func TestCloudCopyIssueBlock(t *testing.T) {
 	fix := sharedRuntime(t)
 	c := newCLI(t)
 	c.ok("runtime", "build", "-t", "prod", fix.wd)
-	data := filepath.Join(c.home, "srv")
-	s := startServer(t, c, data)
+	srv := newCLI(t) // its own sandbox: the server outlives c's commands
+	data := filepath.Join(srv.home, "srv")
+	s := startServer(t, srv, data)
 	tok, err := os.ReadFile(filepath.Join(data, "admin.token"))
 	require.NoError(t, err)
 	token := strings.TrimSpace(string(tok))
