@@ -101,7 +101,7 @@ func projectCommand(a *appState) *cli.Command {
 						fmt.Printf("project %s on %s, public: %v, created %s\n", pr.Name, cl.Name, pr.Public, ago(pr.Created))
 						var rows [][]string
 						for _, m := range pr.Members {
-							rows = append(rows, []string{m.User, m.Role})
+							rows = append(rows, []string{m.User, string(m.Role)})
 						}
 						printTable([]string{"MEMBER", "ROLE"}, rows)
 					})
@@ -129,7 +129,7 @@ func projectCommand(a *appState) *cli.Command {
 							if err := cl.SetMember(c.Context, p, c.Args().Get(1), role); err != nil {
 								return err
 							}
-							return a.render(remote.Member{User: c.Args().Get(1), Role: role}, func() {
+							return a.render(map[string]string{"user": c.Args().Get(1), "role": role, "project": p}, func() {
 								fmt.Printf("%s is %s of project %s\n", c.Args().Get(1), role, p)
 							})
 						},

@@ -11,7 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
+
+	"github.com/swcli/swcli/core/server"
 )
 
 // Client is a small typed client of a swcli server's JSON API (/api/v1/;
@@ -137,6 +138,14 @@ func stripURL(err error) error {
 // esc escapes one path segment.
 func esc(s string) string { return url.PathEscape(s) }
 
+// The server's own types, as its JSON API answers them.
+type (
+	User    = server.User
+	Token   = server.Token
+	Project = server.Project
+	Member  = server.Member
+)
+
 // Whoami is who the credentials are.
 type Whoami struct {
 	User  string `json:"user"`
@@ -148,13 +157,6 @@ func (c *Client) Whoami(ctx context.Context) (Whoami, error) {
 	return w, c.Do(ctx, "GET", "/whoami", nil, &w)
 }
 
-// User is an account as the server lists it.
-type User struct {
-	Name        string    `json:"name"`
-	Admin       bool      `json:"admin"`
-	HasPassword bool      `json:"has_password"`
-	Created     time.Time `json:"created"`
-}
 
 // CreatedUser is a new user and its first token (shown once).
 type CreatedUser struct {
@@ -180,14 +182,6 @@ func (c *Client) SetPassword(ctx context.Context, user, password string) error {
 	return c.Do(ctx, "PUT", "/users/"+esc(user)+"/password", map[string]string{"password": password}, nil)
 }
 
-// Token is a token as listed (no secret).
-type Token struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	User    string    `json:"user"`
-	Created time.Time `json:"created"`
-	Expires time.Time `json:"expires,omitzero"`
-}
 
 // CreatedToken is a new token with its secret (shown once).
 type CreatedToken struct {
@@ -213,19 +207,7 @@ func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return c.Do(ctx, "DELETE", "/tokens/"+esc(id), nil, nil)
 }
 
-// Project is a project as the server describes it.
-type Project struct {
-	Name    string    `json:"name"`
-	Public  bool      `json:"public"`
-	Created time.Time `json:"created"`
-	Members []Member  `json:"members"`
-}
 
-// Member is a user's role in a project.
-type Member struct {
-	User string `json:"user"`
-	Role string `json:"role"`
-}
 
 func (c *Client) CreateProject(ctx context.Context, name string, public bool) (Project, error) {
 	var out Project
