@@ -28,7 +28,7 @@ import (
 
 // ChunkSize is how much of a blob one PATCH sends. A killed upload resends
 // at most what it had buffered (less than one chunk).
-var ChunkSize int64 = 8 << 20
+var ChunkSize int64 = 32 << 20
 
 // uploadState is what a blob upload leaves on disk between chunks, so a
 // client killed in the middle of a blob resumes there after a restart.
@@ -81,6 +81,10 @@ type blobWriter struct {
 	loc  string // the session's upload URL
 	off  int64  // bytes the registry holds
 	buf  bytes.Buffer
+	// sending is the chunk in flight (its PATCH runs while the next chunk
+	// fills buf); nil when none. Chunks are sent one after the other.
+	sending chan error
+	spare   bytes.Buffer
 	done bool
 }
 
@@ -164,16 +168,39 @@ func (w *blobWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flush sends the buffer as one PATCH and records the new offset.
+// flush sends the buffer as one PATCH in the background (the caller fills
+// the other buffer meanwhile), after the chunk before it is through.
 func (w *blobWriter) flush() error {
+	if err := w.wait(); err != nil {
+		return err
+	}
 	if w.buf.Len() == 0 {
 		return nil
 	}
-	n := int64(w.buf.Len())
+	w.buf, w.spare = w.spare, w.buf
+	w.buf.Reset()
+	w.sending = make(chan error, 1)
+	go func() { w.sending <- w.send(w.spare.Bytes()) }()
+	return nil
+}
+
+// wait is the end of the chunk in flight.
+func (w *blobWriter) wait() error {
+	if w.sending == nil {
+		return nil
+	}
+	err := <-w.sending
+	w.sending = nil
+	return err
+}
+
+// send PATCHes one chunk and records the new offset.
+func (w *blobWriter) send(chunk []byte) error {
+	n := int64(len(chunk))
 	h := http.Header{}
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Range", fmt.Sprintf("%d-%d", w.off, w.off+n-1))
-	resp, err := w.do("PATCH", w.loc, w.buf.Bytes(), h)
+	resp, err := w.do("PATCH", w.loc, chunk, h)
 	if err != nil {
 		return err
 	}
@@ -184,7 +211,6 @@ func (w *blobWriter) flush() error {
 		w.loc = w.abs(loc)
 	}
 	w.off += n
-	w.buf.Reset()
 	return w.save()
 }
 
@@ -193,6 +219,9 @@ func (w *blobWriter) Commit(ctx context.Context) error {
 		return nil
 	}
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.wait(); err != nil {
 		return err
 	}
 	u, err := url.Parse(w.loc)
@@ -222,8 +251,9 @@ func (w *blobWriter) Commit(ctx context.Context) error {
 	return nil
 }
 
-// Close keeps the session (and its state file) for a later resume.
-func (w *blobWriter) Close() error { return nil }
+// Close keeps the session (and its state file) for a later resume, once
+// the chunk in flight is through.
+func (w *blobWriter) Close() error { _ = w.wait(); return nil }
 
 func (w *blobWriter) abs(loc string) string {
 	u, err := url.Parse(loc)
