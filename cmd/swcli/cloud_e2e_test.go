@@ -109,3 +109,43 @@ func TestCloudCopyIssueBlock(t *testing.T) {
 	c.ok("instance", "logout", "dev")
 	c.fail([]string{"instance dev is not known"}, "runtime", "list", "dev/project/self")
 }
+
+// TestCloudCopyResumesAfterKill kills a push in the middle of a blob (kill
+// -9 at the 40th chunk sent, inside the environment layer) and runs it again: no version was visible
+// before, and the re-run sends less than the whole version because the
+// killed blob resumes where its saved upload session ended.
+func TestCloudCopyResumesAfterKill(t *testing.T) {
+	fix := sharedRuntime(t)
+	c := newCLI(t)
+	c.ok("runtime", "build", fix.wd)
+	srv := newCLI(t)
+	data := filepath.Join(srv.home, "srv")
+	s := startServer(t, srv, data)
+	tok, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	require.NoError(t, err)
+	c.ok("instance", "login", s.url, "--alias", "dev", "--token", strings.TrimSpace(string(tok)))
+	var hist []struct {
+		Size int64 `json:"size"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("-o", "json", "runtime", "history", fixtureName).stdout), &hist))
+	require.Len(t, hist, 1)
+	const chunk = 16 << 10
+	c.setenv("SWCLI_TEST_CHUNK_SIZE=16384")
+	stKilledAt(t, c, "copy bytes#40", "runtime", "copy", fixtureName, "dev/project/self")
+	c.fail([]string{"has no runtime"}, "runtime", "info", "dev/project/self/runtime/"+fixtureName+"/version/latest")
+
+	r := c.ok("-o", "json", "runtime", "copy", fixtureName, "dev/project/self")
+	var res struct {
+		Tags        []string `json:"tags"`
+		BytesCopied int64    `json:"bytes_copied"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
+	t.Logf("version %d bytes; the re-run sent %d", hist[0].Size, res.BytesCopied)
+	assert.LessOrEqual(t, res.BytesCopied, hist[0].Size-20*chunk, "the killed blob resumed: what was sent before the kill was not sent again")
+	assert.Equal(t, []string{"v0", "latest"}, res.Tags)
+
+	// What arrived is whole: a fresh machine pulls and runs it.
+	c2 := newCLI(t)
+	c2.ok("instance", "login", s.url, "--alias", "dev", "--token", strings.TrimSpace(string(tok)))
+	assert.Contains(t, c2.ok("runtime", "run", "dev/project/self/runtime/"+fixtureName, "--", "python", "-c", "print('whole')").stdout, "whole")
+}

@@ -169,7 +169,7 @@ func (in *Instance) Stat(ctx context.Context, d digest.Digest) (int64, error) {
 	return desc.Size, nil
 }
 
-func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (io.ReadCloser, error) {
+func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (rc io.ReadCloser, err error) {
 	r, err := in.current()
 	if err != nil {
 		return nil, err
@@ -181,9 +181,15 @@ func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (io.
 	if offset > desc.Size {
 		return nil, fmt.Errorf("instance %s: blob %s has %d bytes, cannot read from %d", in.name, d, desc.Size, offset)
 	}
-	rc, err := r.Blobs().Fetch(ctx, desc)
-	if err != nil {
+	if rc, err = r.Blobs().Fetch(ctx, desc); err != nil {
 		return nil, in.blobErr(err, d)
+	}
+	if p := progressOf(ctx); p != nil {
+		defer func() {
+			if err == nil {
+				rc = &progressReader{ReadCloser: rc, p: p, d: d, done: offset, size: desc.Size, last: offset}
+			}
+		}()
 	}
 	if offset == 0 {
 		return rc, nil

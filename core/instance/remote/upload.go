@@ -57,7 +57,7 @@ func (in *Instance) Writer(ctx context.Context, desc ocispec.Descriptor) (instan
 	ref := registry.Reference{Registry: in.host, Repository: repo}
 	ctx = auth.AppendRepositoryScope(ctx, ref, auth.ActionPull, auth.ActionPush)
 	key := sha256.Sum256([]byte(in.base + "\x00" + repo + "\x00" + desc.Digest.String()))
-	w := &blobWriter{in: in, ctx: ctx, desc: desc, repo: repo,
+	w := &blobWriter{in: in, ctx: ctx, desc: desc, repo: repo, chunk: chunkSize(), prog: progressOf(ctx),
 		state: filepath.Join(in.stateDir, hex.EncodeToString(key[:16])+".json")}
 	if st, ok := w.load(); ok {
 		if off, ok := w.remoteOffset(st); ok {
@@ -77,6 +77,9 @@ type blobWriter struct {
 	desc  ocispec.Descriptor
 	repo  string
 	state string
+
+	chunk int64 // bytes per PATCH
+	prog  Progress
 
 	loc  string // the session's upload URL
 	off  int64  // bytes the registry holds
@@ -155,11 +158,11 @@ func (w *blobWriter) start() error {
 func (w *blobWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		room := int(ChunkSize) - w.buf.Len()
+		room := int(w.chunk) - w.buf.Len()
 		take := min(room, len(p))
 		w.buf.Write(p[:take])
 		p = p[take:]
-		if int64(w.buf.Len()) >= ChunkSize {
+		if int64(w.buf.Len()) >= w.chunk {
 			if err := w.flush(); err != nil {
 				return n - len(p), err
 			}
@@ -211,7 +214,13 @@ func (w *blobWriter) send(chunk []byte) error {
 		w.loc = w.abs(loc)
 	}
 	w.off += n
-	return w.save()
+	if err := w.save(); err != nil {
+		return err
+	}
+	if w.prog != nil {
+		w.prog(w.desc.Digest, w.off, w.desc.Size)
+	}
+	return nil
 }
 
 func (w *blobWriter) Commit(ctx context.Context) error {
