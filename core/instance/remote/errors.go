@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/swcli/swcli/core/bundle"
@@ -97,6 +98,9 @@ func (in *Instance) wrap(err error) error {
 			return fmt.Errorf("instance %s: the registry rejects this artifact (an OCI image manifest of artifactType "+bundle.ArtifactType+"): %s", in.name, orStatus(detail, er.StatusCode))
 		}
 		return fmt.Errorf("instance %s: %s %s: %s", in.name, er.Method, er.URL.Path, orStatus(detail, er.StatusCode))
+	}
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		return fmt.Errorf("instance %s: the credentials were refused: the registry wants a login and the Docker config has none for %s (docker login / oras login %s)", in.name, in.host, in.host)
 	}
 	var ue *url.Error
 	var oe *net.OpError

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -263,7 +264,7 @@ func TestCloudBadInputs(t *testing.T) {
 }
 
 // startRegistry runs the CNCF distribution registry on 127.0.0.1.
-func startRegistry(t *testing.T) string {
+func startRegistry(t *testing.T, htpasswd ...string) string {
 	t.Helper()
 	bin := filepath.Join(os.Getenv("HOME"), "go", "bin", "registry")
 	if _, err := os.Stat(bin); err != nil {
@@ -275,6 +276,13 @@ func startRegistry(t *testing.T) string {
 	l.Close()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", dir, addr)
+	if len(htpasswd) == 2 {
+		hash, err := bcrypt.GenerateFromPassword([]byte(htpasswd[1]), bcrypt.MinCost)
+		require.NoError(t, err)
+		pw := filepath.Join(dir, "htpasswd")
+		require.NoError(t, os.WriteFile(pw, []byte(htpasswd[0]+":"+string(hash)+"\n"), 0o600))
+		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: test\n    path: %s\n", pw)
+	}
 	cfgFile := filepath.Join(dir, "config.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(cfg), 0o644))
 	cmd := exec.Command(bin, "serve", cfgFile)
@@ -332,4 +340,49 @@ func TestOCIRegistryCopyBothWays(t *testing.T) {
 	_, err = src.Remove(ctx, instance.Ref{Name: "rt", Version: "v0"}, false)
 	var ue *instance.UnsupportedError
 	assert.True(t, errors.As(err, &ue))
+}
+
+// Credentials come from the Docker config (as docker login / oras login
+// write it); without them the registry's refusal is one clear line.
+func TestOCIRegistryCredentialsFromDockerConfig(t *testing.T) {
+	addr := startRegistry(t, "alice", "s3cret-pass")
+	f := newFixture(t, 4<<10)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	dst := open(t, "oci://"+addr, "", f.root)
+	_, err := instance.Copy(ctx, f.local, instance.Ref{Name: "rt"}, dst, instance.Ref{}, instance.CopyOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "credentials were refused")
+	assert.NotContains(t, err.Error(), "\n")
+
+	dc := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte("alice:s3cret-pass"))
+	require.NoError(t, os.WriteFile(filepath.Join(dc, "config.json"), []byte(`{"auths":{"`+addr+`":{"auth":"`+auth+`"}}}`), 0o600))
+	t.Setenv("DOCKER_CONFIG", dc)
+	dst = open(t, "oci://"+addr, "", f.root)
+	res, err := instance.Copy(ctx, f.local, instance.Ref{Name: "rt"}, dst, instance.Ref{}, instance.CopyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"v0", "latest", "prod"}, res.Version.Tags)
+	assert.NotContains(t, fmt.Sprint(res), "s3cret")
+}
+
+// A blob whose bytes do not hash to its descriptor is refused by the
+// receiver on the wire; nothing is stored.
+func TestCloudDigestMismatchOnTheWire(t *testing.T) {
+	c := startCloud(t)
+	f := newFixture(t, 1<<10)
+	dst := open(t, c.url, adminToken, f.root)
+	require.NoError(t, dst.PrepareWrite(ctx, instance.Ref{Name: "rt"}, false))
+	desc := f.layer
+	w, err := dst.Writer(ctx, desc)
+	require.NoError(t, err)
+	_, err = w.Write(bytes.Repeat([]byte("x"), int(desc.Size)))
+	require.NoError(t, err)
+	err = w.Commit(ctx)
+	var dm *registry.DigestMismatchError
+	require.ErrorAs(t, err, &dm)
+	assert.Contains(t, err.Error(), "mismatch")
+	require.NoError(t, w.Close())
+	_, err = dst.Stat(ctx, desc.Digest)
+	var bu *registry.BlobUnknownError
+	assert.ErrorAs(t, err, &bu)
 }
