@@ -66,6 +66,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
@@ -136,6 +138,16 @@ func New(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		o.UsePathStyle = *cfg.PathStyle
+		// The SDK's standard retryer, configured: throttling (503
+		// SlowDown), 500/502/503/504 and dropped or refused connections
+		// are retried with exponential backoff and jitter. No retry
+		// token bucket: a server under load should wait, not give up
+		// after a burst of throttled requests.
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = cfg.MaxAttempts
+			so.MaxBackoff = cfg.MaxBackoff
+			so.RateLimiter = ratelimit.None
+		})
 		// Ranged and multipart GETs have no whole-object checksum to
 		// check; do not log that on every Get.
 		o.DisableLogOutputChecksumValidationSkipped = true
