@@ -314,3 +314,42 @@ func TestScaleOutGC(t *testing.T) {
 	}
 }
 
+
+// TestScaleOutS3Outage: S3 goes away in the middle of a push: the push
+// fails with a clear error and leaves no version; with S3 back, the same
+// push completes.
+func TestScaleOutS3Outage(t *testing.T) {
+	b := newBucket(t)
+	p := s3test.NewProxy(t, b.srv)
+	b.url = p.URL(b.name, "org") + "&part_size=5MiB&max_attempts=3&max_backoff=50ms"
+	a := b.start(t)
+	const repo = "self/runtime/outage"
+	cfg := pushBlobAs(t, a.URL, repo, []byte(`{"name":"outage"}`))
+
+	p.Stop()
+	layerBytes := bytes.Repeat([]byte("layer "), 2<<20)
+	d := digest.FromBytes(layerBytes)
+	resp, body := do(t, "POST", a.URL+"/v2/"+repo+"/blobs/uploads/?digest="+d.String(), scaleToken, bytes.NewReader(layerBytes))
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s", body)
+	t.Logf("push while S3 is down: %d %s", resp.StatusCode, body)
+	assert.Contains(t, string(body), `store (s3store) is unavailable`, "the error says what failed")
+	m := imageManifest(t, cfg, ocispec.Descriptor{Digest: d, Size: int64(len(layerBytes))})
+	resp, body = do(t, "PUT", a.URL+"/v2/"+repo+"/manifests/stable", scaleToken, bytes.NewReader(m), "Content-Type", ocispec.MediaTypeImageManifest)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s", body)
+
+	require.NoError(t, p.Start())
+	resp, _ = do(t, "GET", a.URL+"/v2/"+repo+"/manifests/stable", scaleToken, nil, "Accept", ocispec.MediaTypeImageManifest)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "no partial version")
+	vs, err := a.reg.ListVersions(t.Context(), "self", "outage", true)
+	if err == nil {
+		assert.Empty(t, vs)
+	}
+
+	// The re-run completes.
+	pushBlobAs(t, a.URL, repo, layerBytes)
+	resp, body = do(t, "PUT", a.URL+"/v2/"+repo+"/manifests/stable", scaleToken, bytes.NewReader(m), "Content-Type", ocispec.MediaTypeImageManifest)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+	resp, got := do(t, "GET", a.URL+"/v2/"+repo+"/blobs/"+d.String(), scaleToken, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, d, digest.FromBytes(got))
+}

@@ -94,14 +94,12 @@ func Redact(raw string) string {
 		return raw
 	}
 	u.User = nil
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			if secretLooking(k) {
-				q.Set(k, "REDACTED")
-			}
+	q := u.Query()
+	for k := range q {
+		if secretLooking(k) {
+			q.Set(k, "REDACTED")
+			u.RawQuery = q.Encode()
 		}
-		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }
