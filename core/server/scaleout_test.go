@@ -314,7 +314,6 @@ func TestScaleOutGC(t *testing.T) {
 	}
 }
 
-
 // TestScaleOutS3Outage: S3 goes away in the middle of a push: the push
 // fails with a clear error and leaves no version; with S3 back, the same
 // push completes.

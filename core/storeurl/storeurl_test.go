@@ -68,7 +68,7 @@ func TestFileURL(t *testing.T) {
 func TestBadURLs(t *testing.T) {
 	o := opener(t)
 	for raw, want := range map[string]string{
-		"gcs://bucket/x":                           `no store serves the scheme "gcs"; allowed: file, s3`,
+		"gcs://bucket/x": `no store serves the scheme "gcs"; allowed: file, s3`,
 		"s3://bucket/x?endpoint=http://h&colour=1": `unknown query key "colour"; allowed: concurrency, endpoint, max_attempts, max_backoff, part_size, path_style, region`,
 		"s3://AKIAEXAMPLE:hunter2secret@bucket/x":  "credentials do not belong in a store URL",
 		"s3://bucket/x?secret_key=hunter2secret":   `query key "secret_key" looks like a credential`,
@@ -175,4 +175,3 @@ func TestParseDeclOfS3Store(t *testing.T) {
 	assert.ElementsMatch(t, s3store.QueryKeys(), d.Keys(), "the schema and the parser list the same keys")
 	assert.True(t, strings.HasPrefix(d.Form, "s3://BUCKET"))
 }
-
