@@ -64,7 +64,7 @@ func TestStandinCondaCreateBuildRestoreRun(t *testing.T) {
 
 	// A prefix longer than the packed one cannot hold the binary files.
 	long := filepath.Join(c.home, strings.Repeat("x", 80), "r")
-	c.fail([]string{"longer than the packed prefix", "--target-dir"}, "runtime", "restore", "cc", "--target-dir", long)
+	c.fail([]string{"longer than the packed prefix", "--target-dir", "--from-lock"}, "runtime", "restore", "cc", "--target-dir", long)
 	_, err := os.Stat(filepath.Join(long, ".starwhale", "state", "conda.json"))
 	if err == nil {
 		b, _ := os.ReadFile(filepath.Join(long, ".starwhale", "state", "conda.json"))

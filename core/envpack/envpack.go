@@ -422,10 +422,13 @@ func urlPath(p string) string {
 	return b.String()
 }
 
-// replacePath replaces the absolute path old in data with repl where it
-// stands as a whole path (or the start of one): not where old is only the
-// beginning of a longer name ("/w" in "/wheels") or the end of a longer path
-// ("/w" in "/home/u/w").
+// replacePath replaces the absolute path old in data with repl wherever it
+// stands as a whole path or the start of one, whatever comes before it
+// ("-L/p/lib", "-I/p/include", "prefix=/p", "file:///p", "'/p'"): an
+// absolute path is a path wherever it starts. Only what follows bounds it:
+// "/", a quote, whitespace, ":", ";", ",", "=", a bracket, the end, or
+// any other byte that cannot continue a file name; so "/w" is not replaced
+// in "/wheels" or "/w2" (there old is only the beginning of a longer name).
 func replacePath(data, old, repl []byte) []byte {
 	if len(old) == 0 || !bytes.Contains(data, old) {
 		return data
@@ -438,9 +441,8 @@ func replacePath(data, old, repl []byte) []byte {
 			return append(out, rest...)
 		}
 		end := i + len(old)
-		whole := (end == len(rest) || !nameByte(rest[end])) && (i == 0 || !nameByte(rest[i-1]))
 		out = append(out, rest[:i]...)
-		if whole {
+		if end == len(rest) || !nameByte(rest[end]) {
 			out = append(out, repl...)
 		} else {
 			out = append(out, old...)
@@ -449,7 +451,7 @@ func replacePath(data, old, repl []byte) []byte {
 	}
 }
 
-// nameByte reports whether c can be part of a file name next to a path.
+// nameByte reports whether c can continue a file name after a path.
 func nameByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c >= 0x80 || strings.IndexByte("._-~%+@", c) >= 0
 }
@@ -513,10 +515,18 @@ func (s *Scrubber) Rewrite(rel string) bool {
 // prefix is recorded and left as it is.
 func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
 	changed := false
-	if isRecord(rel) {
-		if out, ok := normalizeRecord(data); ok {
+	norm := func(out []byte, ok bool) {
+		if ok {
 			data, changed = out, true
 		}
+	}
+	switch {
+	case isRecord(rel):
+		norm(normalizeRecord(data))
+	case isCondaMetaRecord(rel):
+		norm(normalizeCondaRecord(data))
+	case rel == "conda-meta/history":
+		norm(normalizeCondaHistory(data))
 	}
 	hasPrefix := bytes.Contains(data, s.prefix) || contains(data, s.prefixURL)
 	hasWorkdir := contains(data, s.workdir) || contains(data, s.workdirURL)

@@ -63,6 +63,58 @@ func TestURLPath(t *testing.T) {
 func TestReplacePathBoundaries(t *testing.T) {
 	r := func(s, old string) string { return string(replacePath([]byte(s), []byte(old), []byte("@P"))) }
 	assert.Equal(t, "@P/x @P \"@P\" file://@P/y", r("/w/x /w \"/w\" file:///w/y", "/w"))
-	assert.Equal(t, "/wheels /home/u/w /w2 /w.d", r("/wheels /home/u/w /w2 /w.d", "/w"))
+	assert.Equal(t, "/wheels /w2 /w.d /w-x /w_x", r("/wheels /w2 /w.d /w-x /w_x", "/w"))
 	assert.Equal(t, "a=@P:@P;", r("a=/w:/w;", "/w"))
+	// A path is a path wherever it starts: after a compiler flag, a key, a
+	// quote or another path's end; only what follows it bounds it.
+	assert.Equal(t, "-L@P/lib -I@P/include -Wl,-rpath,@P/lib prefix=@P\n'@P' x@P", r("-L/w/lib -I/w/include -Wl,-rpath,/w/lib prefix=/w\n'/w' x/w", "/w"))
+}
+
+// TestScrubberCondaPythonFiles: the files of a conda Python that hold the
+// build prefix after a flag (-L, -I) are scrubbed like any other.
+func TestScrubberCondaPythonFiles(t *testing.T) {
+	prefix := "/tmp/wd/.starwhale/conda"
+	s := NewScrubber(prefix, "/tmp/wd")
+	for rel, in := range map[string]string{
+		"lib/python3.11/_sysconfigdata__linux_x86_64-linux-gnu.py": "build_time_vars = {'LDFLAGS': '-L" + prefix + "/lib -Wl,-rpath," + prefix + "/lib', 'INCLUDEPY': '" + prefix + "/include/python3.11'}\n",
+		"lib/pkgconfig/python-3.11.pc":                             "prefix=" + prefix + "\nLibs: -L" + prefix + "/lib -lpython3.11\nCflags: -I" + prefix + "/include/python3.11\n",
+		"bin/python3.11-config":                                    "#!/bin/sh\necho -I" + prefix + "/include/python3.11 -L" + prefix + "/lib\n",
+		"lib/python3.11/config-3.11-x86_64-linux-gnu/Makefile":     "prefix=\t\t" + prefix + "\nLDFLAGS=-L" + prefix + "/lib\n",
+	} {
+		out, changed := s.Transform(rel, []byte(in))
+		assert.True(t, changed, rel)
+		assert.NotContains(t, string(out), prefix, rel)
+		assert.NotContains(t, string(out), "/tmp/wd", rel)
+	}
+}
+
+// TestScrubberCondaMeta: conda-meta records and history pack the same from
+// any folder at any time.
+func TestScrubberCondaMeta(t *testing.T) {
+	rec := func(prefix, sha, cache string) string {
+		return `{"name": "libfoo", "size": 12345, "timestamp": 1700000000123,
+  "extracted_package_dir": "` + cache + `/pkgs/libfoo-1.0-h0", "package_tarball_full_path": "` + cache + `/pkgs/libfoo-1.0-h0.conda",
+  "link": {"source": "` + cache + `/pkgs/libfoo-1.0-h0", "type": 1},
+  "paths_data": {"paths": [
+    {"_path": "etc/libfoo.conf", "path_type": "hardlink", "prefix_placeholder": "/opt/anaconda1anaconda2anaconda3", "file_mode": "text", "sha256": "aa", "sha256_in_prefix": "` + sha + `"},
+    {"_path": "share/data", "path_type": "hardlink", "sha256": "bb", "sha256_in_prefix": "bb"}], "paths_version": 1}}`
+	}
+	hist := func(prefix, when string) string {
+		return "==> " + when + " <==\n# cmd: conda create -y -p " + prefix + " python=3.11\n+conda-forge/linux-64::python-3.11.5-h0\n"
+	}
+	pack := func(prefix, sha, cache, when string) (string, string) {
+		s := NewScrubber(prefix, "")
+		r, _ := s.Transform("conda-meta/libfoo-1.0-h0.json", []byte(rec(prefix, sha, cache)))
+		h, _ := s.Transform("conda-meta/history", []byte(hist(prefix, when)))
+		return string(r), string(h)
+	}
+	r1, h1 := pack("/a/.starwhale/conda", "11", "/home/a/miniconda3", "2026-01-01 10:00:00")
+	r2, h2 := pack("/other/b/.starwhale/conda", "22", "/opt/conda", "2026-02-03 11:12:13")
+	assert.Equal(t, r1, r2)
+	assert.Equal(t, h1, h2)
+	assert.NotContains(t, r1, "miniconda3")
+	assert.NotContains(t, r1, `"sha256_in_prefix": "11"`)
+	assert.Contains(t, r1, `"sha256_in_prefix": "bb"`, "a hash that does not depend on the prefix stays")
+	assert.Contains(t, r1, `1700000000123`, "numbers kept exactly")
+	assert.Contains(t, h1, "-p "+mode.PrefixPlaceholder+" ")
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -447,15 +448,40 @@ func depsDigest(wd string, rs *spec.Spec) (string, error) {
 			return "", err
 		}
 		for _, rel := range files {
-			data, err := os.ReadFile(filepath.Join(wd, filepath.FromSlash(rel)))
-			if err != nil {
+			if err := digestEntry(h, wd, rel); err != nil {
 				return "", err
 			}
-			sum := sha256.Sum256(data)
-			fmt.Fprintf(h, "%s\x00%x\n", rel, sum)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// digestEntry adds one entry of a walked dependency to h: a file by its
+// content, a symlink by its target, a folder by its name (a files: src
+// folder holds folders; what is in them is hashed entry by entry).
+func digestEntry(h io.Writer, wd, rel string) error {
+	full := filepath.Join(wd, filepath.FromSlash(rel))
+	st, err := os.Lstat(full)
+	if err != nil {
+		return fmt.Errorf("dependency digest: %w", err)
+	}
+	switch {
+	case st.IsDir():
+		fmt.Fprintf(h, "%s/\x00dir\n", rel)
+	case st.Mode()&os.ModeSymlink != 0:
+		target, err := os.Readlink(full)
+		if err != nil {
+			return fmt.Errorf("dependency digest: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00link\x00%s\n", rel, target)
+	default:
+		data, err := os.ReadFile(full)
+		if err != nil {
+			return fmt.Errorf("dependency digest: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%x\n", rel, sha256.Sum256(data))
+	}
+	return nil
 }
 
 // walkRel lists the files of rel (a file, or a folder walked) under wd.
@@ -682,7 +708,7 @@ func (p *packed) commit(ctx context.Context, reg *registry.Registry, cache *laye
 
 // layerFormat changes when packing changes in a way the cache must not
 // survive.
-const layerFormat = "swcli-layer-3"
+const layerFormat = "swcli-layer-4" // 4: paths scrubbed wherever they start; conda-meta normalized
 
 // layerKey identifies a layer's input on this machine: the files' paths,
 // sizes, modification times, modes and inodes (of the file read: an

@@ -231,8 +231,15 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 		}
 	}
 	st.State, st.Vars, st.Unset, st.Script = StateReady, act.Vars, act.Unset, scriptIf(act)
-	if final, err := sp.Resolve(wd); err == nil {
-		st.DepsDigest, _ = depsDigest(wd, final)
+	// The digest of what was installed; an error here fails the create
+	// (a build would fail on it later anyway).
+	final, err := sp.Resolve(wd)
+	if err == nil {
+		st.DepsDigest, err = depsDigest(wd, final)
+	}
+	if err != nil {
+		restore()
+		return nil, err
 	}
 	if err := WriteState(statePath, st); err != nil {
 		restore()

@@ -372,7 +372,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if err != nil {
 		var me *mode.Error
 		if errors.As(err, &me) && me.Code == mode.ErrNoTool {
-			return nil, noPythonError(rm, me.Message)
+			return nil, s.missingToolError(ctx, m, rm, me, fast)
 		}
 		return nil, err
 	}
@@ -395,6 +395,35 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 		return nil, err
 	}
 	return res, nil
+}
+
+// missingToolError says what a restore needs that this machine lacks. The
+// mode's Doctor tells which of its tools is missing: a Python gets
+// noPythonError's advice; another tool (conda for a conda lock) the mode's
+// own message, and, when the bundle has env layers, that a restore
+// without --from-lock needs no such tool. When Doctor names none, it is
+// the Python.
+func (s *Service) missingToolError(ctx context.Context, m mode.Mode, rm *Manifest, me *mode.Error, fast bool) error {
+	rep, err := m.Doctor(ctx, mode.DoctorRequest{Python: mode.Python{Version: rm.PythonVersion}})
+	if err != nil {
+		return noPythonError(rm, me.Message)
+	}
+	for _, t := range rep.Tools {
+		if t.OK {
+			continue
+		}
+		if strings.HasPrefix(t.Name, "python") {
+			return noPythonError(rm, me.Message)
+		}
+		alt := ""
+		if !fast && !rm.LockOnly {
+			alt = "; or restore without --from-lock: the bundle's env layers unpack without " + t.Name
+		}
+		return usagef("%s (%s mode) needs %s to restore from its lock, and this machine has none: %s%s",
+			rm.Name, rm.Mode, t.Name, strings.TrimSpace(t.Message), alt)
+	}
+	// The mode's Doctor names no missing tool: the Python it asked for.
+	return noPythonError(rm, me.Message)
 }
 
 // noPythonError says which Python a restore needs, what this machine has

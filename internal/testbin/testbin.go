@@ -1,5 +1,6 @@
 // Package testbin gives tests the built swcli binary and its plugins: the
-// folder named by SWCLI_BIN (`make test` sets it to bin/ after `make build`),
+// folder named by SWCLI_BIN (`make test` sets it to bin/ after `make build`;
+// a relative one is relative to the module root),
 // or a fresh build into a temporary folder, once per test process.
 package testbin
 
@@ -24,13 +25,23 @@ func repoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// fromRoot resolves a relative SWCLI_BIN from the module root, not from the
+// package folder go test runs in: `SWCLI_BIN=bin go test ./cmd/swcli` means
+// the repo's bin/.
+func fromRoot(d string) string {
+	if filepath.IsAbs(d) {
+		return d
+	}
+	return filepath.Join(repoRoot(), d)
+}
+
 // Dir returns a folder holding swcli, the plugin binaries and their
 // plugins.yaml.
 func Dir(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
 		if d := os.Getenv("SWCLI_BIN"); d != "" {
-			dir = d
+			dir = fromRoot(d)
 			return
 		}
 		dir, err = os.MkdirTemp("", "swcli-testbin-")

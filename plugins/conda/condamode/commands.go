@@ -5,8 +5,6 @@ package condamode
 // flags (-y, -p, -c, --override-channels, --json, --file) but:
 //   - have no "env update": "install -y -p PREFIX -f FILE" reads an
 //     environment.yml (including its pip: section);
-//   - have no "list --explicit": "env export -p PREFIX --explicit" prints the
-//     explicit spec, with "#md5" on every URL by default;
 //   - read $MAMBARC as well as $CONDARC.
 
 func channelArgs(channels []string) []string {
@@ -42,14 +40,6 @@ func (t *tool) envUpdateArgs(prefix, file string) []string {
 		return []string{t.path, "install", "-y", "-p", prefix, "-f", file}
 	}
 	return []string{t.path, "env", "update", "-p", prefix, "-f", file}
-}
-
-// explicitArgs: conda list -p PREFIX --explicit --md5 (micromamba: env export -p PREFIX --explicit).
-func (t *tool) explicitArgs(prefix string) []string {
-	if t.flavor == flavorMicromamba {
-		return []string{t.path, "env", "export", "-p", prefix, "--explicit"}
-	}
-	return []string{t.path, "list", "-p", prefix, "--explicit", "--md5"}
 }
 
 // createExplicitArgs: conda create -y -p PREFIX --json --file EXPLICIT.txt

@@ -216,8 +216,47 @@ func (m *Mode) Install(ctx context.Context, req mode.InstallRequest, ev mode.Eve
 			return err
 		}
 	}
+	if needConda {
+		if err := checkPython(env); err != nil {
+			return err
+		}
+	}
 	ev.Emit(mode.Event{Stage: "install", Current: total, Total: total, Message: "done"})
 	return nil
+}
+
+// checkPython refuses an environment whose conda dependencies replaced its
+// Python with another X.Y than Env.Python.Version (conda does so silently
+// for a "python=3.10" spec): swcli would report and record a Python the
+// environment does not have.
+func checkPython(env mode.Env) error {
+	if env.Python.Version == "" {
+		return nil
+	}
+	recs, err := condaRecords(env.Prefix)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Name != "python" {
+			continue
+		}
+		if xy := majorMinor(r.Version); xy != env.Python.Version {
+			return mode.Errorf(mode.ErrInvalid,
+				"the conda dependencies installed Python %s, but environment.python is %q: set environment.python to %q, or pin python=%s in the conda dependencies",
+				r.Version, env.Python.Version, xy, env.Python.Version)
+		}
+	}
+	return nil
+}
+
+// majorMinor is "3.10" of "3.10.13".
+func majorMinor(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
 }
 
 func describe(d mode.Dependency) string {
@@ -358,6 +397,7 @@ func (m *Mode) installOne(ctx context.Context, t *tool, env mode.Env, vars []str
 		if err != nil {
 			return toolError(t.name+" env update -f "+d.Path+" failed", res, err)
 		}
+		return recordPipSources(ctx, env, envFileFindLinks(env, file), ev)
 	case mode.DepPipReq:
 		return pipInstall(ctx, env, []string{"-r", inWorkdir(env, d.Path)}, ev, stage)
 	case mode.DepPip:

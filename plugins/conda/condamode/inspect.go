@@ -67,11 +67,16 @@ for sp in sps:
             du = json.loads(du) if du else None
         except ValueError:
             du = None
+        src = read(os.path.join(di, "swcli-source.json"))
+        try:
+            src = json.loads(src) if src else None
+        except ValueError:
+            src = None
         dists.append({
             "name": name, "version": version,
             "installer": (read(os.path.join(di, "INSTALLER")) or "").strip(),
             "dist_info": os.path.relpath(di, prefix).replace(os.sep, "/"),
-            "files": files, "direct_url": du,
+            "files": files, "direct_url": du, "swcli_source": src,
         })
 impl = sys.implementation
 print(json.dumps({
@@ -89,6 +94,9 @@ type distInfo struct {
 	DistInfo  string         `json:"dist_info"`
 	Files     []string       `json:"files"`
 	DirectURL map[string]any `json:"direct_url"`
+	// Source is what recordPipSources wrote for a wheel pip found through
+	// an env file's --find-links (pip records no direct_url.json then).
+	Source *pipSourceRecord `json:"swcli_source"`
 }
 
 type envInfo struct {
@@ -120,6 +128,10 @@ type condaRecord struct {
 	MD5     string   `json:"md5"`
 	SHA256  string   `json:"sha256"`
 	Files   []string `json:"files"`
+	Depends []string `json:"depends"`
+	Channel string   `json:"channel"`
+	Subdir  string   `json:"subdir"`
+	Fn      string   `json:"fn"`
 	file    string   // conda-meta/NAME-VERSION-BUILD.json
 }
 

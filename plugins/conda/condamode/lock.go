@@ -20,10 +20,11 @@ const (
 	PipLockFile   = "requirements-lock.txt" // the pip-installed part
 )
 
-// Lock reports the conda packages (from the explicit spec and conda-meta) and
-// the pip-installed distributions with their sources:
+// Lock reports the conda packages (the explicit spec, made from conda-meta
+// as `conda list --explicit --md5` makes it) and the pip-installed
+// distributions with their sources, without running conda:
 //
-//	conda list -p PREFIX --explicit --md5      (micromamba: env export -p PREFIX --explicit)
+//	PREFIX/conda-meta/*.json                   (url, md5, sha256, depends)
 //	PREFIX/bin/python -I -c <inspect script>   (dist-info, INSTALLER, direct_url.json)
 func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (mode.Lock, error) {
 	env := req.Env
@@ -39,23 +40,13 @@ func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (
 	if err != nil {
 		return mode.Lock{}, err
 	}
-	t, err := m.findTool(ctx)
-	if err != nil {
-		return mode.Lock{}, err
-	}
-	vars, done, err := condaEnv(env)
-	if err != nil {
-		return mode.Lock{}, err
-	}
-	defer done()
+	// The explicit spec is what `conda list --explicit --md5` prints, read
+	// from the same conda-meta records conda reads: no conda is needed, so
+	// a restored environment is verified on a machine without one.
 	ev.Emit(mode.Event{Stage: "lock", Current: 0, Total: 2, Message: "conda packages"})
-	res, err := run(ctx, ev, t.explicitArgs(env.Prefix), runOpts{env: vars, stage: "lock", jsonOut: true})
-	if err != nil {
-		return mode.Lock{}, toolError(t.name+" list --explicit failed", res, err)
-	}
-	explicit, urls := normalizeExplicit(res.stdout)
+	explicit, urls := explicitSpec(recs)
 	if len(urls) == 0 {
-		return mode.Lock{}, mode.Errorf(mode.ErrToolFailed, "%s printed no explicit spec (no @EXPLICIT URLs) for %s", t.name, env.Prefix)
+		return mode.Lock{}, mode.Errorf(mode.ErrInvalid, "%s: no conda-meta record has a package URL, so there is no explicit spec to lock", env.Prefix)
 	}
 	var lock mode.Lock
 	byURL := map[string]condaRecord{}
@@ -97,6 +88,9 @@ func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (
 	for _, d := range pipDists(info, recs) {
 		p := mode.LockedPackage{Name: d.Name, Version: d.Version, Installer: mode.InstallerPip}
 		p.Source, p.Hashes, p.Editable = pipSource(env, d.DirectURL, ev)
+		if d.DirectURL == nil && d.Source != nil {
+			p.Source, p.Hashes = d.Source.Source, []string{"sha256:" + d.Source.SHA256}
+		}
 		pipPkgs = append(pipPkgs, p)
 	}
 	lock.Packages = append(lock.Packages, pipPkgs...)

@@ -19,13 +19,12 @@
 //	TOOL create -y -p PREFIX [-c CH]... [--override-channels] --json python=X.Y
 //	TOOL install -y -p PREFIX [-c CH]... [--override-channels] --json SPEC...
 //	TOOL env update -p PREFIX -f FILE                                (conda_env)
-//	TOOL list -p PREFIX --explicit --md5                             (Lock)
 //	TOOL create -y -p PREFIX --json --file conda-lock.txt            (Restore)
 //
 // with $CONDARC (and $MAMBARC) naming a temporary file holding
 // configs.conda.condarc when one is given. micromamba and mamba 2.x run
-// "install -y -p PREFIX -f FILE" for conda_env and
-// "env export -p PREFIX --explicit" for Lock. Everything pip does goes through
+// "install -y -p PREFIX -f FILE" for conda_env. Lock runs no tool: it reads
+// the explicit spec from conda-meta, as `conda list --explicit` does. Everything pip does goes through
 // PREFIX/bin/python -m pip install with configs.pip as a venv would pass it;
 // Lock, Files read dist-info folders with PREFIX/bin/python; shell commands
 // run with /bin/sh -c after sourcing etc/conda/activate.d/*.sh.

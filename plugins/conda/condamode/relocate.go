@@ -3,11 +3,16 @@ package condamode
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/swcli/swcli/core/envpack"
 	"github.com/swcli/swcli/core/mode"
 )
 
@@ -29,7 +34,7 @@ const trampolineFmt = "#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\"
 //     relocatable /bin/sh trampoline;
 //   - conda-meta/*.json: absolute paths of the build machine's package cache
 //     (extracted_package_dir, package_tarball_full_path, link.source) are
-//     cleared.
+//     cleared, and sha256_in_prefix is written for the new prefix.
 func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.Events) error {
 	env := req.Env
 	if err := checkEnv(env); err != nil {
@@ -61,7 +66,7 @@ func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.E
 		}
 		if len(newPrefix) > len(old) {
 			return mode.Errorf(mode.ErrPrefixTooLong,
-				"cannot relocate to %s: %d characters, longer than the packed prefix (%d); choose a shorter --target-dir",
+				"cannot relocate to %s: %d characters, longer than the packed prefix (%d) that binary files embed; choose a shorter --target-dir, or restore with --from-lock, which installs the same lock into this folder",
 				newPrefix, len(newPrefix), len(old))
 		}
 		st, _ := os.Stat(p)
@@ -220,8 +225,12 @@ func fixShebangs(prefix, old string) error {
 	return nil
 }
 
-// scrubCondaMeta clears the build machine's package-cache paths from the
-// conda-meta records.
+// scrubCondaMeta makes the conda-meta records true for the environment at
+// prefix: the build machine's package-cache paths cleared, and
+// sha256_in_prefix written again for every file conda wrote the prefix into
+// (a path with a prefix_placeholder), from the file as it is now, so that
+// conda install and conda remove in the restored environment see what conda
+// itself would have recorded here.
 func scrubCondaMeta(prefix string) error {
 	paths, _ := filepath.Glob(filepath.Join(prefix, "conda-meta", "*.json"))
 	for _, p := range paths {
@@ -235,18 +244,21 @@ func scrubCondaMeta(prefix string) error {
 		if dec.Decode(&rec) != nil {
 			continue
 		}
-		changed := false
-		for _, k := range []string{"extracted_package_dir", "package_tarball_full_path"} {
-			if v, ok := rec[k].(string); ok && v != "" {
-				rec[k] = ""
-				changed = true
+		// What the build machine left (bundles packed before packing
+		// normalized it), then this prefix's hashes.
+		changed := envpack.NormalizeCondaRecord(rec)
+		for _, e := range envpack.CondaPlaceholderPaths(rec) {
+			rel, _ := e["_path"].(string)
+			full, err := inPrefix(prefix, rel)
+			if rel == "" || err != nil {
+				continue
 			}
-		}
-		if link, ok := rec["link"].(map[string]any); ok {
-			if v, ok := link["source"].(string); ok && v != "" {
-				link["source"] = ""
-				changed = true
+			sum, err := fileSHA256(full)
+			if err != nil {
+				continue // not here (left out when packing): nothing to describe
 			}
+			e["sha256_in_prefix"] = sum
+			changed = true
 		}
 		if !changed {
 			continue
@@ -260,4 +272,21 @@ func scrubCondaMeta(prefix string) error {
 		}
 	}
 	return nil
+}
+
+// fileSHA256 is the hex sha256 of a regular file.
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", p)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -105,7 +105,7 @@ func TestStandinRelocate(t *testing.T) {
 		TextFiles: text, BinaryFiles: binary, OldPrefix: old}, nil)
 	me := modeErr(t, err, mode.ErrPrefixTooLong)
 	assert.Equal(t, "cannot relocate to "+long+": "+itoa(len(long))+" characters, longer than the packed prefix ("+
-		itoa(len(old))+"); choose a shorter --target-dir", me.Message)
+		itoa(len(old))+") that binary files embed; choose a shorter --target-dir, or restore with --from-lock, which installs the same lock into this folder", me.Message)
 	assert.Equal(t, before, snapshot(t, long), "no file changed")
 
 	// Shorter: relocated.

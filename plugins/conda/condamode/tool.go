@@ -288,6 +288,13 @@ func toolError(what string, res result, err error) error {
 			}
 		}
 	}
+	if strings.Contains(msg, "Pip failed") {
+		// conda's "CondaEnvException: Pip failed" wraps pip's own error
+		// (the pip: section of an env file): pip's line says what failed.
+		if l := pipErrorLine(all); l != "" {
+			msg = "pip: " + l
+		}
+	}
 	if msg == "" {
 		msg = lastLines(all, 3)
 	}
@@ -297,6 +304,18 @@ func toolError(what string, res result, err error) error {
 	// A mode error's message is one line; the output tail goes in Detail.
 	msg = strings.Join(strings.Fields(what+": "+msg), " ")
 	return &mode.Error{Code: mode.ErrToolFailed, Message: msg, Detail: lastLines(all, 40)}
+}
+
+// pipErrorLine is the last "ERROR: ..." line pip wrote (its most specific
+// one: "ERROR: No matching distribution found for x"), or "".
+func pipErrorLine(out string) string {
+	last := ""
+	for _, l := range strings.Split(out, "\n") {
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "ERROR: ") {
+			last = t
+		}
+	}
+	return last
 }
 
 // firstParagraph joins the first paragraph of text and its list lines:

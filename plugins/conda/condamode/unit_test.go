@@ -27,8 +27,6 @@ func TestCommandsPerFlavor(t *testing.T) {
 	}
 	assert.Equal(t, []string{"conda", "env", "update", "-p", "/p", "-f", "/e.yaml"}, c.envUpdateArgs("/p", "/e.yaml"))
 	assert.Equal(t, []string{"micromamba", "install", "-y", "-p", "/p", "-f", "/e.yaml"}, u.envUpdateArgs("/p", "/e.yaml"))
-	assert.Equal(t, []string{"conda", "list", "-p", "/p", "--explicit", "--md5"}, c.explicitArgs("/p"))
-	assert.Equal(t, []string{"micromamba", "env", "export", "-p", "/p", "--explicit"}, u.explicitArgs("/p"))
 }
 
 func TestToolErrorParsing(t *testing.T) {

@@ -55,7 +55,7 @@ func (m *Mode) Relocate(ctx context.Context, req mode.RelocateRequest, ev mode.E
 			return mode.Errorf(mode.ErrInvalid, "relocate: binary files given without the old prefix")
 		}
 		if len(prefix) > len(req.OldPrefix) {
-			return &mode.Error{Code: mode.ErrPrefixTooLong, Message: "the new prefix " + prefix + " is longer than the old prefix " + req.OldPrefix + " that binary files embed; choose a prefix of at most " + strconv.Itoa(len(req.OldPrefix)) + " characters"}
+			return &mode.Error{Code: mode.ErrPrefixTooLong, Message: "the new prefix " + prefix + " is longer than the old prefix " + req.OldPrefix + " that binary files embed; choose a prefix of at most " + strconv.Itoa(len(req.OldPrefix)) + " characters, or restore with --from-lock, which installs the same lock into this folder"}
 		}
 	}
 	total := int64(len(req.TextFiles) + len(req.BinaryFiles) + 1)

@@ -524,7 +524,8 @@ func TestRelocateBinaryAndErrors(t *testing.T) {
 	assert.Equal(t, want, string(got))
 
 	err = m.Relocate(context.Background(), mode.RelocateRequest{Env: mode.Env{Prefix: prefix}, BinaryFiles: []string{"lib.so"}, OldPrefix: "/o"}, nil)
-	modeErr(t, err, mode.ErrPrefixTooLong)
+	tooLong := modeErr(t, err, mode.ErrPrefixTooLong)
+	assert.Contains(t, tooLong.Message, "--from-lock", "the refusal says what restores into this folder")
 	err = m.Relocate(context.Background(), mode.RelocateRequest{Env: mode.Env{Prefix: prefix}, TextFiles: []string{"../etc/passwd"}}, nil)
 	modeErr(t, err, mode.ErrInvalid)
 }
