@@ -1,0 +1,98 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/swcli/swcli/internal/s3test"
+)
+
+// ociDo sends one /v2 request with the token as the Basic password.
+func ociDo(t *testing.T, method, url, token string, body []byte, hdr ...string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.SetBasicAuth("admin", token)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+// TestServerStoreS3: two `swcli server start --store s3://...` processes on
+// one versitygw bucket are one instance: the first (with --data, where it
+// writes admin.token) makes the admin, the second (no --data) uses it; a
+// runtime pushed through one pulls through the other.
+func TestServerStoreS3(t *testing.T) {
+	srv := s3test.Start(t)
+	c := newCLI(t)
+	c.setenv("AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey)
+	url := srv.URL(srv.Bucket(t), "prod")
+	data := t.TempDir()
+	a := startServerWith(t, c, "--data", data, "--store", url)
+	tok, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	require.NoError(t, err)
+	token := strings.TrimSpace(string(tok))
+	b := startServerWith(t, c, "--store", url)
+
+	const repo = "/v2/self/runtime/mnist"
+	var descs []ocispec.Descriptor
+	for _, blob := range [][]byte{[]byte(`{"name":"mnist"}`), bytes.Repeat([]byte("layer "), 1<<20)} {
+		d := digest.FromBytes(blob)
+		code, body := ociDo(t, "POST", a.url+repo+"/blobs/uploads/?digest="+d.String(), token, blob)
+		require.Equal(t, http.StatusCreated, code, "%s", body)
+		descs = append(descs, ocispec.Descriptor{MediaType: "application/octet-stream", Digest: d, Size: int64(len(blob))})
+	}
+	descs[0].MediaType = "application/vnd.starwhale.runtime.config.v1+json"
+	m, err := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		ArtifactType: "application/vnd.starwhale.runtime.v1", Config: descs[0], Layers: descs[1:]})
+	require.NoError(t, err)
+	code, body := ociDo(t, "PUT", a.url+repo+"/manifests/stable", token, m, "Content-Type", ocispec.MediaTypeImageManifest)
+	require.Equal(t, http.StatusCreated, code, "%s", body)
+
+	code, got := ociDo(t, "GET", b.url+repo+"/manifests/stable", token, nil, "Accept", ocispec.MediaTypeImageManifest)
+	require.Equal(t, http.StatusOK, code, "%s", got)
+	assert.Equal(t, m, got)
+	code, got = ociDo(t, "GET", b.url+repo+"/blobs/"+descs[1].Digest.String(), token, nil)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, descs[1].Digest, digest.FromBytes(got))
+	assert.NotContains(t, a.stderr()+b.stderr(), s3test.SecretKey, "no secret in the logs")
+}
+
+// TestServerStoreBad: a bad store URL, wrong credentials or a missing
+// bucket stop `swcli server start` with one line, before it listens, and
+// no secret in it.
+func TestServerStoreBad(t *testing.T) {
+	srv := s3test.Start(t)
+	c := newCLI(t)
+	c.setenv("AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey)
+	bucket := srv.Bucket(t)
+	data := t.TempDir()
+	start := func(url string) []string {
+		return []string{"server", "start", "--listen", "127.0.0.1:0", "--data", data, "--store", url}
+	}
+	c.fail([]string{`no store serves the scheme "gcs"; allowed: file, s3`}, start("gcs://b/p")...)
+	c.fail([]string{`unknown query key "colour"; allowed: concurrency, endpoint,`}, start(srv.URL(bucket, "p")+"&colour=blue")...)
+	c.fail([]string{"credentials do not belong in a store URL"}, start("s3://AKIA:hunter2@"+bucket+"/p")...)
+	c.fail([]string{`bucket "missing-bucket" does not exist at ` + srv.Endpoint}, start(srv.URL("missing-bucket", "p")+"&max_attempts=1")...)
+	c.setenv("AWS_SECRET_ACCESS_KEY=hunter2-wrong")
+	out := c.fail([]string{`access to bucket "` + bucket + `" at ` + srv.Endpoint + ` denied`}, start(srv.URL(bucket, "p")+"&max_attempts=1")...)
+	assert.NotContains(t, out, "hunter2")
+}
