@@ -77,9 +77,9 @@ type s3bench struct {
 	// process), the ceiling of any server on it.
 	rawPut, rawGet float64
 	env            *Env
-	gw    *s3test.Server
-	cat   *plugin.Catalog
-	hosts []*plugin.Host
+	gw             *s3test.Server
+	cat            *plugin.Catalog
+	hosts          []*plugin.Host
 }
 
 func (b *s3bench) close() {
