@@ -3,7 +3,10 @@
 // RGW ...). plugins/s3store serves it as the store plugin "s3store"; tests
 // and other Go programs can use it in-process.
 //
-// Configuration (ConfigFromEnv; the same list is served as Info.ConfigSchema):
+// Configuration: a store URL, s3://BUCKET[/PREFIX][?endpoint=URL&region=R&
+// path_style=B&part_size=S&concurrency=N&max_attempts=N&max_backoff=D]
+// (ConfigFromURL; the host passes it in SW_STORE_URL, see core/storeurl), or
+// these variables (ConfigFromEnv); both are served as Info.ConfigSchema:
 //
 //	SW_S3_ENDPOINT     URL of an S3-compatible service, e.g. http://127.0.0.1:7070
 //	                   (empty: AWS S3)
@@ -14,6 +17,9 @@
 //	                   (ENDPOINT/BUCKET/KEY), false for AWS (BUCKET.host/KEY)
 //	SW_S3_PART_SIZE    multipart part size, default 16MiB, at least 5MiB
 //	SW_S3_CONCURRENCY  parts of one Put uploaded at once, default 4
+//	SW_S3_MAX_ATTEMPTS, SW_S3_MAX_BACKOFF
+//	                   the SDK's standard retryer (default 6 attempts, 5s):
+//	                   throttling, 5xx and dropped connections are retried
 //	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
 //	                   credentials; when unset, the AWS SDK's default chain
 //	                   (shared files; for AWS also SSO and instance roles)
