@@ -118,23 +118,9 @@ var params = []param{
 	{EnvPartSize, "part_size", "string", "multipart part size, e.g. 16MiB (default; at least 5MiB)",
 		func(c *Config, v string) (err error) { c.PartSize, err = parseSize(v); return err }},
 	{EnvConcurrency, "concurrency", "integer", "parts of one put uploaded at once (default 4)",
-		func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return fmt.Errorf("want a whole number of at least 1")
-			}
-			c.Concurrency = n
-			return nil
-		}},
+		func(c *Config, v string) error { return positive(&c.Concurrency, v) }},
 	{EnvMaxAttempts, "max_attempts", "integer", "attempts per S3 request, retries of throttling, 5xx and dropped connections included (default 6)",
-		func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return fmt.Errorf("want a whole number of at least 1")
-			}
-			c.MaxAttempts = n
-			return nil
-		}},
+		func(c *Config, v string) error { return positive(&c.MaxAttempts, v) }},
 	{EnvMaxBackoff, "max_backoff", "string", "longest wait between retries, e.g. 5s (default)",
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -144,6 +130,16 @@ var params = []param{
 			c.MaxBackoff = d
 			return nil
 		}},
+}
+
+// positive reads a whole number of at least 1 into dst.
+func positive(dst *int, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("want a whole number of at least 1")
+	}
+	*dst = n
+	return nil
 }
 
 // ConfigFromEnv reads the configuration from the environment variables named
