@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,4 +175,22 @@ func TestParseDeclOfS3Store(t *testing.T) {
 	assert.Equal(t, "s3", d.Scheme)
 	assert.ElementsMatch(t, s3store.QueryKeys(), d.Keys(), "the schema and the parser list the same keys")
 	assert.True(t, strings.HasPrefix(d.Form, "s3://BUCKET"))
+}
+
+// TestSchemeFoundByDeclaration: a store plugin is found by the scheme it
+// declares, whatever its name in plugins.yaml (here the s3store binary
+// installed as "objects", as a third-party plugin would be).
+func TestSchemeFoundByDeclaration(t *testing.T) {
+	srv := s3test.Start(t)
+	s3test.CredentialsEnv(t)
+	yaml := filepath.Join(t.TempDir(), plugin.FileName)
+	bin := filepath.Join(testbin.Dir(t), "swcli-plugin-s3store")
+	require.NoError(t, os.WriteFile(yaml, []byte("plugins:\n  - name: objects\n    kind: store\n    command: "+bin+"\n"), 0o644))
+	cat, err := plugin.Load([]string{yaml})
+	require.NoError(t, err)
+	h := plugin.NewHost(cat, hclog.NewNullLogger())
+	t.Cleanup(h.Close)
+	s, err := (&storeurl.Opener{Host: h}).Open(t.Context(), srv.URL(srv.Bucket(t), "x"))
+	require.NoError(t, err)
+	roundTrip(t, s)
 }
