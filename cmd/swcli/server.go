@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -42,6 +43,45 @@ func serverCommand(a *appState) *cli.Command {
 					return usage(c, "needs --data DIR (a filesystem store there) or --store URL")
 				}
 				return startServer(c, a)
+			},
+		}, {
+			Name:      "gc",
+			Usage:     "free blobs no version uses in a server's store (safe while servers on the same store push)",
+			ArgsUsage: " ",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "data", Usage: "folder of the server's filesystem store (DIR/store), unless --store is given"},
+				&cli.StringFlag{Name: "store", EnvVars: []string{"SW_SERVER_STORE"}, Usage: "store URL, as for server start"},
+				&cli.DurationFlag{Name: "grace", Value: registry.DefaultGracePeriod, Usage: "keep unreferenced blobs younger than this (a push may be writing them)"},
+				&cli.DurationFlag{Name: "lease-ttl", Usage: "keep blobs a push found stored (HEAD, mount) for this long (default: --grace)"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "only say what would be freed"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return usage(c, "takes no arguments, got %q", c.Args().First())
+				}
+				if c.String("data") == "" && c.String("store") == "" {
+					return usage(c, "needs --data DIR or --store URL")
+				}
+				st, err := openServerStore(c, a, c.String("data"), c.String("store"))
+				if err != nil {
+					return err
+				}
+				opts := []registry.GCOption{registry.GracePeriod(c.Duration("grace"))}
+				if c.IsSet("lease-ttl") {
+					opts = append(opts, registry.LeaseTTL(c.Duration("lease-ttl")))
+				}
+				if c.Bool("dry-run") {
+					opts = append(opts, registry.DryRun())
+				}
+				stats, err := registry.New(st).GC(c.Context, opts...)
+				if err != nil {
+					return err
+				}
+				if a.json() {
+					return printJSON(stats)
+				}
+				fmt.Printf("freed %d blobs (%s), kept %d\n", stats.BlobsFreed, humanSize(stats.BytesFreed), stats.BlobsKept)
+				return nil
 			},
 		}},
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -95,4 +97,55 @@ func TestServerStoreBad(t *testing.T) {
 	c.setenv("AWS_SECRET_ACCESS_KEY=hunter2-wrong")
 	out := c.fail([]string{`access to bucket "` + bucket + `" at ` + srv.Endpoint + ` denied`}, start(srv.URL(bucket, "p")+"&max_attempts=1")...)
 	assert.NotContains(t, out, "hunter2")
+}
+
+// TestServerStoreGCTwoProcesses: `swcli server gc` in one process never
+// frees a blob that a push through a server process on the same bucket
+// found stored (HEAD) and is about to reference; a blob nobody uses is
+// freed.
+func TestServerStoreGCTwoProcesses(t *testing.T) {
+	srv := s3test.Start(t)
+	c := newCLI(t)
+	c.setenv("AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey)
+	bucket := srv.Bucket(t)
+	url := srv.URL(bucket, "prod")
+	data := t.TempDir()
+	a := startServerWith(t, c, "--data", data, "--store", url)
+	tok, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	require.NoError(t, err)
+	token := strings.TrimSpace(string(tok))
+
+	const repo = "/v2/self/runtime/app"
+	var descs []ocispec.Descriptor
+	for _, blob := range []string{`{"name":"app"}`, "an old layer", "a stray blob"} {
+		d := digest.FromString(blob)
+		code, body := ociDo(t, "POST", a.url+repo+"/blobs/uploads/?digest="+d.String(), token, []byte(blob))
+		require.Equal(t, http.StatusCreated, code, "%s", body)
+		descs = append(descs, ocispec.Descriptor{MediaType: "application/octet-stream", Digest: d, Size: int64(len(blob))})
+		// pushed long ago: no lease left
+		_, err := srv.Client.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("prod/leases/sha256/" + d.Encoded())})
+		require.NoError(t, err)
+	}
+	cfg, layer, stray := descs[0], descs[1], descs[2]
+	for _, d := range []ocispec.Descriptor{cfg, layer} { // a pusher finds these stored
+		code, _ := ociDo(t, "HEAD", a.url+repo+"/blobs/"+d.Digest.String(), token, nil)
+		require.Equal(t, http.StatusOK, code)
+	}
+
+	gc := newCLI(t) // another sandbox: c's server keeps running
+	gc.setenv("AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey)
+	out := gc.ok("server", "gc", "--store", url, "--grace", "0s", "--lease-ttl", "1h", "-o", "json")
+	assert.Contains(t, out.stdout, `"blobs_freed": 1`, out.String())
+
+	cfg.MediaType = "application/vnd.starwhale.runtime.config.v1+json"
+	m, err := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		ArtifactType: "application/vnd.starwhale.runtime.v1", Config: cfg, Layers: []ocispec.Descriptor{layer}})
+	require.NoError(t, err)
+	code, body := ociDo(t, "PUT", a.url+repo+"/manifests/stable", token, m, "Content-Type", ocispec.MediaTypeImageManifest)
+	require.Equal(t, http.StatusCreated, code, "the push completes: %s", body)
+	code, got := ociDo(t, "GET", a.url+repo+"/blobs/"+layer.Digest.String(), token, nil)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "an old layer", string(got))
+	code, _ = ociDo(t, "HEAD", a.url+repo+"/blobs/"+stray.Digest.String(), token, nil)
+	assert.Equal(t, http.StatusNotFound, code, "the stray blob was freed")
 }

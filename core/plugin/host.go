@@ -252,14 +252,26 @@ const StoreEnv = "SW_STORE_URL"
 // store URL rawURL, given to it in SW_STORE_URL: each URL gets its own
 // plugin process, so one host can hold several stores of one plugin.
 // Checking the URL against what the plugin accepts is core/storeurl's job.
-func (h *Host) StoreAt(ctx context.Context, name, rawURL string) (store.Store, error) {
+// It also returns the plugin's Info.
+func (h *Host) StoreAt(ctx context.Context, name, rawURL string) (store.Store, mode.Info, error) {
 	id := name + " " + rawURL
 	r, err := h.startWith(ctx, id, name, pluginwire.KindStore, []string{StoreEnv + "=" + rawURL})
 	if err != nil {
-		return nil, err
+		return nil, mode.Info{}, err
 	}
 	cs := &crashStore{s: r.raw.(store.Store), crash: crash{name: id, path: r.entry.Path, c: r.client, h: h}}
-	return store.Checked(name, cs), nil
+	return store.Checked(name, cs), r.info, nil
+}
+
+// StopStoreAt stops the instance StoreAt started for name and rawURL, if
+// it runs.
+func (h *Host) StopStoreAt(name, rawURL string) {
+	h.mu.Lock()
+	r, ok := h.clients[name+" "+rawURL]
+	h.mu.Unlock()
+	if ok {
+		h.forget(name+" "+rawURL, r.client)
+	}
 }
 
 // Info launches the plugin and returns its Info.

@@ -132,17 +132,8 @@ func (o *Opener) Open(ctx context.Context, rawURL string) (store.Store, error) {
 		if s, err = openFile(rawURL, u); err != nil {
 			return nil, err
 		}
-	} else {
-		name, d, err := o.find(ctx, rawURL, u.Scheme)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkQuery(rawURL, u, d); err != nil {
-			return nil, err
-		}
-		if s, err = o.Host.StoreAt(ctx, name, rawURL); err != nil {
-			return nil, err
-		}
+	} else if s, err = o.plugin(ctx, rawURL, u); err != nil {
+		return nil, err
 	}
 	if err := Probe(ctx, s); err != nil {
 		return nil, &ProbeError{URL: Redact(rawURL), Err: err}
@@ -183,10 +174,11 @@ func openFile(rawURL string, u *url.URL) (store.Store, error) {
 	return store.Checked("file", fs), nil
 }
 
-// find returns the store plugin that declares scheme. A plugin named
-// SCHEME or SCHEMEstore is asked first; the other store plugins are asked
-// only when it does not declare the scheme.
-func (o *Opener) find(ctx context.Context, rawURL, scheme string) (string, Decl, error) {
+// plugin launches the store plugin that declares u's scheme, for rawURL,
+// and checks the URL's query keys against its declaration. Each store
+// plugin is launched with the URL and asked its Info, a plugin named SCHEME
+// or SCHEMEstore first; one that declares another scheme is stopped again.
+func (o *Opener) plugin(ctx context.Context, rawURL string, u *url.URL) (store.Store, error) {
 	var entries []plugin.Entry
 	if o.Host != nil && o.Host.Catalog != nil {
 		for _, e := range o.Host.Catalog.Entries() {
@@ -196,30 +188,34 @@ func (o *Opener) find(ctx context.Context, rawURL, scheme string) (string, Decl,
 		}
 	}
 	slices.SortStableFunc(entries, func(a, b plugin.Entry) int {
-		return rank(a.Name, scheme) - rank(b.Name, scheme)
+		return rank(a.Name, u.Scheme) - rank(b.Name, u.Scheme)
 	})
 	known := []string{FileScheme}
 	var failed []string
 	for _, e := range entries {
-		info, _, err := o.Host.Info(ctx, e.Name)
+		s, info, err := o.Host.StoreAt(ctx, e.Name, rawURL)
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("%s (%v)", e.Name, err))
 			continue
 		}
 		d, ok := ParseDecl(info.ConfigSchema)
-		if !ok {
-			continue
+		if ok && d.Scheme == u.Scheme {
+			if err := checkQuery(rawURL, u, d); err != nil {
+				o.Host.StopStoreAt(e.Name, rawURL)
+				return nil, err
+			}
+			return s, nil
 		}
-		if d.Scheme == scheme {
-			return e.Name, d, nil
+		o.Host.StopStoreAt(e.Name, rawURL)
+		if ok {
+			known = append(known, d.Scheme)
 		}
-		known = append(known, d.Scheme)
 	}
-	problem := fmt.Sprintf("no store serves the scheme %q; allowed: %s (schemes of the store plugins in plugins.yaml)", scheme, strings.Join(known, ", "))
+	problem := fmt.Sprintf("no store serves the scheme %q; allowed: %s (schemes of the store plugins in plugins.yaml)", u.Scheme, strings.Join(known, ", "))
 	if len(failed) > 0 {
 		problem += "; could not ask " + strings.Join(failed, ", ")
 	}
-	return "", Decl{}, &URLError{URL: Redact(rawURL), Problem: problem}
+	return nil, &URLError{URL: Redact(rawURL), Problem: problem}
 }
 
 func rank(name, scheme string) int {
