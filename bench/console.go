@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/server"
@@ -113,7 +114,7 @@ func init() {
 			return err
 		}
 		return page("version page, 300 packages,", "/projects/bench/runtimes/big/versions/"+big.Short, func() error {
-			bl, err := workflow.LoadBundle(ctx, reg, big)
+			bl, err := workflow.LoadBundle(ctx, instance.OnRegistry(reg), big)
 			if err != nil {
 				return err
 			}

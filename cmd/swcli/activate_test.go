@@ -94,18 +94,23 @@ func (p *ptyShell) output() string {
 // returns the position after it.
 func (p *ptyShell) expect(from int, want string) int {
 	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	for {
 		out := p.output()
 		if from <= len(out) {
 			if i := strings.Index(out[from:], want); i >= 0 {
 				return from + i + len(want)
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-p.eof:
+			if out := p.output(); from <= len(out) && strings.Contains(out[from:], want) {
+				continue
+			}
+			p.t.Fatalf("the terminal closed before %q; terminal output:\n%s", want, p.output())
+			return 0
+		case <-time.After(20 * time.Millisecond): // poll the output again
+		}
 	}
-	p.t.Fatalf("waited for %q; terminal output:\n%s", want, p.output())
-	return 0
 }
 
 func (p *ptyShell) send(s string) {
@@ -116,19 +121,12 @@ func (p *ptyShell) send(s string) {
 // wait waits for swcli to exit and returns its exit code.
 func (p *ptyShell) wait() int {
 	p.t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		require.NoError(p.t, err)
-		return 0
-	case <-time.After(20 * time.Second):
-		p.t.Fatalf("swcli did not exit; terminal output:\n%s", p.output())
-		return -1
+	err := p.cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
 	}
+	require.NoError(p.t, err)
+	return 0
 }
 
 // On a terminal, activate starts a subshell with the environment active and

@@ -365,3 +365,22 @@ func TestBuildPipCheckAndEditable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(lockText), "edpkg @ git+file://"+repo+"@"+commit)
 }
+
+// build --no-cache makes the environment again with the old one aside: when
+// pip fails, the old environment is put back as it was and still runs, as
+// with create --force.
+func TestBuildNoCachePipFailureKeepsOldEnv(t *testing.T) {
+	t.Parallel()
+	py := pythons(t)[0]
+	c := newCLI(t)
+	wd := t.TempDir()
+	write(t, filepath.Join(wd, "requirements.txt"), "")
+	c.ok("runtime", "create", "--name", "keep-env", "--python", py.Version, wd)
+	marker := filepath.Join(wd, ".starwhale", "venv", "marker")
+	write(t, marker, "old env")
+	write(t, filepath.Join(wd, "requirements.txt"), "--no-index\nno-such-package==9.9\n")
+	before := tree(t, wd)
+	c.fail([]string{"failed", "no-such-package"}, "runtime", "build", "--no-cache", wd)
+	sameTree(t, before, tree(t, wd), "the old environment is put back")
+	assert.Equal(t, py.Version, c.py(wd, "import sys; print('%d.%d' % sys.version_info[:2])"), "and still runs")
+}

@@ -57,15 +57,14 @@ func dockerizeCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			switch {
-			case a.json():
-				return printJSON(res)
-			case c.Bool("dry-run"):
-				fmt.Print(res.Dockerfile)
-				if res.ContextDir != "" {
-					fmt.Fprintf(os.Stderr, "build context in %s\n", res.ContextDir)
+			return a.render(res, func() {
+				if c.Bool("dry-run") {
+					fmt.Print(res.Dockerfile)
+					if res.ContextDir != "" {
+						fmt.Fprintf(os.Stderr, "build context in %s\n", res.ContextDir)
+					}
+					return
 				}
-			default:
 				how := "built"
 				if res.Pushed {
 					how = "built and pushed"
@@ -74,8 +73,7 @@ func dockerizeCommand(a *appState) *cli.Command {
 				if res.ContextDir != "" {
 					fmt.Printf("build context in %s\n", res.ContextDir)
 				}
-			}
-			return nil
+			})
 		},
 	}
 }

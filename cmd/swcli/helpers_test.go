@@ -47,7 +47,12 @@ type cli struct {
 
 func newCLI(t *testing.T) *cli {
 	t.Helper()
-	home := t.TempDir()
+	return newCLIAt(t, t.TempDir())
+}
+
+// newCLIAt is newCLI with its HOME at home (an existing folder).
+func newCLIAt(t *testing.T, home string) *cli {
+	t.Helper()
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	c := &cli{t: t, bin: testbin.SWCLI(t), home: home, tag: hex.EncodeToString(b[:])}
@@ -55,8 +60,8 @@ func newCLI(t *testing.T) *cli {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
 		case k == "HOME", k == "SW_LOCAL_STORAGE", k == "SW_CLI_CONFIG", k == "SW_PLUGINS",
-			k == "SW_LOG_LEVEL", k == "VIRTUAL_ENV", k == "PYTHONHOME", k == "ZDOTDIR", k == "ENV",
-			strings.HasPrefix(k, "PIP_"):
+			k == "SW_LOG_LEVEL", k == "VIRTUAL_ENV", k == "PYTHONHOME", k == "PYTHONPATH", k == "CONDA_PREFIX",
+			k == "ZDOTDIR", k == "ENV", strings.HasPrefix(k, "PIP_"):
 			continue
 		}
 		c.env = append(c.env, kv)
@@ -70,6 +75,7 @@ func newCLI(t *testing.T) *cli {
 		"PIP_RETRIES=0",
 		"PIP_TIMEOUT=5",
 		"PIP_NO_CACHE_DIR=1",
+		"PIP_DISABLE_PIP_VERSION_CHECK=1",
 		"SWCLI_TEST_TAG="+c.tag,
 	)
 	return c
@@ -106,10 +112,20 @@ func (c *cli) command(args ...string) *exec.Cmd {
 	return cmd
 }
 
-// run runs swcli with stdin (may be empty) and returns what it did.
+// run runs swcli with stdin (may be empty) and returns what it did, then
+// checks it left no process behind.
 func (c *cli) runIn(stdin string, args ...string) result {
 	c.t.Helper()
+	r := c.runAt(c.home, stdin, args...)
+	c.assertNoProcesses("after swcli " + strings.Join(args, " "))
+	return r
+}
+
+// runAt runs swcli in dir with stdin (may be empty) and returns what it did.
+func (c *cli) runAt(dir, stdin string, args ...string) result {
+	c.t.Helper()
 	cmd := c.command(args...)
+	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != "" {
@@ -122,7 +138,6 @@ func (c *cli) runIn(stdin string, args ...string) result {
 	} else if err != nil {
 		c.t.Fatalf("swcli %v: %v", args, err)
 	}
-	c.assertNoProcesses("after swcli " + strings.Join(args, " "))
 	return r
 }
 
@@ -183,10 +198,14 @@ func (c *cli) tagged() map[int]string {
 }
 
 // assertNoProcesses waits up to a few seconds for every tagged process to
-// go, then fails naming those left.
-func (c *cli) assertNoProcesses(when string) {
-	c.t.Helper()
-	deadline := time.Now().Add(6 * time.Second)
+// go, then fails naming those left (and kills them, so they do not outlive
+// the test).
+func (c *cli) assertNoProcesses(when string) { c.waitNoProcesses(c.t, when) }
+
+// waitNoProcesses is assertNoProcesses reporting to t (a subtest).
+func (c *cli) waitNoProcesses(t *testing.T, when string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	var left map[int]string
 	for {
 		left = c.tagged()
@@ -195,7 +214,12 @@ func (c *cli) assertNoProcesses(when string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	assert.Empty(c.t, left, "processes left behind %s", when)
+	assert.Empty(t, left, "processes left behind %s", when)
+	for pid := range left {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
+	}
 }
 
 // tree is a snapshot of a folder: relative path -> size, mode and mtime

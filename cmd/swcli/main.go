@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -36,6 +38,7 @@ func run(args []string) int {
 	app := newApp(a)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	a.ctx = ctx
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -92,11 +95,21 @@ type appState struct {
 	verbose bool
 	logger  hclog.Logger
 	host    *plugin.Host
+	// closers are the places a command opened (see open).
+	closers []io.Closer
+	// crashSeen counts the events crashHook matched.
+	crashSeen atomic.Int32
+	// ctx is the command's context (cancelled on SIGINT/SIGTERM).
+	ctx context.Context
 }
 
 func (a *appState) json() bool { return a.output == "json" }
 
 func (a *appState) close() {
+	for _, c := range a.closers {
+		_ = c.Close()
+	}
+	a.closers = nil
 	if a.host != nil {
 		a.host.Close()
 	}

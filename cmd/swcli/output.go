@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
@@ -19,6 +21,23 @@ func printJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// render is the tail of every command: v as JSON with -o json, else the
+// text that text prints.
+func (a *appState) render(v any, text func()) error {
+	if a.json() {
+		return printJSON(v)
+	}
+	text()
+	return nil
+}
+
+// copyProgress shows which blob a copy is at, as the other long commands'
+// stages are shown.
+func (a *appState) copyProgress() func(done, total int) {
+	ev := a.events()
+	return func(done, total int) { ev(mode.Event{Stage: "copy blobs", Current: int64(done), Total: int64(total)}) }
 }
 
 // nonNil makes an empty listing print as [] rather than null in JSON.
@@ -51,6 +70,7 @@ func (a *appState) events() mode.Events {
 	return func(e mode.Event) {
 		mu.Lock()
 		defer mu.Unlock()
+		a.crashHook(e.Stage)
 		if e.Level != "" {
 			switch e.Level {
 			case "error", "warn":
@@ -86,6 +106,37 @@ func (a *appState) events() mode.Events {
 		bar.Describe(desc)
 		_ = bar.Add(1)
 	}
+}
+
+// crashHook is a test hook: with SWCLI_TEST_KILL_AT=STAGE[#N][@INT] the
+// process kills itself (SIGKILL, as a crash or kill -9 would) at the Nth
+// progress event whose stage starts with STAGE; with @INT it interrupts
+// itself (SIGINT, as Ctrl-C would) and goes on only once the command's
+// context is cancelled. Tests crash or interrupt a command at a chosen point
+// instead of after a guessed sleep.
+func (a *appState) crashHook(stage string) {
+	at := os.Getenv("SWCLI_TEST_KILL_AT")
+	if at == "" || stage == "" {
+		return
+	}
+	sig := syscall.SIGKILL
+	if rest, ok := strings.CutSuffix(at, "@INT"); ok {
+		at, sig = rest, syscall.SIGINT
+	}
+	want := 1
+	if i := strings.LastIndexByte(at, '#'); i >= 0 {
+		if n, err := strconv.Atoi(at[i+1:]); err == nil && n > 0 {
+			at, want = at[:i], n
+		}
+	}
+	if !strings.HasPrefix(stage, at) || a.crashSeen.Add(1) != int32(want) {
+		return
+	}
+	_ = syscall.Kill(os.Getpid(), sig)
+	if sig == syscall.SIGKILL || a.ctx == nil {
+		select {} // the signal is on its way
+	}
+	<-a.ctx.Done()
 }
 
 // doneEvents clears the spinner line.

@@ -42,15 +42,13 @@ func pluginCommand(a *appState) *cli.Command {
 						rows = append(rows, describe(c, h, e))
 						h.Close()
 					}
-					if a.json() {
-						return printJSON(nonNil(rows))
-					}
-					var t [][]string
-					for _, r := range rows {
-						t = append(t, []string{r.Name, r.Kind, r.Version, r.Status, r.Path})
-					}
-					printTable([]string{"NAME", "KIND", "VERSION", "STATUS", "PATH"}, t)
-					return nil
+					return a.render(nonNil(rows), func() {
+						var t [][]string
+						for _, r := range rows {
+							t = append(t, []string{r.Name, r.Kind, r.Version, r.Status, r.Path})
+						}
+						printTable([]string{"NAME", "KIND", "VERSION", "STATUS", "PATH"}, t)
+					})
 				},
 			},
 			{
@@ -73,23 +71,21 @@ func pluginCommand(a *appState) *cli.Command {
 					if r.Error != "" && !a.json() {
 						return errString(r.Error)
 					}
-					if a.json() {
-						return printJSON(r)
-					}
-					rows := [][]string{
-						{"name", r.Name}, {"kind", r.Kind}, {"version", r.Version},
-						{"status", r.Status}, {"path", r.Path}, {"sha256", r.SHA256},
-						{"source", r.Source}, {"capabilities", join(r.Caps)},
-						{"protocol", joinInts(r.Protocol)},
-					}
-					if d, ok := storeurl.ParseDecl(r.ConfigSchema); ok {
-						rows = append(rows, []string{"store URL", d.Form})
-						for _, k := range d.Keys() {
-							rows = append(rows, []string{"  ?" + k, d.Query[k]})
+					return a.render(r, func() {
+						rows := [][]string{
+							{"name", r.Name}, {"kind", r.Kind}, {"version", r.Version},
+							{"status", r.Status}, {"path", r.Path}, {"sha256", r.SHA256},
+							{"source", r.Source}, {"capabilities", join(r.Caps)},
+							{"protocol", joinInts(r.Protocol)},
 						}
-					}
-					printTable([]string{"FIELD", "VALUE"}, rows)
-					return nil
+						if d, ok := storeurl.ParseDecl(r.ConfigSchema); ok {
+							rows = append(rows, []string{"store URL", d.Form})
+							for _, k := range d.Keys() {
+								rows = append(rows, []string{"  ?" + k, d.Query[k]})
+							}
+						}
+						printTable([]string{"FIELD", "VALUE"}, rows)
+					})
 				},
 			},
 			{
@@ -114,15 +110,13 @@ func pluginCommand(a *appState) *cli.Command {
 					if err != nil {
 						return err
 					}
-					if a.json() {
-						return printJSON(res)
-					}
-					verb := "installed"
-					if res.Replaced {
-						verb = "replaced"
-					}
-					fmt.Printf("%s %s plugin %s %s (%s) in %s\n", verb, res.Kind, res.Name, res.Version, res.Path, res.File)
-					return nil
+					return a.render(res, func() {
+						verb := "installed"
+						if res.Replaced {
+							verb = "replaced"
+						}
+						fmt.Printf("%s %s plugin %s %s (%s) in %s\n", verb, res.Kind, res.Name, res.Version, res.Path, res.File)
+					})
 				},
 			},
 			{
@@ -137,11 +131,9 @@ func pluginCommand(a *appState) *cli.Command {
 					if err != nil {
 						return err
 					}
-					if a.json() {
-						return printJSON(res)
-					}
-					fmt.Printf("removed %s plugin %s from %s\n", res.Kind, res.Name, res.File)
-					return nil
+					return a.render(res, func() {
+						fmt.Printf("removed %s plugin %s from %s\n", res.Kind, res.Name, res.File)
+					})
 				},
 			},
 		},

@@ -34,13 +34,11 @@ func restoreCommands(a *appState) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				if a.json() {
-					return printJSON(res)
-				}
-				how := map[string]string{"layers": "unpacked and relocated", "lock": "installed from its lock", "cached": "already restored"}[res.Path]
-				fmt.Printf("restored %s %s (%s) in %s\n", res.Name, res.Version, how, res.Workdir)
-				fmt.Printf("run in it with: swcli runtime run %s -- python\n", rsShellWord(res.Workdir))
-				return nil
+				return a.render(res, func() {
+					how := map[string]string{"layers": "unpacked and relocated", "lock": "installed from its lock", "cached": "already restored"}[res.Path]
+					fmt.Printf("restored %s %s (%s) in %s\n", res.Name, res.Version, how, res.Workdir)
+					fmt.Printf("run in it with: swcli runtime run %s -- python\n", rsShellWord(res.Workdir))
+				})
 			},
 		},
 		{
@@ -63,11 +61,7 @@ func restoreCommands(a *appState) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				if a.json() {
-					return printJSON(res)
-				}
-				fmt.Printf("extracted %s %s to %s\n", res.Name, res.Version, res.Workdir)
-				return nil
+				return a.render(res, func() { fmt.Printf("extracted %s %s to %s\n", res.Name, res.Version, res.Workdir) })
 			},
 		},
 	}

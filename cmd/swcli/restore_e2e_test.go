@@ -24,7 +24,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
@@ -39,65 +38,30 @@ import (
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
-// rsDeadIndex is where pip would look without configs.pip: a closed port.
-const rsDeadIndex = "http://127.0.0.1:9/simple/"
-
 // rsPython is the Python X.Y of the runtimes these tests build: 3.11, which
 // Debian's /usr/bin/python3.11 also provides (used by the other-user test).
 const rsPython = "3.11"
 
 // rsSandbox is one "machine": its own HOME, storage and config.
+// rsSandbox is the one e2e harness (cli) with its HOME at root/home, and
+// the restore tests' helpers that take the folder to run in first ("" for
+// HOME).
 type rsSandbox struct {
-	t       *testing.T
-	bin     string
-	home    string
+	*cli
 	storage string
-	tag     string
-	env     []string
 }
 
 func rsNewSandbox(t *testing.T, root string) *rsSandbox {
 	t.Helper()
 	home := filepath.Join(root, "home")
 	require.NoError(t, os.MkdirAll(home, 0o755))
-	s := &rsSandbox{t: t, bin: testbin.SWCLI(t), home: home, storage: filepath.Join(home, "storage"),
-		tag: fmt.Sprintf("rs%d-%d", os.Getpid(), time.Now().UnixNano())}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case k == "HOME", k == "SW_LOCAL_STORAGE", k == "SW_CLI_CONFIG", k == "SW_PLUGINS", k == "SW_LOG_LEVEL",
-			k == "VIRTUAL_ENV", k == "PYTHONHOME", k == "PYTHONPATH", k == "CONDA_PREFIX", strings.HasPrefix(k, "PIP_"):
-			continue
-		}
-		s.env = append(s.env, kv)
-	}
-	s.env = append(s.env,
-		"HOME="+home,
-		"SW_LOCAL_STORAGE="+s.storage,
-		"SW_CLI_CONFIG="+filepath.Join(home, "config", "config.yaml"),
-		"PYENV_ROOT="+testpy.PyenvRoot(),
-		"PIP_INDEX_URL="+rsDeadIndex,
-		"PIP_RETRIES=0",
-		"PIP_TIMEOUT=5",
-		"PIP_NO_CACHE_DIR=1",
-		"PIP_DISABLE_PIP_VERSION_CHECK=1",
-		"RS_TEST_TAG="+s.tag,
-	)
-	return s
+	return &rsSandbox{cli: newCLIAt(t, home), storage: filepath.Join(home, "storage")}
 }
 
-type rsResult struct {
-	stdout, stderr string
-	code           int
-}
-
-func (r rsResult) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-}
+type rsResult = result
 
 func (s *rsSandbox) cmd(dir string, args ...string) *exec.Cmd {
-	c := exec.Command(s.bin, args...)
-	c.Env = s.env
+	c := s.command(args...)
 	c.Dir = dir
 	return c
 }
@@ -108,29 +72,7 @@ func (s *rsSandbox) exec(dir string, args ...string) rsResult {
 	if dir == "" {
 		dir = s.home
 	}
-	c := s.cmd(dir, args...)
-	var out, errb bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	require.NoError(s.t, c.Start())
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(3 * time.Minute):
-		_ = c.Process.Kill()
-		<-done
-		s.t.Fatalf("swcli %v did not finish in 3 minutes\n%s\n%s", args, out.String(), errb.String())
-	}
-	r := rsResult{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	if err != nil && !errorsAs(err, &ee) {
-		s.t.Fatalf("swcli %v: %v", args, err)
-	}
-	if ee != nil {
-		r.code = ee.ExitCode()
-	}
-	return r
+	return s.runAt(dir, "", args...)
 }
 
 func errorsAs(err error, ee **exec.ExitError) bool {
@@ -848,7 +790,7 @@ func rsOtherUser(t *testing.T, b rsBuilt, m *workflow.Manifest) {
 		"HOME=" + home,
 		"SW_LOCAL_STORAGE=" + filepath.Join(home, "storage"),
 		"SW_CLI_CONFIG=" + filepath.Join(home, "config.yaml"),
-		"PIP_INDEX_URL=" + rsDeadIndex, "PIP_RETRIES=0", "PIP_TIMEOUT=5", "LANG=C.UTF-8",
+		"PIP_INDEX_URL=" + deadIndex, "PIP_RETRIES=0", "PIP_TIMEOUT=5", "LANG=C.UTF-8",
 	}
 	as := func(dir string, args ...string) (string, error) {
 		c := exec.Command("setpriv", append([]string{"--reuid=" + u.Uid, "--regid=" + u.Gid, "--clear-groups", "--"}, args...)...)
@@ -905,28 +847,20 @@ func TestRestoreInterrupted(t *testing.T) {
 	s := rsNewSandbox(t, filepath.Join(root, "other"))
 	s.ok("", "runtime", "copy", b.swrt, "local/project/self")
 
-	// startAndStop starts a restore of the stored version into target and
-	// sends sig once the big file is being written.
+	// startAndStop restores the stored version into target, killed or
+	// interrupted by swcli's crash hook (SWCLI_TEST_KILL_AT) once the layers
+	// are unpacked: at the start of the relocation, certainly mid-restore.
 	startAndStop := func(t *testing.T, target string, sig syscall.Signal) rsResult {
 		t.Helper()
+		at := "relocate"
+		if sig == syscall.SIGINT {
+			at += "@INT"
+		}
 		var out, errb bytes.Buffer
 		c := s.cmd(s.home, "runtime", "restore", b.name, "--target-dir", target)
+		c.Env = append(append([]string{}, c.Env...), "SWCLI_TEST_KILL_AT="+at)
 		c.Stdout, c.Stderr = &out, &errb
-		require.NoError(t, c.Start())
-		blob := filepath.Join(target, ".starwhale", "venv", "lib", "python"+rsPython, "site-packages", "rs_big", "blob.bin")
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			if _, err := os.Stat(blob); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				_ = c.Process.Kill()
-				t.Fatalf("the restore never started unpacking rs-big\n%s", errb.String())
-			}
-			time.Sleep(time.Millisecond)
-		}
-		require.NoError(t, c.Process.Signal(sig))
-		err := c.Wait()
+		err := c.Run()
 		r := rsResult{stdout: out.String(), stderr: errb.String()}
 		var ee *exec.ExitError
 		if errorsAs(err, &ee) {
@@ -950,7 +884,7 @@ func TestRestoreInterrupted(t *testing.T) {
 		f := s.fail("", "runtime", "run", target, "--", "python", "-V")
 		assert.Contains(t, f.stderr, "not ready")
 		// running again completes it
-		rsWaitNoPlugins(t, s.tag)
+		s.waitNoProcesses(t, "after a killed or interrupted swcli")
 		res := s.restoreJSON(b.name, "--target-dir", target)
 		assert.Equal(t, "layers", res.Path)
 		st, err = workflow.ReadState(workflow.StatePathOf(target, "venv"))
@@ -968,7 +902,7 @@ func TestRestoreInterrupted(t *testing.T) {
 		r := startAndStop(t, target, syscall.SIGINT)
 		assert.Equal(t, 130, r.code, r.String())
 		assert.Contains(t, r.stderr, "interrupted")
-		rsWaitNoPlugins(t, s.tag)
+		s.waitNoProcesses(t, "after a killed or interrupted swcli")
 		st, err := workflow.ReadState(workflow.StatePathOf(target, "venv"))
 		require.NoError(t, err)
 		require.NotNil(t, st, "an interrupted restore keeps its state")
@@ -980,62 +914,14 @@ func TestRestoreInterrupted(t *testing.T) {
 	t.Run("KilledCacheRestoreRedoneByRun", func(t *testing.T) {
 		// The same through the cache: run after a killed first run.
 		c := s.cmd(t.TempDir(), "runtime", "run", b.name, "--", "rs-app")
-		require.NoError(t, c.Start())
-		envs := filepath.Join(s.storage, "envs")
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			m, _ := filepath.Glob(filepath.Join(envs, "*", ".starwhale", "venv", "lib", "python*", "site-packages", "rs_big", "blob.bin"))
-			if len(m) > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				_ = c.Process.Kill()
-				t.Fatal("the cache restore never started unpacking")
-			}
-			time.Sleep(time.Millisecond)
-		}
-		require.NoError(t, c.Process.Kill())
-		_ = c.Wait()
-		rsWaitNoPlugins(t, s.tag)
+		c.Env = append(append([]string{}, c.Env...), "SWCLI_TEST_KILL_AT=relocate")
+		err := c.Run()
+		var ee *exec.ExitError
+		require.True(t, errorsAs(err, &ee), "killed: %v", err)
+		ws, ok := ee.Sys().(syscall.WaitStatus)
+		require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL, "killed by the hook: %v", err)
+		s.waitNoProcesses(t, "after a killed or interrupted swcli")
 		r := s.ok(t.TempDir(), "runtime", "run", b.name, "--", "rs-app")
 		assert.Contains(t, r.stdout, "rs-app 2.0")
 	})
-}
-
-// rsWaitNoPlugins waits until no process carrying the sandbox's tag is left
-// (plugins die with swcli), and fails if one stays.
-func rsWaitNoPlugins(t *testing.T, tag string) {
-	t.Helper()
-	var left []string
-	for range 100 {
-		left = rsTagged(tag)
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("processes left after swcli exited: %v", left)
-}
-
-// rsTagged lists live processes whose environment holds RS_TEST_TAG=tag.
-func rsTagged(tag string) []string {
-	ents, _ := os.ReadDir("/proc")
-	var out []string
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(env, []byte("RS_TEST_TAG="+tag+"\x00")) {
-			continue
-		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if f := strings.Fields(string(stat)); len(f) > 2 && f[2] == "Z" {
-			continue // a zombie waiting for its parent's wait
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		out = append(out, fmt.Sprintf("%d %s", pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
-	}
-	return out
 }

@@ -100,12 +100,10 @@ func createCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if a.json() {
-				return printJSON(res)
-			}
-			fmt.Printf("created runtime %s (%s, Python %s) in %s\n", res.Name, res.Mode, res.Python, res.Prefix)
-			fmt.Printf("activate it with: swcli runtime activate %s\n", c.Args().First())
-			return nil
+			return a.render(res, func() {
+				fmt.Printf("created runtime %s (%s, Python %s) in %s\n", res.Name, res.Mode, res.Python, res.Prefix)
+				fmt.Printf("activate it with: swcli runtime activate %s\n", c.Args().First())
+			})
 		},
 	}
 }

@@ -18,8 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
@@ -247,7 +247,18 @@ func TestStoreE2E(t *testing.T) {
 	c2.stFailSame([]string{"nope.swrt"}, "runtime", "copy", filepath.Join(root, "nope.swrt"), "local/project/p2")
 	c2.stFailSame([]string{"project"}, "runtime", "copy", file, filepath.Join(root, "other.swrt"))
 	c2.stFailSame(nil, "runtime", "copy", "local/project/p2/runtime/store-rt", filepath.Join(root, "no", "such", "dir", "x.swrt"))
-	c2.stFailSame([]string{"swrt"}, "runtime", "copy", "store-rt", "local/project/p9")
+	c2.stFailSame([]string{"version"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "local/project/p9/runtime/x/version/v1")
+	c2.stFailSame([]string{"prod", "not known", "login"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "cloud://prod/project/p9")
+	c2.stFailSame([]string{"http://127.0.0.1:9", "not available yet"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "http://127.0.0.1:9/project/p9")
+	c2.stFailSame([]string{"not available yet"}, "runtime", "history", "oci://127.0.0.1:9/project/p/runtime/store-rt")
+	// Between projects of one instance: the version arrives with its own vN,
+	// and no blob is copied (the store holds them already).
+	blobs2 := len(c2.stBlobs())
+	cp := stJSON[stVersion](t, c2.ok("-o", "json", "runtime", "copy", "local/project/p2/runtime/store-rt", "local/project/p9").stdout)
+	assert.Equal(t, b0.Digest, cp.Digest)
+	assert.Equal(t, "p9", cp.Project)
+	assert.Equal(t, []string{"v0", "latest"}, cp.Tags)
+	assert.Equal(t, blobs2, len(c2.stBlobs()))
 	iv = stJSON[stVersion](t, c2.ok("-o", "json", "runtime", "copy", file, "local/project/p2", "-t", "shared").stdout)
 	assert.Equal(t, []string{"v0", "latest", "shared"}, iv.Tags, "importing again is idempotent, and tags")
 
@@ -526,26 +537,15 @@ func TestStoreKillAndConcurrency(t *testing.T) {
 		}
 	}
 
-	// kill -9 of a build at several moments: no partial version; a re-run
-	// succeeds. The builds remake the environment (--no-cache) and store a
-	// new version (another requirement) so every stage can be hit.
+	// kill -9 of a build at each of its stages (SWCLI_TEST_KILL_AT): no
+	// partial version; a re-run succeeds. The builds remake the environment
+	// (--no-cache) and store a new version (another requirement) so every
+	// stage is reached.
 	stAppendReq(t, wdB, "# changed")
-	for _, d := range []time.Duration{200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 3500 * time.Millisecond, 6 * time.Second} {
+	for _, at := range []string{"create environment", "install dependencies", "lock", "pack#1", "pack#2", "store version"} {
 		before := c.stHistory("conc-b")
-		cmd := c.command("runtime", "build", "--no-cache", wdB)
-		require.NoError(t, cmd.Start())
-		time.Sleep(d)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		stWaitTagged(t, c)
-		after := c.stHistory("conc-b")
-		if len(after) != len(before) {
-			// The build finished before the kill: a whole version.
-			require.Len(t, after, len(before)+1, "after kill at %v", d)
-			c.ok("runtime", "info", "conc-b", "-of", "all")
-			break
-		}
-		assert.Equal(t, stShorts(before), stShorts(after), "after kill at %v", d)
+		stKilledAt(t, c, at, "runtime", "build", "--no-cache", wdB)
+		assert.Equal(t, stShorts(before), stShorts(c.stHistory("conc-b")), "after a kill at %q", at)
 		list := stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list").stdout)
 		assert.Len(t, list, 2)
 	}
@@ -553,25 +553,36 @@ func TestStoreKillAndConcurrency(t *testing.T) {
 	assert.NotEqual(t, bb.Version, nb.Version)
 	assert.Equal(t, nb.Version, stHistoryLatest(c, "conc-b"))
 
-	// kill -9 of an import at several moments, the same.
+	// kill -9 of an import before each blob it copies: nothing in the
+	// project; the next import is whole.
 	file := filepath.Join(root, "a.swrt")
 	c.ok("runtime", "copy", "conc-a", file)
-	for _, d := range []time.Duration{0, 10 * time.Millisecond, 30 * time.Millisecond, 60 * time.Millisecond, 120 * time.Millisecond, 250 * time.Millisecond} {
-		cmd := c.command("runtime", "copy", file, "local/project/imp")
-		require.NoError(t, cmd.Start())
-		time.Sleep(d)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		stWaitTagged(t, c)
-		list := stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list", "--project", "imp").stdout)
-		if len(list) > 0 {
-			// It finished: the version is whole.
-			assert.Equal(t, ba.Version, list[0].Latest.Short)
-			c.ok("runtime", "info", "local/project/imp/runtime/conc-a", "-of", "all")
-		}
+	blobs := len(stJSON[struct {
+		OCI struct {
+			Layers []any `json:"layers"`
+		} `json:"oci_manifest"`
+	}](t, c.ok("runtime", "info", "conc-a", "-of", "manifest").stdout).OCI.Layers) + 1
+	for n := 1; n <= blobs; n++ {
+		stKilledAt(t, c, fmt.Sprintf("copy blobs#%d", n), "runtime", "copy", file, "local/project/imp")
+		assert.Equal(t, "[]", strings.TrimSpace(c.ok("-o", "json", "runtime", "list", "--project", "imp").stdout))
 	}
 	iv := stJSON[stVersion](t, c.ok("-o", "json", "runtime", "copy", file, "local/project/imp").stdout)
 	assert.Equal(t, ba.Digest, iv.Digest)
+	c.ok("runtime", "info", "local/project/imp/runtime/conc-a", "-of", "all")
+}
+
+// stKilledAt runs swcli args, killed (SIGKILL) by the crash hook at stage at,
+// and waits for what it started to go.
+func stKilledAt(t *testing.T, c *cli, at string, args ...string) {
+	t.Helper()
+	cmd := c.command(args...)
+	cmd.Env = append(append([]string{}, cmd.Env...), "SWCLI_TEST_KILL_AT="+at)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "swcli %v was not killed at %q: %s", args, at, out)
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	require.True(t, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL, "swcli %v: not killed at %q: %v: %s", args, at, err, out)
+	c.waitNoProcesses(t, "after a killed swcli")
 }
 
 func stHistoryLatest(c *cli, name string) string {
@@ -584,29 +595,6 @@ func stHistoryLatest(c *cli, name string) string {
 		}
 	}
 	return ""
-}
-
-// stWaitTagged waits for the processes of a killed swcli (its plugins, pip)
-// to go; those still there after a while are reported and killed by pid.
-func stWaitTagged(t *testing.T, c *cli) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := c.tagged()
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("processes left behind by a killed swcli: %v", left)
-			for pid := range left {
-				if p, err := os.FindProcess(pid); err == nil {
-					_ = p.Kill()
-				}
-			}
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 var _ = exec.Command

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
-	"github.com/swcli/swcli/core/spec"
 	"github.com/swcli/swcli/core/uri"
 	"github.com/swcli/swcli/core/workflow"
 )
@@ -60,47 +60,48 @@ func buildCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if a.json() {
-				return printJSON(res)
-			}
-			fmt.Printf("built %s version %s (%s), %s in %d layers (%d reused)\n", res.Name, res.Version,
-				strings.Join(res.Tags, ", "), humanSize(res.Size), res.Layers, res.Reused)
-			fmt.Println(res.URI)
-			return nil
+			return a.render(res, func() {
+				fmt.Printf("built %s version %s (%s), %s in %d layers (%d reused)\n", res.Name, res.Version,
+					strings.Join(res.Tags, ", "), humanSize(res.Size), res.Layers, res.Reused)
+				fmt.Println(res.URI)
+			})
 		},
 	}
 }
 
 func listCommand(a *appState) *cli.Command {
 	return &cli.Command{
-		Name:    "list",
-		Aliases: []string{"ls"},
-		Usage:   "list the runtimes of a project",
-		Flags:   []cli.Flag{projectFlag(), &cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "include removed versions"}},
+		Name:      "list",
+		Aliases:   []string{"ls"},
+		Usage:     "list the runtimes of a project",
+		ArgsUsage: "[[INSTANCE/]project/P]",
+		Flags:     []cli.Flag{projectFlag(), &cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "include removed versions"}},
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usage(c, "takes no arguments (use --project)")
+			if c.NArg() > 1 {
+				return usage(c, "give at most one project URI ([INSTANCE/]project/P), or use --project")
 			}
-			reg, err := a.local()
+			arg := "project/" + c.String("project")
+			if c.NArg() == 1 {
+				arg = c.Args().First()
+			}
+			inst, u, err := a.open(c, arg)
 			if err != nil {
 				return err
 			}
-			if err := spec.ValidateName(c.String("project")); err != nil {
-				return usage(c, "--project: %v", err)
+			if u.Kind() != uri.KindProject && u.Kind() != uri.KindFile {
+				return usage(c, "%q names a %s; give a project ([INSTANCE/]project/P)", arg, u.Kind())
 			}
-			rts, err := reg.ListRuntimes(c.Context, c.String("project"), c.Bool("show-removed"))
+			rts, err := inst.ListRuntimes(c.Context, u.Project, c.Bool("show-removed"))
 			if err != nil {
 				return err
 			}
-			if a.json() {
-				return printJSON(nonNil(rts))
-			}
-			var rows [][]string
-			for _, r := range rts {
-				rows = append(rows, []string{r.Name, r.Latest.Short, strings.Join(r.Latest.Tags, ","), fmt.Sprint(r.Versions), humanSize(r.Latest.Size), ago(r.Latest.Created)})
-			}
-			printTable([]string{"NAME", "LATEST", "TAGS", "VERSIONS", "SIZE", "CREATED"}, rows)
-			return nil
+			return a.render(nonNil(rts), func() {
+				var rows [][]string
+				for _, r := range rts {
+					rows = append(rows, []string{r.Name, r.Latest.Short, strings.Join(r.Latest.Tags, ","), fmt.Sprint(r.Versions), humanSize(r.Latest.Size), ago(r.Latest.Created)})
+				}
+				printTable([]string{"NAME", "LATEST", "TAGS", "VERSIONS", "SIZE", "CREATED"}, rows)
+			})
 		},
 	}
 }
@@ -109,59 +110,54 @@ func historyCommand(a *appState) *cli.Command {
 	return &cli.Command{
 		Name:      "history",
 		Usage:     "list the versions of a runtime, newest first",
-		ArgsUsage: "NAME",
+		ArgsUsage: "NAME|URI",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "include removed versions"}},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usage(c, "give one runtime NAME or URI")
 			}
-			ref, err := workflow.ParseRef(c.Args().First())
+			inst, u, err := a.openRuntime(c, c.Args().First())
 			if err != nil {
 				return err
 			}
-			reg, err := a.local()
+			vs, err := inst.ListVersions(c.Context, u.Project, u.Name, c.Bool("show-removed"))
 			if err != nil {
 				return err
 			}
-			vs, err := reg.ListVersions(c.Context, ref.Project, ref.Name, c.Bool("show-removed"))
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return printJSON(nonNil(vs))
-			}
-			var rows [][]string
-			for _, v := range vs {
-				state := ""
-				if v.Removed {
-					state = "removed"
+			return a.render(nonNil(vs), func() {
+				var rows [][]string
+				for _, v := range vs {
+					state := ""
+					if v.Removed {
+						state = "removed"
+					}
+					rows = append(rows, []string{v.Short, strings.Join(v.Tags, ","), humanSize(v.Size), v.Created.Local().Format(time.DateTime), state})
 				}
-				rows = append(rows, []string{v.Short, strings.Join(v.Tags, ","), humanSize(v.Size), v.Created.Local().Format(time.DateTime), state})
-			}
-			printTable([]string{"VERSION", "TAGS", "SIZE", "CREATED", ""}, rows)
-			return nil
+				printTable([]string{"VERSION", "TAGS", "SIZE", "CREATED", ""}, rows)
+			})
 		},
 	}
 }
+
+// infoFilters are the parts `runtime info -of` shows.
+var infoFilters = []string{"basic", "runtime_yaml", "manifest", "lock", "all"}
 
 func infoCommand(a *appState) *cli.Command {
 	return &cli.Command{
 		Name:      "info",
 		Usage:     "show a stored version: what its manifest holds",
-		ArgsUsage: "URI",
+		ArgsUsage: "URI|FILE.swrt",
 		Flags: []cli.Flag{&cli.StringFlag{Name: "output-filter", Aliases: []string{"of"}, Value: "basic",
-			Usage: "basic, runtime_yaml, manifest, lock or all"}},
+			Usage: strings.Join(infoFilters, ", ")}},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usage(c, "give one runtime URI (NAME, NAME/version/VERSION ...)")
 			}
 			filter := c.String("output-filter")
-			switch filter {
-			case "basic", "runtime_yaml", "manifest", "lock", "all":
-			default:
-				return usage(c, "--output-filter %q is not a filter; allowed: basic, runtime_yaml, manifest, lock, all", filter)
+			if !slices.Contains(infoFilters, filter) {
+				return usage(c, "--output-filter %q is not a filter; allowed: %s", filter, strings.Join(infoFilters, ", "))
 			}
-			ref, err := workflow.ParseRef(c.Args().First())
+			inst, u, err := a.openRuntime(c, c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -169,35 +165,35 @@ func infoCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := svc.Info(c.Context, ref)
+			b, err := svc.Info(c.Context, inst, instance.RefOf(u))
 			if err != nil {
 				return err
 			}
+			has := func(f string) bool { return filter == f || filter == "all" }
 			out := map[string]any{}
 			basic := map[string]any{"name": b.Manifest.Name, "version": b.Version.Short, "digest": b.Version.Digest,
 				"tags": b.Version.Tags, "mode": b.Manifest.Mode, "python": b.Manifest.Python, "os": b.Manifest.OS,
 				"arch": b.Manifest.Arch, "platform": b.Manifest.Platform, "abi": b.Manifest.ABI, "size": b.Version.Size,
 				"created": b.Version.Created, "lock_only": b.Manifest.LockOnly, "swcli_version": b.Manifest.SwcliVersion,
-				"layers": len(b.OCI.Layers), "packages": len(b.Manifest.Lock),
-				"uri": fmt.Sprintf("local/project/%s/runtime/%s/version/%s", ref.Project, b.Manifest.Name, b.Version.Short)}
-			if filter == "basic" || filter == "all" {
+				"layers": len(b.OCI.Layers), "packages": len(b.Manifest.Lock), "uri": inst.URI(b.Version).String()}
+			if has("basic") {
 				out["basic"] = basic
 			}
 			var yamlText []byte
-			if filter == "runtime_yaml" || filter == "all" {
-				if yamlText, err = svc.SnapshotFile(c.Context, b, b.Manifest.SpecFile); err != nil {
+			if has("runtime_yaml") {
+				if yamlText, err = svc.SnapshotFile(c.Context, inst, b, b.Manifest.SpecFile); err != nil {
 					return err
 				}
 				out["runtime_yaml"] = string(yamlText)
 			}
-			if filter == "manifest" || filter == "all" {
+			if has("manifest") {
 				out["manifest"] = b.Manifest
 				out["oci_manifest"] = json.RawMessage(b.Raw)
 			}
-			if filter == "lock" || filter == "all" {
+			if has("lock") {
 				out["lock"] = b.Manifest.Lock
 			}
-			if a.json() {
+			if a.json() || filter == "all" || filter == "manifest" {
 				return printJSON(out)
 			}
 			switch filter {
@@ -219,16 +215,14 @@ func infoCommand(a *appState) *cli.Command {
 					rows = append(rows, []string{k, fmt.Sprint(v)})
 				}
 				printTable([]string{"FIELD", "VALUE"}, rows)
-				return nil
 			case "lock":
 				var rows [][]string
 				for _, p := range b.Manifest.Lock {
 					rows = append(rows, []string{p.Name, p.Version, p.Installer, p.Source})
 				}
 				printTable([]string{"PACKAGE", "VERSION", "INSTALLER", "SOURCE"}, rows)
-				return nil
 			}
-			return printJSON(out)
+			return nil
 		},
 	}
 }
@@ -246,38 +240,24 @@ func tagCommand(a *appState) *cli.Command {
 			if c.NArg() < 1 {
 				return usage(c, "give a runtime URI and tags")
 			}
-			ref, err := workflow.ParseRef(c.Args().First())
+			inst, u, err := a.openRuntime(c, c.Args().First())
 			if err != nil {
 				return err
 			}
-			tags := c.Args().Slice()[1:]
-			svc, err := a.service()
-			if err != nil {
-				return err
-			}
-			reg, v, err := svc.Resolve(c.Context, ref)
-			if err != nil {
-				return err
-			}
+			ref, tags := instance.RefOf(u), c.Args().Slice()[1:]
+			var v instance.Version
 			switch {
 			case len(tags) == 0:
+				v, err = inst.Resolve(c.Context, ref, false)
 			case c.Bool("remove"):
-				err = reg.Untag(c.Context, ref.Project, ref.Name, tags)
+				v, err = inst.Untag(c.Context, ref, tags)
 			default:
-				err = reg.Tag(c.Context, ref.Project, ref.Name, string(v.Digest), tags, c.Bool("force"))
+				v, err = inst.Tag(c.Context, ref, tags, c.Bool("force"))
 			}
 			if err != nil {
 				return err
 			}
-			v, err = reg.Resolve(c.Context, ref.Project, ref.Name, string(v.Digest))
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return printJSON(v)
-			}
-			fmt.Printf("%s %s: %s\n", ref.Name, v.Short, strings.Join(v.Tags, ", "))
-			return nil
+			return a.render(v, func() { fmt.Printf("%s %s: %s\n", v.Name, v.Short, strings.Join(v.Tags, ", ")) })
 		},
 	}
 }
@@ -293,50 +273,26 @@ func removeCommand(a *appState) *cli.Command {
 			if c.NArg() != 1 {
 				return usage(c, "give one runtime URI")
 			}
-			u, err := uri.Parse(c.Args().First())
+			inst, u, err := a.openRuntime(c, c.Args().First())
 			if err != nil {
 				return err
 			}
-			ref, err := workflow.ParseRef(c.Args().First())
+			gone, err := inst.Remove(c.Context, instance.RefOf(u), c.Bool("force"))
 			if err != nil {
 				return err
 			}
-			reg, err := a.local()
-			if err != nil {
-				return err
+			done := make([]string, len(gone))
+			for i, v := range gone {
+				done[i] = v.Short
 			}
-			var targets []registry.Version
-			if u.Version == "" {
-				if targets, err = reg.ListVersions(c.Context, ref.Project, ref.Name, c.Bool("force")); err != nil {
-					return err
-				}
-			} else {
-				opts := []registry.ResolveOption{}
+			out := map[string]any{"name": u.Name, "removed": done, "force": c.Bool("force")}
+			return a.render(out, func() {
+				how := "removed (recover with swcli runtime recover)"
 				if c.Bool("force") {
-					opts = append(opts, registry.IncludeRemoved())
+					how = "deleted"
 				}
-				v, err := reg.Resolve(c.Context, ref.Project, ref.Name, ref.Version, opts...)
-				if err != nil {
-					return err
-				}
-				targets = []registry.Version{v}
-			}
-			var done []string
-			for _, v := range targets {
-				if err := reg.Remove(c.Context, ref.Project, ref.Name, string(v.Digest), c.Bool("force")); err != nil {
-					return err
-				}
-				done = append(done, v.Short)
-			}
-			if a.json() {
-				return printJSON(map[string]any{"name": ref.Name, "removed": done, "force": c.Bool("force")})
-			}
-			how := "removed (recover with swcli runtime recover)"
-			if c.Bool("force") {
-				how = "deleted"
-			}
-			fmt.Printf("%s %s: %s\n", ref.Name, strings.Join(done, ", "), how)
-			return nil
+				fmt.Printf("%s %s: %s\n", u.Name, strings.Join(done, ", "), how)
+			})
 		},
 	}
 }
@@ -350,56 +306,54 @@ func recoverCommand(a *appState) *cli.Command {
 			if c.NArg() != 1 {
 				return usage(c, "give one runtime URI with a version or tag")
 			}
-			u, err := uri.Parse(c.Args().First())
+			inst, u, err := a.openRuntime(c, c.Args().First())
 			if err != nil {
 				return err
 			}
 			if u.Version == "" {
 				return usage(c, "name the version to recover: NAME/version/VERSION (swcli runtime history NAME --show-removed lists them)")
 			}
-			ref, err := workflow.ParseRef(c.Args().First())
+			v, err := inst.Recover(c.Context, instance.RefOf(u))
 			if err != nil {
 				return err
 			}
-			reg, err := a.local()
-			if err != nil {
-				return err
-			}
-			v, err := reg.Recover(c.Context, ref.Project, ref.Name, ref.Version)
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return printJSON(v)
-			}
-			fmt.Printf("recovered %s %s\n", ref.Name, v.String())
-			return nil
+			return a.render(v, func() { fmt.Printf("recovered %s %s\n", u.Name, v.String()) })
 		},
 	}
 }
 
 func gcCommand(a *appState) *cli.Command {
 	return &cli.Command{
-		Name:  "gc",
-		Usage: "free blobs no version uses, and caches of deleted versions",
+		Name:      "gc",
+		Usage:     "free blobs no version uses, and caches of deleted versions",
+		ArgsUsage: "[INSTANCE/project/P]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "only say what would be freed"},
-			&cli.DurationFlag{Name: "grace", Value: time.Hour, Usage: "keep blobs younger than this (a build may be using them)"},
+			&cli.DurationFlag{Name: "grace", Value: registry.DefaultGracePeriod, Usage: "keep blobs younger than this (a build may be using them)"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usage(c, "give at most one instance, as INSTANCE/project/P")
+			}
+			arg := "project/" + uri.DefaultProject
+			if c.NArg() == 1 {
+				arg = c.Args().First()
+			}
+			inst, _, err := a.open(c, arg)
+			if err != nil {
+				return err
+			}
 			svc, err := a.service()
 			if err != nil {
 				return err
 			}
-			st, err := svc.GC(c.Context, c.Duration("grace"), c.Bool("dry-run"))
+			st, err := svc.GC(c.Context, inst, instance.GCOptions{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run")})
 			if err != nil {
 				return err
 			}
-			if a.json() {
-				return printJSON(st)
-			}
-			fmt.Printf("freed %d blobs (%s), kept %d; removed %d cached environments\n", st.BlobsFreed, humanSize(st.BytesFreed), st.BlobsKept, st.CachesRemoved)
-			return nil
+			return a.render(st, func() {
+				fmt.Printf("freed %d blobs (%s), kept %d; removed %d cached environments\n", st.BlobsFreed, humanSize(st.BytesFreed), st.BlobsKept, st.CachesRemoved)
+			})
 		},
 	}
 }
@@ -408,60 +362,47 @@ func copyCommand(a *appState) *cli.Command {
 	return &cli.Command{
 		Name:      "copy",
 		Aliases:   []string{"cp"},
-		Usage:     "copy a version to a .swrt file, or a .swrt file into a project",
+		Usage:     "copy a version between instances, projects and .swrt files (only the blobs DEST lacks move)",
 		ArgsUsage: "SRC DEST",
-		Flags:     []cli.Flag{&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "tag the imported version (repeatable)"}, &cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "overwrite an existing DEST file"}},
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "tag the version at DEST (repeatable)"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "overwrite an existing DEST file; move SRC's tags at DEST even when they are on another version"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
 				return usage(c, "give SRC and DEST, e.g. swcli runtime copy mnist/version/latest ./mnist.swrt")
 			}
-			src, dst := c.Args().Get(0), c.Args().Get(1)
-			svc, err := a.service()
+			src, su, err := a.open(c, c.Args().Get(0))
+			if err != nil {
+				return err
+			}
+			dst, du, err := a.open(c, c.Args().Get(1))
 			if err != nil {
 				return err
 			}
 			switch {
-			case uri.IsFile(src):
-				u, err := uri.Parse(dst)
-				if err != nil {
-					return err
-				}
-				if u.Kind() != uri.KindProject && u.Kind() != uri.KindRuntime {
-					return usage(c, "DEST %q must be a project (local/project/P) when SRC is a .swrt file", dst)
-				}
-				if !u.IsLocal() {
-					return usage(c, "copying to instance %s is not supported yet; only the local instance", u.Instance)
-				}
-				v, err := svc.Import(c.Context, src, u.Project, c.StringSlice("tag"))
-				a.doneEvents()
-				if err != nil {
-					return err
-				}
-				if a.json() {
-					return printJSON(v)
-				}
-				fmt.Printf("imported %s %s into project %s\n", v.Name, v.String(), u.Project)
-				return nil
-			case uri.IsFile(dst):
-				if _, err := os.Stat(dst); err == nil && !c.Bool("force") {
-					return usage(c, "%s exists; pass --force to overwrite it", dst)
-				}
-				ref, err := workflow.ParseRef(src)
-				if err != nil {
-					return err
-				}
-				v, err := svc.Export(c.Context, ref, dst)
-				a.doneEvents()
-				if err != nil {
-					return err
-				}
-				if a.json() {
-					return printJSON(map[string]any{"name": v.Name, "version": v.Short, "digest": v.Digest, "file": dst})
-				}
-				fmt.Printf("wrote %s %s to %s\n", v.Name, v.Short, dst)
-				return nil
+			case su.Kind() == uri.KindProject:
+				return usage(c, "SRC %q is a project; name a runtime or version (NAME[/version/V]) or a .swrt file", su.String())
+			case du.Kind() == uri.KindVersion:
+				return usage(c, "DEST %q names a version; give a project ([INSTANCE/]project/P), a runtime in one, or a .swrt file", du.String())
+			case su.Kind() == uri.KindFile && du.Kind() == uri.KindFile:
+				return usage(c, "DEST %q must be a project (local/project/P) when SRC is a .swrt file", du.File)
+			case du.Kind() == uri.KindFile && len(c.StringSlice("tag")) > 0:
+				return usage(c, "-t: a .swrt file keeps no tags; tag the version where you copy the file to")
 			}
-			return usage(c, "one of SRC and DEST must be a .swrt file (copying between instances is not supported yet)")
+			res, err := instance.Copy(c.Context, src, instance.RefOf(su), dst, instance.RefOf(du),
+				instance.CopyOptions{Tags: c.StringSlice("tag"), Force: c.Bool("force"), Progress: a.copyProgress()})
+			a.doneEvents()
+			if err != nil {
+				return err
+			}
+			return a.render(res, func() {
+				fmt.Printf("copied %s %s to %s (%d of %d blobs sent, %s)\n", res.From.Name, res.From.Short,
+					dst.URI(res.Version).String(), res.Copied, res.Blobs, humanSize(res.BytesCopied))
+				if len(res.TagsKept) > 0 {
+					fmt.Printf("kept tags %s where they are at DEST (on other versions; --force moves them)\n", strings.Join(res.TagsKept, ", "))
+				}
+			})
 		},
 	}
 }
@@ -486,12 +427,31 @@ func ago(t time.Time) string {
 	return t.Local().Format(time.DateTime)
 }
 
-// local opens the local instance's registry.
-func (a *appState) local() (*registry.Registry, error) {
+// open parses arg and opens the instance (or .swrt file) it names; the
+// place is closed when the command ends.
+func (a *appState) open(c *cli.Context, arg string) (instance.Instance, uri.URI, error) {
+	u, err := uri.Parse(arg)
+	if err != nil {
+		return nil, u, err
+	}
 	svc, err := a.service()
 	if err != nil {
-		return nil, err
+		return nil, u, err
 	}
-	reg, _, err := svc.Local()
-	return reg, err
+	inst, err := svc.Instances().Open(c.Context, u)
+	if err != nil {
+		return nil, u, err
+	}
+	a.closers = append(a.closers, inst)
+	return inst, u, nil
+}
+
+// openRuntime is open for an argument that must name a runtime or a version
+// (or a .swrt file).
+func (a *appState) openRuntime(c *cli.Context, arg string) (instance.Instance, uri.URI, error) {
+	inst, u, err := a.open(c, arg)
+	if err == nil && u.Kind() == uri.KindProject {
+		err = usage(c, "%q names a project; a runtime is needed (NAME, NAME/version/VERSION or [INSTANCE/]project/P/runtime/NAME[/version/V])", arg)
+	}
+	return inst, u, err
 }

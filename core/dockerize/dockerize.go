@@ -78,7 +78,11 @@ func (d *Dockerizer) Dockerize(ctx context.Context, req Request) (res *Result, e
 	if err != nil {
 		return nil, err
 	}
-	b, err := d.Service.Info(ctx, ref)
+	local, err := d.Service.Instances().Local()
+	if err != nil {
+		return nil, err
+	}
+	b, err := d.Service.Info(ctx, local, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,10 @@ func checkNames(project, name string) error {
 	return checkSegment("runtime name", name)
 }
 
+// CheckNames is checkNames for the instances built on a registry, which
+// check a destination before they write to it.
+func CheckNames(project, name string) error { return checkNames(project, name) }
+
 func checkSegment(kind, v string) error {
 	if v == "" {
 		return &InvalidNameError{Kind: kind, Value: v, Reason: "empty"}

@@ -8,7 +8,8 @@
 //	FILE.swrt
 //
 // INSTANCE is "local" (the standalone store), a cloud instance alias,
-// "cloud://ALIAS", or "http(s)://host[:port]". The instance and project
+// "cloud://ALIAS", "http(s)://host[:port]", or "oci://host[:port]" (any OCI
+// registry; runtime NAME of project P is its repository P/runtime/NAME). The instance and project
 // default to "local" and "self".
 //
 // The package is pure: it does not look up instances, resolve version
@@ -57,7 +58,8 @@ var (
 
 // URI names a resource. For a bundle file only File is set.
 type URI struct {
-	// Instance is "local", a cloud alias, or "http(s)://host[:port]"
+	// Instance is "local", a cloud alias, "http(s)://host[:port]" or
+	// "oci://host[:port]"
 	// (lowercase, no trailing slash). "cloud://ALIAS" is kept as ALIAS.
 	Instance string
 	Project  string
@@ -265,7 +267,7 @@ func validProject(p string) string {
 	return ""
 }
 
-// parseURLInstance splits "cloud://alias/rest" or "http(s)://host[:port]/rest"
+// parseURLInstance splits "cloud://alias/rest" or "http(s)|oci://host[:port]/rest"
 // into the instance and rest (without its leading slash).
 func parseURLInstance(s string) (inst, rest, problem string) {
 	i := strings.Index(s, "://")
@@ -287,7 +289,7 @@ func parseURLInstance(s string) (inst, rest, problem string) {
 			return "", "", "cloud://local is not an instance; local is the standalone instance (write local/project/P)"
 		}
 		return host, rest, ""
-	case "http", "https":
+	case "http", "https", "oci":
 		if strings.ContainsAny(host, "@?#") {
 			return "", "", fmt.Sprintf("%q: user info, query and fragment are not allowed in an instance URL", host)
 		}
@@ -319,5 +321,5 @@ func parseURLInstance(s string) (inst, rest, problem string) {
 		}
 		return inst, rest, ""
 	}
-	return "", "", fmt.Sprintf("scheme %q is not supported; allowed instances: local, an alias, cloud://ALIAS, http(s)://host:port", scheme)
+	return "", "", fmt.Sprintf("scheme %q is not supported; allowed instances: local, an alias, cloud://ALIAS, http(s)://host:port, oci://host[:port]", scheme)
 }

@@ -30,6 +30,7 @@ func TestParse(t *testing.T) {
 		{"http://127.0.0.1:8082/project/self/runtime/x", URI{Instance: "http://127.0.0.1:8082", Project: "self", Name: "x", ExplicitInstance: true, ExplicitProject: true}, KindRuntime, "http://127.0.0.1:8082/project/self/runtime/x"},
 		{"HTTPS://Example.COM/project/p", URI{Instance: "https://example.com", Project: "p", ExplicitInstance: true, ExplicitProject: true}, KindProject, "https://example.com/project/p"},
 		{"http://[::1]:80/project/p", URI{Instance: "http://[::1]:80", Project: "p", ExplicitInstance: true, ExplicitProject: true}, KindProject, "http://[::1]:80/project/p"},
+		{"oci://127.0.0.1:5000/project/p/runtime/x/version/v1", URI{Instance: "oci://127.0.0.1:5000", Project: "p", Name: "x", Version: "v1", ExplicitInstance: true, ExplicitProject: true}, KindVersion, "oci://127.0.0.1:5000/project/p/runtime/x/version/v1"},
 		{"project/version/v1", URI{Instance: "local", Project: "self", Name: "project", Version: "v1"}, KindVersion, "local/project/self/runtime/project/version/v1"},
 		{"project", URI{Instance: "local", Project: "self", Name: "project"}, KindRuntime, "local/project/self/runtime/project"},
 		{"mnist.swrt", URI{File: "mnist.swrt"}, KindFile, "mnist.swrt"},

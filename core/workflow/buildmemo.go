@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"github.com/swcli/swcli/core/envpack"
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/registry"
 )
 
 // memoFormat changes when what buildMemo holds, or how envFingerprint is
@@ -89,4 +91,108 @@ func envFingerprint(t *envpack.Tree, modeName string) string {
 		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00%d\n", rel, st.Mode(), st.Size(), st.ModTime().UnixNano(), ino)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// memoMode is the mode as a build sees it: a caching decorator of Lock and
+// Files. When the environment's fingerprint (key) is the one the workdir's
+// memo was made for, they are answered from the memo and the mode's plugin
+// is not even started; otherwise the mode is asked (Files possibly early,
+// while the prefix is walked: prefetchFiles). save writes what this build
+// learnt for the next one.
+type memoMode struct {
+	s     *Service
+	get   func() (mode.Mode, error)
+	key   string
+	memo  *buildMemo
+	files chan filesResult
+	// reused is set when envLayers gave the memo's layers.
+	reused bool
+}
+
+type filesResult struct {
+	rep mode.FilesReport
+	err error
+}
+
+// useMemo loads the workdir's memo when it was made for key (and can serve
+// this build).
+func (m *memoMode) useMemo(wd string, o BuildOptions) {
+	if m.key == "" || o.NoCache {
+		return
+	}
+	memo := loadBuildMemo(wd, m.key)
+	if memo != nil && memo.Files == nil && !o.LockOnly {
+		return
+	}
+	m.memo = memo
+}
+
+func (m *memoMode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (mode.Lock, error) {
+	if m.memo != nil {
+		return m.memo.Lock, nil
+	}
+	md, err := m.get()
+	if err != nil {
+		return mode.Lock{}, err
+	}
+	m.s.stage("lock", 0, 0)
+	return md.Lock(ctx, req, ev)
+}
+
+// prefetchFiles asks the mode for the files report now; Files gives it.
+func (m *memoMode) prefetchFiles(ctx context.Context, req mode.FilesRequest) {
+	m.files = make(chan filesResult, 1)
+	go func() {
+		rep, err := m.askFiles(ctx, req)
+		m.files <- filesResult{rep, err}
+	}()
+}
+
+// Files gives the files report: the memo's (unless the environment has
+// editable installs, whose files live in a source tree the fingerprint does
+// not cover), the prefetched one, or the mode's.
+func (m *memoMode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesReport, error) {
+	switch {
+	case m.files != nil:
+		r := <-m.files
+		return r.rep, r.err
+	case m.memo != nil && m.memo.Files != nil && !hasEditable(m.memo.Lock):
+		return *m.memo.Files, nil
+	}
+	return m.askFiles(ctx, req)
+}
+
+func (m *memoMode) askFiles(ctx context.Context, req mode.FilesRequest) (mode.FilesReport, error) {
+	md, err := m.get()
+	if err != nil {
+		return mode.FilesReport{}, err
+	}
+	return md.Files(ctx, req)
+}
+
+// envLayers gives the env layers the last build packed from this very
+// environment, when their blobs are all still stored.
+func (m *memoMode) envLayers(ctx context.Context, reg *registry.Registry) ([]ocispec.Descriptor, *Relocation, mode.FilesReport, bool) {
+	mm := m.memo
+	if mm == nil || hasEditable(mm.Lock) || mm.EnvLayers == nil || mm.Files == nil || !blobsStored(ctx, reg, mm.EnvLayers) {
+		return nil, nil, mode.FilesReport{}, false
+	}
+	m.reused = true
+	return mm.EnvLayers, mm.Relocation, *mm.Files, true
+}
+
+// save writes the memo for the next build, unless this build used one that
+// still says it all.
+func (m *memoMode) save(wd string, lock mode.Lock, lockOnly bool, rep mode.FilesReport, envDescs []ocispec.Descriptor, rel *Relocation) {
+	if m.key == "" || (m.memo != nil && (m.reused || envDescs == nil)) {
+		return
+	}
+	memo := &buildMemo{Key: m.key, Lock: lock}
+	if !lockOnly {
+		memo.Files = &rep
+		if !hasEditable(lock) {
+			memo.EnvLayers, memo.Relocation = envDescs, rel
+		}
+	}
+	saveBuildMemo(wd, memo)
 }

@@ -166,10 +166,9 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 		}
 	}
 	prefix := PrefixOf(wd, sp.Mode)
-	statePath := StatePathOf(wd, sp.Mode)
 	// A half-made environment (an interrupted create) is made again without
 	// --force; a ready one is only replaced with --force.
-	if old, _ := ReadState(statePath); nonEmpty(prefix) && !o.Force && (old == nil || old.State == StateReady) {
+	if old, _ := ReadState(StatePathOf(wd, sp.Mode)); nonEmpty(prefix) && !o.Force && (old == nil || old.State == StateReady) {
 		return nil, usagef("an environment already exists at %s; pass --force to make it again", prefix)
 	}
 	m, err := s.Modes.Mode(ctx, sp.Mode)
@@ -178,78 +177,37 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 	}
 	env := EnvFor(wd, prefix, rs, py)
 
-	// Move an old environment aside, to put it back if this fails.
-	// Its state file goes aside too and comes back byte for byte.
-	var aside, stateAside string
-	if _, err := os.Lstat(prefix); err == nil {
-		aside = prefix + ".old-" + randSuffix()
-		if err := os.Rename(prefix, aside); err != nil {
-			return nil, err
-		}
-		if _, err := os.Lstat(statePath); err == nil {
-			stateAside = statePath + ".old-" + randSuffix()
-			if err := os.Rename(statePath, stateAside); err != nil {
-				_ = os.Rename(aside, prefix)
-				return nil, err
-			}
-		}
-	}
-	restore := func() {
-		_ = os.RemoveAll(prefix)
-		_ = os.Remove(statePath)
-		if aside != "" {
-			_ = os.Rename(aside, prefix)
-		}
-		if stateAside != "" {
-			_ = os.Rename(stateAside, statePath)
-		}
-	}
+	// The old environment goes aside, and comes back if this fails;
+	// runtime.yaml is written only once the new one works.
+	we := envOf(wd, sp.Mode)
 	st := &State{State: StateCreating, Mode: sp.Mode, Name: sp.Name, Python: sp.Python, Prefix: prefix}
-	if err := WriteState(statePath, st); err != nil {
-		restore()
-		return nil, err
-	}
-	if err := s.makeEnv(ctx, m, env, rs.Dependencies); err != nil {
-		restore()
-		return nil, err
-	}
-	act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "sh", Name: sp.Name})
+	rep, err := we.replace(st)
 	if err != nil {
-		restore()
 		return nil, err
 	}
-	if writeReq != "" {
-		if err := instance.WriteFileAtomic(writeReq, nil, 0o644); err != nil {
-			restore()
-			return nil, err
-		}
+	if err = s.makeEnv(ctx, m, env, rs.Dependencies); err == nil {
+		err = s.cacheActivation(ctx, m, env, sp.Name, st)
 	}
-	if seed != nil {
-		if err := instance.WriteFileAtomic(specPath, seed, 0o644); err != nil {
-			restore()
-			return nil, err
-		}
+	if err == nil && writeReq != "" {
+		err = instance.WriteFileAtomic(writeReq, nil, 0o644)
 	}
-	st.State, st.Vars, st.Unset, st.Script = StateReady, act.Vars, act.Unset, scriptIf(act)
-	// The digest of what was installed; an error here fails the create
-	// (a build would fail on it later anyway).
-	final, err := sp.Resolve(wd)
+	if err == nil && seed != nil {
+		err = instance.WriteFileAtomic(specPath, seed, 0o644)
+	}
 	if err == nil {
-		st.DepsDigest, err = depsDigest(wd, final)
+		// The digest of what was installed; an error here fails the create
+		// (a build would fail on it later anyway).
+		var final *spec.Spec
+		if final, err = sp.Resolve(wd); err == nil {
+			st.DepsDigest, err = depsDigest(wd, final)
+		}
 	}
+	if err == nil {
+		err = we.markReady(st)
+	}
+	rep.done(err)
 	if err != nil {
-		restore()
 		return nil, err
-	}
-	if err := WriteState(statePath, st); err != nil {
-		restore()
-		return nil, err
-	}
-	if aside != "" {
-		_ = os.RemoveAll(aside)
-	}
-	if stateAside != "" {
-		_ = os.Remove(stateAside)
 	}
 	created = true
 	return &CreateResult{Name: sp.Name, Mode: sp.Mode, Python: sp.Python, Workdir: wd, Prefix: prefix, Spec: specPath}, nil

@@ -2,8 +2,8 @@ package workflow
 
 import (
 	"context"
-	"time"
 
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
 )
 
@@ -13,23 +13,16 @@ type GCStats struct {
 	CachesRemoved int `json:"caches_removed"`
 }
 
-// GC frees blobs no version uses and the restored environments of versions
-// that no longer exist.
-func (s *Service) GC(ctx context.Context, grace time.Duration, dryRun bool) (GCStats, error) {
-	reg, _, err := s.Local()
-	if err != nil {
-		return GCStats{}, err
-	}
-	opts := []registry.GCOption{registry.GracePeriod(grace)}
-	if dryRun {
-		opts = append(opts, registry.DryRun())
-	}
-	st, err := reg.GC(ctx, opts...)
+// GC frees blobs no version of inst uses and, on the local instance, the
+// restored environments of versions that no longer exist.
+func (s *Service) GC(ctx context.Context, inst instance.Instance, o instance.GCOptions) (GCStats, error) {
+	st, err := inst.GC(ctx, o)
 	if err != nil {
 		return GCStats{}, err
 	}
 	out := GCStats{GCStats: st}
-	n, err := s.gcCaches(ctx, reg, dryRun)
-	out.CachesRemoved = n
+	if l, ok := inst.(*instance.Local); ok && l.Root() == s.StorageRoot {
+		out.CachesRemoved, err = s.gcCaches(ctx, l.Registry(), o.DryRun)
+	}
 	return out, err
 }

@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -11,14 +10,11 @@ import (
 
 // Local opens the standalone instance's registry under the storage root.
 func (s *Service) Local() (*registry.Registry, *store.FS, error) {
-	if s.StorageRoot == "" {
-		return nil, nil, fmt.Errorf("no storage root (set SW_LOCAL_STORAGE)")
-	}
-	fs, err := store.NewFS(filepath.Join(s.StorageRoot, "store"))
+	l, err := s.Instances().Local()
 	if err != nil {
-		return nil, nil, fmt.Errorf("open the local store at %s: %w", s.StorageRoot, err)
+		return nil, nil, err
 	}
-	return registry.New(fs), fs, nil
+	return l.Registry(), l.Store(), nil
 }
 
 // CacheDir is where restored environments of stored versions live.

@@ -9,6 +9,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/registry"
 )
@@ -65,8 +66,8 @@ type Bundle struct {
 }
 
 // LoadBundle reads the OCI manifest and the runtime manifest of a version.
-func LoadBundle(ctx context.Context, reg *registry.Registry, v registry.Version) (*Bundle, error) {
-	raw, err := reg.Manifest(ctx, v)
+func LoadBundle(ctx context.Context, p instance.Place, v registry.Version) (*Bundle, error) {
+	raw, err := p.Manifest(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -74,18 +75,18 @@ func LoadBundle(ctx context.Context, reg *registry.Registry, v registry.Version)
 	if err != nil {
 		return nil, err
 	}
-	rm, err := readConfig(ctx, reg, m.Config)
+	rm, err := readConfig(ctx, p, m.Config)
 	if err != nil {
 		return nil, err
 	}
 	return &Bundle{Version: v, OCI: m, Raw: raw, Manifest: rm}, nil
 }
 
-func readConfig(ctx context.Context, reg *registry.Registry, d ocispec.Descriptor) (*Manifest, error) {
+func readConfig(ctx context.Context, p instance.Blobs, d ocispec.Descriptor) (*Manifest, error) {
 	if d.Size > 64<<20 {
 		return nil, fmt.Errorf("runtime manifest %s is too large (%d bytes)", d.Digest, d.Size)
 	}
-	rc, _, err := reg.GetBlob(ctx, d.Digest)
+	rc, err := p.Get(ctx, d.Digest, 0)
 	if err != nil {
 		return nil, err
 	}

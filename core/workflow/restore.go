@@ -102,19 +102,16 @@ func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, v, err := s.Resolve(ctx, ref)
+	l, v, err := s.Resolve(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	b, err := LoadBundle(ctx, reg, v)
+	b, err := LoadBundle(ctx, l, v)
 	if err != nil {
 		return nil, err
 	}
 	return &source{b: b, project: ref.Project, cleanup: func() {},
-		open: func(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
-			rc, _, err := reg.GetBlob(ctx, d)
-			return rc, err
-		}}, nil
+		open: func(ctx context.Context, d digest.Digest) (io.ReadCloser, error) { return l.Get(ctx, d, 0) }}, nil
 }
 
 func (src *source) extract(ctx context.Context, d ocispec.Descriptor, dest string) error {
@@ -229,10 +226,13 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 			return nil, err
 		}
 		fd := int(f.Fd())
-		for {
+		for tries := 0; ; tries++ {
 			err = syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
 			if err == nil || (!errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR)) {
 				break
+			}
+			if tries == 0 && lockEvents != nil {
+				lockEvents(path, "waiting")
 			}
 			select {
 			case <-ctx.Done():
@@ -254,8 +254,16 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 			return func() { _ = syscall.Flock(fd, syscall.LOCK_UN); f.Close() }, nil
 		}
 		f.Close() // removed or replaced while we waited
+		if lockEvents != nil {
+			lockEvents(path, "stale")
+		}
 	}
 }
+
+// lockEvents, when set (by tests), hears each step of lockDir that another
+// process's timing decides: "waiting" when a lock file is found held,
+// "stale" when the file it got was removed while it waited.
+var lockEvents func(path, event string)
 
 // PlatformError says a bundle's env layers cannot run here.
 type PlatformError struct {
@@ -386,12 +394,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if diff := lockDiff(rm.Lock, got.Packages); diff != "" {
 		return nil, fmt.Errorf("restored environment of %s does not match its lock: %s", rm.Name, diff)
 	}
-	act, err := m.Activation(ctx, mode.ActivationRequest{Env: env, Shell: "sh", Name: rm.Name})
-	if err != nil {
-		return nil, err
-	}
-	st.State, st.Vars, st.Unset, st.Script = StateReady, act.Vars, act.Unset, scriptIf(act)
-	if err := WriteState(statePath, st); err != nil {
+	if err := s.ready(ctx, envOf(dir, rm.Mode), m, env, rm.Name, st); err != nil {
 		return nil, err
 	}
 	return res, nil

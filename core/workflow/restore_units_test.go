@@ -38,8 +38,10 @@ type rsFakeMode struct {
 	lock        []mode.LockedPackage
 	createErr   error
 	relocateErr error
-	createDelay time.Duration
-	onRelocate  func() error
+	// createGate, if set, runs at the start of Create (a test holds the
+	// create there until what it wants to overlap is in place).
+	createGate func()
+	onRelocate func() error
 
 	mu        sync.Mutex
 	creates   []mode.CreateRequest
@@ -57,7 +59,9 @@ func (f *rsFakeMode) Create(ctx context.Context, req mode.CreateRequest, _ mode.
 	f.mu.Lock()
 	f.creates = append(f.creates, req)
 	f.mu.Unlock()
-	time.Sleep(f.createDelay)
+	if f.createGate != nil {
+		f.createGate()
+	}
 	if f.createErr != nil {
 		return f.createErr
 	}
@@ -406,9 +410,21 @@ func TestRestoreRedoesHalfMade(t *testing.T) {
 
 func TestRestoreConcurrentOnce(t *testing.T) {
 	f := rsNewFixture(t)
-	f.mode.createDelay = 200 * time.Millisecond
 	dir := f.svc.cacheDirOf(f.source().b.Version.Digest)
 	const n = 6
+	// The first restore creates only once the n-1 others wait on its lock.
+	waiting := make(chan struct{}, n)
+	lockEvents = func(path, ev string) {
+		if path == dir+".lock" && ev == "waiting" {
+			waiting <- struct{}{}
+		}
+	}
+	t.Cleanup(func() { lockEvents = nil })
+	f.mode.createGate = func() {
+		for range n - 1 {
+			<-waiting
+		}
+	}
 	paths := make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -472,6 +488,13 @@ func TestLockDiff(t *testing.T) {
 func TestLockDirRemovedWhileWaiting(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "envs", "abc")
 	ctx := context.Background()
+	events := make(chan string, 16)
+	lockEvents = func(path, ev string) {
+		if path == dir+".lock" {
+			events <- ev
+		}
+	}
+	t.Cleanup(func() { lockEvents = nil })
 	unlockA, err := lockDir(ctx, dir)
 	require.NoError(t, err)
 	got := make(chan func(), 1)
@@ -481,23 +504,21 @@ func TestLockDirRemovedWhileWaiting(t *testing.T) {
 			got <- u
 		}
 	}()
-	time.Sleep(50 * time.Millisecond) // B is waiting on the old file
+	require.Equal(t, "waiting", <-events, "B waits on the old file")
 	require.NoError(t, os.Remove(dir+".lock"))
 	unlockC, err := lockDir(ctx, dir) // C on a new file
 	require.NoError(t, err)
 	unlockA()
+	// B gets the old file's lock, sees it was removed, and waits on C's.
+	require.Equal(t, "stale", <-events)
+	require.Equal(t, "waiting", <-events)
 	select {
 	case <-got:
 		t.Fatal("B took a lock on a removed file while C holds the lock")
-	case <-time.After(400 * time.Millisecond):
+	default:
 	}
 	unlockC()
-	select {
-	case u := <-got:
-		u()
-	case <-time.After(5 * time.Second):
-		t.Fatal("B never got the lock")
-	}
+	(<-got)()
 }
 
 func TestRestoreForceRefusesDangerousTargets(t *testing.T) {

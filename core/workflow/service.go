@@ -2,9 +2,11 @@ package workflow
 
 import (
 	"context"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 )
 
@@ -24,6 +26,9 @@ type Service struct {
 	Log     hclog.Logger
 	// StorageRoot is the local instance's root (blobs, caches).
 	StorageRoot string
+
+	openerOnce sync.Once
+	opener     *instance.Opener
 }
 
 func (s *Service) log() hclog.Logger {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/workflow"
 )
@@ -40,7 +41,7 @@ func (c *Console) compare(ctx context.Context, project, name, refA, refB string)
 		if err != nil {
 			return nil, err
 		}
-		if bs[i], err = workflow.LoadBundle(ctx, c.reg, v); err != nil {
+		if bs[i], err = workflow.LoadBundle(ctx, instance.OnRegistry(c.reg), v); err != nil {
 			return nil, err
 		}
 	}

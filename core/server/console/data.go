@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/workflow"
 )
@@ -38,7 +39,7 @@ func (c *Console) summary(ctx context.Context, v registry.Version) (*summary, er
 	if s, ok := c.cache.Get(v.Digest); ok {
 		return s, nil
 	}
-	b, err := workflow.LoadBundle(ctx, c.reg, v)
+	b, err := workflow.LoadBundle(ctx, instance.OnRegistry(c.reg), v)
 	if err != nil {
 		return nil, fmt.Errorf("version %s of %s/%s: %w", v.Short, v.Project, v.Name, err)
 	}
@@ -192,7 +193,7 @@ func (c *Console) version(ctx context.Context, project, name, ref string) (*vers
 	if err != nil {
 		return nil, err
 	}
-	b, err := workflow.LoadBundle(ctx, c.reg, v)
+	b, err := workflow.LoadBundle(ctx, instance.OnRegistry(c.reg), v)
 	if err != nil {
 		return nil, err
 	}

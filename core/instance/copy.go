@@ -1,0 +1,167 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/registry"
+)
+
+// CopyOptions tune Copy.
+type CopyOptions struct {
+	// Tags are set on the version at the destination, moved from another
+	// version if they are there (as build -t does).
+	Tags []string
+	// Force moves the source's user tags at the destination even when they
+	// are on another version there (else those are kept where they are and
+	// reported in CopyResult.TagsKept), and overwrites a destination file.
+	Force bool
+	// Progress, if set, hears each blob as it starts (done of total blobs).
+	Progress func(done, total int)
+}
+
+// CopyResult says what Copy did.
+type CopyResult struct {
+	// Version is the version at the destination (its own vN and tags); in
+	// JSON its fields are the result's own.
+	Version
+	// From is the version at the source.
+	From Version `json:"from"`
+	// Blobs is how many blobs the version references; Copied how many the
+	// destination lacked, with BytesCopied bytes sent.
+	Blobs       int   `json:"blobs"`
+	Copied      int   `json:"copied"`
+	BytesCopied int64 `json:"bytes_copied"`
+	// TagsKept are user tags of the source that stay on another version at
+	// the destination (pass Force to move them).
+	TagsKept []string `json:"tags_kept,omitempty"`
+}
+
+// Copy copies the version from names in src to dst, as runtime to.Name
+// (default: the source's name) in project to.Project. It is the one copy for
+// every pair of places:
+//
+//  1. resolve the version at the source and read its manifest;
+//  2. check the destination can take it (PrepareWrite);
+//  3. ask the destination which of its blobs it lacks (Stat), and stream
+//     only those from the source, each from where an earlier interrupted copy
+//     stopped (Writer.Offset → Get at that offset); the destination verifies
+//     every digest on Commit;
+//  4. put the manifest as a version at the destination (it gets its own vN;
+//     latest moves to it; opts.Tags are set);
+//  5. carry the source's user tags: a tag that is on another version at the
+//     destination stays there unless opts.Force. A destination without tags
+//     (a .swrt file) drops them.
+//
+// A failure before step 4 leaves the destination without the version (some
+// blobs may be there, which the next copy reuses and GC frees otherwise).
+func Copy(ctx context.Context, src Place, from Ref, dst Place, to Ref, opts CopyOptions) (CopyResult, error) {
+	if err := registry.CheckUserTags(opts.Tags); err != nil {
+		return CopyResult{}, err
+	}
+	v, err := src.Resolve(ctx, from, false)
+	if err != nil {
+		return CopyResult{}, err
+	}
+	raw, err := src.Manifest(ctx, v)
+	if err != nil {
+		return CopyResult{}, err
+	}
+	m, err := bundle.ParseManifest(raw)
+	if err != nil {
+		return CopyResult{}, err
+	}
+	if to.Name == "" {
+		to.Name = v.Name
+	}
+	to.Project = project(to.Project)
+	if err := dst.PrepareWrite(ctx, to, opts.Force); err != nil {
+		return CopyResult{}, err
+	}
+	blobs := append([]ocispec.Descriptor{m.Config}, m.Layers...)
+	res := CopyResult{From: v, Blobs: len(blobs)}
+	for i, d := range blobs {
+		if opts.Progress != nil {
+			opts.Progress(i, len(blobs))
+		}
+		if _, err := dst.Stat(ctx, d.Digest); err == nil {
+			continue
+		} else if !isBlobUnknown(err) {
+			return res, err
+		}
+		n, err := copyBlob(ctx, src, dst, d)
+		if err != nil {
+			return res, fmt.Errorf("copy blob %s: %w", d.Digest.Encoded()[:12], err)
+		}
+		res.Copied++
+		res.BytesCopied += n
+	}
+	nv, err := dst.PutManifest(ctx, to.Project, to.Name, raw, opts.Tags)
+	if err != nil {
+		return res, err
+	}
+	res.Version = nv
+	at := Ref{Project: nv.Project, Name: nv.Name, Version: string(nv.Digest)}
+	for _, t := range v.Tags {
+		if registry.CheckUserTags([]string{t}) != nil || slices.Contains(nv.Tags, t) {
+			continue // latest, vN: the destination gives its own
+		}
+		tv, err := dst.Tag(ctx, at, []string{t}, opts.Force)
+		var te *registry.TagExistsError
+		var ue *UnsupportedError
+		switch {
+		case errors.As(err, &ue):
+			return res, nil
+		case errors.As(err, &te):
+			res.TagsKept = append(res.TagsKept, t)
+		case err != nil:
+			return res, err
+		default:
+			res.Version = tv
+		}
+	}
+	return res, nil
+}
+
+// copyBlob streams one blob from src to dst, resuming where dst has part of
+// it, and returns the bytes sent.
+func copyBlob(ctx context.Context, src, dst Place, d ocispec.Descriptor) (int64, error) {
+	w, err := dst.Writer(ctx, d)
+	if err != nil {
+		return 0, err
+	}
+	defer w.Close()
+	off := w.Offset()
+	var n int64
+	if off < d.Size {
+		rc, err := src.Get(ctx, d.Digest, off)
+		if err != nil {
+			return 0, err
+		}
+		n, err = io.Copy(w, &ctxReader{ctx: ctx, r: rc})
+		rc.Close()
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, w.Commit(ctx)
+}
+
+// ctxReader stops a long copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,281 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/core/uri"
+)
+
+// Local is the standalone instance: a registry over the filesystem store
+// under the storage root (ROOT/store).
+type Local struct {
+	root string
+	fs   *store.FS
+	reg  *registry.Registry
+}
+
+var _ Instance = (*Local)(nil)
+
+// OpenLocal opens the local instance whose storage root is root.
+func OpenLocal(root string) (*Local, error) {
+	if root == "" {
+		return nil, fmt.Errorf("no storage root (set SW_LOCAL_STORAGE)")
+	}
+	fs, err := store.NewFS(filepath.Join(root, "store"))
+	if err != nil {
+		return nil, fmt.Errorf("open the local store at %s: %w", root, err)
+	}
+	return &Local{root: root, fs: fs, reg: registry.New(fs)}, nil
+}
+
+// OnRegistry is the instance over any registry (the server's, over any
+// store): the local instance's operations without its storage root; blobs
+// being written are staged in the system's temp folder.
+func OnRegistry(reg *registry.Registry) *Local { return &Local{reg: reg} }
+
+// tempDir is where Writer stages blobs.
+func (l *Local) tempDir() string {
+	if l.fs == nil {
+		return os.TempDir()
+	}
+	return l.fs.TempDir()
+}
+
+// Registry is the registry under the local instance, for the workflows that
+// write it (build) or read layers by path (restore).
+func (l *Local) Registry() *registry.Registry { return l.reg }
+
+// Store is the filesystem store under the local instance.
+func (l *Local) Store() *store.FS { return l.fs }
+
+// Root is the storage root.
+func (l *Local) Root() string { return l.root }
+
+func (l *Local) Name() string { return LocalName }
+func (l *Local) Close() error { return nil }
+
+func (l *Local) URI(v Version) uri.URI {
+	return uri.URI{Instance: LocalName, Project: v.Project, Name: v.Name, Version: v.Short}
+}
+
+func (l *Local) Resolve(ctx context.Context, ref Ref, includeRemoved bool) (Version, error) {
+	var opts []registry.ResolveOption
+	if includeRemoved {
+		opts = append(opts, registry.IncludeRemoved())
+	}
+	return l.reg.Resolve(ctx, project(ref.Project), ref.Name, orLatest(ref.Version), opts...)
+}
+
+func (l *Local) Manifest(ctx context.Context, v Version) ([]byte, error) {
+	return l.reg.Manifest(ctx, v)
+}
+
+func (l *Local) ListRuntimes(ctx context.Context, p string, showRemoved bool) ([]RuntimeSummary, error) {
+	return l.reg.ListRuntimes(ctx, project(p), showRemoved)
+}
+
+func (l *Local) ListVersions(ctx context.Context, p, name string, showRemoved bool) ([]Version, error) {
+	return l.reg.ListVersions(ctx, project(p), name, showRemoved)
+}
+
+func (l *Local) PrepareWrite(_ context.Context, to Ref, _ bool) error {
+	return registry.CheckNames(project(to.Project), to.Name)
+}
+
+func (l *Local) PutManifest(ctx context.Context, p, name string, manifest []byte, tags []string) (Version, error) {
+	return l.reg.PutVersion(ctx, project(p), name, manifest, tags)
+}
+
+func (l *Local) Tag(ctx context.Context, ref Ref, tags []string, force bool) (Version, error) {
+	v, err := l.Resolve(ctx, ref, false)
+	if err != nil {
+		return Version{}, err
+	}
+	if err := l.reg.Tag(ctx, v.Project, v.Name, string(v.Digest), tags, force); err != nil {
+		return Version{}, err
+	}
+	return l.reg.Resolve(ctx, v.Project, v.Name, string(v.Digest))
+}
+
+func (l *Local) Untag(ctx context.Context, ref Ref, tags []string) (Version, error) {
+	v, err := l.Resolve(ctx, ref, false)
+	if err != nil {
+		return Version{}, err
+	}
+	if err := l.reg.Untag(ctx, v.Project, v.Name, tags); err != nil {
+		return Version{}, err
+	}
+	return l.reg.Resolve(ctx, v.Project, v.Name, string(v.Digest))
+}
+
+func (l *Local) Remove(ctx context.Context, ref Ref, force bool) ([]Version, error) {
+	var targets []Version
+	if ref.Version == "" {
+		vs, err := l.reg.ListVersions(ctx, project(ref.Project), ref.Name, force)
+		if err != nil {
+			return nil, err
+		}
+		// Oldest first: latest stays where it is until the newest goes.
+		for i := len(vs) - 1; i >= 0; i-- {
+			targets = append(targets, vs[i])
+		}
+	} else {
+		v, err := l.Resolve(ctx, ref, force)
+		if err != nil {
+			return nil, err
+		}
+		targets = []Version{v}
+	}
+	done := make([]Version, 0, len(targets))
+	for _, v := range targets {
+		if err := l.reg.Remove(ctx, v.Project, v.Name, string(v.Digest), force); err != nil {
+			return done, err
+		}
+		done = append(done, v)
+	}
+	return done, nil
+}
+
+func (l *Local) Recover(ctx context.Context, ref Ref) (Version, error) {
+	return l.reg.Recover(ctx, project(ref.Project), ref.Name, ref.Version)
+}
+
+func (l *Local) GC(ctx context.Context, o GCOptions) (GCStats, error) {
+	opts := []registry.GCOption{registry.GracePeriod(o.Grace)}
+	if o.DryRun {
+		opts = append(opts, registry.DryRun())
+	}
+	return l.reg.GC(ctx, opts...)
+}
+
+func (l *Local) Stat(ctx context.Context, d digest.Digest) (int64, error) {
+	return l.reg.BlobSize(ctx, d)
+}
+
+func (l *Local) Get(ctx context.Context, d digest.Digest, offset int64) (io.ReadCloser, error) {
+	return l.reg.GetBlobRange(ctx, d, offset, -1)
+}
+
+// Writer stages the blob in the store's temp folder under a name made of its
+// digest, so an interrupted copy resumes where it stopped: the next Writer
+// for the same digest finds the partial file, hashes what it holds and
+// appends. The partial file is locked (flock) while written; a second writer
+// of the same blob meanwhile stages privately and cannot resume. The store
+// removes partial files older than a day.
+func (l *Local) Writer(ctx context.Context, desc ocispec.Descriptor) (BlobWriter, error) {
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, &registry.InvalidNameError{Kind: "digest", Value: string(desc.Digest), Reason: err.Error()}
+	}
+	path := filepath.Join(l.tempDir(), "upload-"+desc.Digest.Encoded())
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("local: stage blob %s: %w", desc.Digest, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if f, err = os.CreateTemp(l.tempDir(), "upload-*"); err != nil {
+			return nil, fmt.Errorf("local: stage blob %s: %w", desc.Digest, err)
+		}
+		path = f.Name()
+	}
+	w := &fileBlobWriter{f: f, path: path, desc: desc, digester: digest.SHA256.Digester()}
+	// What an earlier writer left counts only up to the blob's size.
+	n, err := io.Copy(w.digester.Hash(), io.LimitReader(f, desc.Size))
+	if err == nil {
+		err = f.Truncate(n)
+	}
+	if err == nil {
+		_, err = f.Seek(n, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("local: stage blob %s: %w", desc.Digest, err)
+	}
+	w.n = n
+	w.commit = func(ctx context.Context) error {
+		_, err := l.reg.PutBlobFile(ctx, w.path, desc.Digest, true)
+		return err
+	}
+	return w, nil
+}
+
+// fileBlobWriter writes a blob to a local file while hashing it; commit moves
+// the verified file to its place.
+type fileBlobWriter struct {
+	f        *os.File
+	path     string
+	desc     ocispec.Descriptor
+	digester digest.Digester
+	n        int64
+	done     bool
+	commit   func(ctx context.Context) error
+}
+
+func (w *fileBlobWriter) Offset() int64 { return w.n }
+
+func (w *fileBlobWriter) Write(p []byte) (int, error) {
+	if w.n+int64(len(p)) > w.desc.Size {
+		return 0, fmt.Errorf("blob %s: more than its %d bytes", w.desc.Digest, w.desc.Size)
+	}
+	n, err := w.f.Write(p)
+	w.digester.Hash().Write(p[:n])
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *fileBlobWriter) Commit(ctx context.Context) error {
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	if err := w.f.Close(); err != nil {
+		return err
+	}
+	w.done = true
+	if got := w.digester.Digest(); got != w.desc.Digest || w.n != w.desc.Size {
+		_ = os.Remove(w.path)
+		return &registry.DigestMismatchError{Expected: w.desc.Digest, Actual: got}
+	}
+	return w.commit(ctx)
+}
+
+func (w *fileBlobWriter) Close() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	return w.f.Close()
+}
+
+// LocalName is the name of the standalone instance in URIs.
+const LocalName = "local"
+
+func project(p string) string {
+	if p == "" {
+		return DefaultProject
+	}
+	return p
+}
+
+func orLatest(v string) string {
+	if v == "" {
+		return "latest"
+	}
+	return v
+}
+
+// isBlobUnknown tells whether err says a blob is absent.
+func isBlobUnknown(err error) bool {
+	var bu *registry.BlobUnknownError
+	return errors.As(err, &bu)
+}

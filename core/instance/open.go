@@ -1,0 +1,80 @@
+package instance
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/swcli/swcli/core/uri"
+)
+
+// Opener chooses the place a URI names. The CLI makes one per process and
+// asks it for every URI it is given, so it never learns which kind of
+// instance it talks to.
+type Opener struct {
+	// StorageRoot is the local instance's root (see StorageRoot).
+	StorageRoot string
+	// ReadConfig gives the runtime name in a bundle's config blob and
+	// refuses a bad config (see OpenFile).
+	ReadConfig func(config []byte) (string, error)
+
+	once   sync.Once
+	local  *Local
+	err    error
+	config *Config
+}
+
+// Local opens the local instance (once).
+func (o *Opener) Local() (*Local, error) {
+	o.once.Do(func() { o.local, o.err = OpenLocal(o.StorageRoot) })
+	return o.local, o.err
+}
+
+// Open returns the instance u names: the local instance, or a .swrt file
+// (u.File). Aliases are looked up in the CLI config (LoadConfig); a cloud
+// instance (an alias, cloud://ALIAS, http(s)://host:port) or an OCI
+// registry (oci://) gives *UnavailableError until its client exists. The
+// caller closes a File; closing the Local instance is a no-op.
+func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
+	if u.File != "" {
+		l, err := o.Local()
+		if err != nil {
+			return nil, err
+		}
+		return OpenFile(u.File, l.Store().TempDir(), o.ReadConfig), nil
+	}
+	if u.IsLocal() {
+		return o.Local()
+	}
+	kind := "cloud"
+	if strings.HasPrefix(u.Instance, "oci://") {
+		kind = "oci"
+	} else if !strings.Contains(u.Instance, "://") {
+		// An alias: it must be one the user logged in to.
+		cfg, err := o.Config()
+		if err != nil {
+			return nil, err
+		}
+		k, ok := cfg.Instances[u.Instance]
+		if !ok {
+			return nil, &UnknownAliasError{Alias: u.Instance, Known: cfg.Aliases()}
+		}
+		if k.Type == "standalone" {
+			return o.Local()
+		}
+	}
+	return nil, &UnavailableError{Instance: u.Instance, Kind: kind}
+}
+
+// Config is the CLI config (read once).
+func (o *Opener) Config() (*Config, error) {
+	if o.config != nil {
+		return o.config, nil
+	}
+	c, err := LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	o.config = c
+	return c, nil
+}
