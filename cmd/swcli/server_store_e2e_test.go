@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swcli/swcli/internal/s3test"
+	"github.com/swcli/swcli/sdk/testpy"
 )
 
 // ociDo sends one /v2 request with the token as the Basic password.
@@ -148,4 +149,41 @@ func TestServerStoreGCTwoProcesses(t *testing.T) {
 	assert.Equal(t, "an old layer", string(got))
 	code, _ = ociDo(t, "HEAD", a.url+repo+"/blobs/"+stray.Digest.String(), token, nil)
 	assert.Equal(t, http.StatusNotFound, code, "the stray blob was freed")
+}
+
+// TestStoreS3Standalone: a team without a server shares one bucket: one
+// machine builds with SW_STORE, another (its own storage root, the bucket
+// in its CLI config's `store:`) lists, restores and runs the version; gc
+// there frees nothing in use. A bad SW_STORE is one line.
+func TestStoreS3Standalone(t *testing.T) {
+	srv := s3test.Start(t)
+	py := pythons(t)[0]
+	url := srv.URL(srv.Bucket(t), "team-a")
+	creds := []string{"AWS_ACCESS_KEY_ID=" + s3test.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey}
+
+	a := newCLI(t)
+	a.setenv(append(creds, "SW_STORE="+url)...)
+	wd := stWorkdir(t, filepath.Join(t.TempDir(), "wd"), "shared-rt", py.Version, testpy.Wheel{Name: "tiny-a", Version: "1.0"})
+	b0 := a.stBuildOK(wd, "-t", "team")
+	_, err := os.Stat(a.stStore())
+	assert.True(t, os.IsNotExist(err), "nothing in the filesystem store: the version is in the bucket")
+
+	b := newCLI(t)
+	b.setenv(creds...)
+	write(t, filepath.Join(b.home, "config", "config.yaml"), "current_instance: local\ninstances:\n  local: {uri: local, type: standalone}\nstore: '"+url+"'\n")
+	h := b.stHistory("shared-rt")
+	require.Len(t, h, 1)
+	assert.Equal(t, b0.Version, h[0].Short)
+	assert.Contains(t, h[0].Tags, "team")
+	out := b.ok("runtime", "run", "shared-rt/version/team", "--", "python", "-c", "import tiny_a; print('ok')")
+	assert.Contains(t, out.stdout, "ok")
+	gc := stJSON[struct {
+		BlobsFreed int `json:"blobs_freed"`
+	}](t, b.ok("-o", "json", "runtime", "gc", "--grace", "0s").stdout)
+	assert.Equal(t, 0, gc.BlobsFreed, "every blob is used by the version")
+	b.ok("runtime", "info", "shared-rt/version/"+b0.Version)
+
+	bad := newCLI(t)
+	bad.setenv(append(creds, "SW_STORE="+srv.URL("no-such-bucket", "x")+"&max_attempts=1")...)
+	bad.fail([]string{"SW_STORE", `bucket "no-such-bucket" does not exist`}, "runtime", "list")
 }
