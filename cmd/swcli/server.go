@@ -28,19 +28,14 @@ func serverCommand(a *appState) *cli.Command {
 			Name:      "start",
 			Usage:     "serve the OCI API at /v2/, the JSON API at /api/v1/ and the web console at / over --store or the store in --data (until SIGTERM or Ctrl-C)",
 			ArgsUsage: " ",
-			Flags: []cli.Flag{
+			Flags: append(storeFlags("folder of admin.token, and of the store (DIR/store) unless --store is given"),
 				&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8082", Usage: "address to listen on (HOST:PORT; port 0 picks a free one)"},
-				&cli.StringFlag{Name: "data", Usage: "folder of admin.token, and of the store unless --store is given"},
-				&cli.StringFlag{Name: "store", EnvVars: []string{"SW_SERVER_STORE"}, Usage: "store URL: file:///PATH, s3://BUCKET/PREFIX?endpoint=URL&region=R, or SCHEME://... of a store plugin (credentials from the environment, never in the URL)"},
 				&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate (PEM); with --tls-key serves HTTPS"},
 				&cli.StringFlag{Name: "tls-key", Usage: "TLS private key (PEM)"},
-			},
+			),
 			Action: func(c *cli.Context) error {
-				if c.NArg() > 0 {
-					return usage(c, "takes no arguments, got %q", c.Args().First())
-				}
-				if c.String("data") == "" && c.String("store") == "" {
-					return usage(c, "needs --data DIR (a filesystem store there) or --store URL")
+				if err := checkStoreArgs(c); err != nil {
+					return err
 				}
 				return startServer(c, a)
 			},
@@ -48,19 +43,14 @@ func serverCommand(a *appState) *cli.Command {
 			Name:      "gc",
 			Usage:     "free blobs no version uses in a server's store (safe while servers on the same store push)",
 			ArgsUsage: " ",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "data", Usage: "folder of the server's filesystem store (DIR/store), unless --store is given"},
-				&cli.StringFlag{Name: "store", EnvVars: []string{"SW_SERVER_STORE"}, Usage: "store URL, as for server start"},
+			Flags: append(storeFlags("folder of the server's filesystem store (DIR/store), unless --store is given"),
 				&cli.DurationFlag{Name: "grace", Value: registry.DefaultGracePeriod, Usage: "keep unreferenced blobs younger than this (a push may be writing them)"},
 				&cli.DurationFlag{Name: "lease-ttl", Usage: "keep blobs a push found stored (HEAD, mount) for this long (default: --grace)"},
 				&cli.BoolFlag{Name: "dry-run", Usage: "only say what would be freed"},
-			},
+			),
 			Action: func(c *cli.Context) error {
-				if c.NArg() > 0 {
-					return usage(c, "takes no arguments, got %q", c.Args().First())
-				}
-				if c.String("data") == "" && c.String("store") == "" {
-					return usage(c, "needs --data DIR or --store URL")
+				if err := checkStoreArgs(c); err != nil {
+					return err
 				}
 				st, err := openServerStore(c, a, c.String("data"), c.String("store"))
 				if err != nil {
@@ -85,6 +75,26 @@ func serverCommand(a *appState) *cli.Command {
 			},
 		}},
 	}
+}
+
+// storeFlags are --data and --store, which name a server's store.
+func storeFlags(dataUsage string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "data", Usage: dataUsage},
+		&cli.StringFlag{Name: "store", EnvVars: []string{"SW_SERVER_STORE"}, Usage: "store URL: file:///PATH, s3://BUCKET/PREFIX?endpoint=URL&region=R, or SCHEME://... of a store plugin (credentials from the environment, never in the URL)"},
+	}
+}
+
+// checkStoreArgs refuses arguments and a command with neither --data nor
+// --store.
+func checkStoreArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usage(c, "takes no arguments, got %q", c.Args().First())
+	}
+	if c.String("data") == "" && c.String("store") == "" {
+		return usage(c, "needs --data DIR (a filesystem store in DIR/store) or --store URL")
+	}
+	return nil
 }
 
 func startServer(c *cli.Context, a *appState) error {
