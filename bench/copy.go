@@ -237,7 +237,9 @@ func init() {
 	}})
 }
 
-func auth2(st store.Store) (*auth.Auth, error) { return auth.New(st, auth.WithBcryptCost(bcrypt.MinCost)) }
+func auth2(st store.Store) (*auth.Auth, error) {
+	return auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
+}
 
 type countBody struct {
 	io.ReadCloser

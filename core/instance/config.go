@@ -55,6 +55,8 @@ type Config struct {
 	CurrentProject  string           `yaml:"current_project,omitempty"`
 	Instances       map[string]Known `yaml:"instances"`
 	StorageRoot     string           `yaml:"storage_root,omitempty"`
+	// Store is the local instance's store URL (see StoreEnv).
+	Store string `yaml:"store,omitempty"`
 }
 
 // LoadConfig reads the CLI config; a missing file gives the defaults.

@@ -157,7 +157,6 @@ func (c *Client) Whoami(ctx context.Context) (Whoami, error) {
 	return w, c.Do(ctx, "GET", "/whoami", nil, &w)
 }
 
-
 // CreatedUser is a new user and its first token (shown once).
 type CreatedUser struct {
 	User  User   `json:"user"`
@@ -182,7 +181,6 @@ func (c *Client) SetPassword(ctx context.Context, user, password string) error {
 	return c.Do(ctx, "PUT", "/users/"+esc(user)+"/password", map[string]string{"password": password}, nil)
 }
 
-
 // CreatedToken is a new token with its secret (shown once).
 type CreatedToken struct {
 	Token
@@ -206,8 +204,6 @@ func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
 func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return c.Do(ctx, "DELETE", "/tokens/"+esc(id), nil, nil)
 }
-
-
 
 func (c *Client) CreateProject(ctx context.Context, name string, public bool) (Project, error) {
 	var out Project

@@ -81,14 +81,14 @@ type blobWriter struct {
 	chunk int64 // bytes per PATCH
 	prog  Progress
 
-	loc  string // the session's upload URL
-	off  int64  // bytes the registry holds
-	buf  bytes.Buffer
+	loc string // the session's upload URL
+	off int64  // bytes the registry holds
+	buf bytes.Buffer
 	// sending is the chunk in flight (its PATCH runs while the next chunk
 	// fills buf); nil when none. Chunks are sent one after the other.
 	sending chan error
 	spare   bytes.Buffer
-	done bool
+	done    bool
 }
 
 func (w *blobWriter) Offset() int64 { return w.off }
