@@ -159,6 +159,41 @@ func init() {
 		}
 		repush, repushBytes := time.Since(t0), received.Load()
 
+		// One package changes: a new version shares the big layer and adds
+		// a 1 MiB one.
+		pkgFile := filepath.Join(env.Tmp, "copy-pkg.bin")
+		pkg, err := randomBlob(pkgFile, 1<<20)
+		if err != nil {
+			return err
+		}
+		pf, err := os.Open(pkgFile)
+		if err != nil {
+			return err
+		}
+		_, err = local.Registry().PutBlob(ctx, pf, pkg.Digest)
+		pf.Close()
+		if err != nil {
+			return err
+		}
+		config2 := []byte(`{"name":"bench","v":2}`)
+		cd2 := bundle.ConfigDescriptor(config2)
+		if _, err := local.Registry().PutBlob(ctx, bytes.NewReader(config2), cd2.Digest); err != nil {
+			return err
+		}
+		m2, err := bundle.Manifest(cd2, []ocispec.Descriptor{layer, pkg}, nil)
+		if err != nil {
+			return err
+		}
+		v2, err := local.PutManifest(ctx, "self", "bench", m2, nil)
+		if err != nil {
+			return err
+		}
+		received.Store(0)
+		if _, err := instance.Copy(ctx, local, instance.Ref{Name: "bench", Version: string(v2.Digest)}, dst, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		onePkg := received.Load()
+
 		back, err := instance.OpenLocal(filepath.Join(env.Tmp, "copy-back"))
 		if err != nil {
 			return err
@@ -168,7 +203,7 @@ func init() {
 			return err
 		}
 		t0 = time.Now()
-		if _, err := instance.Copy(ctx, src, instance.Ref{Name: "bench"}, back, instance.Ref{}, instance.CopyOptions{}); err != nil {
+		if _, err := instance.Copy(ctx, src, instance.Ref{Name: "bench", Version: "v0"}, back, instance.Ref{}, instance.CopyOptions{}); err != nil {
 			return err
 		}
 		pull := time.Since(t0)
@@ -231,6 +266,7 @@ func init() {
 		env.Printf("copy-push: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (%d MiB layer; target >= 0.8x)", mb/push.Seconds(), mb/curlUp.Seconds(), curlUp.Seconds()/push.Seconds(), mib)
 		env.Printf("copy-pull: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (target >= 0.8x)", mb/pull.Seconds(), mb/curlDown.Seconds(), curlDown.Seconds()/pull.Seconds())
 		env.Printf("copy-repush: %d blob bytes moved in %s (target 0 bytes, < 0.5s)", repushBytes, secs(repush))
+		env.Printf("copy-one-package: %d bytes moved for a version whose one new layer is %d bytes (target <= that layer + 1 MB)", onePkg, pkg.Size)
 		env.Printf("copy-resume: %d bytes sent again after a stop halfway through a %d MiB layer = %.1f%% of it (chunk %d MiB; target <= 10%% + one chunk)",
 			max(resent, 0), mib, 100*float64(max(resent, 0))/float64(layer2.Size), remote.ChunkSize>>20)
 		return nil

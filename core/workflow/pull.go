@@ -2,8 +2,12 @@ package workflow
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/instance/remote"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/uri"
 )
@@ -36,6 +40,9 @@ func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
 		opts.Progress = func(done, total int) {
 			s.Events(mode.Event{Stage: "pull blobs", Current: int64(done), Total: int64(total)})
 		}
+		ctx = remote.WithProgress(ctx, func(d digest.Digest, done, size int64) {
+			s.Events(mode.Event{Stage: "pull bytes", Message: fmt.Sprintf("%s %d of %d bytes", d.Encoded()[:12], done, size)})
+		})
 	}
 	res, err := instance.Copy(ctx, from, instance.RefOf(u), to, instance.Ref{Project: u.Project}, opts)
 	if err != nil {
