@@ -44,19 +44,8 @@ func init() {
 			mib = v
 		}
 		const token = "swt_bench-copy-0123456789abcdef"
-		st, err := store.NewFS(filepath.Join(env.Tmp, "copy-srv"))
+		srv, _, err := benchServer(ctx, filepath.Join(env.Tmp, "copy-srv"), token)
 		if err != nil {
-			return err
-		}
-		acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
-		if err != nil {
-			return err
-		}
-		srv, err := server.New(server.Config{Accounts: acc, Registry: registry.New(st), AdminToken: token})
-		if err != nil {
-			return err
-		}
-		if err := srv.Bootstrap(ctx); err != nil {
 			return err
 		}
 		var received atomic.Int64
@@ -79,13 +68,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(layerFile)
-		if err != nil {
-			return err
-		}
-		_, err = local.Registry().PutBlob(ctx, f, layer.Digest)
-		f.Close()
-		if err != nil {
+		if err := putFile(local, layerFile, layer.Digest); err != nil {
 			return err
 		}
 		config := []byte(`{"name":"bench"}`)
@@ -125,19 +108,10 @@ func init() {
 			return fmt.Errorf("curl GET: %v: %s", err, out)
 		}
 		curlDown := time.Since(t0)
-		// The server now has the blob; push to a fresh store is not
-		// possible in process, so the swcli push goes to another project
-		// through a server over a new store.
-		st2, err := store.NewFS(filepath.Join(env.Tmp, "copy-srv2"))
+		// That server now has the blob: swcli pushes to a server over a
+		// fresh store, on the same address.
+		srv2, acc2, err := benchServer(ctx, filepath.Join(env.Tmp, "copy-srv2"), token)
 		if err != nil {
-			return err
-		}
-		acc2, _ := auth2(st2)
-		srv2, err := server.New(server.Config{Accounts: acc2, Registry: registry.New(st2), AdminToken: token})
-		if err != nil {
-			return err
-		}
-		if err := srv2.Bootstrap(ctx); err != nil {
 			return err
 		}
 		srv = srv2
@@ -166,13 +140,7 @@ func init() {
 		if err != nil {
 			return err
 		}
-		pf, err := os.Open(pkgFile)
-		if err != nil {
-			return err
-		}
-		_, err = local.Registry().PutBlob(ctx, pf, pkg.Digest)
-		pf.Close()
-		if err != nil {
+		if err := putFile(local, pkgFile, pkg.Digest); err != nil {
 			return err
 		}
 		config2 := []byte(`{"name":"bench","v":2}`)
@@ -273,8 +241,33 @@ func init() {
 	}})
 }
 
-func auth2(st store.Store) (*auth.Auth, error) {
-	return auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
+// benchServer is a swcli server over a new filesystem store in dir, whose
+// admin has token.
+func benchServer(ctx context.Context, dir, token string) (*server.Server, *auth.Auth, error) {
+	st, err := store.NewFS(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := server.New(server.Config{Accounts: acc, Registry: registry.New(st), AdminToken: token})
+	if err != nil {
+		return nil, nil, err
+	}
+	return srv, acc, srv.Bootstrap(ctx)
+}
+
+// putFile stores the file at path as blob d of local.
+func putFile(local *instance.Local, path string, d digest.Digest) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = local.Registry().PutBlob(context.Background(), f, d)
+	return err
 }
 
 type countBody struct {
@@ -319,19 +312,13 @@ func appendByte(path string, local *instance.Local) (ocispec.Descriptor, error) 
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	defer f.Close()
 	dg := digest.SHA256.Digester()
 	n, err := io.Copy(dg.Hash(), f)
+	f.Close()
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	if _, err := f.Seek(0, 0); err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	if _, err := local.Registry().PutBlob(context.Background(), f, dg.Digest()); err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	return layerOf(dg.Digest(), n), nil
+	return layerOf(dg.Digest(), n), putFile(local, path, dg.Digest())
 }
 
 // layerOf describes random bytes as a snapshot layer: copy never opens a
