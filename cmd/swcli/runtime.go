@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/storeurl"
 	"github.com/swcli/swcli/core/workflow"
 	"github.com/swcli/swcli/internal/linkfile"
 )
@@ -58,7 +59,8 @@ func (a *appState) service() (*workflow.Service, error) {
 	if err != nil {
 		return nil, &workflow.UsageError{Msg: err.Error()}
 	}
-	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root, LinkMode: lm}, nil
+	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root, LinkMode: lm,
+		OpenStore: (&storeurl.Opener{Host: h}).Open}, nil
 }
 
 func runtimeCommand(a *appState) *cli.Command {

@@ -392,7 +392,7 @@ func copyCommand(a *appState) *cli.Command {
 			case du.Kind() == uri.KindFile && len(c.StringSlice("tag")) > 0:
 				return usage(c, "-t: a .swrt file keeps no tags; tag the version where you copy the file to")
 			}
-			res, err := instance.Copy(c.Context, src, instance.RefOf(su), dst, instance.RefOf(du),
+			res, err := instance.Copy(a.byteProgress(c.Context), src, instance.RefOf(su), dst, instance.RefOf(du),
 				instance.CopyOptions{Tags: c.StringSlice("tag"), Force: c.Bool("force"), Progress: a.copyProgress()})
 			a.doneEvents()
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -54,6 +55,11 @@ type Config struct {
 	CurrentProject  string           `yaml:"current_project,omitempty"`
 	Instances       map[string]Known `yaml:"instances"`
 	StorageRoot     string           `yaml:"storage_root,omitempty"`
+	// Store is the local instance's store URL (see StoreEnv).
+	Store string `yaml:"store,omitempty"`
+	// ImageRepo is the repository of the base images `runtime dockerize`
+	// derives from starwhale_version (SW_IMAGE_REPO overrides it).
+	ImageRepo string `yaml:"image_repo,omitempty"`
 }
 
 // LoadConfig reads the CLI config; a missing file gives the defaults.
@@ -101,4 +107,15 @@ func (c *Config) Aliases() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// AliasOf is the alias whose URI is url ("" when none): a URL the user
+// logged in to is used with that alias's credentials.
+func (c *Config) AliasOf(url string) string {
+	for _, a := range c.Aliases() {
+		if k := c.Instances[a]; k.Type != "standalone" && strings.TrimRight(k.URI, "/") == strings.TrimRight(url, "/") {
+			return a
+		}
+	}
+	return ""
 }

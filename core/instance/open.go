@@ -2,9 +2,12 @@ package instance
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 
+	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/core/uri"
 )
 
@@ -17,6 +20,16 @@ type Opener struct {
 	// ReadConfig gives the runtime name in a bundle's config blob and
 	// refuses a bad config (see OpenFile).
 	ReadConfig func(config []byte) (string, error)
+	// Remote opens a cloud instance or an OCI registry (core/instance/remote
+	// .Open; it lives in its own package, which imports this one): name as
+	// the URI writes it, known its CLI config entry (nil when not logged
+	// in). Nil refuses those URIs with *UnavailableError.
+	Remote func(ctx context.Context, name string, known *Known, storageRoot string) (Instance, error)
+	// OpenStore opens a store URL (core/storeurl). When the local
+	// instance's store is set (StoreEnv, else the CLI config's `store:`),
+	// the local instance is on that store; without OpenStore that is an
+	// error.
+	OpenStore func(ctx context.Context, rawURL string) (store.Store, error)
 
 	once   sync.Once
 	local  *Local
@@ -24,37 +37,67 @@ type Opener struct {
 	config *Config
 }
 
+// StoreEnv names the local instance's store by URL (file:///PATH,
+// s3://BUCKET/PREFIX?endpoint=..., a store plugin's scheme), before the CLI
+// config's `store:`; unset, it is the filesystem store under the storage
+// root.
+const StoreEnv = "SW_STORE"
+
 // Local opens the local instance (once).
 func (o *Opener) Local() (*Local, error) {
-	o.once.Do(func() { o.local, o.err = OpenLocal(o.StorageRoot) })
+	o.once.Do(func() { o.local, o.err = o.openLocal() })
 	return o.local, o.err
+}
+
+func (o *Opener) openLocal() (*Local, error) {
+	raw, from := os.Getenv(StoreEnv), StoreEnv
+	if raw == "" {
+		cfg, err := o.Config()
+		if err != nil {
+			return nil, err
+		}
+		raw, from = cfg.Store, ConfigPath()+": store"
+	}
+	if raw == "" {
+		return OpenLocal(o.StorageRoot)
+	}
+	if o.OpenStore == nil {
+		return nil, fmt.Errorf("%s: this program cannot open store URLs", from)
+	}
+	st, err := o.OpenStore(context.Background(), raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	return OpenLocalOn(o.StorageRoot, st)
 }
 
 // Open returns the instance u names: the local instance, or a .swrt file
 // (u.File). Aliases are looked up in the CLI config (LoadConfig); a cloud
 // instance (an alias, cloud://ALIAS, http(s)://host:port) or an OCI
-// registry (oci://) gives *UnavailableError until its client exists. The
-// caller closes a File; closing the Local instance is a no-op.
+// registry (oci://) is opened by Remote; a URL the user logged in to (the
+// URI of an alias) takes that alias's credentials. The caller closes a
+// File; closing the Local instance is a no-op.
 func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 	if u.File != "" {
 		l, err := o.Local()
 		if err != nil {
 			return nil, err
 		}
-		return OpenFile(u.File, l.Store().TempDir(), o.ReadConfig), nil
+		return OpenFile(u.File, l.TempDir(), o.ReadConfig), nil
 	}
 	if u.IsLocal() {
 		return o.Local()
 	}
 	kind := "cloud"
+	var known *Known
+	cfg, err := o.Config()
+	if err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(u.Instance, "oci://") {
 		kind = "oci"
 	} else if !strings.Contains(u.Instance, "://") {
 		// An alias: it must be one the user logged in to.
-		cfg, err := o.Config()
-		if err != nil {
-			return nil, err
-		}
 		k, ok := cfg.Instances[u.Instance]
 		if !ok {
 			return nil, &UnknownAliasError{Alias: u.Instance, Known: cfg.Aliases()}
@@ -62,8 +105,15 @@ func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 		if k.Type == "standalone" {
 			return o.Local()
 		}
+		known = &k
+	} else if a := cfg.AliasOf(u.Instance); a != "" {
+		k := cfg.Instances[a]
+		known = &k
 	}
-	return nil, &UnavailableError{Instance: u.Instance, Kind: kind}
+	if o.Remote == nil {
+		return nil, &UnavailableError{Instance: u.Instance, Kind: kind}
+	}
+	return o.Remote(ctx, u.Instance, known, o.StorageRoot)
 }
 
 // Config is the CLI config (read once).

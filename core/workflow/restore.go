@@ -58,8 +58,12 @@ type source struct {
 }
 
 func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
+	src, err := s.pullRemote(ctx, src)
+	if err != nil {
+		return nil, err
+	}
 	if uri.IsFile(src) {
-		_, fsStore, err := s.Local()
+		_, tmpDir, err := s.Local()
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +72,7 @@ func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
 			return nil, usagef("cannot open bundle %s: %v", src, errors.Unwrap(err))
 		}
 		defer f.Close()
-		tmp, err := os.MkdirTemp(fsStore.TempDir(), "restore-")
+		tmp, err := os.MkdirTemp(tmpDir, "restore-")
 		if err != nil {
 			return nil, err
 		}
@@ -160,6 +164,10 @@ func (s *Service) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult
 // restoring it into the cache first when needed (once: concurrent callers
 // wait for the first).
 func (s *Service) OpenVersion(ctx context.Context, source string) (*Target, error) {
+	source, err := s.pullRemote(ctx, source)
+	if err != nil {
+		return nil, err
+	}
 	if !uri.IsFile(source) {
 		// Warm path: no manifest read when the cache is ready.
 		ref, err := ParseRef(source)

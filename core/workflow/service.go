@@ -8,6 +8,7 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/internal/linkfile"
 )
 
@@ -30,6 +31,9 @@ type Service struct {
 	// LinkMode is how cached files (unpacked layers, pip seeds) are placed
 	// into environments; Auto picks clone, else hardlink, else copy.
 	LinkMode linkfile.Mode
+	// OpenStore opens a store URL, for a local instance on another store
+	// (instance.StoreEnv); may be nil.
+	OpenStore func(ctx context.Context, rawURL string) (store.Store, error)
 
 	openerOnce sync.Once
 	opener     *instance.Opener
