@@ -1,10 +1,14 @@
 package instance
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 
+	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/uri"
 )
 
@@ -41,10 +45,17 @@ func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 		if err != nil {
 			return nil, err
 		}
+		if k := kindOf(u); k != registry.KindRuntime {
+			return OpenFile(u.File, l.Store().TempDir(), configOfKind(k)), nil
+		}
 		return OpenFile(u.File, l.Store().TempDir(), o.ReadConfig), nil
 	}
 	if u.IsLocal() {
-		return o.Local()
+		l, err := o.Local()
+		if err != nil {
+			return nil, err
+		}
+		return l.Of(kindOf(u)), nil
 	}
 	kind := "cloud"
 	if strings.HasPrefix(u.Instance, "oci://") {
@@ -60,7 +71,11 @@ func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 			return nil, &UnknownAliasError{Alias: u.Instance, Known: cfg.Aliases()}
 		}
 		if k.Type == "standalone" {
-			return o.Local()
+			l, err := o.Local()
+			if err != nil {
+				return nil, err
+			}
+			return l.Of(kindOf(u)), nil
 		}
 	}
 	return nil, &UnavailableError{Instance: u.Instance, Kind: kind}
@@ -77,4 +92,32 @@ func (o *Opener) Config() (*Config, error) {
 	}
 	o.config = c
 	return c, nil
+}
+
+// kindOf is the artifact kind u names; a URI that does not say names a
+// runtime.
+func kindOf(u uri.URI) registry.Kind {
+	if k, err := registry.ParseKind(u.Artifact); err == nil {
+		return k
+	}
+	return registry.KindRuntime
+}
+
+// configOfKind reads the name from the config blob of a model or dataset
+// bundle ({"name", "kind"}) and refuses a bundle of another kind, so a
+// .swds file given as a model says so.
+func configOfKind(k registry.Kind) func([]byte) (string, error) {
+	return func(config []byte) (string, error) {
+		var c struct {
+			Name string `json:"name"`
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(config, &c); err != nil || c.Name == "" {
+			return "", fmt.Errorf("the config blob names no %s", k)
+		}
+		if c.Kind != string(k) {
+			return "", fmt.Errorf("the bundle holds a %s, not a %s", cmp.Or(c.Kind, "runtime"), k)
+		}
+		return c.Name, nil
+	}
 }
