@@ -101,6 +101,9 @@ func artifactInfoCommand(a *appState, k registry.Kind) *cli.Command {
 				var rows [][]string
 				for _, f := range []string{"kind", "name", "version", "digest", "tags", "handler", "files", "bytes", "layers", "size", "created", "uri"} {
 					v := out[f]
+					if f == "handler" && v == "" {
+						continue
+					}
 					switch x := v.(type) {
 					case []string:
 						v = strings.Join(x, ", ")
