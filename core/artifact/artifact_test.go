@@ -51,7 +51,8 @@ func local(t *testing.T) *instance.Local {
 
 func build(t *testing.T, l *instance.Local, k registry.Kind, dir, project string) artifact.BuildResult {
 	t.Helper()
-	res, err := artifact.Build(ctx, l.Of(k).Registry(), artifact.BuildOptions{Dir: dir, Project: project, TempDir: l.Store().TempDir()})
+	res, err := artifact.Build(ctx, l.Of(k).Registry(), artifact.BuildOptions{Dir: dir, Project: project,
+		TempDir: l.Store().TempDir(), CacheDir: artifact.CacheDir(l.Root())})
 	require.NoError(t, err)
 	return res
 }
@@ -88,6 +89,20 @@ func TestBuildChunksAndDedupes(t *testing.T) {
 	assert.Equal(t, changed.Layers-1, changed.Reused, "a changed file moves only its own layer")
 	after := layers(t, m, changed.Version, registry.KindModel)
 	assert.Len(t, after, len(before))
+	diff := 0
+	for i := range before {
+		if before[i] != after[i] {
+			diff++
+		}
+	}
+	assert.Equal(t, 1, diff, "one layer differs")
+
+	// Without the cache (another root's), the same bytes: the cache only
+	// saves packing.
+	l2 := local(t)
+	fresh := build(t, l2, registry.KindModel, dir, "")
+	assert.Equal(t, changed.Version.Digest, fresh.Version.Digest)
+	assert.Equal(t, 0, fresh.Reused)
 
 	// A dataset with the same large file at the same path shares its layer.
 	ds := t.TempDir()

@@ -25,6 +25,10 @@ type BuildOptions struct {
 	// TempDir holds the layers while they are packed (the store's temp
 	// folder, so they are moved into the store, not copied).
 	TempDir string
+	// CacheDir, if set, remembers the layer each group of files packed to,
+	// by the files' paths, sizes, modes and modification times: a rebuild
+	// packs only the groups whose files changed (see layerCache).
+	CacheDir string
 }
 
 // BuildResult is what Build stored.
@@ -64,9 +68,21 @@ func Build(ctx context.Context, reg *registry.Registry, o BuildOptions) (BuildRe
 		total += sizes[p]
 	}
 	chunks := groups(paths, sizes)
-	jobs := make([]bundle.LayerJob, len(chunks))
+	cache := layerCache{dir: o.CacheDir, root: o.Dir}
+	infos := make([]bundle.LayerInfo, len(chunks))
+	keys := make([]string, len(chunks))
+	var jobs []bundle.LayerJob
+	var todo []int
 	for i, c := range chunks {
-		jobs[i] = bundle.LayerJob{Root: o.Dir, Paths: c, Dir: o.TempDir}
+		keys[i] = cache.key(c)
+		if info, ok := cache.get(keys[i]); ok {
+			if has, err := reg.HasBlob(ctx, info.Digest); err == nil && has {
+				infos[i] = info
+				continue
+			}
+		}
+		jobs = append(jobs, bundle.LayerJob{Root: o.Dir, Paths: c, Dir: o.TempDir})
+		todo = append(todo, i)
 	}
 	packed, err := bundle.PackLayers(ctx, jobs, 0)
 	if err != nil {
@@ -77,17 +93,21 @@ func Build(ctx context.Context, reg *registry.Registry, o BuildOptions) (BuildRe
 			os.Remove(p.Path) // gone already when stored
 		}
 	}()
-	res := BuildResult{Kind: k, Name: sp.Name, Files: len(paths), Bytes: total, Layers: len(packed)}
-	layers := make([]ocispec.Descriptor, len(packed))
-	for i, p := range packed {
+	res := BuildResult{Kind: k, Name: sp.Name, Files: len(paths), Bytes: total, Layers: len(chunks), Reused: len(chunks) - len(todo)}
+	for j, p := range packed {
+		i := todo[j]
 		if has, err := reg.HasBlob(ctx, p.Digest); err == nil && has {
 			res.Reused++
 		}
 		if _, err := reg.PutBlobFile(ctx, p.Path, p.Digest, true); err != nil {
 			return BuildResult{}, err
 		}
-		layers[i] = bundle.LayerDescriptor(p.LayerInfo, bundle.RoleFiles, "")
-		layers[i].Annotations[bundle.AnnotationRole] = bundle.RoleFiles
+		infos[i] = p.LayerInfo
+		cache.put(keys[i], p.LayerInfo)
+	}
+	layers := make([]ocispec.Descriptor, len(chunks))
+	for i, info := range infos {
+		layers[i] = bundle.LayerDescriptor(info, bundle.RoleFiles, "")
 	}
 	cfg := Config{Name: sp.Name, Kind: string(k), SpecFile: SpecFile(k), Spec: string(raw), Files: len(paths), Bytes: total}
 	if sp.Run != nil {
