@@ -153,12 +153,18 @@ func duration(r *job.Record) string {
 	return r.End.Sub(r.Start).Round(time.Millisecond).String()
 }
 
-// jobArg is the one job ID a subcommand takes.
-func jobArg(c *cli.Context) (string, error) {
-	if c.NArg() != 1 {
-		return "", usage(c, "give one job ID (swcli job list shows them)")
+// jobAction is the action of a subcommand that takes one job ID.
+func (a *appState) jobAction(f func(c *cli.Context, r *job.Runner, id string) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return usage(c, "give one job ID (swcli job list shows them)")
+		}
+		r, err := a.runner()
+		if err != nil {
+			return err
+		}
+		return f(c, r, c.Args().First())
 	}
-	return c.Args().First(), nil
 }
 
 func jobInfoCommand(a *appState) *cli.Command {
@@ -166,15 +172,7 @@ func jobInfoCommand(a *appState) *cli.Command {
 		Name:      "info",
 		Usage:     "show a job's record: the exact versions, command, status, exit code, times, outputs",
 		ArgsUsage: "ID",
-		Action: func(c *cli.Context) error {
-			id, err := jobArg(c)
-			if err != nil {
-				return err
-			}
-			r, err := a.runner()
-			if err != nil {
-				return err
-			}
+		Action: a.jobAction(func(c *cli.Context, r *job.Runner, id string) error {
 			rec, err := r.Jobs.Get(id)
 			if err != nil {
 				return err
@@ -199,7 +197,7 @@ func jobInfoCommand(a *appState) *cli.Command {
 				}
 				printTable([]string{"FIELD", "VALUE"}, rows)
 			})
-		},
+		}),
 	}
 }
 
@@ -209,15 +207,7 @@ func jobLogsCommand(a *appState) *cli.Command {
 		Usage:     "print a job's output (--follow: until the job ends)",
 		ArgsUsage: "ID",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing while the job runs"}},
-		Action: func(c *cli.Context) error {
-			id, err := jobArg(c)
-			if err != nil {
-				return err
-			}
-			r, err := a.runner()
-			if err != nil {
-				return err
-			}
+		Action: a.jobAction(func(c *cli.Context, r *job.Runner, id string) error {
 			rec, err := r.Jobs.Get(id)
 			if err != nil {
 				return err
@@ -230,7 +220,7 @@ func jobLogsCommand(a *appState) *cli.Command {
 				return printJSON(map[string]any{"id": rec.ID, "status": rec.Status, "log": string(b)})
 			}
 			return r.Jobs.Follow(c.Context, rec.ID, os.Stdout, c.Bool("follow"))
-		},
+		}),
 	}
 }
 
@@ -240,21 +230,13 @@ func jobRemoveCommand(a *appState) *cli.Command {
 		Aliases:   []string{"rm"},
 		Usage:     "delete an ended job's folder and record",
 		ArgsUsage: "ID",
-		Action: func(c *cli.Context) error {
-			id, err := jobArg(c)
-			if err != nil {
-				return err
-			}
-			r, err := a.runner()
-			if err != nil {
-				return err
-			}
+		Action: a.jobAction(func(c *cli.Context, r *job.Runner, id string) error {
 			rec, err := r.Jobs.Remove(id)
 			if err != nil {
 				return err
 			}
 			return a.render(map[string]any{"id": rec.ID, "removed": true}, func() { fmt.Printf("removed job %s\n", rec.ID) })
-		},
+		}),
 	}
 }
 
@@ -263,20 +245,12 @@ func jobCancelCommand(a *appState) *cli.Command {
 		Name:      "cancel",
 		Usage:     "stop a running job and its children; it is recorded cancelled",
 		ArgsUsage: "ID",
-		Action: func(c *cli.Context) error {
-			id, err := jobArg(c)
-			if err != nil {
-				return err
-			}
-			r, err := a.runner()
-			if err != nil {
-				return err
-			}
+		Action: a.jobAction(func(c *cli.Context, r *job.Runner, id string) error {
 			rec, err := r.Jobs.Cancel(id, 5*time.Second)
 			if err != nil {
 				return err
 			}
 			return a.render(map[string]any{"id": rec.ID, "cancelled": true}, func() { fmt.Printf("cancelled job %s\n", rec.ID) })
-		},
+		}),
 	}
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -85,11 +85,7 @@ func artifactInfoCommand(a *appState, k registry.Kind) *cli.Command {
 			if c.NArg() != 1 {
 				return usage(c, "give one %s URI (NAME, NAME/version/VERSION ...)", k)
 			}
-			inst, u, err := a.openKind(c, k, c.Args().First())
-			if err != nil {
-				return err
-			}
-			r, err := artifact.Open(c.Context, inst, instance.RefOf(u), k)
+			inst, r, err := a.openArtifact(c, k)
 			if err != nil {
 				return err
 			}
@@ -98,23 +94,11 @@ func artifactInfoCommand(a *appState, k registry.Kind) *cli.Command {
 				"layers": len(r.Manifest.Layers), "size": r.Version.Size, "created": r.Version.Created,
 				"uri": inst.URI(r.Version).String(), "spec": r.Config.Spec}
 			return a.render(out, func() {
-				var rows [][]string
-				for _, f := range []string{"kind", "name", "version", "digest", "tags", "handler", "files", "bytes", "layers", "size", "created", "uri"} {
-					v := out[f]
-					if f == "handler" && v == "" {
-						continue
-					}
-					switch x := v.(type) {
-					case []string:
-						v = strings.Join(x, ", ")
-					case int64:
-						v = humanSize(x)
-					case time.Time:
-						v = ago(x)
-					}
-					rows = append(rows, []string{f, fmt.Sprint(v)})
+				keys := []string{"kind", "name", "version", "digest", "tags", "handler", "files", "bytes", "layers", "size", "created", "uri"}
+				if r.Config.Handler == "" {
+					keys = slices.DeleteFunc(keys, func(k string) bool { return k == "handler" })
 				}
-				printTable([]string{"FIELD", "VALUE"}, rows)
+				printTable([]string{"FIELD", "VALUE"}, fieldRows(out, keys))
 				fmt.Printf("\n%s:\n%s", artifact.SpecFile(k), r.Config.Spec)
 			})
 		},
@@ -131,11 +115,7 @@ func artifactExtractCommand(a *appState, k registry.Kind) *cli.Command {
 			if c.NArg() != 1 {
 				return usage(c, "give one %s URI or file", k)
 			}
-			inst, u, err := a.openKind(c, k, c.Args().First())
-			if err != nil {
-				return err
-			}
-			r, err := artifact.Open(c.Context, inst, instance.RefOf(u), k)
+			inst, r, err := a.openArtifact(c, k)
 			if err != nil {
 				return err
 			}
@@ -153,4 +133,15 @@ func artifactExtractCommand(a *appState, k registry.Kind) *cli.Command {
 			return a.render(out, func() { fmt.Printf("extracted %s %s %s to %s\n", k, r.Config.Name, r.Version.Short, dest) })
 		},
 	}
+}
+
+// openArtifact opens the version of kind k the command's one argument
+// names and reads it.
+func (a *appState) openArtifact(c *cli.Context, k registry.Kind) (instance.Instance, *artifact.Read, error) {
+	inst, u, err := a.openKind(c, k, c.Args().First())
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := artifact.Open(c.Context, inst, instance.RefOf(u), k)
+	return inst, r, err
 }

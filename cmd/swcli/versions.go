@@ -202,20 +202,7 @@ func infoCommand(a *appState) *cli.Command {
 				_, err := os.Stdout.Write(yamlText)
 				return err
 			case "basic":
-				var rows [][]string
-				for _, k := range []string{"name", "version", "digest", "tags", "mode", "python", "os", "arch", "platform", "abi", "size", "created", "layers", "packages", "lock_only", "swcli_version", "uri"} {
-					v := basic[k]
-					switch x := v.(type) {
-					case []string:
-						v = strings.Join(x, ", ")
-					case int64:
-						v = humanSize(x)
-					case time.Time:
-						v = x.Local().Format(time.DateTime)
-					}
-					rows = append(rows, []string{k, fmt.Sprint(v)})
-				}
-				printTable([]string{"FIELD", "VALUE"}, rows)
+				printTable([]string{"FIELD", "VALUE"}, fieldRows(basic, []string{"name", "version", "digest", "tags", "mode", "python", "os", "arch", "platform", "abi", "size", "created", "layers", "packages", "lock_only", "swcli_version", "uri"}))
 			case "lock":
 				var rows [][]string
 				for _, p := range b.Manifest.Lock {
@@ -408,6 +395,25 @@ func copyCommand(a *appState, k registry.Kind) *cli.Command {
 	}
 }
 
+// fieldRows are the FIELD/VALUE rows of an info table: the keys of m in
+// order, lists joined, sizes human, times local.
+func fieldRows(m map[string]any, keys []string) [][]string {
+	var rows [][]string
+	for _, k := range keys {
+		v := m[k]
+		switch x := v.(type) {
+		case []string:
+			v = strings.Join(x, ", ")
+		case int64:
+			v = humanSize(x)
+		case time.Time:
+			v = x.Local().Format(time.DateTime)
+		}
+		rows = append(rows, []string{k, fmt.Sprint(v)})
+	}
+	return rows
+}
+
 func humanSize(n int64) string {
 	const unit = 1024
 	if n < unit {
@@ -435,6 +441,11 @@ func (a *appState) open(c *cli.Context, arg string) (instance.Instance, uri.URI,
 	if err != nil {
 		return nil, u, err
 	}
+	return a.openURI(c, u)
+}
+
+// openURI opens the place u names, closed when the command ends.
+func (a *appState) openURI(c *cli.Context, u uri.URI) (instance.Instance, uri.URI, error) {
 	svc, err := a.service()
 	if err != nil {
 		return nil, u, err
@@ -461,16 +472,7 @@ func (a *appState) openOf(c *cli.Context, k registry.Kind, arg string) (instance
 	if u.Artifact == "" {
 		u.Artifact = string(k)
 	}
-	svc, err := a.service()
-	if err != nil {
-		return nil, u, err
-	}
-	inst, err := svc.Instances().Open(c.Context, u)
-	if err != nil {
-		return nil, u, err
-	}
-	a.closers = append(a.closers, inst)
-	return inst, u, nil
+	return a.openURI(c, u)
 }
 
 // openKind is openOf for an argument that must name an artifact or a
