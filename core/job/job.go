@@ -3,7 +3,7 @@
 // (through the restore cache of core/workflow), lays the model and datasets
 // out read-only in its folder under the storage root, runs the handler in
 // the runtime's environment with SW_JOB_DIR, SW_MODEL_DIR, SW_DATASET_DIR
-// (and SW_DATASET_DIR_<NAME> for each dataset) set, streams its output to
+// (and SW_DATASET_DIR_<NAME> for each dataset) and SW_JOB_ID set, streams its output to
 // the caller and to its log, and records what ran:
 //
 //	ROOT/jobs/<id>/job.json        the record (written atomically, see Record)
@@ -15,7 +15,8 @@
 //
 // The record names the exact versions (digests) used, so Rerun runs the
 // same ones again. The handler runs in its own process group: cancelling
-// (the context, or Cancel from another process) stops it and its children.
+// (the context, or Cancel from another process) stops it and its children
+// (the group, and any process whose environment carries its SW_JOB_ID).
 // A record left "running" by a swcli that was killed is found by its pid
 // and that process's start time, and marked failed by List and Get.
 //
@@ -39,6 +40,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/swcli/swcli/internal/atomicfile"
@@ -227,6 +229,10 @@ func (j Jobs) List() ([]*Record, error) {
 		return nil, err
 	}
 	out := []*Record{}
+	defer func() {
+		// newest first by start time (ids of one second are not ordered)
+		slices.SortStableFunc(out, func(a, b *Record) int { return b.Start.Compare(a.Start) })
+	}()
 	for i := len(ids) - 1; i >= 0; i-- {
 		r, err := j.read(ids[i])
 		if err != nil {
@@ -246,9 +252,7 @@ func (j Jobs) reap(r *Record) error {
 	if r.Status != Running || alive(r.PID, r.PIDStart) {
 		return nil
 	}
-	if r.PGID > 0 {
-		killGroup(r.PGID)
-	}
+	signalJob(r.ID, r.PGID, syscall.SIGKILL)
 	now := time.Now().UTC()
 	r.Status, r.End = Failed, &now
 	if _, err := os.Stat(filepath.Join(j.dir(r.ID), "cancel")); err == nil {
@@ -320,9 +324,14 @@ func (j Jobs) Cancel(id string, grace time.Duration) (*Record, error) {
 	if err := os.WriteFile(filepath.Join(j.dir(r.ID), "cancel"), nil, 0o644); err != nil {
 		return nil, err
 	}
-	if r.PGID > 0 {
-		stopGroup(r.PGID, grace)
+	if !alive(r.PID, r.PIDStart) {
+		// Nobody runs it: stop what is left and record it here.
+		return r, j.reap(r)
 	}
+	// The swcli running it sees the handler end and the mark, and records
+	// it cancelled (it also checks the mark right after starting the
+	// handler, in case the group was not recorded yet).
+	stopJob(r.ID, r.PGID, grace)
 	return r, nil
 }
 

@@ -1,8 +1,10 @@
 package job
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -30,6 +32,52 @@ func stopGroup(pgid int, grace time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	killGroup(pgid)
+}
+
+// jobProcs lists the processes whose environment carries SW_JOB_ID=id:
+// the handler and every descendant, whatever process group they moved to,
+// found even when the record does not have the group yet (a swcli killed
+// between starting the handler and writing its record).
+func jobProcs(id string) []int {
+	want := []byte("SW_JOB_ID=" + id + "\x00")
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err == nil && bytes.Contains(append([]byte{0}, b...), append([]byte{0}, want...)) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// signalJob sends sig to the job's process group and to every process
+// jobProcs finds.
+func signalJob(id string, pgid int, sig syscall.Signal) {
+	if pgid > 0 {
+		_ = syscall.Kill(-pgid, sig)
+	}
+	for _, pid := range jobProcs(id) {
+		_ = syscall.Kill(pid, sig)
+	}
+}
+
+// stopJob is stopGroup for a job this process does not run: SIGTERM, then
+// SIGKILL to what is left after grace.
+func stopJob(id string, pgid int, grace time.Duration) {
+	signalJob(id, pgid, syscall.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) && (len(jobProcs(id)) > 0 || (pgid > 0 && groupAlive(pgid))) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	signalJob(id, pgid, syscall.SIGKILL)
 }
 
 // selfStart is this process's start time (see procStart).

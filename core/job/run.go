@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/swcli/swcli/core/artifact"
@@ -91,7 +92,7 @@ func (r *Runner) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	}
 
 	// Inputs first (cheap checks), then the runtime (maybe a restore).
-	env := []string{"SW_JOB_DIR=" + dir}
+	env := []string{"SW_JOB_DIR=" + dir, "SW_JOB_ID=" + rec.ID}
 	workdir := dir
 	var handler string
 	if o.Model != "" {
@@ -173,6 +174,9 @@ func (r *Runner) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
+	if _, err := os.Stat(filepath.Join(dir, "cancel")); err == nil {
+		stopGroup(rec.PGID, cmpDur(o.Grace)) // cancelled before the group was recorded
+	}
 	var werr error
 	select {
 	case werr = <-waited:
@@ -180,7 +184,7 @@ func (r *Runner) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 		stopGroup(rec.PGID, cmpDur(o.Grace))
 		werr = <-waited
 	}
-	killGroup(rec.PGID) // children that outlived the handler
+	signalJob(rec.ID, rec.PGID, syscall.SIGKILL) // children that outlived the handler
 	end := time.Now().UTC()
 	rec.End = &end
 	code, ok := workflow.ExitCode(werr)
