@@ -117,6 +117,11 @@ func TestModelDatasetE2E(t *testing.T) {
 		return p
 	}())
 
+	// Runtime commands refuse models.
+	c.fail([]string{"names a model; give a runtime"}, "runtime", "info", "local/project/self/model/mnist")
+	c.fail([]string{"names a model; a runtime is needed"}, "runtime", "restore", "local/project/self/model/mnist")
+	c.fail([]string{"holds a model", "not a runtime"}, "runtime", "restore", file)
+
 	// Extract: read-only files, the ignored ones absent.
 	out := filepath.Join(c.home, "x")
 	c.ok("model", "extract", "mnist", "--target-dir", out)

@@ -494,12 +494,7 @@ func kindText(k registry.Kind, s string) string {
 	return strings.NewReplacer("runtime", k.Noun(), ".swrt", uri.ExtOf(string(k))).Replace(s)
 }
 
-// openRuntime is open for an argument that must name a runtime or a version
-// (or a .swrt file).
+// openRuntime is openKind for a runtime.
 func (a *appState) openRuntime(c *cli.Context, arg string) (instance.Instance, uri.URI, error) {
-	inst, u, err := a.open(c, arg)
-	if err == nil && u.Kind() == uri.KindProject {
-		err = usage(c, "%q names a project; a runtime is needed (NAME, NAME/version/VERSION or [INSTANCE/]project/P/runtime/NAME[/version/V])", arg)
-	}
-	return inst, u, err
+	return a.openKind(c, registry.KindRuntime, arg)
 }
