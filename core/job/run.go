@@ -139,9 +139,6 @@ func (r *Runner) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	default:
 		return bad("nothing to run: give --model (with a run.handler), --handler CMD or -- CMD...")
 	}
-	if err := r.Jobs.write(rec); err != nil {
-		return fail(err)
-	}
 	rt, target, err := r.runtime(ctx, o.Runtime)
 	if err != nil {
 		return fail(fmt.Errorf("runtime %s cannot be restored here: %w", o.Runtime, err))
