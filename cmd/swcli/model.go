@@ -63,7 +63,7 @@ func artifactBuildCommand(a *appState, k registry.Kind) *cli.Command {
 			}
 			l = l.Of(k)
 			res, err := artifact.Build(c.Context, l.Registry(), artifact.BuildOptions{Dir: dir, Project: c.String("project"),
-				Tags: c.StringSlice("tag"), TempDir: l.Store().TempDir(), CacheDir: artifact.CacheDir(l.Root())})
+				Tags: c.StringSlice("tag"), TempDir: l.TempDir(), CacheDir: artifact.CacheDir(l.Root())})
 			if err != nil {
 				return err
 			}

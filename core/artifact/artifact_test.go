@@ -52,7 +52,7 @@ func local(t *testing.T) *instance.Local {
 func build(t *testing.T, l *instance.Local, k registry.Kind, dir, project string) artifact.BuildResult {
 	t.Helper()
 	res, err := artifact.Build(ctx, l.Of(k).Registry(), artifact.BuildOptions{Dir: dir, Project: project,
-		TempDir: l.Store().TempDir(), CacheDir: artifact.CacheDir(l.Root())})
+		TempDir: l.TempDir(), CacheDir: artifact.CacheDir(l.Root())})
 	require.NoError(t, err)
 	return res
 }
@@ -197,7 +197,7 @@ func TestBadSpecs(t *testing.T) {
 		if tc.yaml != "" {
 			write(t, dir, artifact.SpecFile(tc.kind), tc.yaml)
 		}
-		_, err := artifact.Build(ctx, l.Of(tc.kind).Registry(), artifact.BuildOptions{Dir: dir, TempDir: l.Store().TempDir()})
+		_, err := artifact.Build(ctx, l.Of(tc.kind).Registry(), artifact.BuildOptions{Dir: dir, TempDir: l.TempDir()})
 		require.Error(t, err, tc.yaml)
 		assert.Contains(t, err.Error(), tc.want)
 		assert.NotContains(t, err.Error(), "\n")

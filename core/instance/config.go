@@ -54,6 +54,11 @@ type Config struct {
 	CurrentProject  string           `yaml:"current_project,omitempty"`
 	Instances       map[string]Known `yaml:"instances"`
 	StorageRoot     string           `yaml:"storage_root,omitempty"`
+	// Store is the local instance's store URL (see StoreEnv).
+	Store string `yaml:"store,omitempty"`
+	// ImageRepo is the repository of the base images `runtime dockerize`
+	// derives from starwhale_version (SW_IMAGE_REPO overrides it).
+	ImageRepo string `yaml:"image_repo,omitempty"`
 }
 
 // LoadConfig reads the CLI config; a missing file gives the defaults.
