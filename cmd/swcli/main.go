@@ -170,6 +170,9 @@ func newApp(a *appState) *cli.App {
 		},
 		Commands: []*cli.Command{
 			runtimeCommand(a),
+			modelCommand(a),
+			datasetCommand(a),
+			jobCommand(a),
 			pluginCommand(a),
 			serverCommand(a),
 			instanceCommand(a),

@@ -1,12 +1,15 @@
 package instance
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 
+	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/core/uri"
 )
@@ -83,10 +86,17 @@ func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 		if err != nil {
 			return nil, err
 		}
+		if k := kindOf(u); k != registry.KindRuntime {
+			return OpenFile(u.File, l.TempDir(), configOfKind(k)), nil
+		}
 		return OpenFile(u.File, l.TempDir(), o.ReadConfig), nil
 	}
 	if u.IsLocal() {
-		return o.Local()
+		l, err := o.Local()
+		if err != nil {
+			return nil, err
+		}
+		return l.Of(kindOf(u)), nil
 	}
 	kind := "cloud"
 	var known *Known
@@ -103,7 +113,11 @@ func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 			return nil, &UnknownAliasError{Alias: u.Instance, Known: cfg.Aliases()}
 		}
 		if k.Type == "standalone" {
-			return o.Local()
+			l, err := o.Local()
+			if err != nil {
+				return nil, err
+			}
+			return l.Of(kindOf(u)), nil
 		}
 		known = &k
 	} else if a := cfg.AliasOf(u.Instance); a != "" {
@@ -127,4 +141,32 @@ func (o *Opener) Config() (*Config, error) {
 	}
 	o.config = c
 	return c, nil
+}
+
+// kindOf is the artifact kind u names; a URI that does not say names a
+// runtime.
+func kindOf(u uri.URI) registry.Kind {
+	if k, err := registry.ParseKind(u.Artifact); err == nil {
+		return k
+	}
+	return registry.KindRuntime
+}
+
+// configOfKind reads the name from the config blob of a model or dataset
+// bundle ({"name", "kind"}) and refuses a bundle of another kind, so a
+// .swds file given as a model says so.
+func configOfKind(k registry.Kind) func([]byte) (string, error) {
+	return func(config []byte) (string, error) {
+		var c struct {
+			Name string `json:"name"`
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(config, &c); err != nil || c.Name == "" {
+			return "", fmt.Errorf("the config blob names no %s", k)
+		}
+		if c.Kind != string(k) {
+			return "", fmt.Errorf("the bundle holds a %s, not a %s", cmp.Or(c.Kind, "runtime"), k)
+		}
+		return c.Name, nil
+	}
 }

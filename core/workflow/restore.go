@@ -86,6 +86,10 @@ func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
 			os.RemoveAll(tmp)
 			return nil, err
 		}
+		if m.ArtifactType != bundle.ArtifactType {
+			os.RemoveAll(tmp)
+			return nil, usagef("%s holds a %s (artifact type %s), not a runtime", src, strings.TrimSuffix(strings.TrimPrefix(m.ArtifactType, "application/vnd.starwhale."), ".v1"), m.ArtifactType)
+		}
 		rm, err := ParseManifest(lay.Config)
 		if err != nil {
 			os.RemoveAll(tmp)

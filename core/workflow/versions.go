@@ -24,6 +24,9 @@ func ParseRef(s string) (Ref, error) {
 	if err != nil {
 		return Ref{}, err
 	}
+	if u.Artifact != "" && u.Artifact != uri.ArtifactRuntime {
+		return Ref{}, usagef("%q names a %s; a runtime is needed", s, u.Artifact)
+	}
 	if u.Kind() == uri.KindFile || u.Kind() == uri.KindProject {
 		return Ref{}, usagef("%q names a %s; a runtime is needed (NAME, NAME/version/VERSION or [INSTANCE/]project/P/runtime/NAME[/version/V])", s, u.Kind())
 	}
