@@ -66,6 +66,7 @@ func runtimeCommand(a *appState) *cli.Command {
 			activateCommand(a),
 			runCommand(a),
 			dockerizeCommand(a),
+			diffCommand(a),
 		}, versionCommands(a)...),
 	}
 }
