@@ -75,7 +75,12 @@ func listCommand(a *appState) *cli.Command {
 		Aliases:   []string{"ls"},
 		Usage:     "list the runtimes of a project",
 		ArgsUsage: "[[INSTANCE/]project/P]",
-		Flags:     []cli.Flag{projectFlag(), &cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "include removed versions"}},
+		Flags: []cli.Flag{projectFlag(),
+			&cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "add each removed version as its own row"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"fl"}, Usage: "filter (repeatable): " + strings.Join(workflow.ListFilters, ", ")},
+			&cli.IntFlag{Name: "page", Value: 1, Usage: "page to show, from 1"},
+			&cli.IntFlag{Name: "size", Value: 0, Usage: "rows a page (0: all)"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return usage(c, "give at most one project URI ([INSTANCE/]project/P), or use --project")
@@ -91,16 +96,24 @@ func listCommand(a *appState) *cli.Command {
 			if u.Kind() != uri.KindProject && u.Kind() != uri.KindFile {
 				return usage(c, "%q names a %s; give a project ([INSTANCE/]project/P)", arg, u.Kind())
 			}
-			rts, err := inst.ListRuntimes(c.Context, u.Project, c.Bool("show-removed"))
+			page, err := workflow.List(c.Context, inst, workflow.ListOptions{Project: u.Project, Filters: c.StringSlice("filter"),
+				ShowRemoved: c.Bool("show-removed"), Page: c.Int("page"), Size: c.Int("size")})
 			if err != nil {
 				return err
 			}
-			return a.render(nonNil(rts), func() {
+			return a.render(page.Rows, func() {
 				var rows [][]string
-				for _, r := range rts {
-					rows = append(rows, []string{r.Name, r.Latest.Short, strings.Join(r.Latest.Tags, ","), fmt.Sprint(r.Versions), humanSize(r.Latest.Size), ago(r.Latest.Created)})
+				for _, v := range page.Rows {
+					state := ""
+					if v.Removed {
+						state = "removed"
+					}
+					rows = append(rows, []string{v.Name, v.Short, strings.Join(v.Tags, ","), humanSize(v.Size), ago(v.Created), state})
 				}
-				printTable([]string{"NAME", "LATEST", "TAGS", "VERSIONS", "SIZE", "CREATED"}, rows)
+				printTable([]string{"NAME", "VERSION", "TAGS", "SIZE", "CREATED", ""}, rows)
+				if page.Pages > 1 {
+					fmt.Printf("page %d of %d (%d rows; --page N for another)\n", page.Page, page.Pages, page.Total)
+				}
 			})
 		},
 	}
@@ -367,6 +380,7 @@ func copyCommand(a *appState) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "tag the version at DEST (repeatable)"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "overwrite an existing DEST file; move SRC's tags at DEST even when they are on another version"},
+			&cli.StringSliceFlag{Name: "ignore-tag", Aliases: []string{"i"}, Usage: "a tag of SRC not to carry to DEST (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
@@ -391,7 +405,7 @@ func copyCommand(a *appState) *cli.Command {
 				return usage(c, "-t: a .swrt file keeps no tags; tag the version where you copy the file to")
 			}
 			res, err := instance.Copy(c.Context, src, instance.RefOf(su), dst, instance.RefOf(du),
-				instance.CopyOptions{Tags: c.StringSlice("tag"), Force: c.Bool("force"), Progress: a.copyProgress()})
+				instance.CopyOptions{Tags: c.StringSlice("tag"), Force: c.Bool("force"), IgnoreTags: c.StringSlice("ignore-tag"), Progress: a.copyProgress()})
 			a.doneEvents()
 			if err != nil {
 				return err
