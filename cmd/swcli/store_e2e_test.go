@@ -33,7 +33,6 @@ import (
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
-
 // stAppendReq adds a line to wd/requirements.txt (a comment is enough to
 // make a new version).
 func stAppendReq(t *testing.T, wd, line string) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/spec"
 	"github.com/swcli/swcli/core/uri"
 	"github.com/swcli/swcli/core/workflow"
 )
@@ -40,14 +41,36 @@ func buildCommand(a *appState) *cli.Command {
 			&cli.BoolFlag{Name: "lock-only", Usage: "store the lock and the snapshot only, no environment layers"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "remake the environment from scratch and repack every layer"},
 			&cli.BoolFlag{Name: "include-editable", Usage: "pack editable installs as regular files instead of refusing them"},
+			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Usage: "runtime name (default: the name in runtime.yaml)"},
+			&cli.StringFlag{Name: "cuda", Usage: "CUDA version X.Y the runtime needs (replaces environment.cuda)"},
+			&cli.StringFlag{Name: "cudnn", Usage: "cuDNN version N (replaces environment.cudnn)"},
+			&cli.StringSliceFlag{Name: "arch", Usage: "architecture: noarch, amd64, arm64 (replaces environment.arch; repeatable)"},
+			&cli.BoolFlag{Name: "dump-pip-options", Aliases: []string{"dpo"}, Usage: "put your pip config, secrets masked, into the bundle"},
+			&cli.BoolFlag{Name: "dump-condarc", Aliases: []string{"dcc"}, Usage: "put your condarc, secrets masked, into the bundle"},
+			&cli.StringFlag{Name: "push", Usage: "after the build, copy the version to this instance, project or .swrt file"},
+			&cli.BoolFlag{Name: "force-push", Usage: "with --push: overwrite a file and move tags at the destination"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return usage(c, "give one WORKDIR, got %d arguments", c.NArg())
 			}
+			if c.Bool("force-push") && c.String("push") == "" {
+				return usage(c, "--force-push needs --push URI")
+			}
 			svc, err := a.service()
 			if err != nil {
 				return err
+			}
+			// Open the push destination first: a bad one stores nothing.
+			var dst instance.Instance
+			var du uri.URI
+			if p := c.String("push"); p != "" {
+				if dst, du, err = a.open(c, p); err != nil {
+					return err
+				}
+				if du.Kind() == uri.KindVersion {
+					return usage(c, "--push %q names a version; give an instance, a project ([INSTANCE/]project/P) or a .swrt file", p)
+				}
 			}
 			wd := c.Args().First()
 			if wd == "" {
@@ -55,15 +78,38 @@ func buildCommand(a *appState) *cli.Command {
 			}
 			res, err := svc.Build(c.Context, workflow.BuildOptions{Workdir: wd, SpecFile: c.String("runtime-yaml"),
 				Project: c.String("project"), Tags: c.StringSlice("tag"), LockOnly: c.Bool("lock-only"),
-				NoCache: c.Bool("no-cache"), IncludeEditable: c.Bool("include-editable")})
+				NoCache: c.Bool("no-cache"), IncludeEditable: c.Bool("include-editable"),
+				Overrides:     spec.Overrides{Name: c.String("name"), CUDA: c.String("cuda"), CUDNN: c.String("cudnn"), Arch: c.StringSlice("arch")},
+				DumpPipConfig: c.Bool("dump-pip-options"), DumpCondarc: c.Bool("dump-condarc")})
 			a.doneEvents()
 			if err != nil {
 				return err
 			}
-			return a.render(res, func() {
+			out := struct {
+				*workflow.BuildResult
+				Pushed *instance.CopyResult `json:"pushed,omitempty"`
+			}{BuildResult: res}
+			if dst != nil {
+				l, err := svc.Instances().Local()
+				if err != nil {
+					return err
+				}
+				pr, err := instance.Copy(c.Context, l, instance.Ref{Project: c.String("project"), Name: res.Name, Version: res.Digest},
+					dst, instance.RefOf(du), instance.CopyOptions{Force: c.Bool("force-push"), Progress: a.copyProgress()})
+				a.doneEvents()
+				if err != nil {
+					return fmt.Errorf("built %s version %s, but --push failed: %w", res.Name, res.Version, err)
+				}
+				out.Pushed = &pr
+			}
+			return a.render(out, func() {
 				fmt.Printf("built %s version %s (%s), %s in %d layers (%d reused)\n", res.Name, res.Version,
 					strings.Join(res.Tags, ", "), humanSize(res.Size), res.Layers, res.Reused)
 				fmt.Println(res.URI)
+				if out.Pushed != nil {
+					fmt.Printf("pushed to %s (%d of %d blobs sent, %s)\n", dst.URI(out.Pushed.Version).String(),
+						out.Pushed.Copied, out.Pushed.Blobs, humanSize(out.Pushed.BytesCopied))
+				}
 			})
 		},
 	}

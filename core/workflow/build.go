@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -34,6 +35,12 @@ type BuildOptions struct {
 	// IncludeEditable packs editable installs as regular files instead of
 	// refusing them.
 	IncludeEditable bool
+	// Overrides replace the runtime.yaml's name, CUDA, cuDNN and arch
+	// (build -n, --cuda, --cudnn, --arch).
+	Overrides spec.Overrides
+	// DumpPipConfig and DumpCondarc put the user's pip config and condarc,
+	// secrets masked, into the snapshot (build -dpo, -dcc).
+	DumpPipConfig, DumpCondarc bool
 }
 
 // BuildResult is what build prints.
@@ -60,6 +67,10 @@ type buildInput struct {
 // the local store as a new version.
 func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	in, err := checkBuild(o)
+	if err != nil {
+		return nil, err
+	}
+	dumped, err := dumpConfigs(in.wd, o.DumpPipConfig, o.DumpCondarc)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +117,8 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if err != nil {
 		return nil, err
 	}
+	snapFiles = append(snapFiles, dumped...)
+	sort.Strings(snapFiles)
 	snapPacked, err := pk.prepare(ctx, []layerJob{{role: bundle.RoleSnapshot, root: in.wd, files: snapFiles}})
 	if err != nil {
 		return nil, err
@@ -175,6 +188,9 @@ func checkBuild(o BuildOptions) (*buildInput, error) {
 	in.relSpec = filepath.ToSlash(relSpec)
 	if in.sp, err = spec.Load(specPath); err != nil {
 		return nil, err
+	}
+	if err := o.Overrides.Apply(in.sp); err != nil {
+		return nil, usagef("%v", err)
 	}
 	if in.rs, err = in.sp.Resolve(wd); err != nil {
 		return nil, err
