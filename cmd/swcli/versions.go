@@ -49,6 +49,10 @@ func buildCommand(a *appState) *cli.Command {
 			&cli.BoolFlag{Name: "dump-condarc", Aliases: []string{"dcc"}, Usage: "put your condarc, secrets masked, into the bundle"},
 			&cli.StringFlag{Name: "push", Usage: "after the build, copy the version to this instance, project or .swrt file"},
 			&cli.BoolFlag{Name: "force-push", Usage: "with --push: overwrite a file and move tags at the destination"},
+			&cli.StringFlag{Name: "venv", Aliases: []string{"v"}, Usage: "build the existing venv at this prefix as it is (no WORKDIR, no runtime.yaml)"},
+			&cli.StringFlag{Name: "conda", Aliases: []string{"c"}, Usage: "build the existing conda environment of this name as it is"},
+			&cli.StringFlag{Name: "conda-prefix", Aliases: []string{"cp"}, Usage: "build the existing conda environment at this prefix as it is"},
+			&cli.BoolFlag{Name: "shell", Aliases: []string{"s"}, Usage: "build the environment active in this shell (VIRTUAL_ENV or CONDA_PREFIX) as it is"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -72,11 +76,12 @@ func buildCommand(a *appState) *cli.Command {
 					return usage(c, "--push %q names a version; give an instance, a project ([INSTANCE/]project/P) or a .swrt file", p)
 				}
 			}
+			from := envSource(c)
 			wd := c.Args().First()
-			if wd == "" {
+			if wd == "" && !from.Given() {
 				wd = "."
 			}
-			res, err := svc.Build(c.Context, workflow.BuildOptions{Workdir: wd, SpecFile: c.String("runtime-yaml"),
+			res, err := svc.Build(c.Context, workflow.BuildOptions{Workdir: wd, SpecFile: c.String("runtime-yaml"), From: from,
 				Project: c.String("project"), Tags: c.StringSlice("tag"), LockOnly: c.Bool("lock-only"),
 				NoCache: c.Bool("no-cache"), IncludeEditable: c.Bool("include-editable"),
 				Overrides:     spec.Overrides{Name: c.String("name"), CUDA: c.String("cuda"), CUDNN: c.String("cudnn"), Arch: c.StringSlice("arch")},
@@ -113,6 +118,11 @@ func buildCommand(a *appState) *cli.Command {
 			})
 		},
 	}
+}
+
+// envSource reads the -v/-c/-cp/-s flags a command shares (build, lock).
+func envSource(c *cli.Context) workflow.EnvSource {
+	return workflow.EnvSource{Venv: c.String("venv"), Conda: c.String("conda"), CondaPrefix: c.String("conda-prefix"), Shell: c.Bool("shell")}
 }
 
 func listCommand(a *appState) *cli.Command {
