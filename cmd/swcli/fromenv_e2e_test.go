@@ -49,6 +49,26 @@ func contentHash(t *testing.T, dir string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// feVenv makes a venv at prefix with python -m venv and installs wheels
+// (built beside it) with its pip, outside any workdir.
+func feVenv(t *testing.T, c *cli, py testpy.Python, prefix string, wheels ...testpy.Wheel) string {
+	t.Helper()
+	run := func(name string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env = c.env
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s %v: %s", name, args, out)
+	}
+	run(py.Path, "-m", "venv", prefix)
+	for _, w := range wheels {
+		whl, err := testpy.BuildWheel(filepath.Join(filepath.Dir(prefix), "wheels"), w)
+		require.NoError(t, err)
+		run(filepath.Join(prefix, "bin", "python"), "-m", "pip", "install", "--no-index", whl)
+	}
+	return prefix
+}
+
 // TestFromEnvE2E builds a venv that exists (made with python -m venv and
 // pip, outside any workdir) with -v and -s: no runtime.yaml, the name from
 // the folder or -n, the lock from the env, a generated runtime.yaml in the
@@ -58,18 +78,7 @@ func TestFromEnvE2E(t *testing.T) {
 	py := pythons(t)[0]
 	c := newCLI(t)
 	root := t.TempDir()
-	whl, err := testpy.BuildWheel(filepath.Join(root, "wheels"), testpy.Wheel{Name: "tiny-e", Version: "3.1"})
-	require.NoError(t, err)
-	prefix := filepath.Join(root, "My Env")
-	run := func(name string, args ...string) {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Env = c.env
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s %v: %s", name, args, out)
-	}
-	run(py.Path, "-m", "venv", prefix)
-	run(filepath.Join(prefix, "bin", "python"), "-m", "pip", "install", "--no-index", whl)
+	prefix := feVenv(t, c, py, filepath.Join(root, "My Env"), testpy.Wheel{Name: "tiny-e", Version: "3.1"})
 	before := contentHash(t, prefix)
 	state := c.stState()
 

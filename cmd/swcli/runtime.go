@@ -67,6 +67,7 @@ func runtimeCommand(a *appState) *cli.Command {
 			runCommand(a),
 			dockerizeCommand(a),
 			diffCommand(a),
+			lockCommand(a),
 		}, versionCommands(a)...),
 	}
 }

@@ -34,7 +34,7 @@ func buildCommand(a *appState) *cli.Command {
 		Name:      "build",
 		Usage:     "lock the workdir's environment and store it as a new version (a .swrt bundle) in the local store",
 		ArgsUsage: "WORKDIR",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "runtime-yaml", Aliases: []string{"f"}, Usage: "runtime.yaml to use, relative to WORKDIR"},
 			projectFlag(),
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "add a tag (repeatable)"},
@@ -49,11 +49,7 @@ func buildCommand(a *appState) *cli.Command {
 			&cli.BoolFlag{Name: "dump-condarc", Aliases: []string{"dcc"}, Usage: "put your condarc, secrets masked, into the bundle"},
 			&cli.StringFlag{Name: "push", Usage: "after the build, copy the version to this instance, project or .swrt file"},
 			&cli.BoolFlag{Name: "force-push", Usage: "with --push: overwrite a file and move tags at the destination"},
-			&cli.StringFlag{Name: "venv", Aliases: []string{"v"}, Usage: "build the existing venv at this prefix as it is (no WORKDIR, no runtime.yaml)"},
-			&cli.StringFlag{Name: "conda", Aliases: []string{"c"}, Usage: "build the existing conda environment of this name as it is"},
-			&cli.StringFlag{Name: "conda-prefix", Aliases: []string{"cp"}, Usage: "build the existing conda environment at this prefix as it is"},
-			&cli.BoolFlag{Name: "shell", Aliases: []string{"s"}, Usage: "build the environment active in this shell (VIRTUAL_ENV or CONDA_PREFIX) as it is"},
-		},
+		}, envSourceFlags("build")...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return usage(c, "give one WORKDIR, got %d arguments", c.NArg())
@@ -118,11 +114,6 @@ func buildCommand(a *appState) *cli.Command {
 			})
 		},
 	}
-}
-
-// envSource reads the -v/-c/-cp/-s flags a command shares (build, lock).
-func envSource(c *cli.Context) workflow.EnvSource {
-	return workflow.EnvSource{Venv: c.String("venv"), Conda: c.String("conda"), CondaPrefix: c.String("conda-prefix"), Shell: c.Bool("shell")}
 }
 
 func listCommand(a *appState) *cli.Command {
