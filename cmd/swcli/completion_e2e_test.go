@@ -76,4 +76,3 @@ func TestCompletionE2E(t *testing.T) {
 	}
 	c.fail([]string{`got "tcsh"`, "allowed: bash, zsh, fish"}, "completion", "tcsh")
 }
-
