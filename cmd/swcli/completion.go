@@ -171,17 +171,9 @@ func runtimeCandidates(ctx context.Context, cur string) []string {
 		}
 		return out
 	}
-	rts, err := l.ListRuntimes(ctx, instance.DefaultProject, false)
-	if err != nil {
-		return nil
-	}
-	out := make([]string, 0, len(rts))
-	for _, r := range rts {
-		out = append(out, r.Name)
-	}
-	return out
+	names, _ := l.Registry().RuntimeNames(ctx, instance.DefaultProject)
+	return names
 }
-
 // completeArgs says whether args are a completion request, which skips the
 // flag reordering (the words are the user's, as typed).
 func completeArgs(args []string) ([]string, bool) {
