@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/swcli/swcli/core/dockerize"
+	"github.com/swcli/swcli/core/instance"
 )
 
 func dockerizeCommand(a *appState) *cli.Command {
@@ -23,7 +24,7 @@ func dockerizeCommand(a *appState) *cli.Command {
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "image name and tag, e.g. registry.local/mnist:v1 (repeatable; default NAME:VERSION)"},
 			&cli.BoolFlag{Name: "push", Usage: "push every tag after the build"},
 			&cli.StringFlag{Name: "platform", Usage: "OS/ARCH to build for (default: the runtime's, e.g. linux/amd64)"},
-			&cli.StringFlag{Name: "base-image", Usage: "base image (default: environment.docker.image, else derived from starwhale_version, Python, CUDA, cuDNN under $" + dockerize.BaseImageRepoEnv + ")"},
+			&cli.StringFlag{Name: "base-image", Usage: "base image (default: environment.docker.image, else derived from starwhale_version, Python, CUDA, cuDNN under $" + dockerize.BaseImageRepoEnv + " or the config's image_repo)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -48,11 +49,15 @@ func dockerizeCommand(a *appState) *cli.Command {
 			if a.verbose {
 				log = os.Stderr
 			}
+			cfg, err := instance.LoadConfig()
+			if err != nil {
+				return err
+			}
 			d := &dockerize.Dockerizer{Service: svc, Plugins: host, Swcli: exe, Version: version}
 			res, err := d.Dockerize(c.Context, dockerize.Request{URI: c.Args().First(), DryRun: c.Bool("dry-run"),
 				ContextDir: c.String("context"), Tags: c.StringSlice("tag"), Push: c.Bool("push"),
 				Platform: c.String("platform"), BaseImage: c.String("base-image"),
-				ImageRepo: os.Getenv(dockerize.BaseImageRepoEnv), Log: log})
+				ImageRepo: dockerize.ImageRepoFrom(cfg), Log: log})
 			a.doneEvents()
 			if err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/swcli/swcli/core/plugin"
+	"github.com/swcli/swcli/core/storeurl"
 )
 
 type pluginRow struct {
@@ -71,12 +72,19 @@ func pluginCommand(a *appState) *cli.Command {
 						return errString(r.Error)
 					}
 					return a.render(r, func() {
-						printTable([]string{"FIELD", "VALUE"}, [][]string{
+						rows := [][]string{
 							{"name", r.Name}, {"kind", r.Kind}, {"version", r.Version},
 							{"status", r.Status}, {"path", r.Path}, {"sha256", r.SHA256},
 							{"source", r.Source}, {"capabilities", join(r.Caps)},
 							{"protocol", joinInts(r.Protocol)},
-						})
+						}
+						if d, ok := storeurl.ParseDecl(r.ConfigSchema); ok {
+							rows = append(rows, []string{"store URL", d.Form})
+							for _, k := range d.Keys() {
+								rows = append(rows, []string{"  ?" + k, d.Query[k]})
+							}
+						}
+						printTable([]string{"FIELD", "VALUE"}, rows)
 					})
 				},
 			},

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/storeurl"
 	"github.com/swcli/swcli/core/workflow"
 )
 
@@ -53,7 +54,8 @@ func (a *appState) service() (*workflow.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root}, nil
+	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root,
+		OpenStore: (&storeurl.Opener{Host: h}).Open}, nil
 }
 
 func runtimeCommand(a *appState) *cli.Command {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/swcli/swcli/core/server/auth"
 	"github.com/swcli/swcli/core/server/console"
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/core/storeurl"
 )
 
 // adminTokenEnv, when set on first start, is the first admin's token.
@@ -23,27 +26,80 @@ func serverCommand(a *appState) *cli.Command {
 		Usage: "run a cloud instance",
 		Subcommands: []*cli.Command{{
 			Name:      "start",
-			Usage:     "serve the OCI API at /v2/, the JSON API at /api/v1/ and the web console at / over the store in --data (until SIGTERM or Ctrl-C)",
+			Usage:     "serve the OCI API at /v2/, the JSON API at /api/v1/ and the web console at / over --store or the store in --data (until SIGTERM or Ctrl-C)",
 			ArgsUsage: " ",
-			Flags: []cli.Flag{
+			Flags: append(storeFlags("folder of admin.token, and of the store (DIR/store) unless --store is given"),
 				&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8082", Usage: "address to listen on (HOST:PORT; port 0 picks a free one)"},
-				&cli.StringFlag{Name: "data", Required: true, Usage: "folder of the server's store and admin.token"},
 				&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate (PEM); with --tls-key serves HTTPS"},
 				&cli.StringFlag{Name: "tls-key", Usage: "TLS private key (PEM)"},
-			},
+			),
 			Action: func(c *cli.Context) error {
-				if c.NArg() > 0 {
-					return usage(c, "takes no arguments, got %q", c.Args().First())
+				if err := checkStoreArgs(c); err != nil {
+					return err
 				}
 				return startServer(c, a)
+			},
+		}, {
+			Name:      "gc",
+			Usage:     "free blobs no version uses in a server's store (safe while servers on the same store push)",
+			ArgsUsage: " ",
+			Flags: append(storeFlags("folder of the server's filesystem store (DIR/store), unless --store is given"),
+				&cli.DurationFlag{Name: "grace", Value: registry.DefaultGracePeriod, Usage: "keep unreferenced blobs younger than this (a push may be writing them)"},
+				&cli.DurationFlag{Name: "lease-ttl", Usage: "keep blobs a push found stored (HEAD, mount) for this long (default: --grace)"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "only say what would be freed"},
+			),
+			Action: func(c *cli.Context) error {
+				if err := checkStoreArgs(c); err != nil {
+					return err
+				}
+				st, err := openServerStore(c, a, c.String("data"), c.String("store"))
+				if err != nil {
+					return err
+				}
+				opts := []registry.GCOption{registry.GracePeriod(c.Duration("grace"))}
+				if c.IsSet("lease-ttl") {
+					opts = append(opts, registry.LeaseTTL(c.Duration("lease-ttl")))
+				}
+				if c.Bool("dry-run") {
+					opts = append(opts, registry.DryRun())
+				}
+				stats, err := registry.New(st).GC(c.Context, opts...)
+				if err != nil {
+					return err
+				}
+				if a.json() {
+					return printJSON(stats)
+				}
+				fmt.Printf("freed %d blobs (%s), kept %d\n", stats.BlobsFreed, humanSize(stats.BytesFreed), stats.BlobsKept)
+				return nil
 			},
 		}},
 	}
 }
 
+// storeFlags are --data and --store, which name a server's store.
+func storeFlags(dataUsage string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "data", Usage: dataUsage},
+		&cli.StringFlag{Name: "store", EnvVars: []string{"SW_SERVER_STORE"}, Usage: "store URL: file:///PATH, s3://BUCKET/PREFIX?endpoint=URL&region=R, or SCHEME://... of a store plugin (credentials from the environment, never in the URL)"},
+	}
+}
+
+// checkStoreArgs refuses arguments and a command with neither --data nor
+// --store.
+func checkStoreArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usage(c, "takes no arguments, got %q", c.Args().First())
+	}
+	if c.String("data") == "" && c.String("store") == "" {
+		return usage(c, "needs --data DIR (a filesystem store in DIR/store) or --store URL")
+	}
+	return nil
+}
+
 func startServer(c *cli.Context, a *appState) error {
 	dir := c.String("data")
-	st, err := openServerStore(dir)
+	st, err := openServerStore(c, a, dir, c.String("store"))
 	if err != nil {
 		return err
 	}
@@ -79,11 +135,28 @@ func startServer(c *cli.Context, a *appState) error {
 		server.TLSFiles{Cert: c.String("tls-cert"), Key: c.String("tls-key")})
 }
 
-// openServerStore opens the server's store: a filesystem store in
-// DIR/store (a later --store URL picks another here).
-func openServerStore(dir string) (store.Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// openServerStore opens the server's store: the store URL when given
+// (core/storeurl: file://, s3:// or a store plugin's scheme), else a
+// filesystem store in DIR/store.
+func openServerStore(c *cli.Context, a *appState, dir, rawURL string) (store.Store, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if rawURL == "" {
+		rawURL = (&url.URL{Scheme: storeurl.FileScheme, Path: filepath.Join(absDir(dir), "store")}).String()
+	}
+	h, err := a.plugins()
+	if err != nil {
 		return nil, err
 	}
-	return store.NewFS(filepath.Join(dir, "store"))
+	return (&storeurl.Opener{Host: h}).Open(c.Context, rawURL)
+}
+
+func absDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }

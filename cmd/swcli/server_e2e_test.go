@@ -39,7 +39,14 @@ var listeningRE = regexp.MustCompile(`listening: addr=(127\.0\.0\.1:[0-9]+)`)
 // waits for the address it logs.
 func startServer(t *testing.T, c *cli, data string) *runningServer {
 	t.Helper()
-	cmd := c.command("server", "start", "--listen", "127.0.0.1:0", "--data", data)
+	return startServerWith(t, c, "--data", data)
+}
+
+// startServerWith runs `swcli server start --listen 127.0.0.1:0 ARGS...`
+// and waits for the address it logs.
+func startServerWith(t *testing.T, c *cli, args ...string) *runningServer {
+	t.Helper()
+	cmd := c.command(append([]string{"server", "start", "--listen", "127.0.0.1:0"}, args...)...)
 	pipe, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

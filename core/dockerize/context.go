@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // contextTime is the modification time of every context file, so an
@@ -40,7 +40,7 @@ func WriteContext(p *Plan, dir string) error {
 
 func writeFile(f File, dst string) error {
 	if f.Source == "" {
-		return instance.WriteFileAtomic(dst, f.Content, f.Mode)
+		return atomicfile.Write(dst, f.Content, f.Mode)
 	}
 	if filepath.Clean(f.Source) == filepath.Clean(dst) {
 		return os.Chmod(dst, f.Mode) // already in place (the exported bundle)

@@ -2,10 +2,13 @@ package dockerize
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/swcli/swcli/core/instance"
 )
 
 // DefaultImageRepo is where base images are looked for when neither
@@ -14,6 +17,20 @@ const DefaultImageRepo = "docker.io/starwhaleai"
 
 // BaseImageRepoEnv names the image repository of the derived base images.
 const BaseImageRepoEnv = "SW_IMAGE_REPO"
+
+// ImageRepoFrom is the repository of derived base images the user chose:
+// SW_IMAGE_REPO, else the CLI config's image_repo, else "" (the default,
+// DefaultImageRepo). A config that cannot be read is the caller's to report;
+// here it only means no choice was made there.
+func ImageRepoFrom(cfg *instance.Config) string {
+	if v := os.Getenv(BaseImageRepoEnv); v != "" {
+		return v
+	}
+	if cfg != nil {
+		return cfg.ImageRepo
+	}
+	return ""
+}
 
 // CUDAPair is a CUDA X.Y with the cuDNN majors that base images exist for.
 type CUDAPair struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swcli/swcli/core/dockerize/dockerizetest"
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/plugins/conda/condamode"
 	"github.com/swcli/swcli/plugins/venv/venvmode"
@@ -236,4 +237,12 @@ func TestDetectNoEngine(t *testing.T) {
 	assert.Nil(t, e)
 	err = &NoEngineError{ContextDir: "/tmp/ctx"}
 	assert.Equal(t, "no container engine: no Docker engine answers `docker info` and podman is not on PATH; the Dockerfile and context are in /tmp/ctx: build them on a machine with one, e.g. `docker buildx build -t IMAGE /tmp/ctx` or `podman build -t IMAGE /tmp/ctx`", err.Error())
+}
+
+func TestImageRepoFrom(t *testing.T) {
+	t.Setenv(BaseImageRepoEnv, "")
+	assert.Equal(t, "", ImageRepoFrom(nil))
+	assert.Equal(t, "reg.local/team", ImageRepoFrom(&instance.Config{ImageRepo: "reg.local/team"}))
+	t.Setenv(BaseImageRepoEnv, "env.local/x")
+	assert.Equal(t, "env.local/x", ImageRepoFrom(&instance.Config{ImageRepo: "reg.local/team"}))
 }

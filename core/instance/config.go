@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -55,6 +54,11 @@ type Config struct {
 	CurrentProject  string           `yaml:"current_project,omitempty"`
 	Instances       map[string]Known `yaml:"instances"`
 	StorageRoot     string           `yaml:"storage_root,omitempty"`
+	// Store is the local instance's store URL (see StoreEnv).
+	Store string `yaml:"store,omitempty"`
+	// ImageRepo is the repository of the base images `runtime dockerize`
+	// derives from starwhale_version (SW_IMAGE_REPO overrides it).
+	ImageRepo string `yaml:"image_repo,omitempty"`
 }
 
 // LoadConfig reads the CLI config; a missing file gives the defaults.
@@ -92,45 +96,6 @@ func (c *Config) Save() error {
 		return err
 	}
 	return atomicfile.Write(p, data, 0o600)
-}
-
-// WriteFileAtomic writes data to path through a temp file and a rename.
-//
-// Deprecated: use internal/atomicfile.Write; kept until its last caller
-// in core/workflow moves.
-func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	return atomicfile.Write(path, data, perm)
-}
-
-// WriteFileAtomicFunc is atomicfile.Write for content that write streams
-// (a bundle file): a
-// temp file beside path, synced, then renamed over it. If write fails the old
-// file stays as it was.
-func WriteFileAtomicFunc(path string, perm fs.FileMode, write func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Aliases lists the instances the config knows, sorted.

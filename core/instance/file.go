@@ -18,6 +18,7 @@ import (
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/uri"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // File is a .swrt bundle file as a place: one runtime with one version.
@@ -330,7 +331,7 @@ func (f *File) PutManifest(_ context.Context, _, name string, manifest []byte, t
 		}
 		return in, st.Size(), nil
 	}
-	err = WriteFileAtomicFunc(f.path, 0o644, func(w io.Writer) error {
+	err = atomicfile.WriteFunc(f.path, 0o644, func(w io.Writer) error {
 		return bundle.WriteSWRT(w, manifest, open, bundle.WriteOptions{RefName: v.Short})
 	})
 	return v, err

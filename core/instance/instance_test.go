@@ -161,7 +161,7 @@ func TestCopyThroughFile(t *testing.T) {
 	out.Close()
 
 	dst := newLocal(t)
-	in := instance.OpenFile(path, dst.Store().TempDir(), nil)
+	in := instance.OpenFile(path, dst.TempDir(), nil)
 	defer in.Close()
 	info, err := in.Resolve(ctx, instance.Ref{Version: f.v.Short[:6]}, false)
 	require.NoError(t, err)

@@ -18,10 +18,11 @@ import (
 )
 
 // Local is the standalone instance: a registry over the filesystem store
-// under the storage root (ROOT/store).
+// under the storage root (ROOT/store), or over the store SW_STORE or the
+// CLI config's `store:` names (a team's shared bucket; see Opener).
 type Local struct {
 	root string
-	fs   *store.FS
+	fs   *store.FS // nil on another store
 	reg  *registry.Registry
 }
 
@@ -39,25 +40,44 @@ func OpenLocal(root string) (*Local, error) {
 	return &Local{root: root, fs: fs, reg: registry.New(fs)}, nil
 }
 
+// OpenLocalOn opens the local instance whose storage root is root over the
+// store st (opened from a store URL): versions, tags and blobs live in st;
+// restored environments and temporary files stay under root.
+func OpenLocalOn(root string, st store.Store) (*Local, error) {
+	if root == "" {
+		return nil, fmt.Errorf("no storage root (set SW_LOCAL_STORAGE)")
+	}
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
+		return nil, fmt.Errorf("open the local storage root %s: %w", root, err)
+	}
+	return &Local{root: root, reg: registry.New(st)}, nil
+}
+
 // OnRegistry is the instance over any registry (the server's, over any
 // store): the local instance's operations without its storage root; blobs
 // being written are staged in the system's temp folder.
 func OnRegistry(reg *registry.Registry) *Local { return &Local{reg: reg} }
 
-// tempDir is where Writer stages blobs.
-func (l *Local) tempDir() string {
-	if l.fs == nil {
-		return os.TempDir()
+// TempDir is where blobs being written are staged: the filesystem store's
+// own (so they move in with a rename), else ROOT/tmp, else the system's.
+func (l *Local) TempDir() string {
+	switch {
+	case l.fs != nil:
+		return l.fs.TempDir()
+	case l.root != "":
+		return filepath.Join(l.root, "tmp")
 	}
-	return l.fs.TempDir()
+	return os.TempDir()
 }
+
+func (l *Local) tempDir() string { return l.TempDir() }
 
 // Registry is the registry under the local instance, for the workflows that
 // write it (build) or read layers by path (restore).
 func (l *Local) Registry() *registry.Registry { return l.reg }
 
-// Store is the filesystem store under the local instance.
-func (l *Local) Store() *store.FS { return l.fs }
+// Store is the store under the local instance.
+func (l *Local) Store() store.Store { return l.reg.Store() }
 
 // Root is the storage root.
 func (l *Local) Root() string { return l.root }

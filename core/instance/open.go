@@ -2,9 +2,12 @@ package instance
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 
+	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/core/uri"
 )
 
@@ -17,6 +20,11 @@ type Opener struct {
 	// ReadConfig gives the runtime name in a bundle's config blob and
 	// refuses a bad config (see OpenFile).
 	ReadConfig func(config []byte) (string, error)
+	// OpenStore opens a store URL (core/storeurl). When the local
+	// instance's store is set (StoreEnv, else the CLI config's `store:`),
+	// the local instance is on that store; without OpenStore that is an
+	// error.
+	OpenStore func(ctx context.Context, rawURL string) (store.Store, error)
 
 	once   sync.Once
 	local  *Local
@@ -24,10 +32,38 @@ type Opener struct {
 	config *Config
 }
 
+// StoreEnv names the local instance's store by URL (file:///PATH,
+// s3://BUCKET/PREFIX?endpoint=..., a store plugin's scheme), before the CLI
+// config's `store:`; unset, it is the filesystem store under the storage
+// root.
+const StoreEnv = "SW_STORE"
+
 // Local opens the local instance (once).
 func (o *Opener) Local() (*Local, error) {
-	o.once.Do(func() { o.local, o.err = OpenLocal(o.StorageRoot) })
+	o.once.Do(func() { o.local, o.err = o.openLocal() })
 	return o.local, o.err
+}
+
+func (o *Opener) openLocal() (*Local, error) {
+	raw, from := os.Getenv(StoreEnv), StoreEnv
+	if raw == "" {
+		cfg, err := o.Config()
+		if err != nil {
+			return nil, err
+		}
+		raw, from = cfg.Store, ConfigPath()+": store"
+	}
+	if raw == "" {
+		return OpenLocal(o.StorageRoot)
+	}
+	if o.OpenStore == nil {
+		return nil, fmt.Errorf("%s: this program cannot open store URLs", from)
+	}
+	st, err := o.OpenStore(context.Background(), raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	return OpenLocalOn(o.StorageRoot, st)
 }
 
 // Open returns the instance u names: the local instance, or a .swrt file
@@ -41,7 +77,7 @@ func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 		if err != nil {
 			return nil, err
 		}
-		return OpenFile(u.File, l.Store().TempDir(), o.ReadConfig), nil
+		return OpenFile(u.File, l.TempDir(), o.ReadConfig), nil
 	}
 	if u.IsLocal() {
 		return o.Local()

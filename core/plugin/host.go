@@ -134,13 +134,19 @@ func verifySum(e Entry) error {
 
 // start launches a plugin (once) and dispenses its kind.
 func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
+	return h.startWith(ctx, name, name, kind, nil)
+}
+
+// startWith launches plugin name (once per id) with env added to its
+// environment, and dispenses its kind.
+func (h *Host) startWith(ctx context.Context, id, name, kind string, env []string) (*running, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if r, ok := h.clients[name]; ok {
+	if r, ok := h.clients[id]; ok {
 		if !r.client.Exited() {
 			return r, nil
 		}
-		delete(h.clients, name)
+		delete(h.clients, id)
 	}
 	e, err := h.Catalog.Lookup(name, kind)
 	if err != nil {
@@ -156,6 +162,9 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 	// The plugin gets SIGTERM when the host dies, even by SIGKILL; the sdk
 	// then cancels running calls (killing pip or conda) and exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig:  pluginwire.Handshake,
 		VersionedPlugins: pluginwire.ClientSets(),
@@ -211,7 +220,7 @@ func (h *Host) start(ctx context.Context, name, kind string) (*running, error) {
 		}
 		r.info = info
 	}
-	h.clients[name] = r
+	h.clients[id] = r
 	return r, nil
 }
 
@@ -233,6 +242,36 @@ func (h *Host) Store(ctx context.Context, name string) (store.Store, error) {
 	}
 	cs := &crashStore{s: r.raw.(store.Store), crash: crash{name: name, path: r.entry.Path, c: r.client, h: h}}
 	return store.Checked(name, cs), nil
+}
+
+// StoreEnv is the environment variable that carries a store URL to the
+// store plugin launched for it (see StoreAt).
+const StoreEnv = "SW_STORE_URL"
+
+// StoreAt launches (if needed) an instance of store plugin name for the
+// store URL rawURL, given to it in SW_STORE_URL: each URL gets its own
+// plugin process, so one host can hold several stores of one plugin.
+// Checking the URL against what the plugin accepts is core/storeurl's job.
+// It also returns the plugin's Info.
+func (h *Host) StoreAt(ctx context.Context, name, rawURL string) (store.Store, mode.Info, error) {
+	id := name + " " + rawURL
+	r, err := h.startWith(ctx, id, name, pluginwire.KindStore, []string{StoreEnv + "=" + rawURL})
+	if err != nil {
+		return nil, mode.Info{}, err
+	}
+	cs := &crashStore{s: r.raw.(store.Store), crash: crash{name: id, path: r.entry.Path, c: r.client, h: h}}
+	return store.Checked(name, cs), r.info, nil
+}
+
+// StopStoreAt stops the instance StoreAt started for name and rawURL, if
+// it runs.
+func (h *Host) StopStoreAt(name, rawURL string) {
+	h.mu.Lock()
+	r, ok := h.clients[name+" "+rawURL]
+	h.mu.Unlock()
+	if ok {
+		h.forget(name+" "+rawURL, r.client)
+	}
 }
 
 // Info launches the plugin and returns its Info.

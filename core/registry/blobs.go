@@ -163,8 +163,15 @@ func (r *Registry) storeFile(ctx context.Context, path string, d digest.Digest) 
 	return nil
 }
 
-// HasBlob reports whether blob d is stored.
+// HasBlob reports whether blob d is stored. A caller that then skips
+// writing it relies on it: it is leased first (see GC).
 func (r *Registry) HasBlob(ctx context.Context, d digest.Digest) (bool, error) {
+	if err := checkDigest(d); err != nil {
+		return false, err
+	}
+	if err := r.touch(ctx, d); err != nil {
+		return false, err
+	}
 	_, err := r.BlobSize(ctx, d)
 	if _, ok := err.(*BlobUnknownError); ok {
 		return false, nil

@@ -15,6 +15,7 @@
 //	projects/<p>/runtimes/<name>/links/<alg>/<hex>    blob readable through this repository (oci.go)
 //	projects/<p>/runtimes/<name>/referrers/<alg>/<hex>/<alg>-<hex>
 //	                                              descriptor of a manifest with that subject (oci.go)
+//	leases/<alg>/<hex>                            blob a writer is about to reference (gc.go)
 //	uploads/<id>/session, uploads/<id>/chunks/<offset>
 //	                                              OCI upload sessions (uploads.go)
 //
@@ -57,9 +58,12 @@
 //     list (unless asked) or keep user tags from moving. Remove with force
 //     deletes the record and its tags; its blobs are freed by GC.
 //   - GC marks every blob referenced by any record (removed ones included)
-//     and deletes the other blobs older than a grace period (1h by default),
-//     so blobs a concurrent build has just written survive. Known limit: a
-//     build that finds an old unreferenced blob already present (dedupe)
-//     and references it can lose it to a GC running at the same moment; run
-//     GC when no build or copy is adding versions, or keep the grace period.
+//     and every blob with a fresh lease, and deletes the other blobs older
+//     than a grace period (1h by default), so blobs a concurrent build has
+//     just written survive. A writer that finds a blob already stored and
+//     relies on it (an OCI HEAD, a mount, a build's dedupe, the links made
+//     before a version record) leases it first: leases/<alg>/<hex>, a key
+//     in the store, so GC on any server or process sharing the store sees
+//     it; GC reads each victim's lease again right before deleting it (see
+//     GC for the one round trip that remains).
 package registry

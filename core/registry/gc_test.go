@@ -1,13 +1,16 @@
 package registry_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/store"
 )
 
 func TestGC(t *testing.T) {
@@ -73,4 +76,54 @@ func TestGCRefusesBrokenVersion(t *testing.T) {
 	_, err := r.GC(ctx, registry.GracePeriod(0))
 	require.Error(t, err)
 	assert.Len(t, blobFiles(t, s), 3, "nothing freed")
+}
+
+// TestGCLeases: a blob a writer leased (it found it stored and is about to
+// reference it) survives GC for the lease TTL, also when the lease is taken
+// while GC runs, after GC read the leases; an expired lease frees it and is
+// deleted.
+func TestGCLeases(t *testing.T) {
+	r, s := newRegistry(t)
+	kept := putBlob(t, r, "leased before gc")
+	late := putBlob(t, r, "leased during gc")
+	free := putBlob(t, r, "never leased")
+	require.NoError(t, r.LeaseBlob(ctx, kept.Digest))
+
+	// Another writer leases `late` right after GC listed the blobs.
+	racing := registry.New(&afterList{Store: s, prefix: "blobs/", fn: func() {
+		require.NoError(t, r.LeaseBlob(ctx, late.Digest))
+	}})
+	st, err := racing.GC(ctx, registry.GracePeriod(0), registry.LeaseTTL(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.BlobsFreed)
+	assert.Equal(t, free.Size, st.BytesFreed)
+	for _, d := range []digest.Digest{kept.Digest, late.Digest} {
+		_, err := s.Stat(ctx, "blobs/sha256/"+d.Encoded())
+		assert.NoError(t, err, "leased blob %s kept", d)
+	}
+
+	// Leases expire: with a TTL of 0 both are freed, and the leases go.
+	st, err = r.GC(ctx, registry.GracePeriod(0), registry.LeaseTTL(0))
+	require.NoError(t, err)
+	assert.Equal(t, 2, st.BlobsFreed)
+	var leases []string
+	require.NoError(t, s.List(ctx, "leases/", func(i store.Info) error { leases = append(leases, i.Key); return nil }))
+	assert.Empty(t, leases)
+}
+
+// afterList calls fn once, after the first List of prefix returned.
+type afterList struct {
+	store.Store
+	prefix string
+	fn     func()
+	done   bool
+}
+
+func (a *afterList) List(ctx context.Context, prefix string, fn func(store.Info) error) error {
+	err := a.Store.List(ctx, prefix, fn)
+	if prefix == a.prefix && !a.done {
+		a.done = true
+		a.fn()
+	}
+	return err
 }

@@ -163,6 +163,9 @@ func (r *Registry) LinkBlob(ctx context.Context, project, name string, d digest.
 
 func (r *Registry) linkBlobs(ctx context.Context, project, name string, ds []digest.Digest) error {
 	return parallel(ctx, len(ds), func(ctx context.Context, i int) error {
+		if err := r.touch(ctx, ds[i]); err != nil {
+			return err
+		}
 		key := linkKey(project, name, ds[i])
 		if _, err := r.s.Stat(ctx, key); err == nil {
 			return nil
@@ -191,6 +194,16 @@ func (r *Registry) BlobLinked(ctx context.Context, project, name string, d diges
 		return 0, fmt.Errorf("registry: blob %s: %w", d, err)
 	}
 	return r.BlobSize(ctx, d)
+}
+
+// LeaseBlob says a client is about to reference blob d without uploading it
+// (an OCI HEAD that finds it): GC on any server sharing the store keeps it
+// for the lease TTL (see GC).
+func (r *Registry) LeaseBlob(ctx context.Context, d digest.Digest) error {
+	if err := checkDigest(d); err != nil {
+		return err
+	}
+	return r.touch(ctx, d)
 }
 
 // UnlinkBlob makes blob d unreadable through project/name (an OCI blob

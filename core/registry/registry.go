@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/swcli/swcli/internal/contention"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +34,6 @@ func (r *Registry) Store() store.Store { return r.s }
 const (
 	// records are small; refuse to parse anything bigger
 	maxRecordSize = 1 << 20
-	// conditional-put retry loops give up after this many lost races
-	maxAttempts = 1000
 	// parallel reads of records
 	readWorkers = 16
 )
@@ -97,18 +95,7 @@ func (r *Registry) putJSON(ctx context.Context, key string, v any, opts store.Pu
 
 // backoff waits a little, more after each lost race, before a retry.
 func backoff(ctx context.Context, attempt int) error {
-	if attempt >= maxAttempts {
-		return errors.New("registry: too much contention, gave up")
-	}
-	limit := time.Millisecond << min(attempt, 6) // up to 64ms
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit)) + 1))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return contention.Backoff(ctx, "registry", attempt)
 }
 
 // parallel calls fn(i) for i in [0, n) on a few goroutines and returns the

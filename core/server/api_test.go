@@ -40,7 +40,7 @@ type fixture struct {
 	srv    *server.Server
 	acc    *auth.Auth
 	reg    *registry.Registry
-	st     *store.FS
+	st     store.Store
 	tokens map[string]string
 	spare  string // id of otto's spare token
 	log    *bytes.Buffer
@@ -48,8 +48,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st, err := store.NewFS(t.TempDir())
-	require.NoError(t, err)
+	st := newStore(t)
 	acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
 	require.NoError(t, err)
 	reg := registry.New(st)

@@ -296,6 +296,13 @@ func (h *ociHandler) deleteManifest(w http.ResponseWriter, r *http.Request, rp r
 // --- blobs
 
 func (h *ociHandler) getBlob(w http.ResponseWriter, r *http.Request, rp repo, d digest.Digest) error {
+	if r.Method == http.MethodHead {
+		// A pusher that finds the blob skips uploading it: lease it first,
+		// so that gc on any server sharing the store keeps it.
+		if err := h.reg.LeaseBlob(r.Context(), d); err != nil {
+			return err
+		}
+	}
 	size, err := h.reg.BlobLinked(r.Context(), rp.Project, rp.Name, d)
 	if err != nil {
 		return err

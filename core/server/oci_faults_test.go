@@ -32,15 +32,15 @@ import (
 const serveEnv = "SWCLI_OCI_TEST_SERVE"
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(serveEnv); dir != "" {
-		serveChild(dir)
+	if spec := os.Getenv(serveEnv); spec != "" {
+		serveChild(spec)
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(runSuites(m))
 }
 
-func serveChild(dir string) {
-	s, err := store.NewFS(dir)
+func serveChild(spec string) {
+	s, err := openStore(spec)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -138,7 +138,7 @@ func (c *cutReader) Read(p []byte) (int, error) {
 // holds (never a partial chunk), and ends with a complete, verified
 // version that was not visible before its manifest.
 func TestOCIPushKilledAndResumed(t *testing.T) {
-	dir := t.TempDir()
+	dir := newStoreSpec(t)
 	a := startChild(t, dir)
 	const repo = "self/runtime/resumed"
 	const size, chunk = 6 << 20, 2 << 20
@@ -223,7 +223,7 @@ func TestOCIPushKilledAndResumed(t *testing.T) {
 	require.NoError(t, err)
 	defer got.Body.Close()
 	assert.Equal(t, want, digestOf(t, got.Body))
-	s, err := store.NewFS(dir)
+	s, err := openStore(dir)
 	require.NoError(t, err)
 	v, err := registry.New(s).Resolve(t.Context(), "self", "resumed", "done")
 	require.NoError(t, err)
@@ -236,7 +236,7 @@ func TestOCIMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 1 GiB")
 	}
-	c := startChild(t, t.TempDir())
+	c := startChild(t, newStoreSpec(t))
 	const repo = "self/runtime/big"
 	const size = 1 << 30
 	want := digestOf(t, content(11, size))

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/stretchr/testify/require"
 
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/server"
@@ -84,11 +83,11 @@ func newAccess() *testAccess {
 type testServer struct {
 	*httptest.Server
 	reg   *registry.Registry
-	store *store.FS
+	store store.Store
 	host  string // 127.0.0.1:port
 }
 
-func newTestServerOn(t testing.TB, s *store.FS, opts ...server.OCIOption) *testServer {
+func newTestServerOn(t testing.TB, s store.Store, opts ...server.OCIOption) *testServer {
 	t.Helper()
 	reg := registry.New(s)
 	mux := http.NewServeMux()
@@ -100,12 +99,10 @@ func newTestServerOn(t testing.TB, s *store.FS, opts ...server.OCIOption) *testS
 
 func newTestServer(t testing.TB, opts ...server.OCIOption) *testServer {
 	t.Helper()
-	s, err := store.NewFS(t.TempDir())
-	require.NoError(t, err)
-	return newTestServerOn(t, s, opts...)
+	return newTestServerOn(t, newStore(t), opts...)
 }
 
-func newTestServerOnAccess(t testing.TB, s *store.FS, acc server.Access) *testServer {
+func newTestServerOnAccess(t testing.TB, s store.Store, acc server.Access) *testServer {
 	t.Helper()
 	reg := registry.New(s)
 	ts := httptest.NewServer(server.NewOCIHandler(reg, acc, hclog.NewNullLogger()))

@@ -259,8 +259,7 @@ func TestOCIMountNeedsPullOnSource(t *testing.T) {
 // TestOCIUploadAcrossServers starts a chunked upload on one server, asks
 // another sharing the store where it stands, and finishes it there.
 func TestOCIUploadAcrossServers(t *testing.T) {
-	s, err := store.NewFS(t.TempDir())
-	require.NoError(t, err)
+	s := newStore(t)
 	a, b := newTestServerOn(t, s), newTestServerOn(t, s)
 	const repo = "self/runtime/app"
 	content := bytes.Repeat([]byte("0123456789"), 1000)

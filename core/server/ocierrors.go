@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/store"
 )
 
 // ociError is one error of the OCI distribution spec: its code, the HTTP
@@ -61,6 +62,7 @@ func (h *ociHandler) toOCIError(err error) *ociError {
 		uu  *registry.UploadUnknownError
 		mbe *http.MaxBytesError
 		ur  *registry.UploadRangeError
+		de  *store.DriverError
 	)
 	switch {
 	case errors.As(err, &oe):
@@ -101,6 +103,11 @@ func (h *ociHandler) toOCIError(err error) *ociError {
 		return ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", "request body larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
 	case errors.As(err, &ur):
 		return ociErr(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", ur.Error())
+	case errors.As(err, &de):
+		// The store (an S3 service, a plugin) failed after its own
+		// retries: the client may try again; the details (bucket,
+		// endpoint) are in the server log only.
+		return ociErr(http.StatusServiceUnavailable, "UNAVAILABLE", "the server's store ("+de.Store+") is unavailable; nothing was stored by this request; try again (details in the server log)")
 	}
 	return ociErr(http.StatusInternalServerError, "UNKNOWN", "internal error")
 }

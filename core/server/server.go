@@ -159,6 +159,25 @@ func (w *recorder) Flush() { _ = http.NewResponseController(w.ResponseWriter).Fl
 // token.
 func (s *Server) Bootstrap(ctx context.Context) error {
 	token, tmp := s.cfg.AdminToken, ""
+	if token == "" && s.cfg.DataDir == "" {
+		// A server on a shared store started without a data folder: the
+		// store must have its admin already (another server made it).
+		users, err := s.cfg.Accounts.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			return errors.New("server: the store has no users yet: start the first server with --data DIR (the admin's token is written to DIR/admin.token) or with SW_SERVER_ADMIN_TOKEN set")
+		}
+		// Users exist: Bootstrap only makes sure project self does. The
+		// token is never shown (it would only be used if every user had
+		// been deleted since the check).
+		if token, err = NewToken(); err != nil {
+			return err
+		}
+		_, err = s.cfg.Accounts.Bootstrap(ctx, token)
+		return err
+	}
 	if token == "" {
 		var err error
 		if token, err = NewToken(); err != nil {

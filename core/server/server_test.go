@@ -29,7 +29,6 @@ import (
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/server"
 	"github.com/swcli/swcli/core/server/auth"
-	"github.com/swcli/swcli/core/store"
 )
 
 // syncBuffer is a log sink safe to read while the server writes.
@@ -55,8 +54,7 @@ func (s *syncBuffer) String() string {
 func newServer(t *testing.T, cfg server.Config) (*server.Server, *auth.Auth, string, *syncBuffer) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.NewFS(filepath.Join(dir, "store"))
-	require.NoError(t, err)
+	st := newStoreIn(t, dir)
 	acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
 	require.NoError(t, err)
 	logs := &syncBuffer{}
@@ -96,7 +94,7 @@ func TestBootstrapWritesAdminToken(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	assert.ElementsMatch(t, []string{"store", server.AdminTokenFile}, names)
+	assert.ElementsMatch(t, dataFiles(), names)
 }
 
 func TestBootstrapWithTokenFromEnvironment(t *testing.T) {
@@ -301,8 +299,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // revoked on one stops working on the other.
 func TestTwoServersOneStore(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.NewFS(filepath.Join(dir, "store"))
-	require.NoError(t, err)
+	st := newStoreIn(t, dir)
 	const admin = "swt_two-servers-admin-0123456789"
 	var urls []string
 	for i := 0; i < 2; i++ {
@@ -353,8 +350,7 @@ func TestTwoServersOneStore(t *testing.T) {
 // one admin and one admin.token, and that token works.
 func TestConcurrentBootstrap(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.NewFS(filepath.Join(dir, "store"))
-	require.NoError(t, err)
+	st := newStoreIn(t, dir)
 	var (
 		accs []*auth.Auth
 		srvs []*server.Server
@@ -388,7 +384,7 @@ func TestConcurrentBootstrap(t *testing.T) {
 	assert.True(t, p.Admin)
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	assert.Len(t, entries, 2, "store and admin.token, no temporary files")
+	assert.Len(t, entries, len(dataFiles()), "store and admin.token, no temporary files")
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -18,7 +18,7 @@ var (
 	topKeys         = []string{"mode", "name", "pip_req", "python_version", "starwhale_version", "api_version", "environment", "dependencies", "configs"}
 	environmentKeys = []string{"python", "arch", "os", "cuda", "cudnn", "docker"}
 	dockerKeys      = []string{"image"}
-	configsKeys     = []string{"pip", "conda"}
+	configsKeys     = []string{"pip", "conda", "docker"}
 	pipKeys         = []string{"index_url", "extra_index_url", "trusted_host"}
 	condaKeys       = []string{"channels", "condarc"}
 	depKeys         = []string{"pip", "conda", "wheels", "files", "commands"}
@@ -39,6 +39,10 @@ const depShapes = "allowed: a requirements file (*.txt, *.in), a conda env file 
 // parser walks the yaml.Node tree of one runtime.yaml.
 type parser struct {
 	file string
+	// configs.docker.image, Starwhale's older place for the base image;
+	// merged into environment.docker.image once the whole file is read.
+	cfgDockerImage string
+	cfgDockerNode  *yaml.Node
 }
 
 func (p *parser) errAt(n *yaml.Node, field, format string, args ...any) *Error {
@@ -286,6 +290,13 @@ func (p *parser) spec(doc *yaml.Node) (*Spec, error) {
 	if s.Mode == "" {
 		s.Mode = DefaultMode
 	}
+	if p.cfgDockerImage != "" {
+		if img := s.Environment.Docker.Image; img != "" && img != p.cfgDockerImage {
+			return nil, p.errAt(p.cfgDockerNode, "configs.docker.image", "%q differs from environment.docker.image %q; allowed: the same image in both, or only one of them",
+				p.cfgDockerImage, img)
+		}
+		s.Environment.Docker.Image = p.cfgDockerImage
+	}
 	switch {
 	case pyNode != nil && envPy != nil && s.Python != s.Environment.Python:
 		return nil, p.errAt(envPy, "environment.python", "%q differs from python_version %q (line %d); allowed: the same version in both, or only one of them",
@@ -389,6 +400,13 @@ func (p *parser) configs(n *yaml.Node, field string, s *Spec) error {
 				case "trusted_host":
 					s.Pip.TrustedHost, err = p.strList(v, ff, true)
 				}
+				return err
+			})
+		case "docker":
+			return p.mapping(v, f, dockerKeys, func(key string, k, v *yaml.Node) error {
+				var err error
+				p.cfgDockerImage, err = p.nonEmpty(v, join(f, key))
+				p.cfgDockerNode = deref(v)
 				return err
 			})
 		case "conda":

@@ -221,7 +221,7 @@ func TestParseErrors(t *testing.T) {
 		{"pip empty", "name: x\ndependencies:\n  - pip: []\n", `runtime.yaml:3:10: dependencies[0].pip: empty; allowed: a list of at least one pip requirement (e.g. numpy==1.26)`},
 		{"wheels null", "name: x\ndependencies:\n  - wheels:\n", `runtime.yaml:3:12: dependencies[0].wheels: empty; allowed: a list of at least one path of a *.whl file`},
 		{"commands not list", "name: x\ndependencies:\n  - commands: ls\n", `runtime.yaml:3:15: dependencies[0].commands: expected a list, got a string ("ls")`},
-		{"configs unknown", "name: x\nconfigs:\n  npm: {}\n", `runtime.yaml:3:3: configs.npm: unknown key; allowed: pip, conda`},
+		{"configs unknown", "name: x\nconfigs:\n  npm: {}\n", `runtime.yaml:3:3: configs.npm: unknown key; allowed: pip, conda, docker`},
 		{"pip config unknown", "name: x\nconfigs:\n  pip: {index: x}\n", `runtime.yaml:3:9: configs.pip.index: unknown key; allowed: index_url, extra_index_url, trusted_host`},
 		{"index_url list", "name: x\nconfigs:\n  pip: {index_url: [a]}\n", `runtime.yaml:3:20: configs.pip.index_url: expected a string, got a list`},
 		{"extra index map", "name: x\nconfigs:\n  pip: {extra_index_url: {a: b}}\n", `runtime.yaml:3:26: configs.pip.extra_index_url: expected a string or a list of strings, got a map`},
@@ -458,4 +458,22 @@ func TestParsePluginMode(t *testing.T) {
 	assert.False(t, ValidMode(strings.Repeat("a", 33)))
 	assert.False(t, ValidMode("2x"))
 	assert.True(t, ValidMode(strings.Repeat("a", 32)))
+}
+
+func TestConfigsDockerImage(t *testing.T) {
+	s, err := Parse([]byte("name: x\nconfigs:\n  docker:\n    image: reg.local/base:py311\n"), "runtime.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "reg.local/base:py311", s.Environment.Docker.Image)
+
+	s, err = Parse([]byte("name: x\nenvironment: {docker: {image: a/b}}\nconfigs: {docker: {image: a/b}}\n"), "runtime.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "a/b", s.Environment.Docker.Image)
+
+	_, err = Parse([]byte("name: x\nenvironment: {docker: {image: a/b}}\nconfigs: {docker: {image: c/d}}\n"), "runtime.yaml")
+	require.Error(t, err)
+	assert.Equal(t, `runtime.yaml:3:27: configs.docker.image: "c/d" differs from environment.docker.image "a/b"; allowed: the same image in both, or only one of them`, err.Error())
+
+	_, err = Parse([]byte("name: x\nconfigs: {docker: {img: c/d}}\n"), "runtime.yaml")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "configs.docker.img: unknown key; allowed: image")
 }

@@ -13,9 +13,9 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/swcli/swcli/core/envpack"
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // memoFormat changes when what buildMemo holds, or how envFingerprint is
@@ -57,7 +57,7 @@ func loadBuildMemo(wd, key string) *buildMemo {
 
 func saveBuildMemo(wd string, m *buildMemo) {
 	if data, err := json.Marshal(m); err == nil {
-		_ = instance.WriteFileAtomic(memoPath(wd), data, 0o644)
+		_ = atomicfile.Write(memoPath(wd), data, 0o644)
 	}
 }
 

@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // CreateOptions are the inputs of `runtime create`.
@@ -189,10 +189,10 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 		err = s.cacheActivation(ctx, m, env, sp.Name, st)
 	}
 	if err == nil && writeReq != "" {
-		err = instance.WriteFileAtomic(writeReq, nil, 0o644)
+		err = atomicfile.Write(writeReq, nil, 0o644)
 	}
 	if err == nil && seed != nil {
-		err = instance.WriteFileAtomic(specPath, seed, 0o644)
+		err = atomicfile.Write(specPath, seed, 0o644)
 	}
 	if err == nil {
 		// The digest of what was installed; an error here fails the create

@@ -13,7 +13,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/swcli/swcli/core/envpack"
-	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // cachingPacker is the layer cache around a packer: a job whose files did
@@ -147,6 +147,6 @@ func (c *layerCache) save() {
 	}
 	data, err := json.Marshal(keep)
 	if err == nil {
-		_ = instance.WriteFileAtomic(c.path, data, 0o644)
+		_ = atomicfile.Write(c.path, data, 0o644)
 	}
 }

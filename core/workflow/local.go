@@ -5,16 +5,16 @@ import (
 	"path/filepath"
 
 	"github.com/swcli/swcli/core/registry"
-	"github.com/swcli/swcli/core/store"
 )
 
-// Local opens the standalone instance's registry under the storage root.
-func (s *Service) Local() (*registry.Registry, *store.FS, error) {
+// Local opens the standalone instance's registry and the folder where its
+// temporary files go.
+func (s *Service) Local() (*registry.Registry, string, error) {
 	l, err := s.Instances().Local()
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
-	return l.Registry(), l.Store(), nil
+	return l.Registry(), l.TempDir(), nil
 }
 
 // CacheDir is where restored environments of stored versions live.

@@ -59,7 +59,7 @@ type source struct {
 
 func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
 	if uri.IsFile(src) {
-		_, fsStore, err := s.Local()
+		_, tmpDir, err := s.Local()
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +68,7 @@ func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
 			return nil, usagef("cannot open bundle %s: %v", src, errors.Unwrap(err))
 		}
 		defer f.Close()
-		tmp, err := os.MkdirTemp(fsStore.TempDir(), "restore-")
+		tmp, err := os.MkdirTemp(tmpDir, "restore-")
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/store"
 )
 
 // Modes gives mode implementations by name; core/plugin.Host satisfies it,
@@ -26,6 +27,9 @@ type Service struct {
 	Log     hclog.Logger
 	// StorageRoot is the local instance's root (blobs, caches).
 	StorageRoot string
+	// OpenStore opens a store URL, for a local instance on another store
+	// (instance.StoreEnv); may be nil.
+	OpenStore func(ctx context.Context, rawURL string) (store.Store, error)
 
 	openerOnce sync.Once
 	opener     *instance.Opener

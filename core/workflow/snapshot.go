@@ -8,9 +8,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // writeLockFiles writes the mode's lock files under WORKDIR/.starwhale/lock
@@ -25,7 +25,7 @@ func writeLockFiles(wd, modeName string, lock mode.Lock) ([]string, error) {
 		}
 		lp := filepath.Join(lockDir, lf.Name)
 		if old, err := os.ReadFile(lp); err != nil || !bytes.Equal(old, lf.Content) {
-			if err := instance.WriteFileAtomic(lp, lf.Content, 0o644); err != nil {
+			if err := atomicfile.Write(lp, lf.Content, 0o644); err != nil {
 				return nil, err
 			}
 		}

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // Environment states recorded in a state file. Only StateReady means usable;
@@ -65,7 +65,7 @@ func WriteState(path string, s *State) error {
 	if err != nil {
 		return err
 	}
-	return instance.WriteFileAtomic(path, append(data, '\n'), 0o644)
+	return atomicfile.Write(path, append(data, '\n'), 0o644)
 }
 
 // Workdir layout.

@@ -40,7 +40,7 @@ func ParseRef(s string) (Ref, error) {
 // StorageRoot, .swrt files, later cloud instances). One per Service.
 func (s *Service) Instances() *instance.Opener {
 	s.openerOnce.Do(func() {
-		s.opener = &instance.Opener{StorageRoot: s.StorageRoot, ReadConfig: ReadConfigName}
+		s.opener = &instance.Opener{StorageRoot: s.StorageRoot, ReadConfig: ReadConfigName, OpenStore: s.OpenStore}
 	})
 	return s.opener
 }
@@ -99,7 +99,7 @@ func (s *Service) Export(ctx context.Context, ref Ref, path string) (registry.Ve
 	if err != nil {
 		return registry.Version{}, err
 	}
-	f := instance.OpenFile(path, l.Store().TempDir(), ReadConfigName)
+	f := instance.OpenFile(path, l.TempDir(), ReadConfigName)
 	defer f.Close()
 	res, err := instance.Copy(ctx, l, ref, f, instance.Ref{}, instance.CopyOptions{Force: true})
 	return res.From, err

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,17 +78,51 @@ func Start(t testing.TB) *Server {
 	if bin == "" {
 		t.Skipf("versitygw not found on PATH or in $(go env GOPATH)/bin; install it with `%s` (or run .ci/deps)", Install)
 	}
-	root := t.TempDir()
+	s, stop, err := startIn(bin, t.TempDir())
+	if err != nil {
+		t.Fatalf("versitygw: %v", err)
+	}
+	t.Cleanup(func() {
+		out := stop()
+		if t.Failed() {
+			t.Logf("versitygw output:\n%s", out)
+		}
+	})
+	return s
+}
+
+// StartShared starts versitygw for a whole test process (from TestMain):
+// the caller stops it with stop, which also removes its folder. It fails
+// when versitygw is not installed (check Binary first).
+func StartShared() (s *Server, stop func(), err error) {
+	bin := Binary()
+	if bin == "" {
+		return nil, nil, fmt.Errorf("versitygw not found; install it with `%s`", Install)
+	}
+	root, err := os.MkdirTemp("", "swcli-versitygw-")
+	if err != nil {
+		return nil, nil, err
+	}
+	s, stopGW, err := startIn(bin, root)
+	if err != nil {
+		os.RemoveAll(root)
+		return nil, nil, err
+	}
+	return s, func() { stopGW(); os.RemoveAll(root) }, nil
+}
+
+// startIn starts versitygw over root, retrying on another port when the
+// free port was taken meanwhile. stop returns the server's output.
+func startIn(bin, root string) (*Server, func() string, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := start(t, bin, root)
+		s, stop, err := start(bin, root)
 		if err == nil {
-			return s
+			return s, stop, nil
 		}
-		lastErr = err // most likely the free port was taken meanwhile
+		lastErr = err
 	}
-	t.Fatalf("versitygw: %v", lastErr)
-	return nil
+	return nil, nil, lastErr
 }
 
 func freePort() (int, error) {
@@ -120,10 +155,10 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-func start(t testing.TB, bin, root string) (*Server, error) {
+func start(bin, root string) (*Server, func() string, error) {
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
@@ -140,7 +175,7 @@ func start(t testing.TB, bin, root string) (*Server, error) {
 	// Gone with the test process, even if it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var exited atomic.Bool
 	done := make(chan struct{})
@@ -155,7 +190,7 @@ func start(t testing.TB, bin, root string) (*Server, error) {
 		}
 	}
 
-	s := &Server{Endpoint: "http://" + addr, Root: root, Client: NewClient(t, "http://"+addr)}
+	s := &Server{Endpoint: "http://" + addr, Root: root, Client: NewClient("http://" + addr)}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -165,25 +200,19 @@ func start(t testing.TB, bin, root string) (*Server, error) {
 			break
 		}
 		if exited.Load() {
-			return nil, fmt.Errorf("exited at start: %s", out.String())
+			return nil, nil, fmt.Errorf("exited at start: %s", out.String())
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("not ready after 20s: %v\n%s", err, out.String())
+			return nil, nil, fmt.Errorf("not ready after 20s: %v\n%s", err, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("versitygw output:\n%s", out.String())
-		}
-	})
-	return s, nil
+	return s, func() string { stop(); return out.String() }, nil
 }
 
 // NewClient is an S3 client for a server started here.
-func NewClient(t testing.TB, endpoint string) *s3.Client {
+func NewClient(endpoint string) *s3.Client {
 	return s3.New(s3.Options{
 		BaseEndpoint: aws.String(endpoint),
 		Region:       Region,
@@ -197,12 +226,38 @@ var bucketSeq atomic.Int64
 // Bucket creates a new, empty bucket and returns its name.
 func (s *Server) Bucket(t testing.TB) string {
 	t.Helper()
+	name, err := s.NewBucket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// NewBucket creates a new, empty bucket and returns its name.
+func (s *Server) NewBucket() (string, error) {
 	name := fmt.Sprintf("swcli-test-%d-%d", os.Getpid(), bucketSeq.Add(1))
 	_, err := s.Client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)})
 	if err != nil {
-		t.Fatalf("create bucket %s: %v", name, err)
+		return "", fmt.Errorf("create bucket %s: %w", name, err)
 	}
-	return name
+	return name, nil
+}
+
+// URL is the store URL of bucket and prefix on this server (credentials
+// come from the environment: see Env and CredentialsEnv).
+func (s *Server) URL(bucket, prefix string) string {
+	u := "s3://" + bucket
+	if prefix != "" {
+		u += "/" + prefix
+	}
+	return u + "?endpoint=" + url.QueryEscape(s.Endpoint) + "&region=" + Region
+}
+
+// CredentialsEnv sets the test credentials in the AWS SDK's environment
+// variables for the rest of the test.
+func CredentialsEnv(t testing.TB) {
+	t.Setenv("AWS_ACCESS_KEY_ID", AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", SecretKey)
 }
 
 // Env sets the environment variables of the s3store plugin for bucket and

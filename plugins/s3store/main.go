@@ -1,6 +1,6 @@
 // Command swcli-plugin-s3store is the S3 store plugin: it serves
 // plugins/s3store/s3store over the swcli plugin protocol. It is configured by
-// environment variables (SW_S3_ENDPOINT, SW_S3_BUCKET, SW_S3_PREFIX,
+// the store URL the host gives it in SW_STORE_URL, or by environment variables (SW_S3_ENDPOINT, SW_S3_BUCKET, SW_S3_PREFIX,
 // SW_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY ...), listed in the
 // s3store package documentation and in the plugin's Info.ConfigSchema.
 package main

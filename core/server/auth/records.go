@@ -6,9 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/swcli/swcli/internal/contention"
 	"io"
-	"math/rand/v2"
-	"time"
 
 	"github.com/swcli/swcli/core/store"
 )
@@ -19,8 +18,6 @@ const (
 	projectsPrefix = "auth/projects/"
 	// records are small; refuse to parse anything bigger
 	maxRecordSize = 1 << 20
-	// read-modify-write loops give up after this many lost races
-	maxAttempts = 200
 )
 
 func userKey(name string) string    { return usersPrefix + name + ".json" }
@@ -102,18 +99,7 @@ func update[T any](ctx context.Context, a *Auth, key string, change func(cur *T,
 
 // backoff waits a little, more after each lost race, before a retry.
 func backoff(ctx context.Context, attempt int) error {
-	if attempt >= maxAttempts {
-		return errors.New("auth: too much contention, gave up")
-	}
-	limit := time.Millisecond << min(attempt, 6) // up to 64ms
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit)) + 1))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return contention.Backoff(ctx, "auth", attempt)
 }
 
 // records reads every record under prefix (in key order), skipping those

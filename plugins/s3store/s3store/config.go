@@ -1,11 +1,14 @@
 package s3store
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/swcli/swcli/core/store"
 )
@@ -19,7 +22,15 @@ const (
 	EnvPathStyle   = "SW_S3_PATH_STYLE"
 	EnvPartSize    = "SW_S3_PART_SIZE"
 	EnvConcurrency = "SW_S3_CONCURRENCY"
+	EnvMaxAttempts = "SW_S3_MAX_ATTEMPTS"
+	EnvMaxBackoff  = "SW_S3_MAX_BACKOFF"
+	// EnvStoreURL is how the host hands a store plugin its store URL
+	// (core/storeurl); when set it replaces the SW_S3_* variables.
+	EnvStoreURL = "SW_STORE_URL"
 )
+
+// URLScheme is the scheme of the store URLs this store serves.
+const URLScheme = "s3"
 
 // S3's limits on multipart uploads.
 const (
@@ -30,6 +41,11 @@ const (
 	// DefaultConcurrency is how many parts of one Put are uploaded at once.
 	DefaultConcurrency = 4
 	defaultRegion      = "us-east-1"
+	// DefaultMaxAttempts and DefaultMaxBackoff configure the SDK's standard
+	// retryer: throttling (503 SlowDown), 5xx and dropped connections are
+	// retried with exponential backoff and jitter up to this many attempts.
+	DefaultMaxAttempts = 6
+	DefaultMaxBackoff  = 5 * time.Second
 )
 
 // Config says where the store keeps its keys and how it talks to S3.
@@ -63,42 +79,150 @@ type Config struct {
 	// Concurrency is how many parts of one Put are uploaded at once; default
 	// DefaultConcurrency.
 	Concurrency int
+	// MaxAttempts and MaxBackoff configure the SDK's retryer (defaults
+	// DefaultMaxAttempts, DefaultMaxBackoff).
+	MaxAttempts int
+	MaxBackoff  time.Duration
+
+	// source names where the configuration came from in errors: the
+	// variable or URL query key of each setting.
+	source func(p param) string
+}
+
+// param is one setting, read from an environment variable or from a query
+// key of the store URL. The table below is the one place that lists them:
+// ConfigFromEnv, ConfigFromURL and ConfigSchema all read it.
+type param struct {
+	env, query, typ, desc string
+	set                   func(c *Config, v string) error
+}
+
+var params = []param{
+	{EnvEndpoint, "endpoint", "string", "URL of an S3-compatible service, e.g. http://127.0.0.1:7070; empty for AWS S3",
+		func(c *Config, v string) error { c.Endpoint = v; return nil }},
+	{EnvBucket, "", "string", "bucket that holds the keys; it must exist", // in the URL: the host
+		func(c *Config, v string) error { c.Bucket = v; return nil }},
+	{EnvPrefix, "", "string", "prefix before every key, e.g. team/swcli; lets several stores share a bucket", // in the URL: the path
+		func(c *Config, v string) error { c.Prefix = v; return nil }},
+	{EnvRegion, "region", "string", "region of the bucket; default AWS_REGION or us-east-1",
+		func(c *Config, v string) error { c.Region = v; return nil }},
+	{EnvPathStyle, "path_style", "boolean", "path-style addressing (ENDPOINT/BUCKET/KEY); default true when an endpoint is set",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			c.PathStyle = &b
+			return nil
+		}},
+	{EnvPartSize, "part_size", "string", "multipart part size, e.g. 16MiB (default; at least 5MiB)",
+		func(c *Config, v string) (err error) { c.PartSize, err = parseSize(v); return err }},
+	{EnvConcurrency, "concurrency", "integer", "parts of one put uploaded at once (default 4)",
+		func(c *Config, v string) error { return positive(&c.Concurrency, v) }},
+	{EnvMaxAttempts, "max_attempts", "integer", "attempts per S3 request, retries of throttling, 5xx and dropped connections included (default 6)",
+		func(c *Config, v string) error { return positive(&c.MaxAttempts, v) }},
+	{EnvMaxBackoff, "max_backoff", "string", "longest wait between retries, e.g. 5s (default)",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a duration like 500ms or 5s")
+			}
+			c.MaxBackoff = d
+			return nil
+		}},
+}
+
+// positive reads a whole number of at least 1 into dst.
+func positive(dst *int, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("want a whole number of at least 1")
+	}
+	*dst = n
+	return nil
 }
 
 // ConfigFromEnv reads the configuration from the environment variables named
 // in the package documentation.
 func ConfigFromEnv() (Config, error) {
 	c := Config{
-		Endpoint:        os.Getenv(EnvEndpoint),
-		Bucket:          os.Getenv(EnvBucket),
-		Prefix:          os.Getenv(EnvPrefix),
-		Region:          os.Getenv(EnvRegion),
 		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
 		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
 		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
+		source:          func(p param) string { return p.env },
 	}
-	if v := os.Getenv(EnvPathStyle); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, fmt.Errorf("s3 store: %s=%q: want true or false", EnvPathStyle, v)
+	for _, p := range params {
+		if v := os.Getenv(p.env); v != "" {
+			if err := p.set(&c, v); err != nil {
+				return c, fmt.Errorf("s3 store: %s=%q: %v", p.env, v, err)
+			}
 		}
-		c.PathStyle = &b
-	}
-	if v := os.Getenv(EnvPartSize); v != "" {
-		n, err := parseSize(v)
-		if err != nil {
-			return c, fmt.Errorf("s3 store: %s=%q: %v", EnvPartSize, v, err)
-		}
-		c.PartSize = n
-	}
-	if v := os.Getenv(EnvConcurrency); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return c, fmt.Errorf("s3 store: %s=%q: want a whole number of at least 1", EnvConcurrency, v)
-		}
-		c.Concurrency = n
 	}
 	return c, nil
+}
+
+// QueryKeys are the query keys a store URL may carry, in order.
+func QueryKeys() []string {
+	var keys []string
+	for _, p := range params {
+		if p.query != "" {
+			keys = append(keys, p.query)
+		}
+	}
+	return keys
+}
+
+// ConfigFromURL reads s3://BUCKET[/PREFIX][?endpoint=URL&region=R&...]
+// (see QueryKeys). Credentials never come from the URL: a URL with a user
+// or password is refused; the AWS SDK's default chain (AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the shared files, roles) gives them.
+func ConfigFromURL(raw string) (Config, error) {
+	c := Config{source: func(p param) string {
+		switch {
+		case p.query != "":
+			return "store URL ?" + p.query
+		case p.env == EnvBucket:
+			return "store URL bucket"
+		}
+		return "store URL path (prefix)"
+	}}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != URLScheme || u.Opaque != "" {
+		return c, fmt.Errorf("s3 store: store URL: want s3://BUCKET[/PREFIX][?%s=...]", strings.Join(QueryKeys(), "=...&"))
+	}
+	if u.User != nil {
+		return c, fmt.Errorf("s3 store: store URL s3://%s: credentials do not belong in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE", u.Host)
+	}
+	c.Bucket, c.Prefix = u.Host, strings.Trim(u.Path, "/")
+	q := u.Query()
+	for k := range q {
+		if !slices.Contains(QueryKeys(), k) {
+			return c, fmt.Errorf("s3 store: store URL s3://%s: unknown query key %q; allowed: %s", u.Host, k, strings.Join(QueryKeys(), ", "))
+		}
+	}
+	for _, p := range params {
+		if p.query == "" || !q.Has(p.query) {
+			continue
+		}
+		v := q.Get(p.query)
+		if err := p.set(&c, v); err != nil {
+			return c, fmt.Errorf("s3 store: store URL s3://%s: %s=%q: %v", u.Host, p.query, v, err)
+		}
+	}
+	return c, nil
+}
+
+// name is how errors call the setting of p.
+func (c *Config) name(p string) string {
+	for _, q := range params {
+		if q.env == p {
+			if c.source != nil {
+				return c.source(q)
+			}
+			return q.env
+		}
+	}
+	return p
 }
 
 // parseSize reads "16777216", "16MiB", "16M", "512KiB", "1GiB".
@@ -123,18 +247,18 @@ func parseSize(s string) (int64, error) {
 // check validates c and fills in defaults.
 func (c *Config) check() error {
 	if c.Bucket == "" {
-		return fmt.Errorf("s3 store: no bucket: set %s", EnvBucket)
+		return fmt.Errorf("s3 store: no bucket: set %s", c.name(EnvBucket))
 	}
 	if c.Endpoint != "" {
 		u, err := url.Parse(c.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("s3 store: %s=%q: want a URL like http://127.0.0.1:7070 or https://s3.example.com", EnvEndpoint, c.Endpoint)
+			return fmt.Errorf("s3 store: %s=%q: want a URL like http://127.0.0.1:7070 or https://s3.example.com", c.name(EnvEndpoint), c.Endpoint)
 		}
 	}
 	c.Prefix = strings.Trim(c.Prefix, "/")
 	if c.Prefix != "" {
 		if err := store.ValidateKey(c.Prefix); err != nil {
-			return fmt.Errorf("s3 store: %s=%q: %v", EnvPrefix, c.Prefix, err.(*store.InvalidKeyError).Reason)
+			return fmt.Errorf("s3 store: %s=%q: %v", c.name(EnvPrefix), c.Prefix, err.(*store.InvalidKeyError).Reason)
 		}
 		c.Prefix += "/"
 	}
@@ -149,34 +273,62 @@ func (c *Config) check() error {
 	case c.PartSize == 0:
 		c.PartSize = DefaultPartSize
 	case c.PartSize < MinPartSize:
-		return fmt.Errorf("s3 store: part size %d (%s) is below S3's minimum of 5 MiB", c.PartSize, EnvPartSize)
+		return fmt.Errorf("s3 store: part size %d (%s) is below S3's minimum of 5 MiB", c.PartSize, c.name(EnvPartSize))
 	case c.PartSize > maxPartSize:
-		return fmt.Errorf("s3 store: part size %d (%s) is above S3's maximum of 5 GiB", c.PartSize, EnvPartSize)
+		return fmt.Errorf("s3 store: part size %d (%s) is above S3's maximum of 5 GiB", c.PartSize, c.name(EnvPartSize))
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
 	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
 	return nil
 }
 
+// URLSchemaKey is the key of ConfigSchema under which a store plugin
+// declares the store URLs it serves (core/storeurl reads it):
+// {"scheme": "s3", "form": "...", "query": {"KEY": "description", ...}}.
+const URLSchemaKey = "x-swcli-store-url"
+
 // ConfigSchema is the JSON schema of the plugin's configuration (served in
-// Info.ConfigSchema). The configuration is read from environment variables;
-// the schema names them.
-const ConfigSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "s3store configuration (environment variables)",
-  "type": "object",
-  "required": ["SW_S3_BUCKET"],
-  "properties": {
-    "SW_S3_ENDPOINT": {"type": "string", "format": "uri", "description": "URL of an S3-compatible service, e.g. http://127.0.0.1:7070; empty for AWS S3"},
-    "SW_S3_BUCKET": {"type": "string", "description": "bucket that holds the keys; it must exist"},
-    "SW_S3_PREFIX": {"type": "string", "description": "prefix before every key, e.g. team/swcli; lets several stores share a bucket"},
-    "SW_S3_REGION": {"type": "string", "description": "region of the bucket; default AWS_REGION or us-east-1"},
-    "SW_S3_PATH_STYLE": {"type": "boolean", "description": "path-style addressing (ENDPOINT/BUCKET/KEY); default true when SW_S3_ENDPOINT is set"},
-    "SW_S3_PART_SIZE": {"type": "string", "description": "multipart part size, e.g. 16MiB (default; at least 5MiB)"},
-    "SW_S3_CONCURRENCY": {"type": "integer", "minimum": 1, "description": "parts of one put uploaded at once (default 4)"},
-    "AWS_ACCESS_KEY_ID": {"type": "string", "description": "access key; when unset the AWS SDK's default credential chain is used"},
-    "AWS_SECRET_ACCESS_KEY": {"type": "string", "description": "secret key"},
-    "AWS_SESSION_TOKEN": {"type": "string", "description": "session token for temporary credentials"}
-  }
-}`
+// Info.ConfigSchema): the environment variables, and under URLSchemaKey the
+// store URL's scheme and query keys. Both come from the params table.
+var ConfigSchema = func() string {
+	props := map[string]any{}
+	query := map[string]string{}
+	for _, p := range params {
+		props[p.env] = map[string]string{"type": p.typ, "description": p.desc}
+		if p.query != "" {
+			query[p.query] = p.desc
+		}
+	}
+	for k, d := range map[string]string{
+		"AWS_ACCESS_KEY_ID":     "access key; when unset the AWS SDK's default credential chain is used",
+		"AWS_SECRET_ACCESS_KEY": "secret key",
+		"AWS_SESSION_TOKEN":     "session token for temporary credentials",
+		"AWS_PROFILE":           "profile of the shared AWS config and credentials files",
+	} {
+		props[k] = map[string]string{"type": "string", "description": d}
+	}
+	b, err := json.MarshalIndent(map[string]any{
+		"$schema":    "https://json-schema.org/draft/2020-12/schema",
+		"title":      "s3store configuration: a store URL, or environment variables",
+		"type":       "object",
+		"required":   []string{EnvBucket},
+		"properties": props,
+		URLSchemaKey: map[string]any{
+			"scheme":      URLScheme,
+			"form":        "s3://BUCKET[/PREFIX][?" + strings.Join(QueryKeys(), "=...&") + "=...]",
+			"query":       query,
+			"credentials": "never in the URL: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the AWS SDK's default chain",
+		},
+	}, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -27,6 +28,11 @@ const (
 	codeDirContainsData     = "DirectoryObjectContainsData"
 	codeNoSuchUpload        = "NoSuchUpload"
 )
+
+// Error codes that mean the credentials are wrong or not allowed on the
+// bucket (XAdminUserNotFound is versitygw's unknown access key).
+var accessCodes = []string{"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
+	"XAdminUserNotFound", "InvalidToken", "ExpiredToken", "InvalidClientTokenId"}
 
 // errorCode returns the S3 error code of err ("" if it has none) and the
 // HTTP status (0 if none).
@@ -54,6 +60,8 @@ func (s *Store) mapError(op, key string, err error) error {
 	switch {
 	case code == codeNoSuchBucket:
 		return fmt.Errorf("s3 store: %s %s: bucket %q does not exist at %s", op, key, s.cfg.Bucket, s.where())
+	case slices.Contains(accessCodes, code) || (code == "" && status == http.StatusForbidden):
+		return fmt.Errorf("s3 store: %s %s: access to bucket %q at %s denied (%s): check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and the bucket policy", op, key, s.cfg.Bucket, s.where(), codeOr(code, status))
 	case code == codeNoSuchKey || code == codeNotFound || (code == "" && status == http.StatusNotFound):
 		return &store.NotFoundError{Key: key}
 	case code == codePreconditionFailed || status == http.StatusPreconditionFailed:
@@ -64,6 +72,13 @@ func (s *Store) mapError(op, key string, err error) error {
 		return &store.InvalidKeyError{Key: key, Reason: "conflicts with another key: this S3 backend (a filesystem) cannot hold both a key and keys under it"}
 	}
 	return fmt.Errorf("s3 store: %s %s: %w", op, key, err)
+}
+
+func codeOr(code string, status int) string {
+	if code != "" {
+		return code
+	}
+	return fmt.Sprintf("HTTP %d", status)
 }
 
 func (s *Store) where() string {

@@ -3,7 +3,10 @@
 // RGW ...). plugins/s3store serves it as the store plugin "s3store"; tests
 // and other Go programs can use it in-process.
 //
-// Configuration (ConfigFromEnv; the same list is served as Info.ConfigSchema):
+// Configuration: a store URL, s3://BUCKET[/PREFIX][?endpoint=URL&region=R&
+// path_style=B&part_size=S&concurrency=N&max_attempts=N&max_backoff=D]
+// (ConfigFromURL; the host passes it in SW_STORE_URL, see core/storeurl), or
+// these variables (ConfigFromEnv); both are served as Info.ConfigSchema:
 //
 //	SW_S3_ENDPOINT     URL of an S3-compatible service, e.g. http://127.0.0.1:7070
 //	                   (empty: AWS S3)
@@ -14,6 +17,9 @@
 //	                   (ENDPOINT/BUCKET/KEY), false for AWS (BUCKET.host/KEY)
 //	SW_S3_PART_SIZE    multipart part size, default 16MiB, at least 5MiB
 //	SW_S3_CONCURRENCY  parts of one Put uploaded at once, default 4
+//	SW_S3_MAX_ATTEMPTS, SW_S3_MAX_BACKOFF
+//	                   the SDK's standard retryer (default 6 attempts, 5s):
+//	                   throttling, 5xx and dropped connections are retried
 //	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
 //	                   credentials; when unset, the AWS SDK's default chain
 //	                   (shared files; for AWS also SSO and instance roles)
@@ -66,6 +72,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
@@ -136,6 +144,16 @@ func New(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		o.UsePathStyle = *cfg.PathStyle
+		// The SDK's standard retryer, configured: throttling (503
+		// SlowDown), 500/502/503/504 and dropped or refused connections
+		// are retried with exponential backoff and jitter. No retry
+		// token bucket: a server under load should wait, not give up
+		// after a burst of throttled requests.
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = cfg.MaxAttempts
+			so.MaxBackoff = cfg.MaxBackoff
+			so.RateLimiter = ratelimit.None
+		})
 		// Ranged and multipart GETs have no whole-object checksum to
 		// check; do not log that on every Get.
 		o.DisableLogOutputChecksumValidationSkipped = true

@@ -393,3 +393,46 @@ func TestListPages(t *testing.T) {
 	}), stop, "fn's error stops the listing on the second page")
 	assert.Equal(t, 1050, stopped)
 }
+
+func TestConfigFromURL(t *testing.T) {
+	cfg, err := s3store.ConfigFromURL("s3://runtimes/team/a/?endpoint=http://127.0.0.1:7070&region=eu-west-1&path_style=false&part_size=8MiB&concurrency=2&max_attempts=3&max_backoff=200ms")
+	require.NoError(t, err)
+	s, err := s3store.New(context.Background(), cfg, s3store.Options{})
+	require.NoError(t, err)
+	got := s.Config()
+	assert.Equal(t, "runtimes", got.Bucket)
+	assert.Equal(t, "team/a/", got.Prefix)
+	assert.Equal(t, "http://127.0.0.1:7070", got.Endpoint)
+	assert.Equal(t, "eu-west-1", got.Region)
+	assert.False(t, *got.PathStyle)
+	assert.Equal(t, int64(8<<20), got.PartSize)
+	assert.Equal(t, 2, got.Concurrency)
+	assert.Equal(t, 3, got.MaxAttempts)
+	assert.Equal(t, "200ms", got.MaxBackoff.String())
+
+	for raw, want := range map[string]string{
+		"s3://b/p?colour=red":           `unknown query key "colour"; allowed: endpoint, region, path_style, part_size, concurrency, max_attempts, max_backoff`,
+		"s3://ak:sk@b/p":                "credentials do not belong in the URL",
+		"s3://b/p?part_size=1MiB":       "store URL ?part_size",
+		"s3://b/p?path_style=maybe":     `path_style="maybe": want true or false`,
+		"s3://b/p?endpoint=127.0.0.1:1": "store URL ?endpoint",
+		"s3:///p":                       "no bucket: set store URL bucket",
+		"gs://b/p":                      "want s3://BUCKET",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			cfg, err := s3store.ConfigFromURL(raw)
+			if err == nil {
+				_, err = s3store.New(context.Background(), cfg, s3store.Options{})
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), want)
+			assert.NotContains(t, err.Error(), "sk@")
+		})
+	}
+
+	// The plugin reads the URL the host gives it.
+	t.Setenv(s3store.EnvStoreURL, "s3://b/p?colour=red")
+	err = s3store.FromEnv(context.Background(), s3store.Options{}).Delete(context.Background(), "k")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown query key "colour"`)
+}

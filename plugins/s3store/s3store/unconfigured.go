@@ -3,18 +3,27 @@ package s3store
 import (
 	"context"
 	"io"
+	"os"
 
 	"github.com/swcli/swcli/core/plugin/base"
 	"github.com/swcli/swcli/core/store"
 )
 
-// FromEnv makes the store from the environment (ConfigFromEnv). When the
+// FromEnv makes the store from the environment: from the store URL in
+// SW_STORE_URL (ConfigFromURL) when the host set one, else from the SW_S3_*
+// variables (ConfigFromEnv). When the
 // configuration is wrong (no bucket, a bad value) it returns a store that
 // still answers Info, so `swcli plugin install` and `swcli plugin list` can
 // describe the plugin, and fails every other call with the configuration
 // error.
 func FromEnv(ctx context.Context, opts Options) store.Store {
-	cfg, err := ConfigFromEnv()
+	var cfg Config
+	var err error
+	if u := os.Getenv(EnvStoreURL); u != "" {
+		cfg, err = ConfigFromURL(u)
+	} else {
+		cfg, err = ConfigFromEnv()
+	}
 	if err == nil {
 		var s *Store
 		if s, err = New(ctx, cfg, opts); err == nil {
