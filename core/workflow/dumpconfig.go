@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // DumpDir is where `build -dpo/-dcc` put the user's pip config and condarc
@@ -64,7 +64,7 @@ func dumpConfigs(wd string, pip, conda bool) ([]string, error) {
 			return nil, usagef("%s: found no %s (looked in %s)", d.flag, d.name, strings.Join(d.files, ", "))
 		}
 		rel := DumpDir + "/" + d.name
-		if err := instance.WriteFileAtomic(filepath.Join(wd, filepath.FromSlash(rel)), []byte(b.String()), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(wd, filepath.FromSlash(rel)), []byte(b.String()), 0o644); err != nil {
 			return nil, err
 		}
 		out = append(out, rel)

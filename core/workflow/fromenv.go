@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 // EnvSource names an environment that already exists, to build or lock as
@@ -167,7 +167,7 @@ func (s *Service) fromEnvWorkdir(x *existingEnv, name string) (string, error) {
 	if err != nil {
 		return "", usagef("--name: %v", err)
 	}
-	if err := instance.WriteFileAtomic(filepath.Join(wd, spec.FileName), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(wd, spec.FileName), data, 0o644); err != nil {
 		return "", err
 	}
 	return wd, nil
