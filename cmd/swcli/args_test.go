@@ -28,8 +28,8 @@ func TestReorderArgs(t *testing.T) {
 		// command's -v (build --venv) shadows the global -v.
 		{[]string{"runtime", "build", "-v", "/p", "-dpo", "-n", "x"},
 			[]string{"runtime", "build", "-v", "/p", "-dpo", "-n", "x"}},
-		{[]string{"runtime", "build", "wd", "-dcc", "-del", "--arch", "amd64"},
-			[]string{"runtime", "build", "-dcc", "-del", "--arch", "amd64", "--", "wd"}},
+		{[]string{"runtime", "build", "wd", "-dcc", "-cp", "/c", "--arch", "amd64"},
+			[]string{"runtime", "build", "-dcc", "-cp", "/c", "--arch", "amd64", "--", "wd"}},
 		{[]string{"-v", "runtime", "build", "-cp", "/c"}, []string{"-v", "runtime", "build", "-cp", "/c"}},
 		{[]string{"runtime", "list", "project/self", "-fl", "latest", "-sr"},
 			[]string{"runtime", "list", "-fl", "latest", "-sr", "--", "project/self"}},
