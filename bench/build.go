@@ -36,7 +36,6 @@ import (
 	"github.com/swcli/swcli/core/plugin"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/store"
-	"github.com/swcli/swcli/sdk/testpy"
 )
 
 // rtBuild runs the build figures.
@@ -202,14 +201,7 @@ func (r *rtBench) growth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	extra := filepath.Join(r.out, "wheels-extra")
-	tiny := rtTinyPkg("1.0.1")
-	if _, err := testpy.BuildWheel(extra, rtWheel(tiny)); err != nil {
-		return err
-	}
-	pkgs := append(r.pkgs[:len(r.pkgs)-1:len(r.pkgs)-1], tiny)
-	req := append([]byte(fmt.Sprintf("--find-links %s\n", extra)), rtRequirements(r.wheels, pkgs)...)
-	if err := os.WriteFile(filepath.Join(r.wd, "requirements.txt"), req, 0o644); err != nil {
+	if err := r.requireTiny101(); err != nil {
 		return err
 	}
 	d, err := r.swcli("runtime", "build", r.wd)

@@ -237,6 +237,7 @@ type rtBench struct {
 	created   time.Duration // swcli runtime create
 	built     bool
 	buildTime time.Duration // the first swcli runtime build
+	buildRSS  int64         // its peak RSS (bytes, swcli and the plugins it waited for)
 }
 
 var (
@@ -394,11 +395,11 @@ func (r *rtBench) ensureBuilt() (time.Duration, error) {
 	if _, err := r.sh("sync"); err != nil {
 		return 0, err
 	}
-	d, err := r.swcli("runtime", "build", r.wd)
+	d, rss, err := r.swcliRSS("runtime", "build", r.wd)
 	if err != nil {
 		return 0, err
 	}
-	r.built, r.buildTime = true, d
+	r.built, r.buildTime, r.buildRSS = true, d, rss
 	return d, nil
 }
 
@@ -438,4 +439,32 @@ func rtLine(name, figure string, ratio float64, target string, ok bool) {
 func rtReusable(wd string) bool {
 	data, err := os.ReadFile(filepath.Join(wd, ".starwhale", "state", "venv.json"))
 	return err == nil && bytes.Contains(data, []byte(`"state": "ready"`))
+}
+
+// requireTiny101 points the workdir's requirements at tinypkg 1.0.1
+// instead of 1.0.0 (a second version that shares every other package).
+func (r *rtBench) requireTiny101() error {
+	extra := filepath.Join(r.out, "wheels-extra")
+	tiny := rtTinyPkg("1.0.1")
+	if _, err := testpy.BuildWheel(extra, rtWheel(tiny)); err != nil {
+		return err
+	}
+	pkgs := append(r.pkgs[:len(r.pkgs)-1:len(r.pkgs)-1], tiny)
+	req := append([]byte(fmt.Sprintf("--find-links %s\n", extra)), rtRequirements(r.wheels, pkgs)...)
+	return os.WriteFile(filepath.Join(r.wd, "requirements.txt"), req, 0o644)
+}
+
+// freshDirs gives new folders under scratch, with the writes of the
+// previous run flushed (sync), so that no timed run pays for another's
+// writeback.
+func (r *rtBench) freshDirs(scratch string) func(name string) (string, error) {
+	seq := 0
+	return func(name string) (string, error) {
+		seq++
+		if err := os.MkdirAll(scratch, 0o755); err != nil {
+			return "", err
+		}
+		_, err := r.sh("sync")
+		return filepath.Join(scratch, fmt.Sprintf("%s-%d", name, seq)), err
+	}
 }

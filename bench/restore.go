@@ -64,16 +64,7 @@ func rtRestore(bin, out string, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	seq := 0
-	fresh := func(name string) (string, error) {
-		seq++
-		d := filepath.Join(scratch, fmt.Sprintf("%s-%d", name, seq))
-		if err := os.MkdirAll(scratch, 0o755); err != nil {
-			return "", err
-		}
-		_, err := r.sh("sync")
-		return d, err
-	}
+	fresh := r.freshDirs(scratch)
 	var sw, untar []time.Duration
 	for i := 0; i < runs; i++ {
 		d, err := fresh("swcli")

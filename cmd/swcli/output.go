@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/opencontainers/go-digest"
+
+	"github.com/swcli/swcli/core/instance/remote"
 	"github.com/swcli/swcli/core/mode"
 )
 
@@ -38,6 +42,16 @@ func (a *appState) render(v any, text func()) error {
 func (a *appState) copyProgress() func(done, total int) {
 	ev := a.events()
 	return func(done, total int) { ev(mode.Event{Stage: "copy blobs", Current: int64(done), Total: int64(total)}) }
+}
+
+// byteProgress shows how far the blob a copy moves is, over the network
+// (bytes of size; the bar shows the rate); SWCLI_TEST_KILL_AT=copy bytes#N
+// stops a copy in the middle of a blob.
+func (a *appState) byteProgress(ctx context.Context) context.Context {
+	ev := a.events()
+	return remote.WithProgress(ctx, func(d digest.Digest, done, size int64) {
+		ev(mode.Event{Stage: "copy bytes", Message: fmt.Sprintf("%s %s of %s", d.Encoded()[:12], humanSize(done), humanSize(size))})
+	})
 }
 
 // nonNil makes an empty listing print as [] rather than null in JSON.

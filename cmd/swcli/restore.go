@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/swcli/swcli/core/workflow"
+	"github.com/swcli/swcli/internal/linkfile"
 )
 
 func restoreCommands(a *appState) []*cli.Command {
@@ -19,6 +20,7 @@ func restoreCommands(a *appState) []*cli.Command {
 				&cli.StringFlag{Name: "target-dir", Usage: "restore into this folder (default: the cache under the storage root)"},
 				&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace what is in the target folder"},
 				&cli.BoolFlag{Name: "from-lock", Usage: "install the lock instead of unpacking the environment layers"},
+				&cli.StringFlag{Name: "link-mode", Usage: "how files come out of the unpacked-layer cache: clone, hardlink or copy (default: $SW_LINK_MODE, else clone where the filesystem can, else hardlink, else copy)"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
@@ -27,6 +29,11 @@ func restoreCommands(a *appState) []*cli.Command {
 				svc, err := a.service()
 				if err != nil {
 					return err
+				}
+				if c.IsSet("link-mode") {
+					if svc.LinkMode, err = linkfile.Parse(c.String("link-mode")); err != nil {
+						return usage(c, "--link-mode: %v", err)
+					}
 				}
 				res, err := svc.Restore(c.Context, workflow.RestoreOptions{Source: c.Args().First(),
 					TargetDir: c.String("target-dir"), Force: c.Bool("force"), FromLock: c.Bool("from-lock")})

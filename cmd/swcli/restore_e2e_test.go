@@ -372,6 +372,51 @@ func TestRestoreE2E(t *testing.T) {
 	require.False(t, m.LockOnly)
 	require.NotEmpty(t, b.swrt)
 
+	t.Run("LayerCache", func(t *testing.T) {
+		// Two restores of one bundle with hardlinks: the second links every
+		// layer from the unpacked-layer cache; copies share nothing; a bad
+		// --link-mode is one line; gc frees the entries no stored version
+		// uses (a bundle file is not stored), after --dry-run showed them.
+		other := rsNewSandbox(t, filepath.Join(t.TempDir(), "cache machine"))
+		a, b2, c := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b"), filepath.Join(t.TempDir(), "c")
+		other.restoreJSON(b.swrt, "--target-dir", a, "--link-mode", "hardlink")
+		other.restoreJSON(b.swrt, "--target-dir", b2, "--link-mode", "hardlink")
+		site := func(dir string) string {
+			m, err := filepath.Glob(filepath.Join(dir, ".starwhale", "venv", "lib", "python*", "site-packages", "rs_app", "__init__.py"))
+			require.NoError(t, err)
+			require.Len(t, m, 1)
+			return m[0]
+		}
+		sa, err := os.Stat(site(a))
+		require.NoError(t, err)
+		sb, err := os.Stat(site(b2))
+		require.NoError(t, err)
+		assert.True(t, os.SameFile(sa, sb), "the second restore links the cached file")
+		other.setenv("SW_LINK_MODE=copy")
+		other.restoreJSON(b.swrt, "--target-dir", c)
+		sc, err := os.Stat(site(c))
+		require.NoError(t, err)
+		assert.False(t, os.SameFile(sa, sc), "SW_LINK_MODE=copy copies")
+		r := other.ok(t.TempDir(), "runtime", "run", c, "--", "rs-app")
+		assert.Contains(t, r.stdout, "rs-app 2.0")
+		f := other.fail("", "runtime", "restore", b.swrt, "--target-dir", t.TempDir(), "--link-mode", "symlink")
+		assert.Contains(t, f.stderr, "clone, hardlink, copy")
+
+		gc := func(args ...string) workflow.GCStats {
+			r := other.ok("", append([]string{"-o", "json", "runtime", "gc"}, args...)...)
+			var st workflow.GCStats
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &st), r.String())
+			return st
+		}
+		dry := gc("--dry-run")
+		assert.Positive(t, dry.LayerCache.Freed.Entries, "no stored version uses the bundle file's layers")
+		assert.Positive(t, dry.LayerCache.Freed.Bytes)
+		assert.Equal(t, dry.LayerCache.Freed, gc().LayerCache.Freed, "gc frees what --dry-run showed")
+		assert.Zero(t, gc("--dry-run").LayerCache.Freed.Entries+gc("--dry-run").LayerCache.Kept.Entries, "the cache is empty")
+		r = other.ok(t.TempDir(), "runtime", "run", b2, "--", "rs-app")
+		assert.Contains(t, r.stdout, "rs-app 2.0", "environments keep their files when the cache goes")
+	})
+
 	t.Run("FastPathPortable", func(t *testing.T) {
 		other := rsNewSandbox(t, filepath.Join(t.TempDir(), "other machine"))
 		target := filepath.Join(t.TempDir(), "restored here", "rt")
@@ -590,12 +635,17 @@ func rsRefusals(t *testing.T, b rsBuilt) {
 	require.NoError(t, err)
 
 	// storage before: the store may make its folders, never leave files
-	// (but the lock files of restore targets, which stay on purpose)
+	// (but the lock files of restore targets, which stay on purpose, and
+	// complete entries of the unpacked-layer cache: intact layers unpacked
+	// before the refusal was known; a fill in progress never stays)
 	s.ok("", "runtime", "list")
 	storageFiles := func() []string {
 		var out []string
 		for _, f := range rsFiles(t, s.storage) {
-			if !strings.HasPrefix(f, "locks/") {
+			if strings.HasPrefix(f, "cache/layers/tmp/") {
+				out = append(out, f) // never expected
+			}
+			if !strings.HasPrefix(f, "locks/") && !strings.HasPrefix(f, "cache/layers/") {
 				out = append(out, f)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/storeurl"
 	"github.com/swcli/swcli/core/workflow"
+	"github.com/swcli/swcli/internal/linkfile"
 )
 
 type errString string
@@ -54,7 +55,11 @@ func (a *appState) service() (*workflow.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root,
+	lm, err := linkfile.FromEnv()
+	if err != nil {
+		return nil, &workflow.UsageError{Msg: err.Error()}
+	}
+	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root, LinkMode: lm,
 		OpenStore: (&storeurl.Opener{Host: h}).Open}, nil
 }
 

@@ -19,8 +19,9 @@ import (
 
 func versionCommands(a *appState) []*cli.Command {
 	return []*cli.Command{
-		buildCommand(a), listCommand(a), infoCommand(a), historyCommand(a),
-		tagCommand(a), removeCommand(a), recoverCommand(a), gcCommand(a), copyCommand(a),
+		buildCommand(a), listCommand(a, registry.KindRuntime), infoCommand(a), historyCommand(a, registry.KindRuntime),
+		tagCommand(a, registry.KindRuntime), removeCommand(a, registry.KindRuntime), recoverCommand(a, registry.KindRuntime),
+		gcCommand(a, registry.KindRuntime), copyCommand(a, registry.KindRuntime),
 		restoreCommands(a)[0], restoreCommands(a)[1],
 	}
 }
@@ -95,7 +96,7 @@ func buildCommand(a *appState) *cli.Command {
 				if err != nil {
 					return err
 				}
-				pr, err := instance.Copy(c.Context, l, instance.Ref{Project: c.String("project"), Name: res.Name, Version: res.Digest},
+				pr, err := instance.Copy(a.byteProgress(c.Context), l, instance.Ref{Project: c.String("project"), Name: res.Name, Version: res.Digest},
 					dst, instance.RefOf(du), instance.CopyOptions{Force: c.Bool("force-push"), Progress: a.copyProgress()})
 				a.doneEvents()
 				if err != nil {
@@ -116,11 +117,11 @@ func buildCommand(a *appState) *cli.Command {
 	}
 }
 
-func listCommand(a *appState) *cli.Command {
+func listCommand(a *appState, k registry.Kind) *cli.Command {
 	return &cli.Command{
 		Name:      "list",
 		Aliases:   []string{"ls"},
-		Usage:     "list the runtimes of a project",
+		Usage:     kindText(k, "list the runtimes of a project"),
 		ArgsUsage: "[[INSTANCE/]project/P]",
 		Flags: []cli.Flag{projectFlag(),
 			&cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "add each removed version as its own row"},
@@ -136,7 +137,7 @@ func listCommand(a *appState) *cli.Command {
 			if c.NArg() == 1 {
 				arg = c.Args().First()
 			}
-			inst, u, err := a.open(c, arg)
+			inst, u, err := a.openOf(c, k, arg)
 			if err != nil {
 				return err
 			}
@@ -166,17 +167,17 @@ func listCommand(a *appState) *cli.Command {
 	}
 }
 
-func historyCommand(a *appState) *cli.Command {
+func historyCommand(a *appState, k registry.Kind) *cli.Command {
 	return &cli.Command{
 		Name:      "history",
-		Usage:     "list the versions of a runtime, newest first",
+		Usage:     kindText(k, "list the versions of a runtime, newest first"),
 		ArgsUsage: "NAME|URI",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "include removed versions"}},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usage(c, "give one runtime NAME or URI")
+				return usage(c, "%s", kindText(k, "give one runtime NAME or URI"))
 			}
-			inst, u, err := a.openRuntime(c, c.Args().First())
+			inst, u, err := a.openKind(c, k, c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -261,20 +262,7 @@ func infoCommand(a *appState) *cli.Command {
 				_, err := os.Stdout.Write(yamlText)
 				return err
 			case "basic":
-				var rows [][]string
-				for _, k := range []string{"name", "version", "digest", "tags", "mode", "python", "os", "arch", "platform", "abi", "size", "created", "layers", "packages", "lock_only", "swcli_version", "uri"} {
-					v := basic[k]
-					switch x := v.(type) {
-					case []string:
-						v = strings.Join(x, ", ")
-					case int64:
-						v = humanSize(x)
-					case time.Time:
-						v = x.Local().Format(time.DateTime)
-					}
-					rows = append(rows, []string{k, fmt.Sprint(v)})
-				}
-				printTable([]string{"FIELD", "VALUE"}, rows)
+				printTable([]string{"FIELD", "VALUE"}, fieldRows(basic, []string{"name", "version", "digest", "tags", "mode", "python", "os", "arch", "platform", "abi", "size", "created", "layers", "packages", "lock_only", "swcli_version", "uri"}))
 			case "lock":
 				var rows [][]string
 				for _, p := range b.Manifest.Lock {
@@ -287,7 +275,7 @@ func infoCommand(a *appState) *cli.Command {
 	}
 }
 
-func tagCommand(a *appState) *cli.Command {
+func tagCommand(a *appState, k registry.Kind) *cli.Command {
 	return &cli.Command{
 		Name:      "tag",
 		Usage:     "add tags to a version (or remove them with --remove); without tags, list them",
@@ -298,9 +286,9 @@ func tagCommand(a *appState) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
-				return usage(c, "give a runtime URI and tags")
+				return usage(c, "%s", kindText(k, "give a runtime URI and tags"))
 			}
-			inst, u, err := a.openRuntime(c, c.Args().First())
+			inst, u, err := a.openKind(c, k, c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -322,18 +310,18 @@ func tagCommand(a *appState) *cli.Command {
 	}
 }
 
-func removeCommand(a *appState) *cli.Command {
+func removeCommand(a *appState, k registry.Kind) *cli.Command {
 	return &cli.Command{
 		Name:      "remove",
 		Aliases:   []string{"rm"},
-		Usage:     "remove a version (recoverable unless --force); without a version, every version of the runtime",
+		Usage:     kindText(k, "remove a version (recoverable unless --force); without a version, every version of the runtime"),
 		ArgsUsage: "URI",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "delete for good (blobs are freed by gc)"}},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usage(c, "give one runtime URI")
+				return usage(c, "%s", kindText(k, "give one runtime URI"))
 			}
-			inst, u, err := a.openRuntime(c, c.Args().First())
+			inst, u, err := a.openKind(c, k, c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -347,7 +335,7 @@ func removeCommand(a *appState) *cli.Command {
 			}
 			out := map[string]any{"name": u.Name, "removed": done, "force": c.Bool("force")}
 			return a.render(out, func() {
-				how := "removed (recover with swcli runtime recover)"
+				how := kindText(k, "removed (recover with swcli runtime recover)")
 				if c.Bool("force") {
 					how = "deleted"
 				}
@@ -357,21 +345,21 @@ func removeCommand(a *appState) *cli.Command {
 	}
 }
 
-func recoverCommand(a *appState) *cli.Command {
+func recoverCommand(a *appState, k registry.Kind) *cli.Command {
 	return &cli.Command{
 		Name:      "recover",
 		Usage:     "recover a removed version (by tag, short or full version)",
 		ArgsUsage: "URI",
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usage(c, "give one runtime URI with a version or tag")
+				return usage(c, "%s", kindText(k, "give one runtime URI with a version or tag"))
 			}
-			inst, u, err := a.openRuntime(c, c.Args().First())
+			inst, u, err := a.openKind(c, k, c.Args().First())
 			if err != nil {
 				return err
 			}
 			if u.Version == "" {
-				return usage(c, "name the version to recover: NAME/version/VERSION (swcli runtime history NAME --show-removed lists them)")
+				return usage(c, "%s", kindText(k, "name the version to recover: NAME/version/VERSION (swcli runtime history NAME --show-removed lists them)"))
 			}
 			v, err := inst.Recover(c.Context, instance.RefOf(u))
 			if err != nil {
@@ -382,7 +370,7 @@ func recoverCommand(a *appState) *cli.Command {
 	}
 }
 
-func gcCommand(a *appState) *cli.Command {
+func gcCommand(a *appState, k registry.Kind) *cli.Command {
 	return &cli.Command{
 		Name:      "gc",
 		Usage:     "free blobs no version uses, and caches of deleted versions",
@@ -399,7 +387,7 @@ func gcCommand(a *appState) *cli.Command {
 			if c.NArg() == 1 {
 				arg = c.Args().First()
 			}
-			inst, _, err := a.open(c, arg)
+			inst, _, err := a.openOf(c, k, arg)
 			if err != nil {
 				return err
 			}
@@ -413,16 +401,18 @@ func gcCommand(a *appState) *cli.Command {
 			}
 			return a.render(st, func() {
 				fmt.Printf("freed %d blobs (%s), kept %d; removed %d cached environments\n", st.BlobsFreed, humanSize(st.BytesFreed), st.BlobsKept, st.CachesRemoved)
+				lc := st.LayerCache
+				fmt.Printf("layer cache: freed %d layers (%s); %d layers (%s) kept\n", lc.Freed.Entries, humanSize(lc.Freed.Bytes), lc.Kept.Entries, humanSize(lc.Kept.Bytes))
 			})
 		},
 	}
 }
 
-func copyCommand(a *appState) *cli.Command {
+func copyCommand(a *appState, k registry.Kind) *cli.Command {
 	return &cli.Command{
 		Name:      "copy",
 		Aliases:   []string{"cp"},
-		Usage:     "copy a version between instances, projects and .swrt files (only the blobs DEST lacks move)",
+		Usage:     kindText(k, "copy a version between instances, projects and .swrt files (only the blobs DEST lacks move)"),
 		ArgsUsage: "SRC DEST",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "tag the version at DEST (repeatable)"},
@@ -431,27 +421,27 @@ func copyCommand(a *appState) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
-				return usage(c, "give SRC and DEST, e.g. swcli runtime copy mnist/version/latest ./mnist.swrt")
+				return usage(c, "%s", kindText(k, "give SRC and DEST, e.g. swcli runtime copy mnist/version/latest ./mnist.swrt"))
 			}
-			src, su, err := a.open(c, c.Args().Get(0))
+			src, su, err := a.openOf(c, k, c.Args().Get(0))
 			if err != nil {
 				return err
 			}
-			dst, du, err := a.open(c, c.Args().Get(1))
+			dst, du, err := a.openOf(c, k, c.Args().Get(1))
 			if err != nil {
 				return err
 			}
 			switch {
 			case su.Kind() == uri.KindProject:
-				return usage(c, "SRC %q is a project; name a runtime or version (NAME[/version/V]) or a .swrt file", su.String())
+				return usage(c, kindText(k, "SRC %q is a project; name a runtime or version (NAME[/version/V]) or a .swrt file"), su.String())
 			case du.Kind() == uri.KindVersion:
-				return usage(c, "DEST %q names a version; give a project ([INSTANCE/]project/P), a runtime in one, or a .swrt file", du.String())
+				return usage(c, kindText(k, "DEST %q names a version; give a project ([INSTANCE/]project/P), a runtime in one, or a .swrt file"), du.String())
 			case su.Kind() == uri.KindFile && du.Kind() == uri.KindFile:
-				return usage(c, "DEST %q must be a project (local/project/P) when SRC is a .swrt file", du.File)
+				return usage(c, kindText(k, "DEST %q must be a project (local/project/P) when SRC is a .swrt file"), du.File)
 			case du.Kind() == uri.KindFile && len(c.StringSlice("tag")) > 0:
-				return usage(c, "-t: a .swrt file keeps no tags; tag the version where you copy the file to")
+				return usage(c, "%s", kindText(k, "-t: a .swrt file keeps no tags; tag the version where you copy the file to"))
 			}
-			res, err := instance.Copy(c.Context, src, instance.RefOf(su), dst, instance.RefOf(du),
+			res, err := instance.Copy(a.byteProgress(c.Context), src, instance.RefOf(su), dst, instance.RefOf(du),
 				instance.CopyOptions{Tags: c.StringSlice("tag"), Force: c.Bool("force"), IgnoreTags: c.StringSlice("ignore-tag"), Progress: a.copyProgress()})
 			a.doneEvents()
 			if err != nil {
@@ -466,6 +456,25 @@ func copyCommand(a *appState) *cli.Command {
 			})
 		},
 	}
+}
+
+// fieldRows are the FIELD/VALUE rows of an info table: the keys of m in
+// order, lists joined, sizes human, times local.
+func fieldRows(m map[string]any, keys []string) [][]string {
+	var rows [][]string
+	for _, k := range keys {
+		v := m[k]
+		switch x := v.(type) {
+		case []string:
+			v = strings.Join(x, ", ")
+		case int64:
+			v = humanSize(x)
+		case time.Time:
+			v = x.Local().Format(time.DateTime)
+		}
+		rows = append(rows, []string{k, fmt.Sprint(v)})
+	}
+	return rows
 }
 
 func humanSize(n int64) string {
@@ -495,6 +504,11 @@ func (a *appState) open(c *cli.Context, arg string) (instance.Instance, uri.URI,
 	if err != nil {
 		return nil, u, err
 	}
+	return a.openURI(c, u)
+}
+
+// openURI opens the place u names, closed when the command ends.
+func (a *appState) openURI(c *cli.Context, u uri.URI) (instance.Instance, uri.URI, error) {
 	svc, err := a.service()
 	if err != nil {
 		return nil, u, err
@@ -507,12 +521,43 @@ func (a *appState) open(c *cli.Context, arg string) (instance.Instance, uri.URI,
 	return inst, u, nil
 }
 
-// openRuntime is open for an argument that must name a runtime or a version
-// (or a .swrt file).
-func (a *appState) openRuntime(c *cli.Context, arg string) (instance.Instance, uri.URI, error) {
-	inst, u, err := a.open(c, arg)
+// openOf is open for an argument that names an artifact of kind k: a URI
+// that does not say its kind (NAME, a project) names one of kind k, and one
+// of another kind (a dataset URI given as a model) is refused.
+func (a *appState) openOf(c *cli.Context, k registry.Kind, arg string) (instance.Instance, uri.URI, error) {
+	u, err := uri.Parse(arg)
+	if err != nil {
+		return nil, u, err
+	}
+	if u.Artifact != "" && u.Artifact != string(k) {
+		return nil, u, usage(c, "%q names a %s; give a %s", arg, u.Artifact, k.Noun())
+	}
+	if u.Artifact == "" {
+		u.Artifact = string(k)
+	}
+	return a.openURI(c, u)
+}
+
+// openKind is openOf for an argument that must name an artifact or a
+// version (or a bundle file).
+func (a *appState) openKind(c *cli.Context, k registry.Kind, arg string) (instance.Instance, uri.URI, error) {
+	inst, u, err := a.openOf(c, k, arg)
 	if err == nil && u.Kind() == uri.KindProject {
-		err = usage(c, "%q names a project; a runtime is needed (NAME, NAME/version/VERSION or [INSTANCE/]project/P/runtime/NAME[/version/V])", arg)
+		err = usage(c, "%q names a project; a %s is needed (NAME, NAME/version/VERSION or [INSTANCE/]project/P/%s/NAME[/version/V])", arg, k.Noun(), k.Noun())
 	}
 	return inst, u, err
+}
+
+// kindText is help or message text written for runtimes, said of kind k:
+// "runtime" becomes the kind's noun and ".swrt" its bundle extension.
+func kindText(k registry.Kind, s string) string {
+	if k == registry.KindRuntime {
+		return s
+	}
+	return strings.NewReplacer("runtime", k.Noun(), ".swrt", uri.ExtOf(string(k))).Replace(s)
+}
+
+// openRuntime is openKind for a runtime.
+func (a *appState) openRuntime(c *cli.Context, arg string) (instance.Instance, uri.URI, error) {
+	return a.openKind(c, registry.KindRuntime, arg)
 }

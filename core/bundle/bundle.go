@@ -37,6 +37,22 @@ const (
 	MediaTypeLayer = "application/vnd.starwhale.runtime.layer.v1.tar+zstd"
 )
 
+// Models and datasets are bundles of the same format: their own artifact and
+// config types, and layers of RoleFiles (tar+zstd layers as above).
+const (
+	ArtifactTypeModel      = "application/vnd.starwhale.model.v1"
+	ArtifactTypeDataset    = "application/vnd.starwhale.dataset.v1"
+	MediaTypeConfigModel   = "application/vnd.starwhale.model.config.v1+json"
+	MediaTypeConfigDataset = "application/vnd.starwhale.dataset.config.v1+json"
+)
+
+// configTypes maps each artifact type to its config media type.
+var configTypes = map[string]string{
+	ArtifactType:        MediaTypeConfig,
+	ArtifactTypeModel:   MediaTypeConfigModel,
+	ArtifactTypeDataset: MediaTypeConfigDataset,
+}
+
 // Layer annotations.
 const (
 	// AnnotationRole says what a layer holds: RoleSnapshot, RoleBase or RolePackage.
@@ -55,6 +71,7 @@ const (
 	RoleSnapshot = "snapshot" // runtime.yaml, requirement files, locks, wheels, files
 	RoleBase     = "base"     // the environment minus its distributions
 	RolePackage  = "package"  // one installed distribution
+	RoleFiles    = "files"    // files of a model or dataset (not in a runtime)
 )
 
 // LayerDescriptor returns the manifest descriptor of a packed layer. pkg is the

@@ -27,10 +27,16 @@ const maxManifestSize = ocilimits.MaxManifestSize
 // layers as given, and annotations (none of which should be a timestamp). The
 // descriptors are checked as ParseManifest checks them.
 func Manifest(config ocispec.Descriptor, layers []ocispec.Descriptor, annotations map[string]string) ([]byte, error) {
+	return ManifestOf(ArtifactType, config, layers, annotations)
+}
+
+// ManifestOf is Manifest for a bundle of any artifact type (ArtifactType,
+// ArtifactTypeModel, ArtifactTypeDataset).
+func ManifestOf(artifactType string, config ocispec.Descriptor, layers []ocispec.Descriptor, annotations map[string]string) ([]byte, error) {
 	m := ocispec.Manifest{
 		Versioned:    specs.Versioned{SchemaVersion: 2},
 		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: ArtifactType,
+		ArtifactType: artifactType,
 		Config:       config,
 		Layers:       layers,
 		Annotations:  annotations,
@@ -76,12 +82,12 @@ func checkManifest(m *ocispec.Manifest) error {
 		return formatErr("", "manifest schemaVersion is %d, want 2", m.SchemaVersion)
 	case m.MediaType != ocispec.MediaTypeImageManifest:
 		return formatErr("", "manifest mediaType is %q, want %q", m.MediaType, ocispec.MediaTypeImageManifest)
-	case m.ArtifactType != ArtifactType:
-		return formatErr("", "manifest artifactType is %q, want %q", m.ArtifactType, ArtifactType)
+	case configTypes[m.ArtifactType] == "":
+		return formatErr("", "manifest artifactType is %q, want %q, %q or %q", m.ArtifactType, ArtifactType, ArtifactTypeModel, ArtifactTypeDataset)
 	case len(m.Layers) > MaxLayers:
 		return formatErr("", "manifest has %d layers, at most %d are allowed", len(m.Layers), MaxLayers)
 	}
-	if err := checkDescriptor("config", &m.Config, MediaTypeConfig); err != nil {
+	if err := checkDescriptor("config", &m.Config, configTypes[m.ArtifactType]); err != nil {
 		return err
 	}
 	for i := range m.Layers {
@@ -91,9 +97,13 @@ func checkManifest(m *ocispec.Manifest) error {
 			return err
 		}
 		role := l.Annotations[AnnotationRole]
-		switch role {
-		case RoleSnapshot, RoleBase:
-		case RolePackage:
+		switch {
+		case m.ArtifactType != ArtifactType:
+			if role != RoleFiles {
+				return formatErr("", "manifest %s: annotation %s is %q, want %s", what, AnnotationRole, role, RoleFiles)
+			}
+		case role == RoleSnapshot, role == RoleBase:
+		case role == RolePackage:
 			if p := l.Annotations[AnnotationPackage]; !strings.Contains(p, "==") {
 				return formatErr("", "manifest %s: annotation %s is %q, want name==version", what, AnnotationPackage, p)
 			}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -106,4 +107,15 @@ func (c *Config) Aliases() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// AliasOf is the alias whose URI is url ("" when none): a URL the user
+// logged in to is used with that alias's credentials.
+func (c *Config) AliasOf(url string) string {
+	for _, a := range c.Aliases() {
+		if k := c.Instances[a]; k.Type != "standalone" && strings.TrimRight(k.URI, "/") == strings.TrimRight(url, "/") {
+			return a
+		}
+	}
+	return ""
 }

@@ -74,7 +74,9 @@ func configName(config []byte) (string, error) {
 
 func (f *File) Name() string { return f.path }
 
-func (f *File) URI(Version) uri.URI { return uri.URI{File: f.path} }
+func (f *File) URI(Version) uri.URI {
+	return uri.URI{File: f.path, Artifact: uri.FileExts[filepath.Ext(f.path)]}
+}
 
 func (f *File) unsupported(op string) error {
 	return &UnsupportedError{Place: f.path, Op: op, Why: "a .swrt file holds one version and no tags"}

@@ -40,6 +40,17 @@ func OpenLocal(root string) (*Local, error) {
 	return &Local{root: root, fs: fs, reg: registry.New(fs)}, nil
 }
 
+// Of is the local instance's view of the artifacts of kind k (runtimes,
+// models, datasets): the same store and root, the registry of that kind.
+func (l *Local) Of(k registry.Kind) *Local {
+	if l.reg.Kind() == k {
+		return l
+	}
+	c := *l
+	c.reg = l.reg.Of(k)
+	return &c
+}
+
 // OpenLocalOn opens the local instance whose storage root is root over the
 // store st (opened from a store URL): versions, tags and blobs live in st;
 // restored environments and temporary files stay under root.
@@ -86,7 +97,7 @@ func (l *Local) Name() string { return LocalName }
 func (l *Local) Close() error { return nil }
 
 func (l *Local) URI(v Version) uri.URI {
-	return uri.URI{Instance: LocalName, Project: v.Project, Name: v.Name, Version: v.Short}
+	return uri.URI{Instance: LocalName, Project: v.Project, Name: v.Name, Version: v.Short, Artifact: string(l.reg.Kind())}
 }
 
 func (l *Local) Resolve(ctx context.Context, ref Ref, includeRemoved bool) (Version, error) {

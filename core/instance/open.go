@@ -1,12 +1,15 @@
 package instance
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 
+	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/core/uri"
 )
@@ -20,6 +23,11 @@ type Opener struct {
 	// ReadConfig gives the runtime name in a bundle's config blob and
 	// refuses a bad config (see OpenFile).
 	ReadConfig func(config []byte) (string, error)
+	// Remote opens a cloud instance or an OCI registry (core/instance/remote
+	// .Open; it lives in its own package, which imports this one): name as
+	// the URI writes it, known its CLI config entry (nil when not logged
+	// in). Nil refuses those URIs with *UnavailableError.
+	Remote func(ctx context.Context, name string, known *Known, storageRoot string) (Instance, error)
 	// OpenStore opens a store URL (core/storeurl). When the local
 	// instance's store is set (StoreEnv, else the CLI config's `store:`),
 	// the local instance is on that store; without OpenStore that is an
@@ -69,37 +77,57 @@ func (o *Opener) openLocal() (*Local, error) {
 // Open returns the instance u names: the local instance, or a .swrt file
 // (u.File). Aliases are looked up in the CLI config (LoadConfig); a cloud
 // instance (an alias, cloud://ALIAS, http(s)://host:port) or an OCI
-// registry (oci://) gives *UnavailableError until its client exists. The
-// caller closes a File; closing the Local instance is a no-op.
+// registry (oci://) is opened by Remote; a URL the user logged in to (the
+// URI of an alias) takes that alias's credentials. The caller closes a
+// File; closing the Local instance is a no-op.
 func (o *Opener) Open(ctx context.Context, u uri.URI) (Instance, error) {
 	if u.File != "" {
 		l, err := o.Local()
 		if err != nil {
 			return nil, err
 		}
+		if k := kindOf(u); k != registry.KindRuntime {
+			return OpenFile(u.File, l.TempDir(), configOfKind(k)), nil
+		}
 		return OpenFile(u.File, l.TempDir(), o.ReadConfig), nil
 	}
 	if u.IsLocal() {
-		return o.Local()
+		l, err := o.Local()
+		if err != nil {
+			return nil, err
+		}
+		return l.Of(kindOf(u)), nil
 	}
 	kind := "cloud"
+	var known *Known
+	cfg, err := o.Config()
+	if err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(u.Instance, "oci://") {
 		kind = "oci"
 	} else if !strings.Contains(u.Instance, "://") {
 		// An alias: it must be one the user logged in to.
-		cfg, err := o.Config()
-		if err != nil {
-			return nil, err
-		}
 		k, ok := cfg.Instances[u.Instance]
 		if !ok {
 			return nil, &UnknownAliasError{Alias: u.Instance, Known: cfg.Aliases()}
 		}
 		if k.Type == "standalone" {
-			return o.Local()
+			l, err := o.Local()
+			if err != nil {
+				return nil, err
+			}
+			return l.Of(kindOf(u)), nil
 		}
+		known = &k
+	} else if a := cfg.AliasOf(u.Instance); a != "" {
+		k := cfg.Instances[a]
+		known = &k
 	}
-	return nil, &UnavailableError{Instance: u.Instance, Kind: kind}
+	if o.Remote == nil {
+		return nil, &UnavailableError{Instance: u.Instance, Kind: kind}
+	}
+	return o.Remote(ctx, u.Instance, known, o.StorageRoot)
 }
 
 // Config is the CLI config (read once).
@@ -113,4 +141,32 @@ func (o *Opener) Config() (*Config, error) {
 	}
 	o.config = c
 	return c, nil
+}
+
+// kindOf is the artifact kind u names; a URI that does not say names a
+// runtime.
+func kindOf(u uri.URI) registry.Kind {
+	if k, err := registry.ParseKind(u.Artifact); err == nil {
+		return k
+	}
+	return registry.KindRuntime
+}
+
+// configOfKind reads the name from the config blob of a model or dataset
+// bundle ({"name", "kind"}) and refuses a bundle of another kind, so a
+// .swds file given as a model says so.
+func configOfKind(k registry.Kind) func([]byte) (string, error) {
+	return func(config []byte) (string, error) {
+		var c struct {
+			Name string `json:"name"`
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(config, &c); err != nil || c.Name == "" {
+			return "", fmt.Errorf("the config blob names no %s", k)
+		}
+		if c.Kind != string(k) {
+			return "", fmt.Errorf("the bundle holds a %s, not a %s", cmp.Or(c.Kind, "runtime"), k)
+		}
+		return c.Name, nil
+	}
 }

@@ -110,6 +110,13 @@ type Env struct {
 	Python Python      `json:"python"`
 	Pip    PipConfig   `json:"pip"`
 	Conda  CondaConfig `json:"conda"`
+	// CacheDir is a folder the host gives the mode for caches it keeps
+	// across calls (the venv mode's seed of pip wheels); it lives under the
+	// host's storage root. Empty: the mode picks its own (the user's cache).
+	CacheDir string `json:"cache_dir,omitempty"`
+	// LinkMode is how files come out of such caches: "clone", "hardlink",
+	// "copy", or "" for the best the filesystem allows (see internal/linkfile).
+	LinkMode string `json:"link_mode,omitempty"`
 }
 
 // Dependency kinds, in runtime.yaml's order.

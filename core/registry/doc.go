@@ -1,4 +1,5 @@
-// Package registry keeps runtime versions, tags, blobs, the trash (remove and
+// Package registry keeps the versions of runtimes, models and datasets (one
+// Kind per Registry value, see Of), tags, blobs, the trash (remove and
 // recover) and garbage collection on top of any store.Store, so the
 // standalone instance (store.FS) and the server (any store plugin) behave the
 // same. It owns the meaning of keys; the store owns only bytes. It knows OCI
@@ -9,6 +10,9 @@
 //
 //	blobs/sha256/<hex>                            content-addressed blobs: layers, configs, manifests
 //	blobs/sha512/<hex>                            the same for sha512 digests (OCI pushes)
+//	projects/<p>/runtimes/<name>/...              a runtime; models and datasets have the same tree
+//	                                              under projects/<p>/models/<name>/ and
+//	                                              projects/<p>/datasets/<name>/ (Kind.segment)
 //	projects/<p>/runtimes/<name>/versions/<hex>   version record (JSON), <hex> = manifest digest
 //	projects/<p>/runtimes/<name>/tags/<tag>       tag (JSON {"digest"}): latest, v<N>, user tags
 //	projects/<p>/runtimes/<name>/counter          next N for v<N> (JSON {"next"})

@@ -12,6 +12,7 @@ import (
 // Name. Existing lists up to 10 versions (or runtimes) that do exist, for the
 // message. Removed is set when Ref names a removed version.
 type NotFoundError struct {
+	Kind     Kind // "" is a runtime
 	Project  string
 	Name     string
 	Ref      string
@@ -22,11 +23,11 @@ type NotFoundError struct {
 func (e *NotFoundError) Error() string {
 	switch {
 	case e.Ref == "":
-		return fmt.Sprintf("project %s has no runtime %s%s", e.Project, e.Name, listSuffix("runtimes", e.Existing))
+		return fmt.Sprintf("project %s has no %s %s%s", e.Project, e.Kind.Noun(), e.Name, listSuffix(e.Kind.segment(), e.Existing))
 	case e.Removed:
-		return fmt.Sprintf("runtime %s: version %s is removed; recover it to use it", e.Name, e.Ref)
+		return fmt.Sprintf("%s %s: version %s is removed; recover it to use it", e.Kind.Noun(), e.Name, e.Ref)
 	}
-	return fmt.Sprintf("runtime %s has no version %s%s", e.Name, e.Ref, listSuffix("versions", e.Existing))
+	return fmt.Sprintf("%s %s has no version %s%s", e.Kind.Noun(), e.Name, e.Ref, listSuffix("versions", e.Existing))
 }
 
 func listSuffix(what string, items []string) string {
@@ -38,6 +39,7 @@ func listSuffix(what string, items []string) string {
 
 // AmbiguousError says a version prefix matches more than one version.
 type AmbiguousError struct {
+	Kind       Kind // "" is a runtime
 	Project    string
 	Name       string
 	Ref        string
@@ -45,8 +47,8 @@ type AmbiguousError struct {
 }
 
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("runtime %s: version %s is ambiguous, it matches %s; give more characters",
-		e.Name, e.Ref, strings.Join(e.Candidates, ", "))
+	return fmt.Sprintf("%s %s: version %s is ambiguous, it matches %s; give more characters",
+		e.Kind.Noun(), e.Name, e.Ref, strings.Join(e.Candidates, ", "))
 }
 
 // ReservedTagError says a tag is one of the automatic ones (latest, v<N>),

@@ -97,9 +97,9 @@ func (r *Registry) GC(ctx context.Context, opts ...GCOption) (GCStats, error) {
 
 	var records []string
 	err := r.s.List(ctx, projectsPrefix, func(info store.Info) error {
-		// projects/<p>/runtimes/<name>/versions/<hex>
+		// projects/<p>/<kind>s/<name>/versions/<hex>, every kind
 		parts := strings.Split(info.Key, "/")
-		if len(parts) == 6 && parts[2] == "runtimes" && parts[4] == "versions" {
+		if _, ok := kindOfSegment(parts[min(2, len(parts)-1)]); ok && len(parts) == 6 && parts[4] == "versions" {
 			records = append(records, info.Key)
 		}
 		return nil

@@ -20,23 +20,35 @@ const (
 // blobKey: blobs/<algorithm>/<hex>; sha256 blobs under blobPrefix.
 func blobKey(d digest.Digest) string { return "blobs/" + string(d.Algorithm()) + "/" + d.Encoded() }
 
-func runtimePrefix(project, name string) string {
-	return projectsPrefix + project + "/runtimes/" + name + "/"
+// kindBase is projects/<p>/<kind>s/: where the artifacts of the
+// registry's kind live in a project.
+func (r *Registry) kindBase(project string) string {
+	return projectsPrefix + project + "/" + r.kind.segment() + "/"
 }
 
-func versionsPrefix(project, name string) string { return runtimePrefix(project, name) + "versions/" }
-func tagsPrefix(project, name string) string     { return runtimePrefix(project, name) + "tags/" }
-
-func versionKey(project, name string, d digest.Digest) string {
-	return versionsPrefix(project, name) + d.Encoded()
+func (r *Registry) artifactPrefix(project, name string) string {
+	return r.kindBase(project) + name + "/"
 }
 
-func tagKey(project, name, tag string) string { return tagsPrefix(project, name) + tag }
-func counterKey(project, name string) string  { return runtimePrefix(project, name) + "counter" }
-func numberTag(n int) string                  { return "v" + strconv.Itoa(n) }
-func shortHex(d digest.Digest) string         { return short(d.Encoded()) }
-func short(hex string) string                 { return hex[:min(12, len(hex))] }
-func sha256Of(hex string) digest.Digest       { return digest.NewDigestFromEncoded(digest.SHA256, hex) }
+func (r *Registry) versionsPrefix(project, name string) string {
+	return r.artifactPrefix(project, name) + "versions/"
+}
+func (r *Registry) tagsPrefix(project, name string) string {
+	return r.artifactPrefix(project, name) + "tags/"
+}
+
+func (r *Registry) versionKey(project, name string, d digest.Digest) string {
+	return r.versionsPrefix(project, name) + d.Encoded()
+}
+
+func (r *Registry) tagKey(project, name, tag string) string { return r.tagsPrefix(project, name) + tag }
+func (r *Registry) counterKey(project, name string) string {
+	return r.artifactPrefix(project, name) + "counter"
+}
+func numberTag(n int) string            { return "v" + strconv.Itoa(n) }
+func shortHex(d digest.Digest) string   { return short(d.Encoded()) }
+func short(hex string) string           { return hex[:min(12, len(hex))] }
+func sha256Of(hex string) digest.Digest { return digest.NewDigestFromEncoded(digest.SHA256, hex) }
 
 const latestTag = "latest"
 

@@ -140,12 +140,12 @@ func (m anyManifest) artifactType() string {
 	return m.ArtifactType
 }
 
-func linkKey(project, name string, d digest.Digest) string {
-	return runtimePrefix(project, name) + "links/" + string(d.Algorithm()) + "/" + d.Encoded()
+func (r *Registry) linkKey(project, name string, d digest.Digest) string {
+	return r.artifactPrefix(project, name) + "links/" + string(d.Algorithm()) + "/" + d.Encoded()
 }
 
-func referrersPrefix(project, name string, subject digest.Digest) string {
-	return runtimePrefix(project, name) + "referrers/" + string(subject.Algorithm()) + "/" + subject.Encoded() + "/"
+func (r *Registry) referrersPrefix(project, name string, subject digest.Digest) string {
+	return r.artifactPrefix(project, name) + "referrers/" + string(subject.Algorithm()) + "/" + subject.Encoded() + "/"
 }
 
 // LinkBlob makes stored blob d readable through repository project/name (an
@@ -166,7 +166,7 @@ func (r *Registry) linkBlobs(ctx context.Context, project, name string, ds []dig
 		if err := r.touch(ctx, ds[i]); err != nil {
 			return err
 		}
-		key := linkKey(project, name, ds[i])
+		key := r.linkKey(project, name, ds[i])
 		if _, err := r.s.Stat(ctx, key); err == nil {
 			return nil
 		}
@@ -186,7 +186,7 @@ func (r *Registry) BlobLinked(ctx context.Context, project, name string, d diges
 	if err := checkDigest(d); err != nil {
 		return 0, err
 	}
-	_, err := r.s.Stat(ctx, linkKey(project, name, d))
+	_, err := r.s.Stat(ctx, r.linkKey(project, name, d))
 	if isNotFound(err) {
 		return 0, &BlobUnknownError{Digest: d}
 	}
@@ -213,7 +213,7 @@ func (r *Registry) UnlinkBlob(ctx context.Context, project, name string, d diges
 	if _, err := r.BlobLinked(ctx, project, name, d); err != nil {
 		return err
 	}
-	return r.s.Delete(ctx, linkKey(project, name, d))
+	return r.s.Delete(ctx, r.linkKey(project, name, d))
 }
 
 // Manifest is a stored manifest as the OCI API serves it.
@@ -286,7 +286,7 @@ func (r *Registry) PutManifest(ctx context.Context, project, name, ref, mediaTyp
 		out.Subject = m.Subject.Digest
 		desc := ocispec.Descriptor{MediaType: m.mediaType, ArtifactType: m.artifactType(),
 			Digest: md, Size: int64(len(body)), Annotations: m.Annotations}
-		key := referrersPrefix(project, name, m.Subject.Digest) + string(md.Algorithm()) + "-" + md.Encoded()
+		key := r.referrersPrefix(project, name, m.Subject.Digest) + string(md.Algorithm()) + "-" + md.Encoded()
 		if err := r.putJSON(ctx, key, desc, store.PutOptions{}); err != nil {
 			return Manifest{}, fmt.Errorf("registry: referrers of %s: %w", m.Subject.Digest, err)
 		}
@@ -383,14 +383,14 @@ func (r *Registry) ociResolve(ctx context.Context, project, name, ref string) (v
 	if err := checkNames(project, name); err != nil {
 		return versionRecord{}, err
 	}
-	notFound := &NotFoundError{Project: project, Name: name, Ref: ref}
+	notFound := &NotFoundError{Kind: r.kind, Project: project, Name: name, Ref: ref}
 	if strings.Contains(ref, ":") {
 		d := digest.Digest(ref)
 		if err := checkDigest(d); err != nil {
 			return versionRecord{}, err
 		}
 		var rec versionRecord
-		err := r.readJSON(ctx, versionKey(project, name, d), &rec)
+		err := r.readJSON(ctx, r.versionKey(project, name, d), &rec)
 		if isNotFound(err) || (err == nil && (rec.Removed || rec.Digest != d)) {
 			return rec, notFound
 		}
@@ -452,7 +452,7 @@ func (r *Registry) Referrers(ctx context.Context, project, name string, subject 
 		return nil, err
 	}
 	var keys []string
-	err := r.s.List(ctx, referrersPrefix(project, name, subject), func(info store.Info) error {
+	err := r.s.List(ctx, r.referrersPrefix(project, name, subject), func(info store.Info) error {
 		keys = append(keys, info.Key)
 		return nil
 	})

@@ -19,11 +19,12 @@ import (
 // of its own: any number of Registries (in any number of processes) may share
 // one store. See the package documentation for the layout and invariants.
 type Registry struct {
-	s   store.Store
-	now func() time.Time
+	s    store.Store
+	now  func() time.Time
+	kind Kind // "" is KindRuntime (see Of)
 }
 
-// New returns a Registry on s.
+// New returns a Registry of runtimes on s (Of gives the other kinds).
 func New(s store.Store) *Registry {
 	return &Registry{s: s, now: func() time.Time { return time.Now().UTC() }}
 }

@@ -38,10 +38,10 @@ func newState(project, name string) *runtimeState {
 // load reads the records and tags of runtime name of a project, or of all
 // its runtimes when name is "": one List, then parallel reads.
 func (r *Registry) load(ctx context.Context, project, name string) ([]*runtimeState, error) {
-	base := projectsPrefix + project + "/runtimes/"
+	base := r.kindBase(project)
 	prefix := base
 	if name != "" {
-		prefix = runtimePrefix(project, name)
+		prefix = r.artifactPrefix(project, name)
 	}
 	type item struct {
 		st   *runtimeState
@@ -112,7 +112,7 @@ func (r *Registry) load(ctx context.Context, project, name string) ([]*runtimeSt
 // loadTags reads the tags of one runtime but vN ones (a record knows its
 // number).
 func (r *Registry) loadTags(ctx context.Context, project, name string) (map[string]digest.Digest, error) {
-	prefix := tagsPrefix(project, name)
+	prefix := r.tagsPrefix(project, name)
 	var names []string
 	err := r.s.List(ctx, prefix, func(info store.Info) error {
 		leaf := strings.TrimPrefix(info.Key, prefix)

@@ -15,7 +15,7 @@ import (
 // when another writer changed it in between.
 func (r *Registry) moveTag(ctx context.Context, project, name, tag string,
 	decide func(cur tagRecord, exists bool) (digest.Digest, error)) error {
-	key := tagKey(project, name, tag)
+	key := r.tagKey(project, name, tag)
 	for attempt := 0; ; attempt++ {
 		var cur tagRecord
 		etag, err := r.readJSONETag(ctx, key, &cur)
@@ -72,7 +72,7 @@ func (r *Registry) isLive(ctx context.Context, project, name string, d digest.Di
 		return false, nil
 	}
 	var rec versionRecord
-	err := r.readJSON(ctx, versionKey(project, name, d), &rec)
+	err := r.readJSON(ctx, r.versionKey(project, name, d), &rec)
 	if isNotFound(err) {
 		return false, nil
 	}
@@ -94,7 +94,7 @@ func (r *Registry) Tag(ctx context.Context, project, name, ref string, tags []st
 	if !force {
 		for _, t := range tags {
 			var cur tagRecord
-			err := r.readJSON(ctx, tagKey(project, name, t), &cur)
+			err := r.readJSON(ctx, r.tagKey(project, name, t), &cur)
 			if isNotFound(err) {
 				continue
 			}
@@ -130,7 +130,7 @@ func (r *Registry) Untag(ctx context.Context, project, name string, tags []strin
 		return err
 	}
 	for _, t := range tags {
-		_, err := r.s.Stat(ctx, tagKey(project, name, t))
+		_, err := r.s.Stat(ctx, r.tagKey(project, name, t))
 		if isNotFound(err) {
 			all, lerr := r.loadTags(ctx, project, name)
 			if lerr != nil {
@@ -150,7 +150,7 @@ func (r *Registry) Untag(ctx context.Context, project, name string, tags []strin
 		}
 	}
 	for _, t := range tags {
-		if err := r.s.Delete(ctx, tagKey(project, name, t)); err != nil {
+		if err := r.s.Delete(ctx, r.tagKey(project, name, t)); err != nil {
 			return fmt.Errorf("registry: runtime %s: untag %s: %w", name, t, err)
 		}
 	}

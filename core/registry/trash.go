@@ -34,10 +34,10 @@ func (r *Registry) Remove(ctx context.Context, project, name, ref string, force 
 	if err := r.moveLatestFrom(ctx, project, name, rec.Digest); err != nil {
 		return err
 	}
-	if err := r.s.Delete(ctx, versionKey(project, name, rec.Digest)); err != nil {
+	if err := r.s.Delete(ctx, r.versionKey(project, name, rec.Digest)); err != nil {
 		return fmt.Errorf("registry: runtime %s: remove %s: %w", name, shortHex(rec.Digest), err)
 	}
-	if err := r.s.Delete(ctx, tagKey(project, name, numberTag(rec.Number))); err != nil {
+	if err := r.s.Delete(ctx, r.tagKey(project, name, numberTag(rec.Number))); err != nil {
 		return fmt.Errorf("registry: runtime %s: remove tag %s: %w", name, numberTag(rec.Number), err)
 	}
 	tags, err := r.loadTags(ctx, project, name)
@@ -48,7 +48,7 @@ func (r *Registry) Remove(ctx context.Context, project, name, ref string, force 
 		if d != rec.Digest || t == latestTag {
 			continue
 		}
-		if err := r.s.Delete(ctx, tagKey(project, name, t)); err != nil {
+		if err := r.s.Delete(ctx, r.tagKey(project, name, t)); err != nil {
 			return fmt.Errorf("registry: runtime %s: remove tag %s: %w", name, t, err)
 		}
 	}
@@ -78,12 +78,12 @@ func (r *Registry) Recover(ctx context.Context, project, name, ref string) (Vers
 
 // setRemoved marks version d removed or not, with a conditional put.
 func (r *Registry) setRemoved(ctx context.Context, project, name string, d digest.Digest, removed bool) (versionRecord, error) {
-	key := versionKey(project, name, d)
+	key := r.versionKey(project, name, d)
 	for attempt := 0; ; attempt++ {
 		var rec versionRecord
 		etag, err := r.readJSONETag(ctx, key, &rec)
 		if isNotFound(err) {
-			return rec, &NotFoundError{Project: project, Name: name, Ref: shortHex(d)}
+			return rec, &NotFoundError{Kind: r.kind, Project: project, Name: name, Ref: shortHex(d)}
 		}
 		if err != nil {
 			return rec, fmt.Errorf("registry: runtime %s: read version: %w", name, err)

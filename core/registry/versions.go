@@ -126,7 +126,7 @@ func (r *Registry) PutVersion(ctx context.Context, project, name string, manifes
 // ("" for an OCI image manifest), or finds (and if removed, recovers) the
 // existing one.
 func (r *Registry) addRecordType(ctx context.Context, project, name string, md digest.Digest, size int64, mediaType string) (rec versionRecord, created bool, err error) {
-	vkey := versionKey(project, name, md)
+	vkey := r.versionKey(project, name, md)
 	err = r.readJSON(ctx, vkey, &rec)
 	if isNotFound(err) {
 		n, err := r.nextNumber(ctx, project, name)
@@ -134,7 +134,7 @@ func (r *Registry) addRecordType(ctx context.Context, project, name string, md d
 			return rec, false, err
 		}
 		// The vN tag goes first: until the record exists, it is ignored.
-		ntag := tagKey(project, name, numberTag(n))
+		ntag := r.tagKey(project, name, numberTag(n))
 		if err := r.putJSON(ctx, ntag, tagRecord{Digest: md}, store.PutOptions{IfNoneMatch: true}); err != nil {
 			return rec, false, fmt.Errorf("registry: runtime %s: tag %s: %w", name, numberTag(n), err)
 		}
@@ -173,7 +173,7 @@ func (r *Registry) moveLatestTo(ctx context.Context, project, name string, rec v
 			return rec.Digest, nil
 		}
 		var old versionRecord
-		err := r.readJSON(ctx, versionKey(project, name, cur.Digest), &old)
+		err := r.readJSON(ctx, r.versionKey(project, name, cur.Digest), &old)
 		if isNotFound(err) || (err == nil && (old.Removed || old.Number < rec.Number)) {
 			return rec.Digest, nil
 		}
@@ -183,7 +183,7 @@ func (r *Registry) moveLatestTo(ctx context.Context, project, name string, rec v
 
 // nextNumber takes the next N from the runtime's counter.
 func (r *Registry) nextNumber(ctx context.Context, project, name string) (int, error) {
-	key := counterKey(project, name)
+	key := r.counterKey(project, name)
 	for attempt := 0; ; attempt++ {
 		var c counterRecord
 		etag, err := r.readJSONETag(ctx, key, &c)
@@ -215,7 +215,7 @@ func (r *Registry) nextNumber(ctx context.Context, project, name string) (int, e
 // maxNumber is the highest N of the runtime's records and vN tags, or -1.
 func (r *Registry) maxNumber(ctx context.Context, project, name string) (int, error) {
 	max := -1
-	err := r.s.List(ctx, tagsPrefix(project, name)+"v", func(info store.Info) error {
+	err := r.s.List(ctx, r.tagsPrefix(project, name)+"v", func(info store.Info) error {
 		if n, ok := parseNumberTag(info.Key[strings.LastIndexByte(info.Key, '/')+1:]); ok && n > max {
 			max = n
 		}
@@ -424,14 +424,14 @@ func (r *Registry) resolve(ctx context.Context, project, name, ref string, mode 
 				}
 			}
 			sort.Strings(cands)
-			return versionRecord{}, &AmbiguousError{Project: project, Name: name, Ref: ref, Candidates: cands}
+			return versionRecord{}, &AmbiguousError{Kind: r.kind, Project: project, Name: name, Ref: ref, Candidates: cands}
 		}
 	case !validTag(ref):
 		return versionRecord{}, &InvalidNameError{Kind: "version", Value: ref,
 			Reason: "not a tag, a digest, or a prefix of 4 or more hex characters"}
 	}
 	if removed {
-		return versionRecord{}, &NotFoundError{Project: project, Name: name, Ref: ref, Removed: true}
+		return versionRecord{}, &NotFoundError{Kind: r.kind, Project: project, Name: name, Ref: ref, Removed: true}
 	}
 	return versionRecord{}, r.notFound(ctx, project, name, ref)
 }
@@ -463,7 +463,7 @@ func (r *Registry) resolveTagMode(ctx context.Context, project, name, tag string
 // dangling tag.
 func (r *Registry) resolveTag(ctx context.Context, project, name, tag string) (rec versionRecord, found bool, err error) {
 	var t tagRecord
-	err = r.readJSON(ctx, tagKey(project, name, tag), &t)
+	err = r.readJSON(ctx, r.tagKey(project, name, tag), &t)
 	if isNotFound(err) {
 		return rec, false, nil
 	}
@@ -473,7 +473,7 @@ func (r *Registry) resolveTag(ctx context.Context, project, name, tag string) (r
 	if checkDigest(t.Digest) != nil {
 		return rec, false, nil
 	}
-	err = r.readJSON(ctx, versionKey(project, name, t.Digest), &rec)
+	err = r.readJSON(ctx, r.versionKey(project, name, t.Digest), &rec)
 	if isNotFound(err) {
 		return rec, false, nil
 	}
@@ -494,14 +494,14 @@ func (r *Registry) prefixRecords(ctx context.Context, project, name, hex string)
 			alg = digest.SHA512
 		}
 		var rec versionRecord
-		err := r.readJSON(ctx, versionKey(project, name, digest.NewDigestFromEncoded(alg, hex)), &rec)
+		err := r.readJSON(ctx, r.versionKey(project, name, digest.NewDigestFromEncoded(alg, hex)), &rec)
 		if isNotFound(err) {
 			return nil, nil
 		}
 		return []versionRecord{rec}, err
 	}
 	var keys []string
-	err := r.s.List(ctx, versionsPrefix(project, name)+hex, func(info store.Info) error {
+	err := r.s.List(ctx, r.versionsPrefix(project, name)+hex, func(info store.Info) error {
 		keys = append(keys, info.Key)
 		return nil
 	})
@@ -547,12 +547,12 @@ func (r *Registry) notFound(ctx context.Context, project, name, ref string) erro
 		}
 		existing = append(existing, v.String())
 	}
-	return &NotFoundError{Project: project, Name: name, Ref: ref, Existing: existing}
+	return &NotFoundError{Kind: r.kind, Project: project, Name: name, Ref: ref, Existing: existing}
 }
 
 func (r *Registry) runtimeNotFound(ctx context.Context, project, name string) error {
 	var names []string
-	prefix := projectsPrefix + project + "/runtimes/"
+	prefix := r.kindBase(project)
 	err := r.s.List(ctx, prefix, func(info store.Info) error {
 		parts := strings.Split(strings.TrimPrefix(info.Key, prefix), "/")
 		if len(parts) == 3 && parts[1] == "versions" && (len(names) == 0 || names[len(names)-1] != parts[0]) {
@@ -566,7 +566,7 @@ func (r *Registry) runtimeNotFound(ctx context.Context, project, name string) er
 	if len(names) > 10 {
 		names = append(names[:10], "...")
 	}
-	return &NotFoundError{Project: project, Name: name, Existing: names}
+	return &NotFoundError{Kind: r.kind, Project: project, Name: name, Existing: names}
 }
 
 // version makes the Version of rec, with its tags.

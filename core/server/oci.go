@@ -23,8 +23,8 @@ import (
 )
 
 // The OCI distribution API (/v2/) over one registry. A repository is
-// P/KIND/NAME: project P (what Access authorizes), KIND "runtime" (models
-// and datasets later), NAME a runtime name. Every request is authenticated
+// P/KIND/NAME: project P (what Access authorizes), KIND "runtime", "model"
+// or "dataset" (the registry kind), NAME a runtime name. Every request is authenticated
 // and authorized by Access before anything is read; blobs stream between the
 // connection and the store and are never held in memory; upload sessions
 // live in the store (registry.StartUpload), so any server sharing the store
@@ -50,7 +50,7 @@ type ociHandler struct {
 
 // repoKinds are the KIND components of a repository name and the registry
 // artifact kind they map to.
-var repoKinds = map[string]bool{"runtime": true}
+var repoKinds = map[string]bool{"runtime": true, "model": true, "dataset": true}
 
 // NewOCIHandler serves the OCI distribution API at /v2/ over reg, asking acc
 // on every request. Mount it at "/v2/".
@@ -83,7 +83,7 @@ func parseRepo(s string) (repo, error) {
 	rp := repo{Project: parts[0], Kind: parts[1], Name: parts[2]}
 	if !repoKinds[rp.Kind] {
 		return repo{}, ociErr(http.StatusBadRequest, "NAME_INVALID",
-			fmt.Sprintf("repository %q: kind %q is not runtime", s, rp.Kind))
+			fmt.Sprintf("repository %q: kind %q is not runtime, model or dataset", s, rp.Kind))
 	}
 	for _, v := range []string{rp.Project, rp.Name} {
 		if err := spec.ValidateName(v); err != nil {
@@ -121,7 +121,10 @@ func (h *ociHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeOCIError(w, r, err)
 		return
 	}
-	if err := h.route(w, r, p, rp, route); err != nil {
+	// The registry of the repository's kind (P/model/NAME is a model).
+	hk := *h
+	hk.reg = h.reg.Of(registry.Kind(rp.Kind))
+	if err := hk.route(w, r, p, rp, route); err != nil {
 		h.writeOCIError(w, r, err)
 	}
 }
@@ -447,7 +450,7 @@ func (h *ociHandler) mount(ctx context.Context, p Principal, rp repo, from strin
 	if err := h.acc.Authorize(ctx, p, src.Project, ActionPull); err != nil {
 		return false
 	}
-	if _, err := h.reg.BlobLinked(ctx, src.Project, src.Name, d); err != nil {
+	if _, err := h.reg.Of(registry.Kind(src.Kind)).BlobLinked(ctx, src.Project, src.Name, d); err != nil {
 		return false
 	}
 	return h.reg.LinkBlob(ctx, rp.Project, rp.Name, d) == nil

@@ -121,7 +121,7 @@ func TestOCIAuth(t *testing.T) {
 
 func TestOCINames(t *testing.T) {
 	ts := newTestServer(t)
-	for _, repo := range []string{"self/app", "self/model/app", "Self/runtime/app", "self/runtime/App", "self/runtime/a..b", "a/b/runtime/app"} {
+	for _, repo := range []string{"self/app", "self/job/app", "Self/runtime/app", "self/runtime/App", "self/runtime/a..b", "a/b/runtime/app"} {
 		resp, b := do(t, "GET", ts.URL+"/v2/"+repo+"/tags/list", adminToken, nil)
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, repo)
 		assert.Equal(t, "NAME_INVALID", errCode(t, b), repo)

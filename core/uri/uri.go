@@ -2,10 +2,13 @@
 // by which the CLI refers to runtimes, their versions and tags, projects and
 // bundle files:
 //
-//	[INSTANCE/]project/PROJECT[/runtime/NAME[/version/VERSION|TAG]]
+//	[INSTANCE/]project/PROJECT[/KIND/NAME[/version/VERSION|TAG]]
 //	NAME
 //	NAME/version/VERSION|TAG
-//	FILE.swrt
+//	FILE.swrt, FILE.swmp, FILE.swds
+//
+// KIND is runtime, model or dataset (Artifact); a bundle file's extension
+// gives its kind (.swrt runtime, .swmp model, .swds dataset).
 //
 // INSTANCE is "local" (the standalone store), a cloud instance alias,
 // "cloud://ALIAS", "http(s)://host[:port]", or "oci://host[:port]" (any OCI
@@ -18,6 +21,7 @@
 package uri
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"os"
@@ -32,12 +36,33 @@ import (
 const (
 	LocalInstance  = "local"
 	DefaultProject = "self"
-	// BundleExt ends a bundle file path.
+	// BundleExt ends a runtime bundle file path.
 	BundleExt = ".swrt"
 )
 
+// Artifact kinds as URIs write them, and the extension of each kind's
+// bundle files.
+const (
+	ArtifactRuntime = "runtime"
+	ArtifactModel   = "model"
+	ArtifactDataset = "dataset"
+)
+
+// FileExts maps a bundle file extension to its artifact kind.
+var FileExts = map[string]string{BundleExt: ArtifactRuntime, ".swmp": ArtifactModel, ".swds": ArtifactDataset}
+
+// ExtOf is the bundle file extension of an artifact kind ("" is a runtime).
+func ExtOf(artifact string) string {
+	for ext, a := range FileExts {
+		if a == artifact {
+			return ext
+		}
+	}
+	return BundleExt
+}
+
 // Forms lists the accepted forms; every error ends with it.
-const Forms = "allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime/NAME[/version/V]], FILE.swrt"
+const Forms = "allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime|model|dataset/NAME[/version/V]], FILE.swrt|.swmp|.swds"
 
 // Kind is what a URI names.
 type Kind string
@@ -66,8 +91,12 @@ type URI struct {
 	Name     string
 	// Version is a version (or a prefix of one) or a tag.
 	Version string
-	// File is the path of a .swrt bundle, as given.
+	// File is the path of a bundle file, as given.
 	File string
+	// Artifact is the kind the URI names: "runtime", "model" or "dataset"
+	// (from the KIND part or the file extension); "" when the input did not
+	// say (a short form NAME or a project), and the command decides.
+	Artifact string
 
 	// ExplicitInstance and ExplicitProject tell whether the input named them
 	// rather than taking the defaults.
@@ -119,7 +148,9 @@ func (u URI) String() string {
 	b.WriteString("/project/")
 	b.WriteString(proj)
 	if u.Name != "" {
-		b.WriteString("/runtime/")
+		b.WriteString("/")
+		b.WriteString(cmp.Or(u.Artifact, ArtifactRuntime))
+		b.WriteString("/")
 		b.WriteString(u.Name)
 		if u.Version != "" {
 			b.WriteString("/version/")
@@ -139,9 +170,17 @@ func IsWorkdir(s string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// IsFile tells whether s names a bundle file (ends in .swrt and is not a URL).
-func IsFile(s string) bool {
-	return strings.HasSuffix(s, BundleExt) && !strings.Contains(s, "://")
+// IsFile tells whether s names a bundle file (ends in .swrt, .swmp or .swds
+// and is not a URL).
+func IsFile(s string) bool { return fileExt(s) != "" && !strings.Contains(s, "://") }
+
+func fileExt(s string) string {
+	for ext := range FileExts {
+		if strings.HasSuffix(s, ext) {
+			return ext
+		}
+	}
+	return ""
 }
 
 // Parse parses a URI or a bundle file path. Instance and project default to
@@ -157,10 +196,11 @@ func Parse(s string) (URI, error) {
 		return fail("contains spaces or control characters")
 	}
 	if IsFile(s) {
-		if s == BundleExt || strings.HasSuffix(s, "/"+BundleExt) {
-			return fail("a bundle file needs a name before %s", BundleExt)
+		ext := fileExt(s)
+		if s == ext || strings.HasSuffix(s, "/"+ext) {
+			return fail("a bundle file needs a name before %s", ext)
 		}
-		return URI{File: s}, nil
+		return URI{File: s, Artifact: FileExts[ext]}, nil
 	}
 
 	u := URI{Instance: LocalInstance, Project: DefaultProject}
@@ -207,7 +247,7 @@ func Parse(s string) (URI, error) {
 			return fail("not a URI")
 		}
 	}
-	// parts is now project/P[/runtime/NAME[/version/V]].
+	// parts is now project/P[/KIND/NAME[/version/V]].
 	if len(parts) < 2 || parts[0] != "project" {
 		return fail("expected project/P after the instance")
 	}
@@ -219,8 +259,11 @@ func Parse(s string) (URI, error) {
 	}
 	u.Project, u.ExplicitProject = parts[1], true
 	if len(parts) >= 4 {
-		if parts[2] != "runtime" {
-			return fail("expected runtime/NAME after project/%s, got %s/", parts[1], parts[2])
+		switch parts[2] {
+		case ArtifactRuntime, ArtifactModel, ArtifactDataset:
+			u.Artifact = parts[2]
+		default:
+			return fail("expected runtime/NAME, model/NAME or dataset/NAME after project/%s, got %s/", parts[1], parts[2])
 		}
 		if err := u.setName(parts[3]); err != "" {
 			return fail("%s", err)
@@ -228,7 +271,7 @@ func Parse(s string) (URI, error) {
 	}
 	if len(parts) == 6 {
 		if parts[4] != "version" {
-			return fail("expected version/V after runtime/%s, got %s/", parts[3], parts[4])
+			return fail("expected version/V after %s/%s, got %s/", parts[2], parts[3], parts[4])
 		}
 		if err := u.setVersion(parts[5]); err != "" {
 			return fail("%s", err)

@@ -22,20 +22,24 @@ func TestParse(t *testing.T) {
 		{"mnist/version/latest", URI{Instance: "local", Project: "self", Name: "mnist", Version: "latest"}, KindVersion, "local/project/self/runtime/mnist/version/latest"},
 		{"project/self", URI{Instance: "local", Project: "self", ExplicitProject: true}, KindProject, "local/project/self"},
 		{"local/project/self", URI{Instance: "local", Project: "self", ExplicitInstance: true, ExplicitProject: true}, KindProject, "local/project/self"},
-		{"project/p1/runtime/py3.9-torch", URI{Instance: "local", Project: "p1", Name: "py3.9-torch", ExplicitProject: true}, KindRuntime, "local/project/p1/runtime/py3.9-torch"},
-		{"project/p1/runtime/x/version/v1", URI{Instance: "local", Project: "p1", Name: "x", Version: "v1", ExplicitProject: true}, KindVersion, "local/project/p1/runtime/x/version/v1"},
-		{"prod/project/p1/runtime/x", URI{Instance: "prod", Project: "p1", Name: "x", ExplicitInstance: true, ExplicitProject: true}, KindRuntime, "prod/project/p1/runtime/x"},
-		{"cloud://prod/project/p1/runtime/x/version/My_Tag.1", URI{Instance: "prod", Project: "p1", Name: "x", Version: "My_Tag.1", ExplicitInstance: true, ExplicitProject: true}, KindVersion, "prod/project/p1/runtime/x/version/My_Tag.1"},
+		{"project/p1/runtime/py3.9-torch", URI{Instance: "local", Project: "p1", Name: "py3.9-torch", ExplicitProject: true, Artifact: "runtime"}, KindRuntime, "local/project/p1/runtime/py3.9-torch"},
+		{"project/p1/runtime/x/version/v1", URI{Instance: "local", Project: "p1", Name: "x", Version: "v1", ExplicitProject: true, Artifact: "runtime"}, KindVersion, "local/project/p1/runtime/x/version/v1"},
+		{"prod/project/p1/runtime/x", URI{Instance: "prod", Project: "p1", Name: "x", ExplicitInstance: true, ExplicitProject: true, Artifact: "runtime"}, KindRuntime, "prod/project/p1/runtime/x"},
+		{"cloud://prod/project/p1/runtime/x/version/My_Tag.1", URI{Instance: "prod", Project: "p1", Name: "x", Version: "My_Tag.1", ExplicitInstance: true, ExplicitProject: true, Artifact: "runtime"}, KindVersion, "prod/project/p1/runtime/x/version/My_Tag.1"},
 		{"cloud://prod/project/p1", URI{Instance: "prod", Project: "p1", ExplicitInstance: true, ExplicitProject: true}, KindProject, "prod/project/p1"},
-		{"http://127.0.0.1:8082/project/self/runtime/x", URI{Instance: "http://127.0.0.1:8082", Project: "self", Name: "x", ExplicitInstance: true, ExplicitProject: true}, KindRuntime, "http://127.0.0.1:8082/project/self/runtime/x"},
+		{"http://127.0.0.1:8082/project/self/runtime/x", URI{Instance: "http://127.0.0.1:8082", Project: "self", Name: "x", ExplicitInstance: true, ExplicitProject: true, Artifact: "runtime"}, KindRuntime, "http://127.0.0.1:8082/project/self/runtime/x"},
 		{"HTTPS://Example.COM/project/p", URI{Instance: "https://example.com", Project: "p", ExplicitInstance: true, ExplicitProject: true}, KindProject, "https://example.com/project/p"},
 		{"http://[::1]:80/project/p", URI{Instance: "http://[::1]:80", Project: "p", ExplicitInstance: true, ExplicitProject: true}, KindProject, "http://[::1]:80/project/p"},
-		{"oci://127.0.0.1:5000/project/p/runtime/x/version/v1", URI{Instance: "oci://127.0.0.1:5000", Project: "p", Name: "x", Version: "v1", ExplicitInstance: true, ExplicitProject: true}, KindVersion, "oci://127.0.0.1:5000/project/p/runtime/x/version/v1"},
+		{"oci://127.0.0.1:5000/project/p/runtime/x/version/v1", URI{Instance: "oci://127.0.0.1:5000", Project: "p", Name: "x", Version: "v1", ExplicitInstance: true, ExplicitProject: true, Artifact: "runtime"}, KindVersion, "oci://127.0.0.1:5000/project/p/runtime/x/version/v1"},
 		{"project/version/v1", URI{Instance: "local", Project: "self", Name: "project", Version: "v1"}, KindVersion, "local/project/self/runtime/project/version/v1"},
 		{"project", URI{Instance: "local", Project: "self", Name: "project"}, KindRuntime, "local/project/self/runtime/project"},
-		{"mnist.swrt", URI{File: "mnist.swrt"}, KindFile, "mnist.swrt"},
-		{"./out/x-v1.swrt", URI{File: "./out/x-v1.swrt"}, KindFile, "./out/x-v1.swrt"},
-		{"/tmp/My Bundle.swrt", URI{File: "/tmp/My Bundle.swrt"}, KindFile, "/tmp/My Bundle.swrt"},
+		{"mnist.swrt", URI{File: "mnist.swrt", Artifact: "runtime"}, KindFile, "mnist.swrt"},
+		{"./out/x-v1.swrt", URI{File: "./out/x-v1.swrt", Artifact: "runtime"}, KindFile, "./out/x-v1.swrt"},
+		{"/tmp/My Bundle.swrt", URI{File: "/tmp/My Bundle.swrt", Artifact: "runtime"}, KindFile, "/tmp/My Bundle.swrt"},
+		{"local/project/self/model/mnist/version/v0", URI{Instance: "local", Project: "self", Name: "mnist", Version: "v0", Artifact: "model", ExplicitInstance: true, ExplicitProject: true}, KindVersion, "local/project/self/model/mnist/version/v0"},
+		{"project/p/dataset/mnist", URI{Instance: "local", Project: "p", Name: "mnist", Artifact: "dataset", ExplicitProject: true}, KindRuntime, "local/project/p/dataset/mnist"},
+		{"out/m.swmp", URI{File: "out/m.swmp", Artifact: "model"}, KindFile, "out/m.swmp"},
+		{"d.swds", URI{File: "d.swds", Artifact: "dataset"}, KindFile, "d.swds"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			u, err := Parse(tc.in)
@@ -65,7 +69,7 @@ func TestParseErrors(t *testing.T) {
 		{"mnist/version/-v", `"-v" is not a version or tag; allowed: [A-Za-z0-9][A-Za-z0-9._-]{0,127}`},
 		{"mnist/version/" + strings.Repeat("a", 129), "is not a version or tag"},
 		{"project/P", `"P" is not a project name`},
-		{"project/p/model/x", "expected runtime/NAME after project/p, got model/"},
+		{"project/p/job/x", "expected runtime/NAME, model/NAME or dataset/NAME after project/p, got job/"},
 		{"project/p/runtime/x/tag/v", "expected version/V after runtime/x, got tag/"},
 		{"project/p/runtime", "not a URI"},
 		{"project/p/runtime/x/version", "not a URI"},
@@ -87,6 +91,7 @@ func TestParseErrors(t *testing.T) {
 		{"http:///project/p", `"" is not a host name or IP address`},
 		{".swrt", "a bundle file needs a name before .swrt"},
 		{"dir/.swrt", "a bundle file needs a name before .swrt"},
+		{".swmp", "a bundle file needs a name before .swmp"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			_, err := Parse(tc.in)
@@ -101,7 +106,7 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 	_, err := Parse("x//y")
-	assert.EqualError(t, err, `uri "x//y": empty part between slashes; allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime/NAME[/version/V]], FILE.swrt`)
+	assert.EqualError(t, err, `uri "x//y": empty part between slashes; allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime|model|dataset/NAME[/version/V]], FILE.swrt|.swmp|.swds`)
 }
 
 func TestKindAndString(t *testing.T) {

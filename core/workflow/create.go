@@ -175,7 +175,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 	if err != nil {
 		return nil, err
 	}
-	env := EnvFor(wd, prefix, rs, py)
+	env := s.withCaches(EnvFor(wd, prefix, rs, py))
 
 	// The old environment goes aside, and comes back if this fails;
 	// runtime.yaml is written only once the new one works.

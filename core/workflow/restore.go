@@ -58,6 +58,10 @@ type source struct {
 }
 
 func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
+	src, err := s.pullRemote(ctx, src)
+	if err != nil {
+		return nil, err
+	}
 	if uri.IsFile(src) {
 		_, tmpDir, err := s.Local()
 		if err != nil {
@@ -81,6 +85,10 @@ func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
 		if err != nil {
 			os.RemoveAll(tmp)
 			return nil, err
+		}
+		if m.ArtifactType != bundle.ArtifactType {
+			os.RemoveAll(tmp)
+			return nil, usagef("%s holds a %s (artifact type %s), not a runtime", src, strings.TrimSuffix(strings.TrimPrefix(m.ArtifactType, "application/vnd.starwhale."), ".v1"), m.ArtifactType)
 		}
 		rm, err := ParseManifest(lay.Config)
 		if err != nil {
@@ -160,6 +168,10 @@ func (s *Service) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult
 // restoring it into the cache first when needed (once: concurrent callers
 // wait for the first).
 func (s *Service) OpenVersion(ctx context.Context, source string) (*Target, error) {
+	source, err := s.pullRemote(ctx, source)
+	if err != nil {
+		return nil, err
+	}
 	if !uri.IsFile(source) {
 		// Warm path: no manifest read when the cache is ready.
 		ref, err := ParseRef(source)
@@ -369,7 +381,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if err != nil {
 		return nil, fmt.Errorf("bundle's runtime.yaml: %w", err)
 	}
-	env := EnvFor(dir, prefix, sp, mode.Python{Version: rm.PythonVersion})
+	env := s.withCaches(EnvFor(dir, prefix, sp, mode.Python{Version: rm.PythonVersion}))
 	if fast {
 		res.Path = "layers"
 		err = s.unpackEnv(ctx, src, m, info, env, rm)
@@ -488,7 +500,7 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 		abi <- nil
 	}
 	layers := append(src.b.Layers(bundle.RoleBase), src.b.Layers(bundle.RolePackage)...)
-	err := s.extractLayers(xctx, src, layers, env.Prefix)
+	err := s.extractLayers(xctx, src, layers, env.Prefix, relocatedFiles(rm))
 	if err != nil {
 		cancel(err) // no need to wait for the mode's answer
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/internal/linkfile"
 )
 
 // Modes gives mode implementations by name; core/plugin.Host satisfies it,
@@ -27,6 +28,9 @@ type Service struct {
 	Log     hclog.Logger
 	// StorageRoot is the local instance's root (blobs, caches).
 	StorageRoot string
+	// LinkMode is how cached files (unpacked layers, pip seeds) are placed
+	// into environments; Auto picks clone, else hardlink, else copy.
+	LinkMode linkfile.Mode
 	// OpenStore opens a store URL, for a local instance on another store
 	// (instance.StoreEnv); may be nil.
 	OpenStore func(ctx context.Context, rawURL string) (store.Store, error)

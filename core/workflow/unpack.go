@@ -10,11 +10,14 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// extractLayers extracts env layers into prefix, several at a time (one per
-// CPU, largest first). Env layers never share files (envpack puts each file
-// in exactly one layer), so their order does not matter; they share only
-// parent folders, which bundle.ExtractLayer allows.
-func (s *Service) extractLayers(ctx context.Context, src *source, layers []ocispec.Descriptor, prefix string) error {
+// extractLayers puts env layers into prefix, several at a time (one per
+// CPU, largest first), through the layer cache (placeLayer): linked from
+// it when cached, unpacked into it first when not; own are the files
+// relocation rewrites, copied per environment. Env layers never share
+// files (envpack puts each file in exactly one layer), so their order does
+// not matter; they share only parent folders.
+func (s *Service) extractLayers(ctx context.Context, src *source, layers []ocispec.Descriptor, prefix string, own map[string]bool) error {
+	lc := s.unpackedLayers()
 	order := slices.Clone(layers)
 	slices.SortStableFunc(order, func(a, b ocispec.Descriptor) int { return cmp.Compare(b.Size, a.Size) })
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -30,7 +33,7 @@ func (s *Service) extractLayers(ctx context.Context, src *source, layers []ocisp
 	for range max(1, min(len(order), runtime.NumCPU())) {
 		wg.Go(func() {
 			for l := range next {
-				if err := src.extract(ctx, l, prefix); err != nil {
+				if err := s.placeLayer(ctx, lc, src, l, prefix, own); err != nil {
 					cancel(err)
 					continue
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/instance/remote"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/uri"
 )
@@ -22,6 +23,9 @@ func ParseRef(s string) (Ref, error) {
 	u, err := uri.Parse(s)
 	if err != nil {
 		return Ref{}, err
+	}
+	if u.Artifact != "" && u.Artifact != uri.ArtifactRuntime {
+		return Ref{}, usagef("%q names a %s; a runtime is needed", s, u.Artifact)
 	}
 	if u.Kind() == uri.KindFile || u.Kind() == uri.KindProject {
 		return Ref{}, usagef("%q names a %s; a runtime is needed (NAME, NAME/version/VERSION or [INSTANCE/]project/P/runtime/NAME[/version/V])", s, u.Kind())
@@ -40,7 +44,7 @@ func ParseRef(s string) (Ref, error) {
 // StorageRoot, .swrt files, later cloud instances). One per Service.
 func (s *Service) Instances() *instance.Opener {
 	s.openerOnce.Do(func() {
-		s.opener = &instance.Opener{StorageRoot: s.StorageRoot, ReadConfig: ReadConfigName, OpenStore: s.OpenStore}
+		s.opener = &instance.Opener{StorageRoot: s.StorageRoot, ReadConfig: ReadConfigName, OpenStore: s.OpenStore, Remote: remote.Open}
 	})
 	return s.opener
 }

@@ -1,8 +1,10 @@
 // Command demo shows swcli's main job end to end on embedded defaults, with
 // no network: it makes a temporary workdir, builds a tiny wheel into
 // WORKDIR/wheels, writes a requirements.txt that installs it offline, runs
-// `swcli runtime create`, then runs Python inside the new runtime. Every step
-// prints the command it runs. Usage: go run ./tools/demo -bin bin
+// `swcli runtime create`, then runs Python inside the new runtime, builds,
+// copies and restores it, builds a model and a dataset, runs a job with
+// them, and runs the same job again from copies (files) in another store.
+// Every step prints the command it runs. Usage: go run ./tools/demo -bin bin
 package main
 
 import (
@@ -173,8 +175,96 @@ func run(bin, want string, keep bool) error {
 		return fmt.Errorf("restored console script: %w", err)
 	}
 
-	fmt.Println("\ndemo done: swcli created a venv runtime, installed a local wheel offline, ran Python in it,\nbuilt it into a bundle, shared it as a file and restored it elsewhere.")
+	if err := jobDemo(swcli, tmp, file); err != nil {
+		return err
+	}
+	fmt.Println("\ndemo done: swcli created a venv runtime, installed a local wheel offline, ran Python in it,\nbuilt it into a bundle, shared it as a file and restored it elsewhere; built a model and a dataset,\nran a job with the runtime, and ran the same job again from copies in another store, with the same result.")
 	return nil
+}
+
+// jobDemo builds a model and a dataset, runs a job with the runtime, copies
+// all three to files, adds the files to a second store ("another machine")
+// and runs the same job there, checking both wrote the same result.
+func jobDemo(swcli, tmp, runtimeFile string) error {
+	md, dd := filepath.Join(tmp, "mnist-model"), filepath.Join(tmp, "mnist-dataset")
+	files := map[string]string{
+		filepath.Join(md, "model.yaml"): "name: mnist\nrun:\n  handler: python evaluate.py\n",
+		filepath.Join(md, "evaluate.py"): `import os, swcli_demo_hello as h
+data = os.path.join(os.environ["SW_DATASET_DIR"], "digits.txt")
+digits = [int(x) for x in open(data).read().split()]
+score = sum(digits) / len(digits)
+open(os.path.join(os.environ["SW_JOB_DIR"], "output", "score.txt"), "w").write("%.3f\n" % score)
+print("evaluated %d digits with swcli_demo_hello %s: score %.3f" % (len(digits), h.__version__, score))
+`,
+		filepath.Join(md, ".swignore"):    "*.log\n",
+		filepath.Join(md, "train.log"):    "left out by .swignore\n",
+		filepath.Join(dd, "dataset.yaml"): "name: mnist\n",
+		filepath.Join(dd, "digits.txt"):   "3 1 4 1 5 9 2 6 5 3 5\n",
+	}
+	for p, body := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	step(9, "a model (model.yaml with its handler) and a dataset, stored as versions like runtimes")
+	for _, c := range [][]string{{"model", "build", md}, {"dataset", "build", dd}, {"model", "list"}, {"dataset", "info", "mnist"}} {
+		if err := sh(swcli, c...); err != nil {
+			return fmt.Errorf("%s %s: %w", c[0], c[1], err)
+		}
+	}
+	step(10, "a job: restore the runtime, lay out the model and dataset read-only, run the handler in the runtime")
+	if err := sh(swcli, "job", "create", "--model", "mnist/version/latest", "--runtime", "hello/version/latest", "--dataset", "mnist/version/latest"); err != nil {
+		return fmt.Errorf("job create: %w", err)
+	}
+	if err := sh(swcli, "job", "list"); err != nil {
+		return fmt.Errorf("job list: %w", err)
+	}
+	first, err := lastScore(os.Getenv("SW_LOCAL_STORAGE"))
+	if err != nil {
+		return err
+	}
+
+	step(11, "copy the model and dataset to files (the runtime is in hello.swrt), add all three to another store, run the same job there")
+	mf, df := filepath.Join(tmp, "mnist.swmp"), filepath.Join(tmp, "mnist.swds")
+	if err := sh(swcli, "model", "copy", "mnist/version/latest", mf); err != nil {
+		return fmt.Errorf("model copy: %w", err)
+	}
+	if err := sh(swcli, "dataset", "copy", "mnist/version/latest", df); err != nil {
+		return fmt.Errorf("dataset copy: %w", err)
+	}
+	other := filepath.Join(tmp, "other-machine")
+	os.Setenv("SW_LOCAL_STORAGE", other)
+	fmt.Printf("$ export SW_LOCAL_STORAGE=%s\n", other)
+	for _, c := range [][]string{{"runtime", "copy", runtimeFile, "local/project/self"}, {"model", "copy", mf, "local/project/self"}, {"dataset", "copy", df, "local/project/self"}} {
+		if err := sh(swcli, c...); err != nil {
+			return fmt.Errorf("%s copy: %w", c[0], err)
+		}
+	}
+	if err := sh(swcli, "job", "create", "--model", "mnist", "--runtime", "hello", "--dataset", "mnist"); err != nil {
+		return fmt.Errorf("job create from the copies: %w", err)
+	}
+	second, err := lastScore(other)
+	if err != nil {
+		return err
+	}
+	if first != second {
+		return fmt.Errorf("the job from the copies wrote %q, the first one %q", second, first)
+	}
+	fmt.Printf("   both jobs wrote output/score.txt = %s", second)
+	return nil
+}
+
+// lastScore reads output/score.txt of the newest job under a storage root.
+func lastScore(root string) (string, error) {
+	jobs, err := filepath.Glob(filepath.Join(root, "jobs", "*", "output", "score.txt"))
+	if err != nil || len(jobs) == 0 {
+		return "", fmt.Errorf("no job wrote output/score.txt under %s", root)
+	}
+	b, err := os.ReadFile(jobs[len(jobs)-1]) // ids sort by time
+	return string(b), err
 }
 
 func indent(s string) string {

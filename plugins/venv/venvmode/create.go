@@ -2,6 +2,7 @@ package venvmode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -54,10 +55,13 @@ func lastLine(s string) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-// Create runs `python -m venv PREFIX` and nothing else (no pip upgrade), so
-// it costs what plain venv costs. With req.Bare it runs `python -m venv
-// --without-pip PREFIX`: no ensurepip (most of venv's time), because the env
-// layers about to be unpacked there bring pip. The prefix must not exist or
+// Create runs `python -m venv --without-pip PREFIX` and seeds pip (and
+// setuptools where that Python bundles it) by linking from the per-
+// interpreter seed cache (seed.go) instead of running ensurepip, which is
+// most of `python -m venv`'s time; an interpreter whose bundled wheels
+// cannot be seeded gets `python -m ensurepip --upgrade --default-pip`, what
+// venv itself runs. With req.Bare there is no pip at all, because the env
+// layers about to be unpacked there bring it. The prefix must not exist or
 // be empty; on failure what Create made is removed.
 func (m *Mode) Create(ctx context.Context, req mode.CreateRequest, ev mode.Events) error {
 	_, err := m.create(ctx, req.Env, req.Bare, ev)
@@ -92,15 +96,15 @@ func (m *Mode) create(ctx context.Context, env mode.Env, bare bool, ev mode.Even
 	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
 		return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s: %v", prefix, err)
 	}
-	args := []string{"-m", "venv", prefix}
-	if bare {
-		args = []string{"-m", "venv", "--without-pip", prefix}
-	}
+	args := []string{"-m", "venv", "--without-pip", prefix}
 	_, err = m.run(ctx, command{
 		name: it.Path,
 		args: args,
 		what: "python " + strings.Join(args, " "),
 	}, ev, true)
+	if err == nil && !bare {
+		err = m.seedOrEnsurepip(ctx, it, env, ev)
+	}
 	if err != nil {
 		if existed {
 			ents, _ := os.ReadDir(prefix)
@@ -114,4 +118,20 @@ func (m *Mode) create(ctx context.Context, env mode.Env, bare bool, ev mode.Even
 	}
 	ev.Emit(mode.Event{Stage: "create", Current: 1, Total: 1})
 	return it, nil
+}
+
+// seedOrEnsurepip gives the venv at env.Prefix its pip.
+func (m *Mode) seedOrEnsurepip(ctx context.Context, it interpreter, env mode.Env, ev mode.Events) error {
+	err := m.seedPip(ctx, it, env, ev)
+	if !errors.Is(err, errNoSeed) {
+		return err
+	}
+	m.log.Debug("pip cannot be seeded by linking; running ensurepip", "python", it.Path, "reason", err)
+	py, perr := envPython(env.Prefix)
+	if perr != nil {
+		return perr
+	}
+	args := []string{"-m", "ensurepip", "--upgrade", "--default-pip"}
+	_, err = m.run(ctx, command{name: py, args: args, what: "python " + strings.Join(args, " ")}, ev, true)
+	return err
 }

@@ -96,8 +96,13 @@ func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.D
 			return mode.Errorf(mode.ErrInvalid, "pip_req dependency without a path")
 		}
 		p := inWorkdir(env, d.Path)
-		if _, err := os.Stat(p); err != nil {
+		data, err := os.ReadFile(p)
+		if err != nil {
 			return mode.Errorf(mode.ErrInvalid, "requirements file %s: %v", d.Path, err)
+		}
+		if !requiresAnything(data) {
+			ev.Logf("info", "%s lists no requirements; nothing to install", d.Path)
+			return nil
 		}
 		return pip("pip install -r "+d.Path, "-r", p)
 	case mode.DepPip:
@@ -148,4 +153,31 @@ func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.D
 		return mode.Errorf(mode.ErrUnsupported, "the venv mode cannot install %s dependencies (%s); use mode: conda", d.Kind, describeDep(d))
 	}
 	return mode.Errorf(mode.ErrInvalid, "unknown dependency kind %q", d.Kind)
+}
+
+// requiresAnything tells whether a requirements file can make pip install
+// something: a line that is not blank, a comment, or a global option
+// (--index-url, --find-links ...). Lines that name other files (-r, -c)
+// or editables (-e) count, as does anything this reading does not know.
+func requiresAnything(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.HasPrefix(line, "-") {
+			return true
+		}
+		opt, _, _ := strings.Cut(strings.Fields(line)[0], "=")
+		switch opt {
+		case "-i", "--index-url", "--extra-index-url", "--no-index", "-f", "--find-links",
+			"--trusted-host", "--pre", "--prefer-binary", "--only-binary", "--no-binary":
+			continue
+		}
+		return true
+	}
+	return false
 }

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/instance/remote"
+	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/server"
+	"github.com/swcli/swcli/core/server/auth"
+	"github.com/swcli/swcli/core/store"
+)
+
+// copy: push and pull of a runtime with one incompressible layer
+// (SWCLI_BENCH_COPY_MIB, default 600 MiB) to an in-process swcli server on
+// 127.0.0.1, against curl sending / fetching the same bytes as one blob
+// (target >= 0.8x); a re-push (target 0 blob bytes); a push stopped
+// halfway through the layer, then resumed by a new client (target: bytes
+// sent again <= 10% of the layer + one chunk). Bytes are counted on the
+// server side.
+func init() {
+	register(Benchmark{Name: "copy", Run: func(env *Env) error {
+		ctx := context.Background()
+		mib := 600
+		if v, err := strconv.Atoi(os.Getenv("SWCLI_BENCH_COPY_MIB")); err == nil && v > 0 {
+			mib = v
+		}
+		const token = "swt_bench-copy-0123456789abcdef"
+		srv, _, err := benchServer(ctx, filepath.Join(env.Tmp, "copy-srv"), token)
+		if err != nil {
+			return err
+		}
+		var received atomic.Int64
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/blobs/uploads/") && r.Body != nil {
+				r.Body = countBody{r.Body, &received}
+			}
+			srv.ServeHTTP(w, r)
+		}))
+		defer hs.Close()
+
+		// The local version: config + one layer of random bytes.
+		root := filepath.Join(env.Tmp, "copy-local")
+		local, err := instance.OpenLocal(root)
+		if err != nil {
+			return err
+		}
+		layerFile := filepath.Join(env.Tmp, "copy-layer.bin")
+		layer, err := randomBlob(layerFile, int64(mib)<<20)
+		if err != nil {
+			return err
+		}
+		if err := putFile(local, layerFile, layer.Digest); err != nil {
+			return err
+		}
+		config := []byte(`{"name":"bench"}`)
+		cd := bundle.ConfigDescriptor(config)
+		if _, err := local.Registry().PutBlob(ctx, bytes.NewReader(config), cd.Digest); err != nil {
+			return err
+		}
+		m, err := bundle.Manifest(cd, []ocispec.Descriptor{layer}, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := local.PutManifest(ctx, "self", "bench", m, nil); err != nil {
+			return err
+		}
+		open := func(r string) (instance.Instance, error) {
+			return remote.Open(ctx, hs.URL, &instance.Known{URI: hs.URL, Token: token, Type: "cloud"}, r)
+		}
+
+		// curl: the same bytes as one blob, up and down.
+		auth := "Authorization: Bearer " + token
+		t0 := time.Now()
+		loc, err := exec.Command("curl", "-sf", "-X", "POST", "-H", auth, "-o", "/dev/null", "-w", "%header{location}", hs.URL+"/v2/self/runtime/curl/blobs/uploads/").Output()
+		if err != nil {
+			return fmt.Errorf("curl POST: %w", err)
+		}
+		sep := "?"
+		if strings.Contains(string(loc), "?") {
+			sep = "&"
+		}
+		if out, err := exec.Command("curl", "-sf", "-X", "PUT", "-H", auth, "-H", "Content-Type: application/octet-stream",
+			"-T", layerFile, hs.URL+string(loc)+sep+"digest="+layer.Digest.String()).CombinedOutput(); err != nil {
+			return fmt.Errorf("curl PUT: %v: %s", err, out)
+		}
+		curlUp := time.Since(t0)
+		t0 = time.Now()
+		if out, err := exec.Command("curl", "-sf", "-H", auth, "-o", filepath.Join(env.Tmp, "copy-curl.bin"), hs.URL+"/v2/self/runtime/curl/blobs/"+layer.Digest.String()).CombinedOutput(); err != nil {
+			return fmt.Errorf("curl GET: %v: %s", err, out)
+		}
+		curlDown := time.Since(t0)
+		// That server now has the blob: swcli pushes to a server over a
+		// fresh store, on the same address.
+		srv2, acc2, err := benchServer(ctx, filepath.Join(env.Tmp, "copy-srv2"), token)
+		if err != nil {
+			return err
+		}
+		srv = srv2
+		received.Store(0)
+
+		dst, err := open(root)
+		if err != nil {
+			return err
+		}
+		t0 = time.Now()
+		if _, err := instance.Copy(ctx, local, instance.Ref{Name: "bench"}, dst, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		push := time.Since(t0)
+		received.Store(0)
+		t0 = time.Now()
+		if _, err := instance.Copy(ctx, local, instance.Ref{Name: "bench"}, dst, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		repush, repushBytes := time.Since(t0), received.Load()
+
+		// One package changes: a new version shares the big layer and adds
+		// a 1 MiB one.
+		pkgFile := filepath.Join(env.Tmp, "copy-pkg.bin")
+		pkg, err := randomBlob(pkgFile, 1<<20)
+		if err != nil {
+			return err
+		}
+		if err := putFile(local, pkgFile, pkg.Digest); err != nil {
+			return err
+		}
+		config2 := []byte(`{"name":"bench","v":2}`)
+		cd2 := bundle.ConfigDescriptor(config2)
+		if _, err := local.Registry().PutBlob(ctx, bytes.NewReader(config2), cd2.Digest); err != nil {
+			return err
+		}
+		m2, err := bundle.Manifest(cd2, []ocispec.Descriptor{layer, pkg}, nil)
+		if err != nil {
+			return err
+		}
+		v2, err := local.PutManifest(ctx, "self", "bench", m2, nil)
+		if err != nil {
+			return err
+		}
+		received.Store(0)
+		if _, err := instance.Copy(ctx, local, instance.Ref{Name: "bench", Version: string(v2.Digest)}, dst, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		onePkg := received.Load()
+
+		back, err := instance.OpenLocal(filepath.Join(env.Tmp, "copy-back"))
+		if err != nil {
+			return err
+		}
+		src, err := open(back.Root())
+		if err != nil {
+			return err
+		}
+		t0 = time.Now()
+		if _, err := instance.Copy(ctx, src, instance.Ref{Name: "bench", Version: "v0"}, back, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		pull := time.Since(t0)
+
+		// Resume: a new project's push stops halfway through the layer.
+		if _, err := acc2.CreateProject(ctx, "resume", "admin", false); err != nil {
+			return err
+		}
+		half, err := open(root)
+		if err != nil {
+			return err
+		}
+		if err := half.PrepareWrite(ctx, instance.Ref{Project: "resume", Name: "bench2"}, false); err != nil {
+			return err
+		}
+		// Another digest, so the server has none of it: the same bytes plus one.
+		layer2, err := appendByte(layerFile, local)
+		if err != nil {
+			return err
+		}
+		w, err := half.Writer(ctx, layer2)
+		if err != nil {
+			return err
+		}
+		rc, err := local.Get(ctx, layer2.Digest, 0)
+		if err != nil {
+			return err
+		}
+		_, err = io.CopyN(w, rc, layer2.Size/2)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		_ = w.Close()
+		received.Store(0)
+		again, err := open(root)
+		if err != nil {
+			return err
+		}
+		_ = again.PrepareWrite(ctx, instance.Ref{Project: "resume", Name: "bench2"}, false)
+		w, err = again.Writer(ctx, layer2)
+		if err != nil {
+			return err
+		}
+		rc, err = local.Get(ctx, layer2.Digest, w.Offset())
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, rc)
+		rc.Close()
+		if err == nil {
+			err = w.Commit(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		resent := received.Load() - (layer2.Size - layer2.Size/2)
+
+		mb := float64(layer.Size) / (1 << 20)
+		env.Printf("copy-push: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (%d MiB layer; target >= 0.8x)", mb/push.Seconds(), mb/curlUp.Seconds(), curlUp.Seconds()/push.Seconds(), mib)
+		env.Printf("copy-pull: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (target >= 0.8x)", mb/pull.Seconds(), mb/curlDown.Seconds(), curlDown.Seconds()/pull.Seconds())
+		env.Printf("copy-repush: %d blob bytes moved in %s (target 0 bytes, < 0.5s)", repushBytes, secs(repush))
+		env.Printf("copy-one-package: %d bytes moved for a version whose one new layer is %d bytes (target <= that layer + 1 MB)", onePkg, pkg.Size)
+		env.Printf("copy-resume: %d bytes sent again after a stop halfway through a %d MiB layer = %.1f%% of it (chunk %d MiB; target <= 10%% + one chunk)",
+			max(resent, 0), mib, 100*float64(max(resent, 0))/float64(layer2.Size), remote.ChunkSize>>20)
+		return nil
+	}})
+}
+
+// benchServer is a swcli server over a new filesystem store in dir, whose
+// admin has token.
+func benchServer(ctx context.Context, dir, token string) (*server.Server, *auth.Auth, error) {
+	st, err := store.NewFS(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := server.New(server.Config{Accounts: acc, Registry: registry.New(st), AdminToken: token})
+	if err != nil {
+		return nil, nil, err
+	}
+	return srv, acc, srv.Bootstrap(ctx)
+}
+
+// putFile stores the file at path as blob d of local.
+func putFile(local *instance.Local, path string, d digest.Digest) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = local.Registry().PutBlob(context.Background(), f, d)
+	return err
+}
+
+type countBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b countBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// randomBlob writes size random bytes to path and describes them as a layer.
+func randomBlob(path string, size int64) (ocispec.Descriptor, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	defer f.Close()
+	dg := digest.SHA256.Digester()
+	if _, err := io.CopyN(io.MultiWriter(f, dg.Hash()), rand.Reader, size); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return layerOf(dg.Digest(), size), nil
+}
+
+// appendByte stores the layer file plus one byte as another blob of local.
+func appendByte(path string, local *instance.Local) (ocispec.Descriptor, error) {
+	if err := func() error {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.Write([]byte{1})
+		return err
+	}(); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	dg := digest.SHA256.Digester()
+	n, err := io.Copy(dg.Hash(), f)
+	f.Close()
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return layerOf(dg.Digest(), n), putFile(local, path, dg.Digest())
+}
+
+// layerOf describes random bytes as a snapshot layer: copy never opens a
+// layer, so the content need not be a tar.
+func layerOf(d digest.Digest, size int64) ocispec.Descriptor {
+	return bundle.LayerDescriptor(bundle.LayerInfo{Digest: d, Size: size, UncompressedSize: size}, bundle.RoleSnapshot, "")
+}

@@ -1,0 +1,111 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/layercache"
+	"github.com/swcli/swcli/core/mode"
+)
+
+// The host's side of the caches that make restore and create cost a link:
+// env layers go through core/layercache under the storage root, and modes
+// get a cache folder there (the venv mode keeps its pip seeds in it).
+
+// ModeCacheDir is the folder modes keep their caches in.
+func (s *Service) ModeCacheDir() string {
+	if s.StorageRoot == "" {
+		return ""
+	}
+	return filepath.Join(s.StorageRoot, "cache", "modes")
+}
+
+// withCaches gives env the host's cache folder and link mode.
+func (s *Service) withCaches(env mode.Env) mode.Env {
+	env.CacheDir = s.ModeCacheDir()
+	env.LinkMode = string(s.LinkMode)
+	return env
+}
+
+func (s *Service) unpackedLayers() *layercache.Cache {
+	if s.StorageRoot == "" {
+		return nil
+	}
+	return layercache.New(s.StorageRoot, s.LinkMode, func(f string, a ...any) { s.log().Debug(fmt.Sprintf(f, a...)) })
+}
+
+// placeLayer puts env layer d into prefix from the layer cache (unpacking
+// it there first when needed); own are the files relocation rewrites, which
+// prefix gets its own copies of.
+func (s *Service) placeLayer(ctx context.Context, lc *layercache.Cache, src *source, d ocispec.Descriptor, prefix string, own map[string]bool) error {
+	if lc == nil {
+		return src.extract(ctx, d, prefix)
+	}
+	unpacked, err := lc.Place(ctx, d.Digest, prefix, own, func(dir string) error { return src.extract(ctx, d, dir) })
+	if unpacked {
+		s.log().Debug("layer unpacked into the layer cache", "digest", d.Digest, "package", d.Annotations[bundle.AnnotationPackage], "size", d.Size)
+	}
+	return err
+}
+
+// relocatedFiles are the paths of a manifest's relocation lists.
+func relocatedFiles(rm *Manifest) map[string]bool {
+	own := map[string]bool{}
+	if r := rm.Relocation; r != nil {
+		for _, p := range append(append([]string(nil), r.TextFiles...), r.BinaryFiles...) {
+			own[filepath.ToSlash(p)] = true
+		}
+	}
+	return own
+}
+
+// LayerCacheStats says what gc freed from the layer cache (or would) and
+// what stays.
+type LayerCacheStats struct {
+	Freed layercache.Stats `json:"freed"`
+	Kept  layercache.Stats `json:"kept"`
+}
+
+// gcLayerCache removes the cached layers no stored version (live or in
+// the trash, which can be recovered) uses.
+func (s *Service) gcLayerCache(ctx context.Context, l *instance.Local, dryRun bool) (LayerCacheStats, error) {
+	lc := s.unpackedLayers()
+	if lc == nil {
+		return LayerCacheStats{}, nil
+	}
+	live := map[digest.Digest]bool{}
+	for _, p := range s.projects() {
+		rts, err := l.ListRuntimes(ctx, p, true)
+		if err != nil {
+			return LayerCacheStats{}, err
+		}
+		for _, rt := range rts {
+			vs, err := l.ListVersions(ctx, p, rt.Name, true)
+			if err != nil {
+				return LayerCacheStats{}, err
+			}
+			for _, v := range vs {
+				b, err := LoadBundle(ctx, l, v)
+				if err != nil && v.Removed {
+					continue // in the trash and no longer readable: not restorable either
+				}
+				if err != nil {
+					return LayerCacheStats{}, fmt.Errorf("gc: layers of %s: %w", v.Short, err)
+				}
+				for _, role := range []string{bundle.RoleBase, bundle.RolePackage} {
+					for _, l := range b.Layers(role) {
+						live[l.Digest] = true
+					}
+				}
+			}
+		}
+	}
+	freed, kept, err := lc.GC(ctx, live, dryRun)
+	return LayerCacheStats{Freed: freed, Kept: kept}, err
+}

@@ -1,0 +1,196 @@
+package treecache_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/swcli/swcli/internal/linkfile"
+	"github.com/swcli/swcli/internal/treecache"
+)
+
+func fillTree(dir string) error {
+	if err := os.MkdirAll(filepath.Join(dir, "pkg", "sub"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pkg", "a.py"), []byte("print('a')\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pkg", "sub", "tool"), []byte("#!/bin/sh\necho tool\n"), 0o755); err != nil {
+		return err
+	}
+	return os.Symlink("a.py", filepath.Join(dir, "pkg", "link.py"))
+}
+
+func use(t *testing.T, c *treecache.Cache, key, target string) (filled bool) {
+	t.Helper()
+	l := &linkfile.Linker{Mode: linkfile.Auto}
+	require.NoError(t, c.Use(context.Background(), key, fillTree, func(dir string, m treecache.Manifest, f bool) error {
+		filled = f
+		return treecache.LinkTree(dir, m, target, treecache.Placement{Linker: l})
+	}))
+	return filled
+}
+
+func TestFillOnceLinkAfter(t *testing.T) {
+	c := &treecache.Cache{Root: t.TempDir()}
+	a, b := t.TempDir(), t.TempDir()
+	assert.True(t, use(t, c, "k1", a))
+	assert.False(t, use(t, c, "k1", b))
+	for _, d := range []string{a, b} {
+		got, err := os.ReadFile(filepath.Join(d, "pkg", "a.py"))
+		require.NoError(t, err)
+		assert.Equal(t, "print('a')\n", string(got))
+		tgt, err := os.Readlink(filepath.Join(d, "pkg", "link.py"))
+		require.NoError(t, err)
+		assert.Equal(t, "a.py", tgt)
+		st, err := os.Stat(filepath.Join(d, "pkg", "sub", "tool"))
+		require.NoError(t, err)
+		assert.NotZero(t, st.Mode().Perm()&0o100, "executable bit kept")
+	}
+	st, err := os.Stat(filepath.Join(c.EntryDir("k1"), "pkg", "a.py"))
+	require.NoError(t, err)
+	assert.Zero(t, st.Mode().Perm()&0o222, "cached files are read-only")
+	ents, err := c.Entries()
+	require.NoError(t, err)
+	require.Len(t, ents, 1)
+	assert.Equal(t, int64(len("print('a')\n")+len("#!/bin/sh\necho tool\n")), ents[0].Size)
+	require.NoError(t, c.Remove(context.Background(), "k1"))
+	assert.False(t, c.Has("k1"))
+}
+
+// TestDamagedEntryIsRefilled removes, truncates and rewrites cached files:
+// each is detected and the entry unpacked again, never linked as it is.
+func TestDamagedEntryIsRefilled(t *testing.T) {
+	for name, damage := range map[string]func(p string) error{
+		"removed":   os.Remove,
+		"truncated": func(p string) error { return os.Truncate(p, 3) },
+		"changed": func(p string) error {
+			// same size, new content; the mtime moves as any write moves it
+			if err := os.Chmod(p, 0o644); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, []byte("print('X')\n"), 0o644); err != nil {
+				return err
+			}
+			later := time.Now().Add(time.Minute)
+			return os.Chtimes(p, later, later)
+		},
+		"changed-same-mtime": func(p string) error {
+			st, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
+			if err := os.Chmod(p, 0o644); err != nil {
+				return err
+			}
+			// a copy back over the file: new inode, same size and mtime
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, []byte("print('X')\n"), 0o444); err != nil {
+				return err
+			}
+			return os.Chtimes(p, st.ModTime(), st.ModTime())
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := &treecache.Cache{Root: t.TempDir()}
+			use(t, c, "k", t.TempDir())
+			require.NoError(t, damage(filepath.Join(c.EntryDir("k"), "pkg", "a.py")))
+			assert.Error(t, c.Verify(context.Background(), "k"))
+			dst := t.TempDir()
+			assert.True(t, use(t, c, "k", dst), "a damaged entry is filled again")
+			got, err := os.ReadFile(filepath.Join(dst, "pkg", "a.py"))
+			require.NoError(t, err)
+			assert.Equal(t, "print('a')\n", string(got))
+			assert.NoError(t, c.Verify(context.Background(), "k"))
+		})
+	}
+}
+
+// TestConcurrentFillsMakeOneEntry runs fills of one key at once (each with
+// its own open of the lock, as two processes would): all succeed, one fills.
+func TestConcurrentFillsMakeOneEntry(t *testing.T) {
+	c := &treecache.Cache{Root: t.TempDir()}
+	var fills atomic.Int32
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			dst := t.TempDir()
+			errs[i] = c.Use(context.Background(), "k", func(dir string) error {
+				fills.Add(1)
+				return fillTree(dir)
+			}, func(dir string, m treecache.Manifest, _ bool) error {
+				return treecache.LinkTree(dir, m, dst, treecache.Placement{Linker: &linkfile.Linker{}})
+			})
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		assert.NoError(t, err)
+	}
+	assert.Equal(t, int32(1), fills.Load())
+	ents, _ := c.Entries()
+	assert.Len(t, ents, 1)
+}
+
+// TestKilledFillLeavesNoEntry kills a child process with SIGKILL at each
+// hook point of a fill: the entry never looks complete, and the next Use
+// fills it and clears what the child left.
+func TestKilledFillLeavesNoEntry(t *testing.T) {
+	if root := os.Getenv("TREECACHE_CHILD_ROOT"); root != "" {
+		point := os.Getenv("TREECACHE_CHILD_POINT")
+		c := &treecache.Cache{Root: root, Hook: func(p string) {
+			if p == point {
+				fmt.Println("AT", p)
+				select {} // wait to be killed
+			}
+		}}
+		_ = c.Use(context.Background(), "k", fillTree, func(string, treecache.Manifest, bool) error { return nil })
+		os.Exit(3)
+	}
+	for _, point := range []string{"filled", "manifest"} {
+		t.Run(point, func(t *testing.T) {
+			root := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestKilledFillLeavesNoEntry$")
+			cmd.Env = append(os.Environ(), "TREECACHE_CHILD_ROOT="+root, "TREECACHE_CHILD_POINT="+point)
+			out, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			line, err := bufio.NewReader(out).ReadString('\n')
+			require.NoError(t, err)
+			require.Equal(t, "AT "+point+"\n", line)
+			require.NoError(t, cmd.Process.Kill())
+			_ = cmd.Wait()
+			c := &treecache.Cache{Root: root}
+			assert.False(t, c.Has("k"), "a killed fill must not look complete")
+			left, _ := filepath.Glob(filepath.Join(root, "tmp", "k.*"))
+			assert.NotEmpty(t, left, "the child's temp folder is there (it was killed mid-fill)")
+			assert.True(t, use(t, c, "k", t.TempDir()))
+			left, _ = filepath.Glob(filepath.Join(root, "tmp", "k.*"))
+			assert.Empty(t, left, "the next fill cleared it")
+			assert.NoError(t, c.Verify(context.Background(), "k"))
+		})
+	}
+}
+
+func TestBadKey(t *testing.T) {
+	c := &treecache.Cache{Root: t.TempDir()}
+	err := c.Use(context.Background(), "../x", fillTree, func(string, treecache.Manifest, bool) error { return nil })
+	var ke *treecache.KeyError
+	assert.ErrorAs(t, err, &ke)
+}

@@ -1,0 +1,4 @@
+package venvmode
+
+// RequiresAnything is requiresAnything, for the external tests.
+var RequiresAnything = requiresAnything
