@@ -125,12 +125,16 @@ func isFlag(flags []cli.Flag, arg string) bool {
 	return false
 }
 
+// takesValue says whether the flag arg names takes a value. flags go from
+// global to the innermost command's, and the innermost wins: `build -v
+// PREFIX` is build's --venv, not the global --verbose.
 func takesValue(flags []cli.Flag, arg string) bool {
 	name := strings.TrimLeft(arg, "-")
 	if k := strings.IndexByte(name, '='); k >= 0 {
 		name = name[:k]
 	}
-	for _, f := range flags {
+	for i := len(flags) - 1; i >= 0; i-- {
+		f := flags[i]
 		for _, n := range f.Names() {
 			if n == name {
 				if bf, ok := f.(*cli.BoolFlag); ok && bf != nil {

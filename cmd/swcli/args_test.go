@@ -24,6 +24,15 @@ func TestReorderArgs(t *testing.T) {
 		{[]string{"rt", "run", "wd", "python", "-c", "x", "--verbose"},
 			[]string{"rt", "run", "--", "wd", "python", "-c", "x", "--verbose"}},
 		{[]string{"--version"}, []string{"--version"}},
+		// Starwhale's multi-letter short flags, in either position; a
+		// command's -v (build --venv) shadows the global -v.
+		{[]string{"runtime", "build", "-v", "/p", "-dpo", "-n", "x"},
+			[]string{"runtime", "build", "-v", "/p", "-dpo", "-n", "x"}},
+		{[]string{"runtime", "build", "wd", "-dcc", "-cp", "/c", "--arch", "amd64"},
+			[]string{"runtime", "build", "-dcc", "-cp", "/c", "--arch", "amd64", "--", "wd"}},
+		{[]string{"-v", "runtime", "build", "-cp", "/c"}, []string{"-v", "runtime", "build", "-cp", "/c"}},
+		{[]string{"runtime", "list", "project/self", "-fl", "latest", "-sr"},
+			[]string{"runtime", "list", "-fl", "latest", "-sr", "--", "project/self"}},
 	}
 	for _, c := range cases {
 		got := reorderArgs(app, append([]string{"swcli"}, c.in...))

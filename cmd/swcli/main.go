@@ -36,6 +36,9 @@ func main() {
 func run(args []string) int {
 	a := &appState{}
 	app := newApp(a)
+	if words, ok := completeArgs(args); ok {
+		return runComplete(app, words)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a.ctx = ctx
@@ -178,6 +181,7 @@ func newApp(a *appState) *cli.App {
 			instanceCommand(a),
 			userCommand(a),
 			projectCommand(a),
+			completionCommand(),
 		},
 		ExitErrHandler:  func(*cli.Context, error) {},
 		CommandNotFound: commandNotFound,

@@ -73,6 +73,8 @@ func runtimeCommand(a *appState) *cli.Command {
 			activateCommand(a),
 			runCommand(a),
 			dockerizeCommand(a),
+			diffCommand(a),
+			lockCommand(a),
 		}, versionCommands(a)...),
 	}
 }

@@ -33,12 +33,6 @@ import (
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
-type stSummary struct {
-	Name     string    `json:"name"`
-	Versions int       `json:"versions"`
-	Latest   stVersion `json:"latest"`
-}
-
 // stAppendReq adds a line to wd/requirements.txt (a comment is enough to
 // make a new version).
 func stAppendReq(t *testing.T, wd, line string) {
@@ -65,11 +59,10 @@ func TestStoreE2E(t *testing.T) {
 	require.Equal(t, []string{"v2", "latest", "mytag"}, b2.Tags)
 
 	// list and history.
-	list := stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list").stdout)
-	require.Len(t, list, 1)
+	list := stJSON[[]stVersion](t, c.ok("-o", "json", "runtime", "list").stdout)
+	require.Len(t, list, 3, "a row a version")
 	assert.Equal(t, "store-rt", list[0].Name)
-	assert.Equal(t, 3, list[0].Versions)
-	assert.Equal(t, b2.Version, list[0].Latest.Short)
+	assert.Equal(t, []string{b2.Version, b1.Version, b0.Version}, stShorts(list), "newest first")
 	assert.Contains(t, c.ok("runtime", "list").stdout, b2.Version)
 	assert.Equal(t, "[]", strings.TrimSpace(c.ok("-o", "json", "runtime", "list", "--project", "empty").stdout))
 	h := c.stHistory("store-rt")
@@ -138,10 +131,13 @@ func TestStoreE2E(t *testing.T) {
 	for _, v := range all {
 		assert.Equal(t, v.Short == b1.Version, v.Removed, v.Short)
 	}
-	list = stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list").stdout)
-	assert.Equal(t, 2, list[0].Versions)
-	list = stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list", "--show-removed").stdout)
-	assert.Equal(t, 3, list[0].Versions)
+	list = stJSON[[]stVersion](t, c.ok("-o", "json", "runtime", "list").stdout)
+	assert.Equal(t, []string{b2.Version, b0.Version}, stShorts(list))
+	list = stJSON[[]stVersion](t, c.ok("-o", "json", "runtime", "list", "--show-removed").stdout)
+	require.Len(t, list, 3, "the removed version is its own row")
+	for _, v := range list {
+		assert.Equal(t, v.Short == b1.Version, v.Removed, v.Short)
+	}
 	c.stFailSame([]string{"removed"}, "runtime", "info", "store-rt/version/"+b1.Version)
 	rv := stJSON[stVersion](t, c.ok("-o", "json", "runtime", "recover", "store-rt/version/"+b1.Version[:6]).stdout)
 	assert.Equal(t, b1.Version, rv.Short)
@@ -483,7 +479,7 @@ func TestStoreKillAndConcurrency(t *testing.T) {
 	require.Equal(t, 0, res[0].code, "%s", res[0])
 	require.Equal(t, 0, res[1].code, "%s", res[1])
 	ba, bb := stJSON[stBuild](t, res[0].stdout), stJSON[stBuild](t, res[1].stdout)
-	list := stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list").stdout)
+	list := stJSON[[]stVersion](t, c.ok("-o", "json", "runtime", "list").stdout)
 	require.Len(t, list, 2)
 	assert.Equal(t, "conc-a", list[0].Name)
 	assert.Equal(t, "conc-b", list[1].Name)
@@ -546,7 +542,7 @@ func TestStoreKillAndConcurrency(t *testing.T) {
 		before := c.stHistory("conc-b")
 		stKilledAt(t, c, at, "runtime", "build", "--no-cache", wdB)
 		assert.Equal(t, stShorts(before), stShorts(c.stHistory("conc-b")), "after a kill at %q", at)
-		list := stJSON[[]stSummary](t, c.ok("-o", "json", "runtime", "list").stdout)
+		list := stJSON[[]stVersion](t, c.ok("-o", "json", "runtime", "list", "-fl", "latest").stdout)
 		assert.Len(t, list, 2)
 	}
 	nb := c.stBuildOK(wdB)

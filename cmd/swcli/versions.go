@@ -12,6 +12,7 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/spec"
 	"github.com/swcli/swcli/core/uri"
 	"github.com/swcli/swcli/core/workflow"
 )
@@ -34,37 +35,83 @@ func buildCommand(a *appState) *cli.Command {
 		Name:      "build",
 		Usage:     "lock the workdir's environment and store it as a new version (a .swrt bundle) in the local store",
 		ArgsUsage: "WORKDIR",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "runtime-yaml", Aliases: []string{"f"}, Usage: "runtime.yaml to use, relative to WORKDIR"},
 			projectFlag(),
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "add a tag (repeatable)"},
 			&cli.BoolFlag{Name: "lock-only", Usage: "store the lock and the snapshot only, no environment layers"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "remake the environment from scratch and repack every layer"},
 			&cli.BoolFlag{Name: "include-editable", Usage: "pack editable installs as regular files instead of refusing them"},
-		},
+			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Usage: "runtime name (default: the name in runtime.yaml)"},
+			&cli.StringFlag{Name: "cuda", Usage: "CUDA version X.Y the runtime needs (replaces environment.cuda)"},
+			&cli.StringFlag{Name: "cudnn", Usage: "cuDNN version N (replaces environment.cudnn)"},
+			&cli.StringSliceFlag{Name: "arch", Usage: "architecture: noarch, amd64, arm64 (replaces environment.arch; repeatable)"},
+			&cli.BoolFlag{Name: "dump-pip-options", Aliases: []string{"dpo"}, Usage: "put your pip config, secrets masked, into the bundle"},
+			&cli.BoolFlag{Name: "dump-condarc", Aliases: []string{"dcc"}, Usage: "put your condarc, secrets masked, into the bundle"},
+			&cli.StringFlag{Name: "push", Usage: "after the build, copy the version to this instance, project or .swrt file"},
+			&cli.BoolFlag{Name: "force-push", Usage: "with --push: overwrite a file and move tags at the destination"},
+		}, envSourceFlags("build")...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return usage(c, "give one WORKDIR, got %d arguments", c.NArg())
+			}
+			if c.Bool("force-push") && c.String("push") == "" {
+				return usage(c, "--force-push needs --push URI")
 			}
 			svc, err := a.service()
 			if err != nil {
 				return err
 			}
+			// Open the push destination first: a bad one stores nothing.
+			var dst instance.Instance
+			var du uri.URI
+			if p := c.String("push"); p != "" {
+				if dst, du, err = a.open(c, p); err != nil {
+					return err
+				}
+				if du.Kind() == uri.KindVersion {
+					return usage(c, "--push %q names a version; give an instance, a project ([INSTANCE/]project/P) or a .swrt file", p)
+				}
+			}
+			from := envSource(c)
 			wd := c.Args().First()
-			if wd == "" {
+			if wd == "" && !from.Given() {
 				wd = "."
 			}
-			res, err := svc.Build(c.Context, workflow.BuildOptions{Workdir: wd, SpecFile: c.String("runtime-yaml"),
+			res, err := svc.Build(c.Context, workflow.BuildOptions{Workdir: wd, SpecFile: c.String("runtime-yaml"), From: from,
 				Project: c.String("project"), Tags: c.StringSlice("tag"), LockOnly: c.Bool("lock-only"),
-				NoCache: c.Bool("no-cache"), IncludeEditable: c.Bool("include-editable")})
+				NoCache: c.Bool("no-cache"), IncludeEditable: c.Bool("include-editable"),
+				Overrides:     spec.Overrides{Name: c.String("name"), CUDA: c.String("cuda"), CUDNN: c.String("cudnn"), Arch: c.StringSlice("arch")},
+				DumpPipConfig: c.Bool("dump-pip-options"), DumpCondarc: c.Bool("dump-condarc")})
 			a.doneEvents()
 			if err != nil {
 				return err
 			}
-			return a.render(res, func() {
+			out := struct {
+				*workflow.BuildResult
+				Pushed *instance.CopyResult `json:"pushed,omitempty"`
+			}{BuildResult: res}
+			if dst != nil {
+				l, err := svc.Instances().Local()
+				if err != nil {
+					return err
+				}
+				pr, err := instance.Copy(a.byteProgress(c.Context), l, instance.Ref{Project: c.String("project"), Name: res.Name, Version: res.Digest},
+					dst, instance.RefOf(du), instance.CopyOptions{Force: c.Bool("force-push"), Progress: a.copyProgress()})
+				a.doneEvents()
+				if err != nil {
+					return fmt.Errorf("built %s version %s, but --push failed: %w", res.Name, res.Version, err)
+				}
+				out.Pushed = &pr
+			}
+			return a.render(out, func() {
 				fmt.Printf("built %s version %s (%s), %s in %d layers (%d reused)\n", res.Name, res.Version,
 					strings.Join(res.Tags, ", "), humanSize(res.Size), res.Layers, res.Reused)
 				fmt.Println(res.URI)
+				if out.Pushed != nil {
+					fmt.Printf("pushed to %s (%d of %d blobs sent, %s)\n", dst.URI(out.Pushed.Version).String(),
+						out.Pushed.Copied, out.Pushed.Blobs, humanSize(out.Pushed.BytesCopied))
+				}
 			})
 		},
 	}
@@ -76,7 +123,12 @@ func listCommand(a *appState, k registry.Kind) *cli.Command {
 		Aliases:   []string{"ls"},
 		Usage:     kindText(k, "list the runtimes of a project"),
 		ArgsUsage: "[[INSTANCE/]project/P]",
-		Flags:     []cli.Flag{projectFlag(), &cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "include removed versions"}},
+		Flags: []cli.Flag{projectFlag(),
+			&cli.BoolFlag{Name: "show-removed", Aliases: []string{"sr"}, Usage: "add each removed version as its own row"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"fl"}, Usage: "filter (repeatable): " + strings.Join(workflow.ListFilters, ", ")},
+			&cli.IntFlag{Name: "page", Value: 1, Usage: "page to show, from 1"},
+			&cli.IntFlag{Name: "size", Value: 0, Usage: "rows a page (0: all)"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return usage(c, "give at most one project URI ([INSTANCE/]project/P), or use --project")
@@ -92,16 +144,24 @@ func listCommand(a *appState, k registry.Kind) *cli.Command {
 			if u.Kind() != uri.KindProject && u.Kind() != uri.KindFile {
 				return usage(c, "%q names a %s; give a project ([INSTANCE/]project/P)", arg, u.Kind())
 			}
-			rts, err := inst.ListRuntimes(c.Context, u.Project, c.Bool("show-removed"))
+			page, err := workflow.List(c.Context, inst, workflow.ListOptions{Project: u.Project, Filters: c.StringSlice("filter"),
+				ShowRemoved: c.Bool("show-removed"), Page: c.Int("page"), Size: c.Int("size")})
 			if err != nil {
 				return err
 			}
-			return a.render(nonNil(rts), func() {
+			return a.render(page.Rows, func() {
 				var rows [][]string
-				for _, r := range rts {
-					rows = append(rows, []string{r.Name, r.Latest.Short, strings.Join(r.Latest.Tags, ","), fmt.Sprint(r.Versions), humanSize(r.Latest.Size), ago(r.Latest.Created)})
+				for _, v := range page.Rows {
+					state := ""
+					if v.Removed {
+						state = "removed"
+					}
+					rows = append(rows, []string{v.Name, v.Short, strings.Join(v.Tags, ","), humanSize(v.Size), ago(v.Created), state})
 				}
-				printTable([]string{"NAME", "LATEST", "TAGS", "VERSIONS", "SIZE", "CREATED"}, rows)
+				printTable([]string{"NAME", "VERSION", "TAGS", "SIZE", "CREATED", ""}, rows)
+				if page.Pages > 1 {
+					fmt.Printf("page %d of %d (%d rows; --page N for another)\n", page.Page, page.Pages, page.Total)
+				}
 			})
 		},
 	}
@@ -357,6 +417,7 @@ func copyCommand(a *appState, k registry.Kind) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "tag the version at DEST (repeatable)"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "overwrite an existing DEST file; move SRC's tags at DEST even when they are on another version"},
+			&cli.StringSliceFlag{Name: "ignore-tag", Aliases: []string{"i"}, Usage: "a tag of SRC not to carry to DEST (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
@@ -381,7 +442,7 @@ func copyCommand(a *appState, k registry.Kind) *cli.Command {
 				return usage(c, "%s", kindText(k, "-t: a .swrt file keeps no tags; tag the version where you copy the file to"))
 			}
 			res, err := instance.Copy(a.byteProgress(c.Context), src, instance.RefOf(su), dst, instance.RefOf(du),
-				instance.CopyOptions{Tags: c.StringSlice("tag"), Force: c.Bool("force"), Progress: a.copyProgress()})
+				instance.CopyOptions{Tags: c.StringSlice("tag"), Force: c.Bool("force"), IgnoreTags: c.StringSlice("ignore-tag"), Progress: a.copyProgress()})
 			a.doneEvents()
 			if err != nil {
 				return err

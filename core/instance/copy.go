@@ -22,6 +22,8 @@ type CopyOptions struct {
 	// are on another version there (else those are kept where they are and
 	// reported in CopyResult.TagsKept), and overwrites a destination file.
 	Force bool
+	// IgnoreTags are user tags of the source not carried to the destination.
+	IgnoreTags []string
 	// Progress, if set, hears each blob as it starts (done of total blobs).
 	Progress func(done, total int)
 }
@@ -55,7 +57,7 @@ type CopyResult struct {
 //     every digest on Commit;
 //  4. put the manifest as a version at the destination (it gets its own vN;
 //     latest moves to it; opts.Tags are set);
-//  5. carry the source's user tags: a tag that is on another version at the
+//  5. carry the source's user tags (but opts.IgnoreTags): a tag that is on another version at the
 //     destination stays there unless opts.Force. A destination without tags
 //     (a .swrt file) drops them.
 //
@@ -111,6 +113,9 @@ func Copy(ctx context.Context, src Place, from Ref, dst Place, to Ref, opts Copy
 	for _, t := range v.Tags {
 		if registry.CheckUserTags([]string{t}) != nil || slices.Contains(nv.Tags, t) {
 			continue // latest, vN: the destination gives its own
+		}
+		if slices.Contains(opts.IgnoreTags, t) {
+			continue
 		}
 		tv, err := dst.Tag(ctx, at, []string{t}, opts.Force)
 		var te *registry.TagExistsError

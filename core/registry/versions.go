@@ -673,3 +673,25 @@ func (v Version) hasTag(tag string) bool {
 	}
 	return false
 }
+
+// RuntimeNames lists the names of a project's runtimes from the store's
+// keys alone, reading no record: fast enough for shell completion. A runtime
+// whose versions are all removed is listed too.
+func (r *Registry) RuntimeNames(ctx context.Context, project string) ([]string, error) {
+	if err := checkSegment("project", project); err != nil {
+		return nil, err
+	}
+	base := projectsPrefix + project + "/runtimes/"
+	var out []string
+	seen := map[string]bool{}
+	err := r.s.List(ctx, base, func(info store.Info) error {
+		parts := strings.Split(strings.TrimPrefix(info.Key, base), "/")
+		if len(parts) == 3 && parts[1] == "versions" && !seen[parts[0]] {
+			seen[parts[0]] = true
+			out = append(out, parts[0])
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}

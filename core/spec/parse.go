@@ -354,13 +354,8 @@ func (p *parser) environment(n *yaml.Node, field string, env *Environment) (pyNo
 			}
 			items, _ := p.list(v, f, true)
 			for i, a := range arches {
-				switch a {
-				case "x86_64":
-					a = "amd64"
-				case "aarch64":
-					a = "arm64"
-				}
-				if !slices.Contains(Arches, a) {
+				a, ok := NormalizeArch(a)
+				if !ok {
 					at, af := deref(v), f
 					if len(items) > i {
 						at, af = deref(items[i]), index(f, i)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -34,6 +35,15 @@ type BuildOptions struct {
 	// IncludeEditable packs editable installs as regular files instead of
 	// refusing them.
 	IncludeEditable bool
+	// Overrides replace the runtime.yaml's name, CUDA, cuDNN and arch
+	// (build -n, --cuda, --cudnn, --arch).
+	Overrides spec.Overrides
+	// DumpPipConfig and DumpCondarc put the user's pip config and condarc,
+	// secrets masked, into the snapshot (build -dpo, -dcc).
+	DumpPipConfig, DumpCondarc bool
+	// From builds an environment that already exists, as it is, instead of
+	// a workdir (Workdir and SpecFile must then be empty).
+	From EnvSource
 }
 
 // BuildResult is what build prints.
@@ -53,13 +63,26 @@ type buildInput struct {
 	wd, relSpec string
 	project     string
 	sp, rs      *spec.Spec // as written, and resolved against wd
+	// prefix is the existing environment a build of one packs (else the
+	// workdir's own).
+	prefix string
 }
 
 // Build makes sure the workdir's environment exists and holds the declared
 // dependencies, checks it (pip check), locks it, and stores a bundle of it in
 // the local store as a new version.
 func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
-	in, err := checkBuild(o)
+	var in *buildInput
+	var err error
+	if o.From.Given() {
+		in, err = s.checkFromEnv(o)
+	} else {
+		in, err = checkBuild(o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	dumped, err := dumpConfigs(in.wd, o.DumpPipConfig, o.DumpCondarc)
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +96,16 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	getMode := sync.OnceValues(func() (mode.Mode, error) { return s.Modes.Mode(ctx, in.sp.Mode) })
 
 	// 1. The environment, holding what runtime.yaml declares.
-	prefix := PrefixOf(in.wd, in.sp.Mode)
+	// An existing environment is taken as it is, never changed.
+	prefix := in.prefix
+	if prefix == "" {
+		prefix = PrefixOf(in.wd, in.sp.Mode)
+	}
 	env := EnvFor(in.wd, prefix, in.rs, mode.Python{Version: in.sp.Python})
-	if err := s.ensureEnv(ctx, getMode, in.wd, in.relSpec, in.rs, env, o.NoCache); err != nil {
-		return nil, err
+	if in.prefix == "" {
+		if err := s.ensureEnv(ctx, getMode, in.wd, in.relSpec, in.rs, env, o.NoCache); err != nil {
+			return nil, err
+		}
 	}
 
 	// 2. Lock and pack the env layers at once (see lockAndPack).
@@ -106,6 +135,8 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if err != nil {
 		return nil, err
 	}
+	snapFiles = append(snapFiles, dumped...)
+	sort.Strings(snapFiles)
 	snapPacked, err := pk.prepare(ctx, []layerJob{{role: bundle.RoleSnapshot, root: in.wd, files: snapFiles}})
 	if err != nil {
 		return nil, err
@@ -145,20 +176,12 @@ func checkBuild(o BuildOptions) (*buildInput, error) {
 	if st, err := os.Stat(wd); err != nil || !st.IsDir() {
 		return nil, usagef("workdir %s does not exist", displayDir(o.Workdir))
 	}
-	for _, t := range o.Tags {
-		if registry.IsReservedTag(t) {
-			return nil, usagef("-t %s: tag %q is reserved (latest and vN are given automatically); choose another tag", t, t)
-		}
-		if err := registry.CheckUserTags([]string{t}); err != nil {
-			return nil, usagef("-t %s: %v", t, err)
-		}
+	if err := o.checkTagsAndProject(); err != nil {
+		return nil, err
 	}
 	in := &buildInput{wd: wd, project: o.Project}
 	if in.project == "" {
 		in.project = instance.DefaultProject
-	}
-	if err := spec.ValidateName(in.project); err != nil {
-		return nil, usagef("--project: %v", err)
 	}
 	specFile := o.SpecFile
 	if specFile == "" {
@@ -176,10 +199,31 @@ func checkBuild(o BuildOptions) (*buildInput, error) {
 	if in.sp, err = spec.Load(specPath); err != nil {
 		return nil, err
 	}
+	if err := o.Overrides.Apply(in.sp); err != nil {
+		return nil, usagef("%v", err)
+	}
 	if in.rs, err = in.sp.Resolve(wd); err != nil {
 		return nil, err
 	}
 	return in, nil
+}
+
+// checkTagsAndProject checks the -t tags and the --project name.
+func (o BuildOptions) checkTagsAndProject() error {
+	for _, t := range o.Tags {
+		if registry.IsReservedTag(t) {
+			return usagef("-t %s: tag %q is reserved (latest and vN are given automatically); choose another tag", t, t)
+		}
+		if err := registry.CheckUserTags([]string{t}); err != nil {
+			return usagef("-t %s: %v", t, err)
+		}
+	}
+	if o.Project != "" {
+		if err := spec.ValidateName(o.Project); err != nil {
+			return usagef("--project: %v", err)
+		}
+	}
+	return nil
 }
 
 // runtimeManifest is the config blob of the bundle (its relocation record
