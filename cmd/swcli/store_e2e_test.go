@@ -245,8 +245,8 @@ func TestStoreE2E(t *testing.T) {
 	c2.stFailSame(nil, "runtime", "copy", "local/project/p2/runtime/store-rt", filepath.Join(root, "no", "such", "dir", "x.swrt"))
 	c2.stFailSame([]string{"version"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "local/project/p9/runtime/x/version/v1")
 	c2.stFailSame([]string{"prod", "not known", "login"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "cloud://prod/project/p9")
-	c2.stFailSame([]string{"http://127.0.0.1:9", "not available yet"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "http://127.0.0.1:9/project/p9")
-	c2.stFailSame([]string{"not available yet"}, "runtime", "history", "oci://127.0.0.1:9/project/p/runtime/store-rt")
+	c2.stFailSame([]string{"http://127.0.0.1:9", "cannot reach"}, "runtime", "copy", "local/project/p2/runtime/store-rt", "http://127.0.0.1:9/project/p9")
+	c2.stFailSame([]string{"oci://127.0.0.1:9", "cannot reach"}, "runtime", "history", "oci://127.0.0.1:9/project/p/runtime/store-rt")
 	// Between projects of one instance: the version arrives with its own vN,
 	// and no blob is copied (the store holds them already).
 	blobs2 := len(c2.stBlobs())
