@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 )
 
@@ -75,9 +74,4 @@ func Subshell(shell, script, name string) (int, error) {
 		return 1, err
 	}
 	return 0, nil
-}
-
-// ShellQuote quotes s for POSIX shells.
-func ShellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
