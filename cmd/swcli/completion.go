@@ -174,6 +174,7 @@ func runtimeCandidates(ctx context.Context, cur string) []string {
 	names, _ := l.Registry().RuntimeNames(ctx, instance.DefaultProject)
 	return names
 }
+
 // completeArgs says whether args are a completion request, which skips the
 // flag reordering (the words are the user's, as typed).
 func completeArgs(args []string) ([]string, bool) {
