@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -211,15 +213,35 @@ func (r *Runner) Rerun(ctx context.Context, id string, o CreateOptions) (*Record
 	if old.Runtime == nil {
 		return nil, fmt.Errorf("job %s never resolved its runtime; nothing to run again", old.ID)
 	}
-	o.Runtime, o.Argv, o.Handler, o.RerunOf = old.Runtime.Exact, old.Command, "", old.ID
+	o.Runtime, o.Argv, o.Handler, o.RerunOf = r.here(ctx, uri.ArtifactRuntime, old.Runtime), old.Command, "", old.ID
 	o.Model, o.Datasets = "", nil
 	if old.Model != nil {
-		o.Model = old.Model.Exact
+		o.Model = r.here(ctx, string(registry.KindModel), old.Model)
 	}
 	for _, d := range old.Datasets {
-		o.Datasets = append(o.Datasets, d.Exact)
+		o.Datasets = append(o.Datasets, r.here(ctx, string(registry.KindDataset), &d))
 	}
 	return r.Create(ctx, o)
+}
+
+// here names version a of kind k where this machine has it: by its digest
+// in the local instance (its project, else the default one) when stored
+// there, as after copying the versions of an imported job, else where the
+// job found it (a.Exact). The digest is the version, so either is the same.
+func (r *Runner) here(ctx context.Context, k string, a *Artifact) string {
+	for _, p := range slices.Compact([]string{cmp.Or(a.Project, uri.DefaultProject), uri.DefaultProject}) {
+		u := uri.URI{Instance: uri.LocalInstance, Project: p, Artifact: k, Name: a.Name, Version: a.Digest}
+		inst, err := r.Svc.Instances().Open(ctx, u)
+		if err != nil {
+			continue
+		}
+		_, err = inst.Resolve(ctx, instance.RefOf(u), false)
+		inst.Close()
+		if err == nil {
+			return u.String()
+		}
+	}
+	return a.Exact
 }
 
 // artifact resolves a model or dataset URI and reads its version.
@@ -303,7 +325,8 @@ func envName(name string) string {
 	return strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
 }
 
-// outputs lists the files the handler wrote to output/ (slash paths).
+// outputs lists the files the handler wrote to output/ (slash paths,
+// sorted).
 func outputs(dir string) []string {
 	out := []string{}
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -313,5 +336,6 @@ func outputs(dir string) []string {
 		}
 		return nil
 	})
+	slices.Sort(out)
 	return out
 }
