@@ -181,7 +181,9 @@ func sumOf(dir, p string, rec []byte) (*indexFile, error) {
 // that id here already is refused (ExistsError). The job folder appears
 // whole (a rename) or not at all.
 func (j Jobs) Import(ctx context.Context, file string, r io.Reader) (*Record, error) {
-	bad := func(format string, args ...any) error { return &ArchiveError{File: file, Msg: fmt.Sprintf(format, args...)} }
+	bad := func(format string, args ...any) error {
+		return &ArchiveError{File: file, Msg: fmt.Sprintf(format, args...)}
+	}
 	if err := os.MkdirAll(j.Dir, 0o755); err != nil {
 		return nil, err
 	}
