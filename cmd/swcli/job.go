@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/swcli/swcli/core/job"
 	"github.com/swcli/swcli/core/workflow"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 func jobCommand(a *appState) *cli.Command {
@@ -19,7 +21,7 @@ func jobCommand(a *appState) *cli.Command {
 		Usage: "run a handler with a runtime, a model and datasets, and keep the record",
 		Subcommands: []*cli.Command{
 			jobCreateCommand(a), jobListCommand(a), jobInfoCommand(a), jobLogsCommand(a),
-			jobRemoveCommand(a), jobCancelCommand(a),
+			jobRemoveCommand(a), jobCancelCommand(a), jobExportCommand(a), jobImportCommand(a),
 		},
 	}
 }
@@ -252,5 +254,59 @@ func jobCancelCommand(a *appState) *cli.Command {
 			}
 			return a.render(map[string]any{"id": rec.ID, "cancelled": true}, func() { fmt.Printf("cancelled job %s\n", rec.ID) })
 		}),
+	}
+}
+
+func jobExportCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "write an ended job's record, log and output/ to FILE (a deterministic archive; copy its versions with runtime/model/dataset copy)",
+		ArgsUsage: "ID FILE",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usage(c, "give a job ID and the FILE to write, e.g. swcli job export ID job.swjob")
+			}
+			r, err := a.runner()
+			if err != nil {
+				return err
+			}
+			file := c.Args().Get(1)
+			var rec *job.Record
+			err = atomicfile.WriteFunc(file, 0o644, func(w io.Writer) error {
+				rec, err = r.Jobs.Export(c.Context, c.Args().First(), w)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return a.render(map[string]any{"id": rec.ID, "file": file}, func() { fmt.Printf("exported job %s to %s\n", rec.ID, file) })
+		},
+	}
+}
+
+func jobImportCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "add the job FILE holds (written by job export), checked; --rerun runs it again once its versions are in the store",
+		ArgsUsage: "FILE",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usage(c, "give the FILE swcli job export wrote")
+			}
+			r, err := a.runner()
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(c.Args().First())
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			rec, err := r.Jobs.Import(c.Context, f.Name(), f)
+			if err != nil {
+				return err
+			}
+			return a.render(rec, func() { fmt.Printf("imported job %s (%s)\n", rec.ID, rec.Status) })
+		},
 	}
 }

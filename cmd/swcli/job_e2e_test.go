@@ -273,3 +273,68 @@ func TestJobCancelE2E(t *testing.T) {
 	assert.Contains(t, j.Error, "is gone")
 	c.assertNoProcesses("after job list reaped the job")
 }
+
+// A job copied to another machine: its versions as files, its record and
+// outputs as an exported job; the same job runs again there.
+func TestJobExportImportE2E(t *testing.T) {
+	fx := sharedRuntime(t)
+	c := newCLI(t)
+	c.ok("runtime", "build", fx.wd)
+	c.ok("model", "build", jbModel(t, t.TempDir()))
+	c.ok("dataset", "build", jbDataset(t, t.TempDir(), "42"))
+	j := stJSON[jbRecord](t, c.ok("-o", "json", "job", "create", "--model", "mnist", "--runtime", fixtureName, "--dataset", "mnist").stdout)
+	require.Equal(t, "succeeded", j.Status)
+
+	out := t.TempDir()
+	arch := filepath.Join(out, "job.swjob")
+	c.ok("job", "export", j.ID, arch)
+	again := filepath.Join(out, "again.swjob")
+	c.ok("job", "export", j.ID[len(j.ID)-6:], again)
+	a, err := os.ReadFile(arch)
+	require.NoError(t, err)
+	b, err := os.ReadFile(again)
+	require.NoError(t, err)
+	assert.Equal(t, a, b, "the same job exports to the same bytes")
+	c.ok("runtime", "copy", j.Runtime.Exact, filepath.Join(out, "rt.swrt"))
+	c.ok("model", "copy", j.Model.Exact, filepath.Join(out, "m.swmp"))
+	c.ok("dataset", "copy", j.Datasets[0].Exact, filepath.Join(out, "d.swds"))
+
+	// Another machine: a store of its own.
+	d := newCLI(t)
+	imp := stJSON[jbRecord](t, d.ok("-o", "json", "job", "import", arch).stdout)
+	assert.Equal(t, j.ID, imp.ID)
+	assert.Equal(t, j.Runtime.Digest, imp.Runtime.Digest)
+	assert.Equal(t, []string{"result.txt"}, imp.Output)
+	res, err := os.ReadFile(filepath.Join(imp.Dir, "output", "result.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "score 42\n", string(res))
+	assert.Contains(t, d.ok("job", "logs", j.ID).stdout, "evaluated 42")
+	d.fail([]string{"job " + j.ID + " is here already"}, "job", "import", arch)
+
+	// Without its versions it cannot run again, and says why.
+	d.fail([]string{"project self has no model mnist"}, "job", "create", "--rerun", j.ID)
+	d.ok("runtime", "copy", filepath.Join(out, "rt.swrt"), "local/project/self")
+	d.ok("model", "copy", filepath.Join(out, "m.swmp"), "local/project/self")
+	d.ok("dataset", "copy", filepath.Join(out, "d.swds"), "local/project/self")
+	rr := d.ok("-o", "json", "job", "create", "--rerun", j.ID)
+	re := stJSON[jbRecord](t, rr.stdout)
+	assert.Equal(t, "succeeded", re.Status)
+	assert.Equal(t, j.ID, re.RerunOf)
+	assert.Equal(t, j.Model.Digest, re.Model.Digest)
+	assert.Equal(t, j.Datasets[0].Digest, re.Datasets[0].Digest)
+	assert.Contains(t, rr.stderr, "evaluated 42 with tiny_folder")
+	res, err = os.ReadFile(filepath.Join(re.Dir, "output", "result.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "score 42\n", string(res), "the same result from the copies")
+
+	// A tampered archive: one line, nothing imported.
+	e := newCLI(t)
+	bad := filepath.Join(out, "bad.swjob")
+	tampered := append([]byte{}, a...)
+	tampered[len(tampered)/2] ^= 0xff
+	require.NoError(t, os.WriteFile(bad, tampered, 0o644))
+	e.fail([]string{bad + " is not an importable job archive"}, "job", "import", bad)
+	assert.Empty(t, jbJobs(t, e))
+	e.fail([]string{"no job " + j.ID}, "job", "export", j.ID, filepath.Join(out, "x.swjob"))
+	assert.NoFileExists(t, filepath.Join(out, "x.swjob"), "a failed export writes nothing")
+}
