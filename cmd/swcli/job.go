@@ -10,6 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/swcli/swcli/core/dockerize"
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/job"
 	"github.com/swcli/swcli/core/workflow"
 	"github.com/swcli/swcli/internal/atomicfile"
@@ -45,6 +47,8 @@ func jobCreateCommand(a *appState) *cli.Command {
 			&cli.StringSliceFlag{Name: "dataset", Usage: "dataset URI or .swds file (repeatable; SW_DATASET_DIR, SW_DATASET_DIR_<NAME>)"},
 			&cli.StringFlag{Name: "handler", Usage: "command line to run instead of the model's run.handler (by /bin/sh -c)"},
 			&cli.StringFlag{Name: "rerun", Usage: "run job ID's exact versions and command again"},
+			&cli.BoolFlag{Name: "in-container", Usage: "run in the runtime's image (built once by dockerize; docker, else podman), the model and datasets mounted read-only"},
+			&cli.StringFlag{Name: "base-image", Usage: "with --in-container: the base image of the runtime's image (as runtime dockerize --base-image)"},
 		},
 		Action: func(c *cli.Context) error {
 			argv := c.Args().Slice()
@@ -59,12 +63,21 @@ func jobCreateCommand(a *appState) *cli.Command {
 			case c.String("rerun") == "" && c.String("runtime") == "":
 				return usage(c, "--runtime is needed (the runtime whose environment runs the handler), or --rerun JOB")
 			}
+			if c.String("base-image") != "" && !c.Bool("in-container") {
+				return usage(c, "--base-image is for --in-container (the base of the runtime's image)")
+			}
 			r, err := a.runner()
 			if err != nil {
 				return err
 			}
+			if c.Bool("in-container") || c.String("rerun") != "" {
+				// (a rerun of a job that ran in a container runs in one)
+				if r.Containers, err = a.containers(c.String("base-image")); err != nil {
+					return err
+				}
+			}
 			o := job.CreateOptions{Runtime: c.String("runtime"), Model: c.String("model"), Datasets: c.StringSlice("dataset"),
-				Handler: c.String("handler"), Argv: argv, Stdout: os.Stdout, Stderr: os.Stderr}
+				Handler: c.String("handler"), Argv: argv, InContainer: c.Bool("in-container"), Stdout: os.Stdout, Stderr: os.Stderr}
 			if a.json() {
 				o.Stdout, o.Stderr = os.Stderr, os.Stderr // stdout is the record
 			}
@@ -97,6 +110,20 @@ func jobCreateCommand(a *appState) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// containers is how jobs run in containers: dockerize's images, built
+// with the base image and image repository the user chose.
+func (a *appState) containers(base string) (*job.Containers, error) {
+	d, err := a.dockerizer()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := instance.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &job.Containers{Dockerizer: d, BaseImage: base, ImageRepo: dockerize.ImageRepoFrom(cfg), Log: a.buildLog()}, nil
 }
 
 func exitSuffix(r *job.Record) string {
@@ -196,6 +223,9 @@ func jobInfoCommand(a *appState) *cli.Command {
 					[]string{"duration", duration(rec)}, []string{"dir", rec.Dir}, []string{"output", strings.Join(rec.Output, ", ")})
 				if rec.RerunOf != "" {
 					rows = append(rows, []string{"rerun_of", rec.RerunOf})
+				}
+				if ct := rec.Container; ct != nil {
+					rows = append(rows, []string{"container", fmt.Sprintf("%s %s (image %s, built %t)", ct.Engine, ct.Image, ct.ImageID, ct.Built)})
 				}
 				printTable([]string{"FIELD", "VALUE"}, rows)
 			})

@@ -20,17 +20,22 @@ type jbArtifact struct {
 }
 
 type jbRecord struct {
-	ID       string       `json:"id"`
-	Status   string       `json:"status"`
-	Runtime  *jbArtifact  `json:"runtime"`
-	Model    *jbArtifact  `json:"model"`
-	Datasets []jbArtifact `json:"datasets"`
-	Command  []string     `json:"command"`
-	ExitCode *int         `json:"exit_code"`
-	Error    string       `json:"error"`
-	Dir      string       `json:"dir"`
-	Output   []string     `json:"output"`
-	RerunOf  string       `json:"rerun_of"`
+	ID        string       `json:"id"`
+	Status    string       `json:"status"`
+	Runtime   *jbArtifact  `json:"runtime"`
+	Model     *jbArtifact  `json:"model"`
+	Datasets  []jbArtifact `json:"datasets"`
+	Command   []string     `json:"command"`
+	ExitCode  *int         `json:"exit_code"`
+	Error     string       `json:"error"`
+	Dir       string       `json:"dir"`
+	Output    []string     `json:"output"`
+	RerunOf   string       `json:"rerun_of"`
+	Container *struct {
+		Image   string `json:"image"`
+		ImageID string `json:"image_id"`
+		Built   bool   `json:"built"`
+	} `json:"container"`
 }
 
 type jbBuild struct {
@@ -337,4 +342,73 @@ func TestJobExportImportE2E(t *testing.T) {
 	assert.Empty(t, jbJobs(t, e))
 	e.fail([]string{"no job " + j.ID}, "job", "export", j.ID, filepath.Join(out, "x.swjob"))
 	assert.NoFileExists(t, filepath.Join(out, "x.swjob"), "a failed export writes nothing")
+}
+
+// A job in the runtime's image, with real podman (see dockerize_e2e_test.go
+// for the sandbox's settings): the model and dataset mounted read-only, the
+// outputs written through to the job's folder, and the image built once.
+func TestJobInContainerE2E(t *testing.T) {
+	env := podmanEnv(t)
+	base := baseImage(t, env)
+	c := newCLI(t)
+	c.setenv(env...)
+	rt := randomName("job-ct-")
+	dockerizeRuntime(t, c, rt, "")
+	t.Cleanup(func() { removeImagesOf(t, env, rt) })
+	md := t.TempDir()
+	write(t, filepath.Join(md, "model.yaml"), "name: ctmodel\nrun:\n  handler: python evaluate.py\n")
+	write(t, filepath.Join(md, "evaluate.py"), `import os, sys, dk_pkg
+data = open(os.path.join(os.environ["SW_DATASET_DIR"], "data.txt")).read().strip()
+assert os.getcwd() == os.environ["SW_MODEL_DIR"] == "/opt/starwhale/job/model", os.getcwd()
+open(os.path.join(os.environ["SW_JOB_DIR"], "output", "result.txt"), "w").write("score " + data + "\n")
+print("evaluated", data, "with", dk_pkg.__name__, "in", sys.prefix)
+for d in (os.environ["SW_MODEL_DIR"], os.environ["SW_DATASET_DIR_MNIST"]):
+    try:
+        open(os.path.join(d, "new-file"), "w")
+        print(d, "is writable")
+    except OSError:
+        print(d, "is read-only")
+`)
+	c.ok("model", "build", md)
+	c.ok("dataset", "build", jbDataset(t, t.TempDir(), "42"))
+
+	r := c.ok("-o", "json", "job", "create", "--in-container", "--base-image", base, "--runtime", rt, "--model", "ctmodel", "--dataset", "mnist")
+	j := stJSON[jbRecord](t, r.stdout)
+	assert.Equal(t, "succeeded", j.Status, r.stderr)
+	assert.Contains(t, r.stderr, "evaluated 42 with dk_pkg in /opt/starwhale/env/.starwhale/venv", "the runtime's image ran it")
+	assert.Contains(t, r.stderr, "/opt/starwhale/job/model is read-only")
+	assert.Contains(t, r.stderr, "/opt/starwhale/job/datasets/mnist is read-only")
+	require.NotNil(t, j.Container)
+	assert.True(t, j.Container.Built, "the first job builds the image")
+	assert.NotEmpty(t, j.Container.ImageID)
+	assert.Equal(t, []string{"result.txt"}, j.Output)
+	res, err := os.ReadFile(filepath.Join(j.Dir, "output", "result.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "score 42\n", string(res))
+	assert.NoFileExists(t, filepath.Join(j.Dir, "model", "new-file"))
+
+	// A second job of the runtime: the image is there, nothing is built.
+	f := c.run("-o", "json", "job", "create", "--in-container", "--runtime", rt, "--handler", "dk-hello; echo job=$SW_JOB_DIR; exit 4")
+	assert.Equal(t, 4, f.code, f.String())
+	k := stJSON[jbRecord](t, f.stdout)
+	assert.Equal(t, "failed", k.Status)
+	assert.Contains(t, f.stderr, "dk-pkg 1.0")
+	assert.Contains(t, f.stderr, "job=/opt/starwhale/job")
+	require.NotNil(t, k.Container)
+	assert.False(t, k.Container.Built, "the image of the first job is reused")
+	assert.Equal(t, j.Container.ImageID, k.Container.ImageID)
+
+	// Its rerun runs in the container again, from the same image.
+	rr := stJSON[jbRecord](t, c.ok("-o", "json", "job", "create", "--rerun", j.ID).stdout)
+	assert.Equal(t, "succeeded", rr.Status)
+	require.NotNil(t, rr.Container)
+	assert.Equal(t, j.Container.ImageID, rr.Container.ImageID)
+	assert.False(t, rr.Container.Built)
+
+	// No engine: one line, the job recorded failed.
+	c.setenv("PATH=" + t.TempDir())
+	c.fail([]string{"--in-container: no container engine", "podman is not on PATH"}, "job", "create", "--in-container", "--runtime", rt, "--handler", "true")
+	c.setenv("PATH=" + os.Getenv("PATH"))
+	assert.Equal(t, "failed", jbJobs(t, c)[0].Status)
+	c.fail([]string{"--base-image is for --in-container"}, "job", "create", "--runtime", rt, "--base-image", base, "--handler", "true")
 }

@@ -82,6 +82,8 @@ type Record struct {
 	Dir      string     `json:"dir"`
 	Log      string     `json:"log"`
 	Output   []string   `json:"output"`
+	// Container says how the job ran in a container (--in-container).
+	Container *Container `json:"container,omitempty"`
 	// RerunOf is the job this one repeats.
 	RerunOf string `json:"rerun_of,omitempty"`
 	// PID and PIDStart identify the swcli process running the job (its
