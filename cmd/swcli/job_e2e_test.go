@@ -224,10 +224,14 @@ func TestJobE2E(t *testing.T) {
 	c.fail([]string{"no job nope"}, "job", "info", "nope")
 }
 
-// jbStart starts a job whose handler starts a child and waits, and returns
-// once the handler has printed "started".
+// jbStart starts a job (of the fixture runtime unless extra says) whose
+// handler starts a child and waits, and returns once the handler has
+// printed "started".
 func jbStart(t *testing.T, c *cli, extra ...string) *runningJob {
-	cmd := c.command(append([]string{"job", "create", "--runtime", fixtureName, "--handler", "sleep 300 & echo started; wait"}, extra...)...)
+	if len(extra) == 0 {
+		extra = []string{"--runtime", fixtureName}
+	}
+	cmd := c.command(append([]string{"job", "create", "--handler", "sleep 300 & echo started; wait"}, extra...)...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -404,6 +408,18 @@ for d in (os.environ["SW_MODEL_DIR"], os.environ["SW_DATASET_DIR_MNIST"]):
 	require.NotNil(t, rr.Container)
 	assert.Equal(t, j.Container.ImageID, rr.Container.ImageID)
 	assert.False(t, rr.Container.Built)
+
+	// job cancel stops the container, and the job is recorded cancelled.
+	rj := jbStart(t, c, "--in-container", "--runtime", rt)
+	running := jbJobs(t, c)[0]
+	require.Equal(t, "running", running.Status)
+	jbOK(t, c, "job", "cancel", running.ID)
+	assert.Equal(t, 130, rj.wait())
+	assert.Equal(t, "cancelled", jbJobs(t, c)[0].Status)
+	left, err := podman(t, env, "ps", "-a", "-q", "--filter", "name=swcli-job-"+running.ID)
+	require.NoError(t, err)
+	assert.Empty(t, strings.TrimSpace(left), "the container is gone")
+	c.assertNoProcesses("after job cancel in a container")
 
 	// No engine: one line, the job recorded failed.
 	c.setenv("PATH=" + t.TempDir())
