@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/swcli/swcli/core/artifact"
@@ -182,6 +181,7 @@ func (r *Runner) run(ctx context.Context, rec *Record, cmd *exec.Cmd, o CreateOp
 	defer log.Close()
 	cmd.Stdout, cmd.Stderr = tee(o.Stdout, log), tee(o.Stderr, log)
 	cmd.SysProcAttr = groupAttr()
+	subreaper := becomeSubreaper()
 	if err := cmd.Start(); err != nil {
 		c := 126
 		rec.ExitCode = &c
@@ -205,7 +205,7 @@ func (r *Runner) run(ctx context.Context, rec *Record, cmd *exec.Cmd, o CreateOp
 		stopGroup(rec.PGID, cmpDur(o.Grace))
 		werr = <-waited
 	}
-	signalJob(rec.ID, rec.PGID, syscall.SIGKILL) // children that outlived the handler
+	endJob(rec.ID, rec.PGID, subreaper) // children that outlived the handler
 	end := time.Now().UTC()
 	rec.End = &end
 	code, ok := workflow.ExitCode(werr)
