@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/swcli/swcli/core/dockerize"
-	"github.com/swcli/swcli/core/instance"
 )
 
 func dockerizeCommand(a *appState) *cli.Command {
@@ -34,7 +33,7 @@ func dockerizeCommand(a *appState) *cli.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := instance.LoadConfig()
+			cfg, err := d.Service.Instances().Config()
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/swcli/swcli/core/dockerize"
-	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/job"
 	"github.com/swcli/swcli/core/workflow"
 	"github.com/swcli/swcli/internal/atomicfile"
@@ -119,7 +118,7 @@ func (a *appState) containers(base string) (*job.Containers, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := instance.LoadConfig()
+	cfg, err := d.Service.Instances().Config()
 	if err != nil {
 		return nil, err
 	}
