@@ -19,6 +19,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/spec"
 	"github.com/swcli/swcli/internal/atomicfile"
 )
 
@@ -367,6 +368,9 @@ func checkRecord(r *Record, ix *index, out []string) error {
 		}
 	}
 	for _, a := range arts {
+		if err := spec.ValidateName(a.Name); err != nil {
+			return fmt.Errorf("an artifact's name %q: %v", a.Name, err)
+		}
 		d, err := digest.Parse(a.Digest)
 		if err != nil || d.Algorithm() != digest.SHA256 {
 			return fmt.Errorf("%s: digest %q is not a sha256 digest", a.Name, a.Digest)

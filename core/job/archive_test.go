@@ -206,6 +206,9 @@ func TestImportTampered(t *testing.T) {
 		{"a bad digest", func() []byte {
 			return repack(t, a, true, editRecord(t, func(r map[string]any) { r["runtime"].(map[string]any)["digest"] = "sha256:../x" }))
 		}, `rt: digest "sha256:../x" is not a sha256 digest`},
+		{"a name that is a path", func() []byte {
+			return repack(t, a, true, editRecord(t, func(r map[string]any) { r["model"].(map[string]any)["name"] = "../x" }))
+		}, `an artifact's name "../x"`},
 		{"an unknown record field", func() []byte {
 			return repack(t, a, true, editRecord(t, func(r map[string]any) { r["shell"] = "rm -rf /" }))
 		}, `job.json: json: unknown field "shell"`},
