@@ -81,6 +81,15 @@ func TestQuickstartInteractive(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, py.Version, strings.TrimSpace(string(out)))
 	c.ok("runtime", "build", folder)
+
+	// Ctrl-C at a question stops it, writing nothing.
+	other := filepath.Join(c.home, "other")
+	p = startPty(t, c.command("runtime", "quickstart", other))
+	p.expect(0, "Runtime name [other]: ")
+	p.send("\x03")
+	assert.Equal(t, 130, p.wait(), p.output())
+	_, err = os.Stat(other)
+	assert.True(t, os.IsNotExist(err), "an interrupted quickstart writes nothing")
 }
 
 // TestQuickstartFlags answers with flags only (stdin is not a terminal): a
