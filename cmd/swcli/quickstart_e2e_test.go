@@ -19,7 +19,7 @@ func qsYAML(name, mode, py, req string) string {
 	return "mode: " + mode + "\nname: " + name + "\npip_req: " + req + "\npython_version: \"" + py + "\"\nstarwhale_version: 0.1.0-dev\n"
 }
 
-func readFile(t *testing.T, p string) string {
+func qsRead(t *testing.T, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
@@ -75,8 +75,8 @@ func TestQuickstartInteractive(t *testing.T) {
 	p.expect(at, "made the environment in ")
 	require.Equal(t, 0, p.wait(), p.output())
 
-	assert.Equal(t, qsYAML("qs-rt", "venv", py.Version, "requirements.txt"), readFile(t, filepath.Join(folder, "runtime.yaml")))
-	assert.Equal(t, "", readFile(t, filepath.Join(folder, "requirements.txt")))
+	assert.Equal(t, qsYAML("qs-rt", "venv", py.Version, "requirements.txt"), qsRead(t, filepath.Join(folder, "runtime.yaml")))
+	assert.Equal(t, "", qsRead(t, filepath.Join(folder, "requirements.txt")))
 	out, err := exec.Command(filepath.Join(folder, ".starwhale", "venv", "bin", "python"), "-c", "import sys; print('%d.%d' % sys.version_info[:2])").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, py.Version, strings.TrimSpace(string(out)))
@@ -106,15 +106,15 @@ func TestQuickstartFlags(t *testing.T) {
 	assert.Equal(t, "qs-conda", res["name"])
 	assert.Equal(t, true, res["requirements_written"])
 	assert.Nil(t, res["prefix"], "no environment without --create")
-	assert.Equal(t, qsYAML("qs-conda", "conda", "3.12", "reqs/dev.txt"), readFile(t, filepath.Join(a, "runtime.yaml")))
-	assert.Equal(t, "", readFile(t, filepath.Join(a, "reqs", "dev.txt")))
+	assert.Equal(t, qsYAML("qs-conda", "conda", "3.12", "reqs/dev.txt"), qsRead(t, filepath.Join(a, "runtime.yaml")))
+	assert.Equal(t, "", qsRead(t, filepath.Join(a, "reqs", "dev.txt")))
 
 	// -y: the name from the folder, venv, and the default Python.
 	b := filepath.Join(c.home, "Team Model_2")
 	out := c.ok("runtime", "quickstart", "-y", b).stdout
 	assert.Contains(t, out, "runtime team-model-2 (venv, Python ")
 	assert.Contains(t, out, "make the environment with: swcli runtime create "+b)
-	assert.Contains(t, readFile(t, filepath.Join(b, "runtime.yaml")), "name: team-model-2\npip_req: requirements.txt\n")
+	assert.Contains(t, qsRead(t, filepath.Join(b, "runtime.yaml")), "name: team-model-2\npip_req: requirements.txt\n")
 
 	// --create installs the requirements file that is already there; a
 	// second quickstart there needs --force.
@@ -129,11 +129,11 @@ func TestQuickstartFlags(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(c.ok("-o", "json", "runtime", "quickstart", wd, "-n", "qs-made", "--python", py.Version, "-y", "--create").stdout), &made))
 	assert.Equal(t, filepath.Join(wd, ".starwhale", "venv"), made.Prefix)
 	assert.False(t, made.RequirementsWritten, "the requirements file was there")
-	assert.Equal(t, "wheels/"+filepath.Base(whl)+"\n", readFile(t, filepath.Join(wd, "requirements.txt")), "an existing requirements file is kept")
+	assert.Equal(t, "wheels/"+filepath.Base(whl)+"\n", qsRead(t, filepath.Join(wd, "requirements.txt")), "an existing requirements file is kept")
 	assert.Equal(t, "1.2", c.py(wd, "import importlib.metadata as m; print(m.version('tiny-q'))"))
 	c.fail([]string{filepath.Join(wd, "runtime.yaml") + " already exists", "--force"}, "runtime", "quickstart", wd, "-y")
 	c.ok("runtime", "quickstart", wd, "-y", "-n", "qs-renamed", "--force")
-	assert.Contains(t, readFile(t, filepath.Join(wd, "runtime.yaml")), "name: qs-renamed\n")
+	assert.Contains(t, qsRead(t, filepath.Join(wd, "runtime.yaml")), "name: qs-renamed\n")
 }
 
 // TestQuickstartBadInput: each refusal is one line naming the flag and what
