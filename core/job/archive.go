@@ -44,6 +44,10 @@ const (
 	maxImportFiles = 1 << 20
 )
 
+// maxImportBytes bounds the unpacked bytes of an imported archive, so a
+// small compressed file cannot fill the disk (a variable for its test).
+var maxImportBytes int64 = 64 << 30
+
 // index is export.json.
 type index struct {
 	Format int         `json:"format"`
@@ -193,7 +197,7 @@ func (j Jobs) Import(ctx context.Context, file string, r io.Reader) (*Record, er
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := bundle.ExtractLayer(ctx, r, tmp, bundle.ExtractOptions{MaxFiles: maxImportFiles}); err != nil {
+	if _, err := bundle.ExtractLayer(ctx, r, tmp, bundle.ExtractOptions{MaxFiles: maxImportFiles, MaxBytes: maxImportBytes}); err != nil {
 		return nil, bad("%v", err)
 	}
 	ix, err := readIndex(tmp)

@@ -236,3 +236,23 @@ func TestImportTampered(t *testing.T) {
 		})
 	}
 }
+
+func TestImportSizeBounded(t *testing.T) {
+	src := In(t.TempDir())
+	const id = "20260102-030405-abcdef"
+	endedJob(t, src, id)
+	a := export(t, src, id)
+	old := maxImportBytes
+	maxImportBytes = 1024
+	t.Cleanup(func() { maxImportBytes = old })
+	dst := In(t.TempDir())
+	_, err := dst.Import(context.Background(), "job.swjob", bytes.NewReader(a))
+	require.Error(t, err, "an archive that unpacks to more than the bound is refused")
+	ents, _ := os.ReadDir(dst.Dir)
+	for _, e := range ents {
+		assert.NotContains(t, e.Name(), id, "nothing of the job appears")
+	}
+	maxImportBytes = old
+	_, err = dst.Import(context.Background(), "job.swjob", bytes.NewReader(a))
+	require.NoError(t, err)
+}
