@@ -11,7 +11,10 @@
 // and OCI errors onto core/registry's typed errors (errors.go).
 //
 // A runtime NAME of project P is the repository P/runtime/NAME on both
-// kinds. A Place's blob operations (Stat, Get, Writer) act on the
+// kinds. An OCI namespace instance (uri.OCINamespace: oci://host/NS/, from
+// a URI oci://host/NS/NAME[:TAG]) has no projects: its runtime NAME is the
+// repository NS/NAME, and a tag named at the destination of a copy is the
+// one the pushed version gets (instead of the next vN). A Place's blob operations (Stat, Get, Writer) act on the
 // repository of the last Resolve (a source) or PrepareWrite (a
 // destination), which is how instance.Copy uses a place.
 package remote
@@ -50,8 +53,16 @@ type Instance struct {
 	api       *Client // the JSON API; nil for an OCI registry
 	client    *auth.Client
 	stateDir  string // upload sessions (see upload.go)
+	// flat: an OCI namespace instance; runtime NAME is repository ns/NAME
+	// (NAME when ns is "").
+	flat bool
+	ns   string
 
 	project, rtName string // the repository blob operations act on
+	// pushTag and overwrite are the destination's tag and --force of the
+	// last PrepareWrite (see PutManifest).
+	pushTag   string
+	overwrite bool
 }
 
 var _ instance.Instance = (*Instance)(nil)
@@ -87,6 +98,9 @@ func Open(_ context.Context, name string, known *instance.Known, storageRoot str
 	case "oci":
 		// Loopback registries are plain HTTP (as `oras --plain-http` for a
 		// local registry); any other host is HTTPS.
+		if _, ns, ok := uri.SplitOCINamespace(raw); ok {
+			in.flat, in.ns = true, ns
+		}
 		in.plainHTTP = isLoopback(u.Hostname())
 		in.base = "https://" + u.Host
 		if in.plainHTTP {
@@ -119,6 +133,9 @@ func (in *Instance) URI(v instance.Version) uri.URI {
 	if ver == "" {
 		ver = string(v.Digest)
 	}
+	if in.flat {
+		return uri.URI{Instance: in.name, Repository: in.repoPath(v.Project, v.Name), Project: v.Project, Name: v.Name, Version: string(v.Digest)}
+	}
 	return uri.URI{Instance: in.name, Project: v.Project, Name: v.Name, Version: ver}
 }
 
@@ -130,11 +147,19 @@ func project(p string) string {
 }
 
 // repoPath is the repository of runtime name in project.
-func repoPath(project, name string) string { return project + "/runtime/" + name }
+func (in *Instance) repoPath(project, name string) string {
+	switch {
+	case !in.flat:
+		return project + "/runtime/" + name
+	case in.ns == "":
+		return name
+	}
+	return in.ns + "/" + name
+}
 
 // repo is the oras repository of runtime name in project.
 func (in *Instance) repo(project, name string) (*remote.Repository, error) {
-	r, err := remote.NewRepository(in.host + "/" + repoPath(project, name))
+	r, err := remote.NewRepository(in.host + "/" + in.repoPath(project, name))
 	if err != nil {
 		return nil, &registry.InvalidNameError{Kind: "runtime name", Value: name, Reason: err.Error()}
 	}
@@ -275,12 +300,16 @@ func (in *Instance) Manifest(ctx context.Context, v instance.Version) ([]byte, e
 	return raw, nil
 }
 
-func (in *Instance) PrepareWrite(ctx context.Context, to instance.Ref, _ bool) error {
+func (in *Instance) PrepareWrite(ctx context.Context, to instance.Ref, overwrite bool) error {
 	p := project(to.Project)
 	if err := registry.CheckNames(p, to.Name); err != nil {
 		return err
 	}
 	in.bind(p, to.Name)
+	in.pushTag, in.overwrite = to.Version, overwrite
+	if in.api != nil && to.Version != "" {
+		return fmt.Errorf("instance %s: a copy names no version at a swcli server (it numbers versions itself); give the project or runtime, and -t TAG", in.name)
+	}
 	if in.api != nil {
 		// The project must exist and the credentials be good, before any
 		// blob moves.
@@ -308,6 +337,15 @@ func (in *Instance) PutManifest(ctx context.Context, proj, name string, manifest
 		return instance.Version{}, err
 	}
 	desc := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(manifest), Size: int64(len(manifest))}
+	v, err := in.putManifest(ctx, r, desc, proj, name, manifest, tags)
+	if err == nil {
+		in.forgetUploads(ctx, in.repoPath(proj, name), append([]ocispec.Descriptor{m.Config}, m.Layers...))
+	}
+	return v, err
+}
+
+// putManifest is PutManifest on repository r, once the manifest is checked.
+func (in *Instance) putManifest(ctx context.Context, r *remote.Repository, desc ocispec.Descriptor, proj, name string, manifest []byte, tags []string) (instance.Version, error) {
 	if in.api != nil {
 		// The server makes every new manifest a version (next vN, latest).
 		if err := r.Manifests().Push(ctx, desc, bytes.NewReader(manifest)); err != nil {
@@ -334,9 +372,17 @@ func (in *Instance) PutManifest(ctx context.Context, proj, name string, manifest
 		if v.Digest == desc.Digest && hasVTag(v) {
 			have = "v" + strconv.Itoa(v.Number)
 		}
+		if in.pushTag != "" && v.Digest != desc.Digest && slices.Contains(v.Tags, in.pushTag) && !in.overwrite && in.pushTag != "latest" {
+			return instance.Version{}, &registry.TagExistsError{Project: proj, Name: name, Tag: in.pushTag, Version: v.Short}
+		}
 	}
 	vtag := have
-	if vtag == "" {
+	switch {
+	case in.pushTag != "":
+		// The tag the destination URI names (oci://host/REPO:TAG), as
+		// `oras push REPO:TAG` gives it.
+		vtag = in.pushTag
+	case vtag == "":
 		vtag = "v" + strconv.Itoa(next)
 	}
 	if err := r.PushReference(ctx, desc, bytes.NewReader(manifest), vtag); err != nil {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote/auth"
@@ -53,12 +54,11 @@ func (in *Instance) Writer(ctx context.Context, desc ocispec.Descriptor) (instan
 	if in.rtName == "" {
 		return nil, fmt.Errorf("instance %s: no runtime chosen for the upload", in.name)
 	}
-	repo := repoPath(in.project, in.rtName)
+	repo := in.repoPath(in.project, in.rtName)
 	ref := registry.Reference{Registry: in.host, Repository: repo}
 	ctx = auth.AppendRepositoryScope(ctx, ref, auth.ActionPull, auth.ActionPush)
-	key := sha256.Sum256([]byte(in.base + "\x00" + repo + "\x00" + desc.Digest.String()))
 	w := &blobWriter{in: in, ctx: ctx, desc: desc, repo: repo, chunk: chunkSize(), prog: progressOf(ctx),
-		state: filepath.Join(in.stateDir, hex.EncodeToString(key[:16])+".json")}
+		state: in.statePath(repo, desc.Digest)}
 	if st, ok := w.load(); ok {
 		if off, ok := w.remoteOffset(st); ok {
 			w.loc, w.off = st.Location, off
@@ -69,6 +69,30 @@ func (in *Instance) Writer(ctx context.Context, desc ocispec.Descriptor) (instan
 		return nil, err
 	}
 	return w, nil
+}
+
+// statePath is the state file of the upload of blob d to repo.
+func (in *Instance) statePath(repo string, d digest.Digest) string {
+	key := sha256.Sum256([]byte(in.base + "\x00" + repo + "\x00" + d.String()))
+	return filepath.Join(in.stateDir, hex.EncodeToString(key[:16])+".json")
+}
+
+// forgetUploads ends what is left of uploads of blobs to repo once a
+// version referencing them is complete there: a session an interrupted
+// copy left (the blob then came another way, or was already there) is
+// cancelled at the registry (best effort: it expires anyway) and its state
+// file removed, so the storage root keeps no state of finished work.
+func (in *Instance) forgetUploads(ctx context.Context, repo string, blobs []ocispec.Descriptor) {
+	for _, d := range blobs {
+		path := in.statePath(repo, d.Digest)
+		w := &blobWriter{in: in, ctx: ctx, state: path}
+		if st, ok := w.load(); ok {
+			if resp, err := w.do("DELETE", st.Location, nil, nil); err == nil {
+				resp.Body.Close()
+			}
+		}
+		_ = os.Remove(path)
+	}
 }
 
 type blobWriter struct {
