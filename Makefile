@@ -9,6 +9,8 @@ BIN := $(CURDIR)/bin
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/swcli ./cmd/swcli
+	# The same with the test hooks (internal/testbin), for the end-to-end tests.
+	$(GO) build -tags swclitest -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/swcli-swclitest ./cmd/swcli
 	$(GO) run ./tools/genplugins -bin $(BIN) -ldflags "$(LDFLAGS)"
 
 # deps installs what the tests need on a fresh machine of this kind.

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -504,4 +506,50 @@ func TestOCIUploadStateForgottenWhenTheVersionIsComplete(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.Copied)
 	assert.Empty(t, uploadStates(t, f.root))
+}
+
+// A registry that takes only container images (as some hosted registries
+// do) refuses the manifest: one clear line that names the artifact type,
+// and no tag appears. The refusal is a proxy in front of the real CNCF
+// registry that answers a manifest PUT of any artifactType with
+// MANIFEST_INVALID, as such registries answer; no registry that runs here
+// has such a policy.
+func TestOCIRegistryRejectsTheArtifactType(t *testing.T) {
+	addr := startRegistry(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	target, err := url.Parse("http://" + addr)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var refused atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "PUT" && strings.Contains(r.URL.Path, "/manifests/") {
+			body, _ := io.ReadAll(r.Body)
+			if bytes.Contains(body, []byte(`"artifactType"`)) {
+				refused.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = io.WriteString(w, `{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid: only container images are accepted"}]}`)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		proxy.ServeHTTP(w, r)
+	})}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+
+	f := newFixture(t, 4<<10)
+	dst, to := openURI(t, "oci://"+ln.Addr().String()+"/team/rt:v1", f.root)
+	_, err = instance.Copy(ctx, f.local, instance.Ref{Name: "rt"}, dst, to, instance.CopyOptions{})
+	require.Error(t, err)
+	assert.Equal(t, int64(1), refused.Load())
+	assert.Contains(t, err.Error(), "the registry rejects this artifact")
+	assert.Contains(t, err.Error(), bundle.ArtifactType)
+	assert.Contains(t, err.Error(), "only container images are accepted")
+	assert.NotContains(t, err.Error(), "\n")
+	_, err = dst.ListVersions(ctx, "", "rt", false)
+	var nf *registry.NotFoundError
+	assert.ErrorAs(t, err, &nf, "no tag was made")
 }
