@@ -219,10 +219,15 @@ func TestOCIRegistryAnyRepository(t *testing.T) {
 	out, err = exec.Command(oras, "repo", "ls", "--plain-http", addr+"/team").CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "envs/"+fixtureName)
-	dir := t.TempDir()
-	out, err = exec.Command(oras, "pull", "--plain-http", "-o", dir, addr+"/team/envs/"+fixtureName+":prod").CombinedOutput()
+	// oras copies the manifest and every blob into an OCI layout.
+	layout := t.TempDir()
+	out, err = exec.Command(oras, "copy", "--from-plain-http", addr+"/team/envs/"+fixtureName+":prod", "--to-oci-layout", layout+":prod").CombinedOutput()
 	require.NoError(t, err, string(out))
-	assert.Contains(t, string(out), res.Digest)
+	blobs, err := os.ReadDir(filepath.Join(layout, "blobs", "sha256"))
+	require.NoError(t, err)
+	assert.Equal(t, res.Copied+1, len(blobs), "the manifest, the config and every layer")
+	_, err = os.Stat(filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(res.Digest, "sha256:")))
+	assert.NoError(t, err)
 	assert.Contains(t, c.ok("runtime", "history", "oci://"+addr+"/team/envs/"+fixtureName).stdout, "prod")
 
 	// Another machine runs it straight from the registry (pulled into its

@@ -22,6 +22,7 @@ package remote
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -266,7 +267,7 @@ func (in *Instance) Resolve(ctx context.Context, ref instance.Ref, includeRemove
 			return ociVersion(p, ref.Name, desc.Digest, nil), nil
 		}
 	}
-	return instance.Version{}, &registry.NotFoundError{Project: p, Name: ref.Name, Ref: ver}
+	return instance.Version{}, in.notFound(p, ref.Name, ver)
 }
 
 func (in *Instance) versionPath(project, name, ver string) string {
@@ -360,7 +361,7 @@ func (in *Instance) putManifest(ctx context.Context, r *remote.Repository, desc 
 	// this manifest has one) and latest, as a swcli server does.
 	vs, err := in.ociVersions(ctx, proj, name)
 	if err != nil {
-		if _, nf := err.(*registry.NotFoundError); !nf {
+		if nf := (*registry.NotFoundError)(nil); !errors.As(err, &nf) {
 			return instance.Version{}, err
 		}
 	}
@@ -476,7 +477,7 @@ func (in *Instance) ListVersions(ctx context.Context, proj, name string, showRem
 	var out []instance.Version
 	err := in.api.Do(ctx, "GET", "/projects/"+esc(p)+"/runtimes/"+esc(name)+"/versions"+removedQuery(showRemoved), nil, &out)
 	if err == nil && len(out) == 0 {
-		return nil, &registry.NotFoundError{Project: p, Name: name}
+		return nil, in.notFound(p, name, "")
 	}
 	return out, in.apiErr(err, p, name, "", nil)
 }
@@ -506,7 +507,7 @@ func (in *Instance) ociVersions(ctx context.Context, p, name string) ([]instance
 		byDigest[desc.Digest] = append(byDigest[desc.Digest], t)
 	}
 	if len(order) == 0 {
-		return nil, &registry.NotFoundError{Project: p, Name: name}
+		return nil, in.notFound(p, name, "")
 	}
 	out := make([]instance.Version, 0, len(order))
 	for _, d := range order {
@@ -606,3 +607,7 @@ func (in *Instance) GC(context.Context, instance.GCOptions) (instance.GCStats, e
 	return instance.GCStats{}, &instance.UnsupportedError{Place: in.name, Op: "gc",
 		Why: "garbage collection runs on the server itself, not from a client"}
 }
+
+// BlobConcurrency: blobs move over separate requests (each upload has its
+// own session and state file), several at once.
+func (in *Instance) BlobConcurrency() int { return 4 }
