@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -325,4 +328,111 @@ func appendByte(path string, local *instance.Local) (ocispec.Descriptor, error) 
 // layer, so the content need not be a tar.
 func layerOf(d digest.Digest, size int64) ocispec.Descriptor {
 	return bundle.LayerDescriptor(bundle.LayerInfo{Digest: d, Size: size, UncompressedSize: size}, bundle.RoleSnapshot, "")
+}
+
+// copy-rss: the peak RSS (VmHWM) of a `swcli server start` process while
+// it receives a 1 GiB blob (SWCLI_BENCH_RSS_MIB) through swcli's chunked,
+// resumable upload, against the same process idle after start (target:
+// under 100 MB). The bytes are generated as they are sent, so neither side
+// holds them in a file or in memory.
+func init() {
+	register(Benchmark{Name: "copy-rss", Run: func(env *Env) error {
+		ctx := context.Background()
+		mib := 1024
+		if v, err := strconv.Atoi(os.Getenv("SWCLI_BENCH_RSS_MIB")); err == nil && v > 0 {
+			mib = v
+		}
+		size := int64(mib) << 20
+		const token = "swt_bench-rss-0123456789abcdef"
+		cmd := exec.Command(env.SWCLI(), "server", "start", "--listen", "127.0.0.1:0", "--data", filepath.Join(env.Tmp, "rss-srv"))
+		cmd.Env = append(os.Environ(), "SW_SERVER_ADMIN_TOKEN="+token, "SW_CLI_CONFIG="+filepath.Join(env.Tmp, "rss-config.yaml"))
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			return err
+		}
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		addr, err := listenAddr(stderr)
+		if err != nil {
+			return err
+		}
+		idle, err := peakRSS(cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		gen := func() io.Reader { return io.LimitReader(newPRNG(1), size) }
+		dg := digest.SHA256.Digester()
+		if _, err := io.Copy(dg.Hash(), gen()); err != nil {
+			return err
+		}
+		desc := layerOf(dg.Digest(), size)
+		url := "http://" + addr
+		dst, err := remote.Open(ctx, url, &instance.Known{URI: url, Token: token, Type: "cloud"}, filepath.Join(env.Tmp, "rss-client"))
+		if err != nil {
+			return err
+		}
+		if err := dst.PrepareWrite(ctx, instance.Ref{Name: "rss"}, false); err != nil {
+			return err
+		}
+		w, err := dst.Writer(ctx, desc)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		if _, err := io.Copy(w, gen()); err != nil {
+			return err
+		}
+		if err := w.Commit(ctx); err != nil {
+			return err
+		}
+		if n, err := dst.Stat(ctx, desc.Digest); err != nil || n != size {
+			return fmt.Errorf("the server does not hold the %d-byte blob after the push (%d, %v)", size, n, err)
+		}
+		peak, err := peakRSS(cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		env.Printf("copy-server-rss: peak RSS %.0f MB while receiving %d MiB in %d MiB chunks vs %.0f MB idle = %.2fx (target < 100 MB)",
+			float64(peak)/1e6, mib, remote.ChunkSize>>20, float64(idle)/1e6, float64(peak)/float64(idle))
+		return nil
+	}})
+}
+
+// listenAddr reads the server's log until it says where it listens.
+func listenAddr(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+			go func() { _, _ = io.Copy(io.Discard, r) }()
+			return m[1], nil
+		}
+	}
+	return "", fmt.Errorf("swcli server start exited before it listened")
+}
+
+var listeningRE = regexp.MustCompile(`listening: addr=(127\.0\.0\.1:[0-9]+)`)
+
+// peakRSS is the peak resident set (VmHWM) of process pid, in bytes.
+func peakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+// newPRNG gives incompressible bytes, the same for the same seed, fast
+// enough not to be what the benchmark measures.
+func newPRNG(seed uint64) io.Reader {
+	var key [32]byte
+	key[0] = byte(seed)
+	return mrand.NewChaCha8(key)
 }
