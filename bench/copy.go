@@ -344,21 +344,12 @@ func init() {
 		}
 		size := int64(mib) << 20
 		const token = "swt_bench-rss-0123456789abcdef"
-		cmd := exec.Command(env.SWCLI(), "server", "start", "--listen", "127.0.0.1:0", "--data", filepath.Join(env.Tmp, "rss-srv"))
-		cmd.Env = append(os.Environ(), "SW_SERVER_ADMIN_TOKEN="+token, "SW_CLI_CONFIG="+filepath.Join(env.Tmp, "rss-config.yaml"))
-		stderr, err := cmd.StderrPipe()
+		addr, pid, stop, err := startServerProcess(env, "rss-srv", token)
 		if err != nil {
 			return err
 		}
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-		addr, err := listenAddr(stderr)
-		if err != nil {
-			return err
-		}
-		idle, err := peakRSS(cmd.Process.Pid)
+		defer stop()
+		idle, err := peakRSS(pid)
 		if err != nil {
 			return err
 		}
@@ -390,7 +381,7 @@ func init() {
 		if n, err := dst.Stat(ctx, desc.Digest); err != nil || n != size {
 			return fmt.Errorf("the server does not hold the %d-byte blob after the push (%d, %v)", size, n, err)
 		}
-		peak, err := peakRSS(cmd.Process.Pid)
+		peak, err := peakRSS(pid)
 		if err != nil {
 			return err
 		}
@@ -398,6 +389,27 @@ func init() {
 			float64(peak)/1e6, mib, remote.ChunkSize>>20, float64(idle)/1e6, float64(peak)/float64(idle))
 		return nil
 	}})
+}
+
+// startServerProcess runs `swcli server start` on 127.0.0.1 over a new data
+// folder name under env.Tmp, whose admin has token: its address, pid and
+// how to stop it.
+func startServerProcess(env *Env, name, token string) (addr string, pid int, stop func(), err error) {
+	cmd := exec.Command(env.SWCLI(), "server", "start", "--listen", "127.0.0.1:0", "--data", filepath.Join(env.Tmp, name))
+	cmd.Env = append(os.Environ(), "SW_SERVER_ADMIN_TOKEN="+token, "SW_CLI_CONFIG="+filepath.Join(env.Tmp, name+"-config.yaml"))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", 0, nil, err
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	if addr, err = listenAddr(stderr); err != nil {
+		stop()
+		return "", 0, nil, err
+	}
+	return addr, cmd.Process.Pid, stop, nil
 }
 
 // listenAddr reads the server's log until it says where it listens.
@@ -435,4 +447,123 @@ func newPRNG(seed uint64) io.Reader {
 	var key [32]byte
 	key[0] = byte(seed)
 	return mrand.NewChaCha8(key)
+}
+
+// copy-run: `swcli runtime run` of a cloud version this machine has never
+// seen (a fresh storage root each run: pull, restore, run python -c pass),
+// where pull and restore overlap (env layers unpack as they arrive), against
+// downloading the same blobs with curl and then `zstd -d | tar -x` of each
+// env layer, one after the other (target <= 0.8x). The runtime is the
+// synthetic environment of gen.go, pushed once to a `swcli server start`
+// on 127.0.0.1.
+func init() {
+	register(Benchmark{Name: "copy-run", Run: func(env *Env) error {
+		r, err := rtSetup(env.Bin, rtOutDir(env.Bin))
+		if err != nil {
+			return err
+		}
+		if _, err := r.ensureBuilt(); err != nil {
+			return err
+		}
+		const token = "swt_bench-run-0123456789abcdef"
+		addr, _, stop, err := startServerProcess(env, "run-srv", token)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		url := "http://" + addr
+		swcli := filepath.Join(r.bin, "swcli")
+		machine := func(name string) ([]string, error) {
+			home := filepath.Join(env.Tmp, name)
+			e := rtEnviron(home, filepath.Join(home, "storage"), filepath.Join(home, "config.yaml"))
+			_, _, err := r.runIn(e, swcli, "instance", "login", url, "--alias", "bench", "--token", token)
+			return e, err
+		}
+		// The pusher shares the built version's store, with its own config.
+		pusher, err := machine("run-pusher")
+		if err != nil {
+			return err
+		}
+		pusher = append(pusher, "SW_LOCAL_STORAGE="+r.storage)
+		if _, _, err := r.runIn(pusher, swcli, "runtime", "copy", r.name, url+"/project/self"); err != nil {
+			return err
+		}
+		blobs, envLayers, err := pushedLayers(url, token, r.name)
+		if err != nil {
+			return err
+		}
+		runs := min(max(env.Runs, 1), 3)
+		var sw, base []time.Duration
+		for i := 0; i < runs; i++ {
+			e, err := machine(fmt.Sprintf("run-machine-%d", i))
+			if err != nil {
+				return err
+			}
+			if _, err := r.sh("sync"); err != nil {
+				return err
+			}
+			_, t, err := r.runIn(e, swcli, "runtime", "run", url+"/project/self/runtime/"+r.name+"/version/latest", "--", "python", "-c", "pass")
+			if err != nil {
+				return err
+			}
+			sw = append(sw, t)
+
+			d := filepath.Join(env.Tmp, fmt.Sprintf("run-curl-%d", i))
+			var sh strings.Builder
+			fmt.Fprintf(&sh, "mkdir -p %q/blobs %q/env\n", d, d)
+			for _, b := range blobs {
+				fmt.Fprintf(&sh, "curl -sf -H 'Authorization: Bearer %s' -o %q/blobs/%s %s/v2/self/runtime/%s/blobs/%s\n", token, d, b.Encoded(), url, r.name, b)
+			}
+			for _, l := range envLayers {
+				fmt.Fprintf(&sh, "zstd -d -q -c %q/blobs/%s | tar -x -C %q/env\n", d, l.Encoded(), d)
+			}
+			if _, err := r.sh("sync"); err != nil {
+				return err
+			}
+			t, err = r.sh(sh.String())
+			if err != nil {
+				return err
+			}
+			base = append(base, t)
+		}
+		a, b := rtMedian(sw), rtMedian(base)
+		rtLine("copy-run", fmt.Sprintf("swcli runtime run of a cloud version never seen here %s vs curl of its %d blobs then zstd -d | tar -x of %d env layers %s (median of %d)",
+			rtSecs(a), len(blobs), len(envLayers), rtSecs(b), runs), a.Seconds()/b.Seconds(), "<= 0.80x", a.Seconds() <= 0.8*b.Seconds())
+		return nil
+	}})
+}
+
+// pushedLayers reads the manifest of runtime name's latest version on the
+// server: every blob (config, layers) and the env layers among them.
+func pushedLayers(url, token, name string) (blobs, envLayers []digest.Digest, err error) {
+	req, err := http.NewRequest("GET", url+"/v2/self/runtime/"+name+"/manifests/latest", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", ocispec.MediaTypeImageManifest)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("GET manifest: %s", resp.Status)
+	}
+	m, err := bundle.ParseManifest(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	blobs = append(blobs, m.Config.Digest)
+	for _, l := range m.Layers {
+		blobs = append(blobs, l.Digest)
+		if role := l.Annotations[bundle.AnnotationRole]; role == bundle.RoleBase || role == bundle.RolePackage {
+			envLayers = append(envLayers, l.Digest)
+		}
+	}
+	return blobs, envLayers, nil
 }

@@ -71,8 +71,12 @@ func TestCloudCopyIssueBlock(t *testing.T) {
 	// A third: run straight from the cloud (pulled into the store first).
 	c3 := newCLI(t)
 	c3.ok("instance", "login", s.url, "--alias", "dev", "--token", token)
-	r = c3.ok("runtime", "run", "dev/project/self/runtime/"+fixtureName+"/version/prod", "--", "python", "-c", "print('hi')")
+	r = c3.ok("--verbose", "runtime", "run", "dev/project/self/runtime/"+fixtureName+"/version/prod", "--", "python", "-c", "print('hi')")
 	assert.Contains(t, r.stdout, "hi")
+	// Pull and restore overlap: the env layers were unpacked as they
+	// arrived, so the restore unpacked none of them itself.
+	assert.Contains(t, r.stderr, "layer unpacked during the pull")
+	assert.NotContains(t, r.stderr, "layer unpacked into the layer cache")
 	assert.Contains(t, c3.ok("runtime", "history", fixtureName).stdout, "prod")
 
 	// Admin commands.

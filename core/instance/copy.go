@@ -28,6 +28,11 @@ type CopyOptions struct {
 	IgnoreTags []string
 	// Progress, if set, hears each blob as it starts (done of total blobs).
 	Progress func(done, total int)
+	// Stored, if set, hears each blob once the destination holds it
+	// (verified: copied, or found there), before the version is put; it may
+	// be called from several goroutines at once. A pull uses it to unpack
+	// layers as they arrive.
+	Stored func(d ocispec.Descriptor)
 }
 
 // CopyResult says what Copy did.
@@ -92,7 +97,7 @@ func Copy(ctx context.Context, src Place, from Ref, dst Place, to Ref, opts Copy
 	}
 	blobs := append([]ocispec.Descriptor{m.Config}, m.Layers...)
 	res := CopyResult{From: v, Blobs: len(blobs)}
-	if err := copyBlobs(ctx, src, dst, blobs, opts.Progress, &res); err != nil {
+	if err := copyBlobs(ctx, src, dst, blobs, opts, &res); err != nil {
 		return res, err
 	}
 	nv, err := dst.PutManifest(ctx, to.Project, to.Name, raw, opts.Tags)
@@ -143,7 +148,7 @@ func concurrency(p Place) int {
 
 // copyBlobs moves the blobs dst lacks, up to the concurrency both places
 // take at once, counting them in res; the first failure stops the others.
-func copyBlobs(ctx context.Context, src, dst Place, blobs []ocispec.Descriptor, progress func(done, total int), res *CopyResult) error {
+func copyBlobs(ctx context.Context, src, dst Place, blobs []ocispec.Descriptor, opts CopyOptions, res *CopyResult) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(min(concurrency(src), concurrency(dst)))
 	var mu sync.Mutex
@@ -151,24 +156,27 @@ func copyBlobs(ctx context.Context, src, dst Place, blobs []ocispec.Descriptor, 
 	for _, d := range blobs {
 		g.Go(func() error {
 			mu.Lock()
-			if progress != nil {
-				progress(started, len(blobs))
+			if opts.Progress != nil {
+				opts.Progress(started, len(blobs))
 			}
 			started++
 			mu.Unlock()
-			if _, err := dst.Stat(gctx, d.Digest); err == nil {
-				return nil
-			} else if !isBlobUnknown(err) {
-				return err
+			if _, err := dst.Stat(gctx, d.Digest); err != nil {
+				if !isBlobUnknown(err) {
+					return err
+				}
+				n, err := copyBlob(gctx, src, dst, d)
+				if err != nil {
+					return fmt.Errorf("copy blob %s: %w", d.Digest.Encoded()[:12], err)
+				}
+				mu.Lock()
+				res.Copied++
+				res.BytesCopied += n
+				mu.Unlock()
 			}
-			n, err := copyBlob(gctx, src, dst, d)
-			if err != nil {
-				return fmt.Errorf("copy blob %s: %w", d.Digest.Encoded()[:12], err)
+			if opts.Stored != nil {
+				opts.Stored(d)
 			}
-			mu.Lock()
-			res.Copied++
-			res.BytesCopied += n
-			mu.Unlock()
 			return nil
 		})
 	}
