@@ -567,3 +567,105 @@ func pushedLayers(url, token, name string) (blobs, envLayers []digest.Digest, er
 	}
 	return blobs, envLayers, nil
 }
+
+// copy-small: push and pull of a runtime of many small layers
+// (SWCLI_BENCH_COPY_LAYERS of 2 MiB, default 100, as a real environment has
+// one per package) to an in-process swcli server, against curl sending and
+// fetching the same bytes as one blob (target >= 0.8x): what per-blob round
+// trips cost, and what moving several blobs at once wins back.
+func init() {
+	register(Benchmark{Name: "copy-small", Run: func(env *Env) error {
+		ctx := context.Background()
+		n := 100
+		if v, err := strconv.Atoi(os.Getenv("SWCLI_BENCH_COPY_LAYERS")); err == nil && v > 0 {
+			n = v
+		}
+		const token = "swt_bench-small-0123456789abcdef"
+		srv, _, err := benchServer(ctx, filepath.Join(env.Tmp, "small-srv"), token)
+		if err != nil {
+			return err
+		}
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(w, r) }))
+		defer hs.Close()
+		local, err := instance.OpenLocal(filepath.Join(env.Tmp, "small-local"))
+		if err != nil {
+			return err
+		}
+		all, err := os.Create(filepath.Join(env.Tmp, "small-all.bin"))
+		if err != nil {
+			return err
+		}
+		defer all.Close()
+		whole := digest.SHA256.Digester()
+		var layers []ocispec.Descriptor
+		for i := 0; i < n; i++ {
+			path := filepath.Join(env.Tmp, fmt.Sprintf("small-%d.bin", i))
+			l, err := randomBlob(path, 2<<20)
+			if err != nil {
+				return err
+			}
+			if err := putFile(local, path, l.Digest); err != nil {
+				return err
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.MultiWriter(all, whole.Hash()), f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			layers = append(layers, l)
+		}
+		config := []byte(`{"name":"small"}`)
+		cd := bundle.ConfigDescriptor(config)
+		if _, err := local.Registry().PutBlob(ctx, bytes.NewReader(config), cd.Digest); err != nil {
+			return err
+		}
+		m, err := bundle.Manifest(cd, layers, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := local.PutManifest(ctx, "self", "small", m, nil); err != nil {
+			return err
+		}
+
+		auth := "Authorization: Bearer " + token
+		t0 := time.Now()
+		if out, err := exec.Command("curl", "-sf", "-X", "POST", "-H", auth, "-H", "Content-Type: application/octet-stream",
+			"--data-binary", "@"+all.Name(), hs.URL+"/v2/self/runtime/curl/blobs/uploads/?digest="+whole.Digest().String()).CombinedOutput(); err != nil {
+			return fmt.Errorf("curl POST: %v: %s", err, out)
+		}
+		curlUp := time.Since(t0)
+		t0 = time.Now()
+		if out, err := exec.Command("curl", "-sf", "-H", auth, "-o", filepath.Join(env.Tmp, "small-curl.bin"), hs.URL+"/v2/self/runtime/curl/blobs/"+whole.Digest().String()).CombinedOutput(); err != nil {
+			return fmt.Errorf("curl GET: %v: %s", err, out)
+		}
+		curlDown := time.Since(t0)
+
+		url := hs.URL
+		dst, err := remote.Open(ctx, url, &instance.Known{URI: url, Token: token, Type: "cloud"}, filepath.Join(env.Tmp, "small-client"))
+		if err != nil {
+			return err
+		}
+		t0 = time.Now()
+		if _, err := instance.Copy(ctx, local, instance.Ref{Name: "small"}, dst, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		push := time.Since(t0)
+		back, err := instance.OpenLocal(filepath.Join(env.Tmp, "small-back"))
+		if err != nil {
+			return err
+		}
+		t0 = time.Now()
+		if _, err := instance.Copy(ctx, dst, instance.Ref{Name: "small"}, back, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		pull := time.Since(t0)
+		mb := float64(n*2) * (1 << 20) / 1e6
+		env.Printf("copy-small-push: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (%d layers of 2 MiB; target >= 0.8x)", mb/push.Seconds(), mb/curlUp.Seconds(), curlUp.Seconds()/push.Seconds(), n)
+		env.Printf("copy-small-pull: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (target >= 0.8x)", mb/pull.Seconds(), mb/curlDown.Seconds(), curlDown.Seconds()/pull.Seconds())
+		return nil
+	}})
+}
