@@ -200,6 +200,18 @@ func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (rc 
 	if err != nil {
 		return nil, err
 	}
+	if offset == 0 {
+		// One round trip: the GET's headers describe the blob (oras checks
+		// its digest against the one asked for).
+		desc, rc, err := r.Blobs().FetchReference(ctx, d.String())
+		if err != nil {
+			return nil, in.blobErr(err, d)
+		}
+		if p := progressOf(ctx); p != nil {
+			rc = &progressReader{ReadCloser: rc, p: p, d: d, size: desc.Size}
+		}
+		return rc, nil
+	}
 	desc, err := r.Blobs().Resolve(ctx, d.String())
 	if err != nil {
 		return nil, in.blobErr(err, d)
