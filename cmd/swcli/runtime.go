@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -60,7 +61,7 @@ func (a *appState) service() (*workflow.Service, error) {
 		return nil, &workflow.UsageError{Msg: err.Error()}
 	}
 	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root, LinkMode: lm,
-		OpenStore: (&storeurl.Opener{Host: h}).Open}, nil
+		OpenStore: (&storeurl.Opener{Host: h, ProbeCache: &storeurl.ProbeCache{Dir: filepath.Join(root, "cache", "store-probes")}}).Open}, nil
 }
 
 func runtimeCommand(a *appState) *cli.Command {
