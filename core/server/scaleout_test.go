@@ -60,7 +60,7 @@ func newBucket(t *testing.T) *bucket {
 	srv := s3test.Start(t)
 	s3test.CredentialsEnv(t)
 	name := srv.Bucket(t)
-	return &bucket{srv: srv, name: name, url: srv.URL(name, "org") + "&part_size=5MiB"}
+	return &bucket{srv: srv, name: name, url: srv.URL(name, "org") + "&part_size=5MiB&single_put_size=5MiB"}
 }
 
 // openURL opens a store URL through a new plugin host (a new plugin
@@ -321,7 +321,7 @@ func TestScaleOutGC(t *testing.T) {
 func TestScaleOutS3Outage(t *testing.T) {
 	b := newBucket(t)
 	p := s3test.NewProxy(t, b.srv)
-	b.url = p.URL(b.name, "org") + "&part_size=5MiB&max_attempts=3&max_backoff=50ms"
+	b.url = p.URL(b.name, "org") + "&part_size=5MiB&single_put_size=5MiB&max_attempts=3&max_backoff=50ms"
 	a := b.start(t)
 	const repo = "self/runtime/outage"
 	cfg := pushBlobAs(t, a.URL, repo, []byte(`{"name":"outage"}`))

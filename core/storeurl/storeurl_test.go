@@ -72,7 +72,7 @@ func TestBadURLs(t *testing.T) {
 	o := opener(t)
 	for raw, want := range map[string]string{
 		"gcs://bucket/x": `no store serves the scheme "gcs"; allowed: file, s3`,
-		"s3://bucket/x?endpoint=http://h&colour=1": `unknown query key "colour"; allowed: concurrency, endpoint, max_attempts, max_backoff, part_size, path_style, region`,
+		"s3://bucket/x?endpoint=http://h&colour=1": `unknown query key "colour"; allowed: concurrency, endpoint, max_attempts, max_backoff, part_size, path_style, region, single_put_size`,
 		"s3://AKIAEXAMPLE:hunter2secret@bucket/x":  "credentials do not belong in a store URL",
 		"s3://bucket/x?secret_key=hunter2secret":   `query key "secret_key" looks like a credential`,
 		"s3://bucket/x?aws_access_key_id=AKIAXXXX": `looks like a credential`,
@@ -92,7 +92,7 @@ func TestS3Store(t *testing.T) {
 	srv := s3test.Start(t)
 	s3test.CredentialsEnv(t)
 	bucket := srv.Bucket(t)
-	s, err := opener(t).Open(t.Context(), srv.URL(bucket, "team/a")+"&part_size=5MiB")
+	s, err := opener(t).Open(t.Context(), srv.URL(bucket, "team/a")+"&part_size=5MiB&single_put_size=5MiB")
 	require.NoError(t, err)
 	roundTrip(t, s)
 	direct, err := s3store.New(t.Context(), s3store.Config{Endpoint: srv.Endpoint, Bucket: bucket, Prefix: "team/a",
@@ -137,7 +137,7 @@ func TestS3Retries(t *testing.T) {
 	srv := s3test.Start(t)
 	s3test.CredentialsEnv(t)
 	p := s3test.NewProxy(t, srv)
-	s, err := opener(t).Open(t.Context(), p.URL(srv.Bucket(t), "")+"&max_backoff=50ms&part_size=5MiB")
+	s, err := opener(t).Open(t.Context(), p.URL(srv.Bucket(t), "")+"&max_backoff=50ms&part_size=5MiB&single_put_size=5MiB")
 	require.NoError(t, err)
 	p.SlowDown(3)
 	roundTrip(t, s)
