@@ -284,21 +284,22 @@ func (c *Config) check() error {
 		b := c.Endpoint != ""
 		c.PathStyle = &b
 	}
-	switch {
-	case c.PartSize == 0:
-		c.PartSize = DefaultPartSize
-	case c.PartSize < MinPartSize:
-		return fmt.Errorf("s3 store: part size %d (%s) is below S3's minimum of 5 MiB", c.PartSize, c.name(EnvPartSize))
-	case c.PartSize > maxPartSize:
-		return fmt.Errorf("s3 store: part size %d (%s) is above S3's maximum of 5 GiB", c.PartSize, c.name(EnvPartSize))
-	}
-	switch {
-	case c.SinglePutSize == 0:
-		c.SinglePutSize = DefaultSinglePutSize
-	case c.SinglePutSize < MinPartSize:
-		return fmt.Errorf("s3 store: single put size %d (%s) is below S3's minimum part size of 5 MiB", c.SinglePutSize, c.name(EnvSinglePut))
-	case c.SinglePutSize > maxPartSize:
-		return fmt.Errorf("s3 store: single put size %d (%s) is above S3's maximum of 5 GiB", c.SinglePutSize, c.name(EnvSinglePut))
+	// Both sizes are part sizes (a value above SinglePutSize sends what
+	// was read as its first part): within S3's part limits.
+	for _, sz := range []struct {
+		v    *int64
+		def  int64
+		what string
+		env  string
+	}{{&c.PartSize, DefaultPartSize, "part size", EnvPartSize}, {&c.SinglePutSize, DefaultSinglePutSize, "single put size", EnvSinglePut}} {
+		switch {
+		case *sz.v == 0:
+			*sz.v = sz.def
+		case *sz.v < MinPartSize:
+			return fmt.Errorf("s3 store: %s %d (%s) is below S3's minimum part size of 5 MiB", sz.what, *sz.v, c.name(sz.env))
+		case *sz.v > maxPartSize:
+			return fmt.Errorf("s3 store: %s %d (%s) is above S3's maximum part size of 5 GiB", sz.what, *sz.v, c.name(sz.env))
+		}
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
