@@ -50,6 +50,7 @@ func buildCommand(a *appState) *cli.Command {
 			&cli.BoolFlag{Name: "dump-condarc", Aliases: []string{"dcc"}, Usage: "put your condarc, secrets masked, into the bundle"},
 			&cli.StringFlag{Name: "push", Usage: "after the build, copy the version to this instance, project or .swrt file"},
 			&cli.BoolFlag{Name: "force-push", Usage: "with --push: overwrite a file and move tags at the destination"},
+			&cli.BoolFlag{Name: "disable-env-lock", Aliases: []string{"del"}, Usage: "do not lock the environment: the requirements as written are the lock (restore --from-lock installs them as written)"},
 		}, envSourceFlags("build")...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -82,7 +83,7 @@ func buildCommand(a *appState) *cli.Command {
 				Project: c.String("project"), Tags: c.StringSlice("tag"), LockOnly: c.Bool("lock-only"),
 				NoCache: c.Bool("no-cache"), IncludeEditable: c.Bool("include-editable"),
 				Overrides:     spec.Overrides{Name: c.String("name"), CUDA: c.String("cuda"), CUDNN: c.String("cudnn"), Arch: c.StringSlice("arch")},
-				DumpPipConfig: c.Bool("dump-pip-options"), DumpCondarc: c.Bool("dump-condarc")})
+				DumpPipConfig: c.Bool("dump-pip-options"), DumpCondarc: c.Bool("dump-condarc"), DisableEnvLock: c.Bool("disable-env-lock")})
 			a.doneEvents()
 			if err != nil {
 				return err
