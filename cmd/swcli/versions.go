@@ -236,7 +236,7 @@ func infoCommand(a *appState) *cli.Command {
 			basic := map[string]any{"name": b.Manifest.Name, "version": b.Version.Short, "digest": b.Version.Digest,
 				"tags": b.Version.Tags, "mode": b.Manifest.Mode, "python": b.Manifest.Python, "os": b.Manifest.OS,
 				"arch": b.Manifest.Arch, "platform": b.Manifest.Platform, "abi": b.Manifest.ABI, "size": b.Version.Size,
-				"created": b.Version.Created, "lock_only": b.Manifest.LockOnly, "swcli_version": b.Manifest.SwcliVersion,
+				"created": b.Version.Created, "lock_only": b.Manifest.LockOnly, "lock_disabled": b.Manifest.LockDisabled, "swcli_version": b.Manifest.SwcliVersion,
 				"layers": len(b.OCI.Layers), "packages": len(b.Manifest.Lock), "uri": inst.URI(b.Version).String()}
 			if has("basic") {
 				out["basic"] = basic
@@ -263,7 +263,7 @@ func infoCommand(a *appState) *cli.Command {
 				_, err := os.Stdout.Write(yamlText)
 				return err
 			case "basic":
-				printTable([]string{"FIELD", "VALUE"}, fieldRows(basic, []string{"name", "version", "digest", "tags", "mode", "python", "os", "arch", "platform", "abi", "size", "created", "layers", "packages", "lock_only", "swcli_version", "uri"}))
+				printTable([]string{"FIELD", "VALUE"}, fieldRows(basic, []string{"name", "version", "digest", "tags", "mode", "python", "os", "arch", "platform", "abi", "size", "created", "layers", "packages", "lock_only", "lock_disabled", "swcli_version", "uri"}))
 			case "lock":
 				var rows [][]string
 				for _, p := range b.Manifest.Lock {
