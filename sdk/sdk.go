@@ -97,7 +97,7 @@ func ServeMode(m Mode) {
 		VersionedPlugins: map[int]plugin.PluginSet{
 			mode.ProtocolVersion: {KindMode: &pluginwire.ModePlugin{Impl: m, Tracker: t}},
 		},
-		GRPCServer: plugin.DefaultGRPCServer,
+		GRPCServer: pluginwire.NewServer,
 		Logger:     logger(),
 	})
 }
@@ -112,7 +112,7 @@ func ServeStore(s Store, info Info) {
 		VersionedPlugins: map[int]plugin.PluginSet{
 			mode.ProtocolVersion: {KindStore: &pluginwire.StorePlugin{Impl: s, Info: StoreInfoFunc(s, info)}},
 		},
-		GRPCServer: plugin.DefaultGRPCServer,
+		GRPCServer: pluginwire.NewServer,
 		Logger:     logger(),
 	})
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/store"
-	"github.com/swcli/swcli/core/storeurl"
 	"github.com/swcli/swcli/core/workflow"
 )
 
@@ -164,7 +163,7 @@ func runtimeCandidates(ctx context.Context, a *appState, cur string) []string {
 		if err != nil {
 			return nil, err
 		}
-		return (&storeurl.Opener{Host: h}).Open(ctx, raw)
+		return cliStoreOpener(h, root).Open(ctx, raw)
 	}
 	l, err := (&instance.Opener{StorageRoot: root, ReadConfig: workflow.ReadConfigName, OpenStore: openStore}).Local()
 	if err != nil {

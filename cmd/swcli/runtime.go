@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/plugin"
 	"github.com/swcli/swcli/core/storeurl"
 	"github.com/swcli/swcli/core/workflow"
 	"github.com/swcli/swcli/internal/linkfile"
@@ -60,7 +62,15 @@ func (a *appState) service() (*workflow.Service, error) {
 		return nil, &workflow.UsageError{Msg: err.Error()}
 	}
 	return &workflow.Service{Modes: h, Events: a.events(), Version: version, Log: a.log(), StorageRoot: root, LinkMode: lm,
-		OpenStore: (&storeurl.Opener{Host: h}).Open}, nil
+		OpenStore: cliStoreOpener(h, root).Open}, nil
+}
+
+// cliStoreOpener opens the standalone instance's store URL (SW_STORE, the
+// config's store:) for a CLI command: a probe that passed is remembered
+// for a while under the storage root, so short commands run one after
+// another do not probe the store each time (see storeurl.ProbeCache).
+func cliStoreOpener(h *plugin.Host, root string) *storeurl.Opener {
+	return &storeurl.Opener{Host: h, ProbeCache: &storeurl.ProbeCache{Dir: filepath.Join(root, "cache", "store-probes")}}
 }
 
 func runtimeCommand(a *appState) *cli.Command {

@@ -173,6 +173,7 @@ func (h *Host) startWith(ctx context.Context, id, name, kind string, env []strin
 		Logger:           h.Logger.Named(name),
 		Managed:          true,
 		StartTimeout:     h.StartTimeout,
+		GRPCDialOptions:  pluginwire.DialOptions(),
 	}
 	if e.SHA256 != "" {
 		sum, _ := hex.DecodeString(e.SHA256)

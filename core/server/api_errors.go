@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/store"
 )
 
 // apiError is an answer a handler chose itself.
@@ -24,8 +25,19 @@ func badRequest(format string, args ...any) error {
 // challenge is sent with every 401.
 const challenge = `Bearer realm="swcli"`
 
+// storeUnavailableMessage is what a client is told when the server's store
+// (an S3 service, a store plugin) failed after its own retries: which store,
+// that nothing was stored, and to try again. The details (bucket, endpoint,
+// the driver's error) go to the server log only: they may name things a
+// client must not see.
+func storeUnavailableMessage(storeName string) string {
+	return "the server's store (" + storeName + ") is unavailable; nothing was stored by this request; try again (details in the server log)"
+}
+
 // errorStatus maps an error to its HTTP status and code; ok is false for
-// errors that are nobody's fault but the server's.
+// errors that are nobody's fault but the server's (logged, and answered
+// without their detail). A store failure is the server's fault but not a
+// bug: 503, so clients and load balancers retry.
 func errorStatus(err error) (status int, code string, ok bool) {
 	var (
 		ae   *apiError
@@ -37,6 +49,7 @@ func errorStatus(err error) (status int, code string, ok bool) {
 		inv  *registry.InvalidNameError
 		te   *registry.TagExistsError
 		nrem *registry.NotRemovedError
+		de   *store.DriverError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -53,6 +66,8 @@ func errorStatus(err error) (status int, code string, ok bool) {
 		return http.StatusConflict, "conflict", true
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "too_large", true
+	case errors.As(err, &de):
+		return http.StatusServiceUnavailable, "unavailable", false
 	}
 	return http.StatusInternalServerError, "internal", false
 }
@@ -73,6 +88,10 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		body.Error.Message = "internal error; see the server log"
+		var de *store.DriverError
+		if status == http.StatusServiceUnavailable && errors.As(err, &de) {
+			body.Error.Message = storeUnavailableMessage(de.Store)
+		}
 	}
 	if status == http.StatusRequestEntityTooLarge {
 		body.Error.Message = fmt.Sprintf("request body larger than %d bytes", maxAPIBody)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -59,7 +60,7 @@ func newBucket(t *testing.T) *bucket {
 	srv := s3test.Start(t)
 	s3test.CredentialsEnv(t)
 	name := srv.Bucket(t)
-	return &bucket{srv: srv, name: name, url: srv.URL(name, "org") + "&part_size=5MiB"}
+	return &bucket{srv: srv, name: name, url: srv.URL(name, "org") + "&part_size=5MiB&single_put_size=5MiB"}
 }
 
 // openURL opens a store URL through a new plugin host (a new plugin
@@ -320,7 +321,7 @@ func TestScaleOutGC(t *testing.T) {
 func TestScaleOutS3Outage(t *testing.T) {
 	b := newBucket(t)
 	p := s3test.NewProxy(t, b.srv)
-	b.url = p.URL(b.name, "org") + "&part_size=5MiB&max_attempts=3&max_backoff=50ms"
+	b.url = p.URL(b.name, "org") + "&part_size=5MiB&single_put_size=5MiB&max_attempts=3&max_backoff=50ms"
 	a := b.start(t)
 	const repo = "self/runtime/outage"
 	cfg := pushBlobAs(t, a.URL, repo, []byte(`{"name":"outage"}`))
@@ -351,4 +352,46 @@ func TestScaleOutS3Outage(t *testing.T) {
 	resp, got := do(t, "GET", a.URL+"/v2/"+repo+"/blobs/"+d.String(), scaleToken, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, d, digest.FromBytes(got))
+}
+
+// TestAPIStoreUnavailable: with S3 stopped under a running server, /api/v1
+// answers 503 with one line that names the store and says to try again
+// (like /v2), never the bucket, the endpoint or a credential; with S3 back
+// the same calls work.
+func TestAPIStoreUnavailable(t *testing.T) {
+	b := newBucket(t)
+	p := s3test.NewProxy(t, b.srv)
+	b.url = p.URL(b.name, "org") + "&max_attempts=2&max_backoff=50ms"
+	a := b.start(t)
+	pushImage(t, a.URL, "self/runtime/down", "v", "down")
+
+	p.Stop()
+	calls := []struct{ method, path, body string }{
+		{"GET", "/api/v1/projects/self/runtimes", ""},
+		{"GET", "/api/v1/projects/self/runtimes/down/versions", ""},
+		{"POST", "/api/v1/projects", `{"name":"during-outage"}`},
+	}
+	for _, c := range calls {
+		var body io.Reader
+		if c.body != "" {
+			body = strings.NewReader(c.body)
+		}
+		resp, out := do(t, c.method, a.URL+c.path, scaleToken, body, "Content-Type", "application/json")
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s %s: %s", c.method, c.path, out)
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		require.NoError(t, json.Unmarshal(out, &e), "%s", out)
+		assert.Equal(t, "unavailable", e.Error.Code)
+		assert.Equal(t, "the server's store (s3store) is unavailable; nothing was stored by this request; try again (details in the server log)", e.Error.Message)
+		for _, secret := range []string{b.name, p.Endpoint, strings.TrimPrefix(p.Endpoint, "http://"), s3test.SecretKey, s3test.AccessKey} {
+			assert.NotContains(t, string(out), secret)
+		}
+	}
+
+	require.NoError(t, p.Start())
+	for _, c := range calls[:2] {
+		resp, out := do(t, c.method, a.URL+c.path, scaleToken, nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "%s %s after S3 is back: %s", c.method, c.path, out)
+	}
 }

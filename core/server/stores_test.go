@@ -87,7 +87,7 @@ func openStore(spec string) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.PartSize = s3store.MinPartSize
+	cfg.PartSize, cfg.SinglePutSize = s3store.MinPartSize, s3store.MinPartSize
 	s, err := s3store.New(context.Background(), cfg, s3store.Options{Version: "test"})
 	if err != nil {
 		return nil, err

@@ -118,6 +118,11 @@ func secretLooking(k string) bool {
 // Opener opens stores by URL, launching store plugins through Host.
 type Opener struct {
 	Host *plugin.Host
+	// ProbeCache, when set, spares a plugin store the probe at open while a
+	// probe of the same URL passed less than its TTL ago (short commands
+	// run one after another; a server probes at each start and leaves it
+	// nil). The filesystem store is always probed: it is local and cheap.
+	ProbeCache *ProbeCache
 }
 
 // Open opens and probes the store rawURL names. See the package
@@ -127,14 +132,33 @@ func (o *Opener) Open(ctx context.Context, rawURL string) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s store.Store
 	if u.Scheme == FileScheme {
-		if s, err = openFile(rawURL, u); err != nil {
+		s, err := openFile(rawURL, u)
+		if err != nil {
 			return nil, err
 		}
-	} else if s, err = o.plugin(ctx, rawURL, u); err != nil {
+		return probed(ctx, s, rawURL)
+	}
+	s, err := o.plugin(ctx, rawURL, u)
+	if err != nil {
 		return nil, err
 	}
+	c := o.ProbeCache
+	if c == nil {
+		return probed(ctx, s, rawURL)
+	}
+	if !c.Fresh(u) {
+		if _, err := probed(ctx, s, rawURL); err != nil {
+			c.Forget(u)
+			return nil, err
+		}
+		_ = c.Remember(u) // an unwritable cache only costs the next command a probe
+	}
+	return &forgetting{Store: s, forget: func() { c.Forget(u) }}, nil
+}
+
+// probed returns s once it passed Probe.
+func probed(ctx context.Context, s store.Store, rawURL string) (store.Store, error) {
 	if err := Probe(ctx, s); err != nil {
 		return nil, &ProbeError{URL: Redact(rawURL), Err: err}
 	}

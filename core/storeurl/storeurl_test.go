@@ -3,11 +3,13 @@ package storeurl_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/assert"
@@ -70,7 +72,7 @@ func TestBadURLs(t *testing.T) {
 	o := opener(t)
 	for raw, want := range map[string]string{
 		"gcs://bucket/x": `no store serves the scheme "gcs"; allowed: file, s3`,
-		"s3://bucket/x?endpoint=http://h&colour=1": `unknown query key "colour"; allowed: concurrency, endpoint, max_attempts, max_backoff, part_size, path_style, region`,
+		"s3://bucket/x?endpoint=http://h&colour=1": `unknown query key "colour"; allowed: concurrency, endpoint, max_attempts, max_backoff, part_size, path_style, region, single_put_size`,
 		"s3://AKIAEXAMPLE:hunter2secret@bucket/x":  "credentials do not belong in a store URL",
 		"s3://bucket/x?secret_key=hunter2secret":   `query key "secret_key" looks like a credential`,
 		"s3://bucket/x?aws_access_key_id=AKIAXXXX": `looks like a credential`,
@@ -90,7 +92,7 @@ func TestS3Store(t *testing.T) {
 	srv := s3test.Start(t)
 	s3test.CredentialsEnv(t)
 	bucket := srv.Bucket(t)
-	s, err := opener(t).Open(t.Context(), srv.URL(bucket, "team/a")+"&part_size=5MiB")
+	s, err := opener(t).Open(t.Context(), srv.URL(bucket, "team/a")+"&part_size=5MiB&single_put_size=5MiB")
 	require.NoError(t, err)
 	roundTrip(t, s)
 	direct, err := s3store.New(t.Context(), s3store.Config{Endpoint: srv.Endpoint, Bucket: bucket, Prefix: "team/a",
@@ -135,7 +137,7 @@ func TestS3Retries(t *testing.T) {
 	srv := s3test.Start(t)
 	s3test.CredentialsEnv(t)
 	p := s3test.NewProxy(t, srv)
-	s, err := opener(t).Open(t.Context(), p.URL(srv.Bucket(t), "")+"&max_backoff=50ms&part_size=5MiB")
+	s, err := opener(t).Open(t.Context(), p.URL(srv.Bucket(t), "")+"&max_backoff=50ms&part_size=5MiB&single_put_size=5MiB")
 	require.NoError(t, err)
 	p.SlowDown(3)
 	roundTrip(t, s)
@@ -193,4 +195,83 @@ func TestSchemeFoundByDeclaration(t *testing.T) {
 	s, err := (&storeurl.Opener{Host: h}).Open(t.Context(), srv.URL(srv.Bucket(t), "x"))
 	require.NoError(t, err)
 	roundTrip(t, s)
+}
+
+// TestProbeCache: with a probe cache, a second open of the same store URL
+// (the next short command) sends S3 no request at all; the entry names
+// neither a credential nor anything but the redacted URL; it expires after
+// its TTL; and a failed request forgets it, so the next open probes again
+// and says what is wrong.
+func TestProbeCache(t *testing.T) {
+	srv := s3test.Start(t)
+	s3test.CredentialsEnv(t)
+	p := s3test.NewProxy(t, srv)
+	raw := p.URL(srv.Bucket(t), "team") + "&max_attempts=1"
+	now := time.Now()
+	cache := &storeurl.ProbeCache{Dir: t.TempDir(), TTL: time.Minute, Now: func() time.Time { return now }}
+	open := func() (store.Store, int64, error) {
+		t.Helper()
+		o := opener(t)
+		o.ProbeCache = cache
+		before := p.Requests.Load()
+		s, err := o.Open(t.Context(), raw)
+		return s, p.Requests.Load() - before, err
+	}
+
+	_, n, err := open()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, int64(5), "the first open probes")
+	s, n, err := open()
+	require.NoError(t, err)
+	assert.Zero(t, n, "an open within the TTL sends nothing")
+	before := p.Requests.Load()
+	require.NoError(t, s.List(t.Context(), "", func(store.Info) error { return nil }))
+	assert.Equal(t, int64(1), p.Requests.Load()-before, "a List of an empty store is one request")
+
+	ents, err := os.ReadDir(cache.Dir)
+	require.NoError(t, err)
+	require.Len(t, ents, 1)
+	b, err := os.ReadFile(filepath.Join(cache.Dir, ents[0].Name()))
+	require.NoError(t, err)
+	for _, secret := range []string{s3test.AccessKey, s3test.SecretKey} {
+		assert.NotContains(t, string(b), secret)
+		assert.NotContains(t, ents[0].Name(), secret)
+	}
+	var rec struct {
+		Store    string    `json:"store"`
+		ProbedAt time.Time `json:"probed_at"`
+	}
+	require.NoError(t, json.Unmarshal(b, &rec), "%s", b)
+	assert.Equal(t, storeurl.Redact(raw), rec.Store)
+
+	now = now.Add(2 * time.Minute)
+	_, n, err = open()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, int64(5), "after the TTL the open probes again")
+	_, n, _ = open()
+	assert.Zero(t, n)
+
+	// S3 goes away: the failed request forgets the entry; the next open
+	// probes and fails with the probe's clear error.
+	s, _, err = open()
+	require.NoError(t, err)
+	p.Stop()
+	require.Error(t, s.List(t.Context(), "", func(store.Info) error { return nil }))
+	_, n, err = open()
+	require.Error(t, err, "the store is down and the cache was forgotten")
+	assert.Contains(t, err.Error(), "store "+storeurl.Redact(raw))
+	require.NoError(t, p.Start())
+	_, n, err = open()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, int64(5), "a failed probe is not remembered")
+
+	// Not-found answers are answers, not failures: the entry stays.
+	s, _, err = open()
+	require.NoError(t, err)
+	_, err = s.Stat(t.Context(), "no/such/key")
+	var nf *store.NotFoundError
+	require.ErrorAs(t, err, &nf)
+	_, n, err = open()
+	require.NoError(t, err)
+	assert.Zero(t, n)
 }

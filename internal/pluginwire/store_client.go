@@ -69,7 +69,9 @@ func (c *StoreClient) Put(ctx context.Context, key string, r io.Reader, opts sto
 	for {
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 || first {
-			m := &pb.PutRequest{Data: append([]byte(nil), buf[:n]...)}
+			// Send encodes the message before it returns, so buf is
+			// free to be refilled (no copy per chunk).
+			m := &pb.PutRequest{Data: buf[:n]}
 			if first {
 				m.Key, m.IfNoneMatch, m.IfMatch = key, opts.IfNoneMatch, opts.IfMatch
 				first = false

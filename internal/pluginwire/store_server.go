@@ -87,27 +87,70 @@ func (s *storeServer) Put(st pb.Store_PutServer) error {
 	return st.SendAndClose(&pb.Empty{})
 }
 
+// getDepth is how many chunks of a Get the plugin reads ahead of what it
+// has sent: reading the store (an S3 response) and sending to the host
+// overlap instead of taking turns.
+const getDepth = 4
+
 func (s *storeServer) Get(req *pb.GetRequest, st pb.Store_GetServer) error {
 	rc, err := s.s.Get(st.Context(), req.Key, req.Offset, req.Length)
 	if err != nil {
 		return storeStatus(err)
 	}
 	defer rc.Close()
-	buf := make([]byte, ChunkSize)
-	for {
-		n, err := io.ReadFull(rc, buf)
-		if n > 0 {
-			if serr := st.Send(&pb.Chunk{Data: buf[:n]}); serr != nil {
+	type chunk struct {
+		buf []byte
+		n   int
+		err error
+	}
+	full := make(chan chunk, getDepth)
+	free := make(chan []byte, getDepth+1)
+	for i := 0; i < getDepth+1; i++ {
+		free <- make([]byte, ChunkSize)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	// Before rc is closed, the reader is stopped and gone (a failed Send
+	// means the host canceled the call, which ends a pending read).
+	defer func() { close(stop); <-done }()
+	go func() {
+		defer close(done)
+		defer close(full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			n, err := io.ReadFull(rc, buf)
+			select {
+			case full <- chunk{buf, n, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range full {
+		if c.n > 0 {
+			// Send encodes the message before it returns (as the code
+			// before the read-ahead relied on too), so the buffer can be
+			// refilled.
+			if serr := st.Send(&pb.Chunk{Data: c.buf[:c.n]}); serr != nil {
 				return serr
 			}
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		free <- c.buf
+		switch {
+		case c.err == io.EOF || c.err == io.ErrUnexpectedEOF:
 			return nil
-		}
-		if err != nil {
-			return storeStatus(err)
+		case c.err != nil:
+			return storeStatus(c.err)
 		}
 	}
+	return nil
 }
 
 func statPB(i store.Info) *pb.StatResponse {

@@ -4,7 +4,8 @@
 // and other Go programs can use it in-process.
 //
 // Configuration: a store URL, s3://BUCKET[/PREFIX][?endpoint=URL&region=R&
-// path_style=B&part_size=S&concurrency=N&max_attempts=N&max_backoff=D]
+// path_style=B&part_size=S&single_put_size=S&concurrency=N&max_attempts=N&
+// max_backoff=D]
 // (ConfigFromURL; the host passes it in SW_STORE_URL, see core/storeurl), or
 // these variables (ConfigFromEnv); both are served as Info.ConfigSchema:
 //
@@ -16,6 +17,8 @@
 //	SW_S3_PATH_STYLE   true/false; default true when SW_S3_ENDPOINT is set
 //	                   (ENDPOINT/BUCKET/KEY), false for AWS (BUCKET.host/KEY)
 //	SW_S3_PART_SIZE    multipart part size, default 16MiB, at least 5MiB
+//	SW_S3_SINGLE_PUT_SIZE
+//	                   largest value sent with one PutObject, default 64MiB
 //	SW_S3_CONCURRENCY  parts of one Put uploaded at once, default 4
 //	SW_S3_MAX_ATTEMPTS, SW_S3_MAX_BACKOFF
 //	                   the SDK's standard retryer (default 6 attempts, 5s):
@@ -27,9 +30,10 @@
 // How it keeps the store contract:
 //
 //   - Keys are checked with store.ValidateKey and stored as PREFIX+key.
-//   - Put streams: a value up to the part size is sent with one PutObject;
-//     a larger one with a multipart upload, holding at most Concurrency+1
-//     parts in memory. S3 publishes an object only when its PutObject or
+//   - Put streams: a value up to SinglePutSize is sent with one PutObject;
+//     a larger one with a multipart upload (its first part the
+//     SinglePutSize bytes read, then PartSize parts, Concurrency at a time),
+//     holding at most SinglePutSize + Concurrency*PartSize bytes in memory. S3 publishes an object only when its PutObject or
 //     CompleteMultipartUpload succeeds, so readers never see a part of a
 //     value. When the reader or the context fails, the multipart upload is
 //     aborted, so nothing is left behind (not even stored parts).
@@ -329,15 +333,24 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts store.Put
 		return err
 	}
 	r = ctxReader{ctx, r}
-	// Read up to one part: a value that fits is sent in one PutObject.
-	first, err := readPart(r, s.cfg.PartSize)
+	// Read up to SinglePutSize and one byte more: a value that fits is
+	// sent in one PutObject.
+	first, err := readPart(r, s.cfg.SinglePutSize)
 	if errors.Is(err, io.EOF) {
 		return s.putObject(ctx, key, first, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("s3 store: put %s: %w", key, err)
 	}
-	return s.putMultipart(ctx, key, first, r, opts)
+	var next [1]byte
+	n, err := io.ReadFull(r, next[:])
+	if n == 0 {
+		if errors.Is(err, io.EOF) {
+			return s.putObject(ctx, key, first, opts)
+		}
+		return fmt.Errorf("s3 store: put %s: %w", key, err)
+	}
+	return s.putMultipart(ctx, key, first, io.MultiReader(bytes.NewReader(next[:]), r), opts)
 }
 
 // readPart reads r until it ends (io.EOF, with what was read) or max bytes

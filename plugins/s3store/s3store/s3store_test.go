@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,6 +37,7 @@ func newStore(t *testing.T, srv *s3test.Server, bucket, prefix string, partSize 
 		AccessKeyID:     s3test.AccessKey,
 		SecretAccessKey: s3test.SecretKey,
 		PartSize:        partSize,
+		SinglePutSize:   partSize,
 	}, s3store.Options{Version: "test"})
 	require.NoError(t, err)
 	return s
@@ -250,11 +252,21 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestPartSizes(t *testing.T) {
-	// A value of exactly one part, and of one part and one byte.
+	// Values around SinglePutSize: up to it one PutObject (an ETag without
+	// a part count), above it a multipart upload whose first part is
+	// SinglePutSize and the rest PartSize parts.
 	srv := s3test.Start(t)
-	s := newStore(t, srv, srv.Bucket(t), "", s3store.MinPartSize)
+	bucket := srv.Bucket(t)
+	s, err := s3store.New(context.Background(), s3store.Config{Endpoint: srv.Endpoint, Bucket: bucket, Region: s3test.Region,
+		AccessKeyID: s3test.AccessKey, SecretAccessKey: s3test.SecretKey,
+		PartSize: s3store.MinPartSize, SinglePutSize: 2 * s3store.MinPartSize}, s3store.Options{})
+	require.NoError(t, err)
 	ctx := context.Background()
-	for _, n := range []int{s3store.MinPartSize - 1, s3store.MinPartSize, s3store.MinPartSize + 1, 2 * s3store.MinPartSize} {
+	const single = 2 * s3store.MinPartSize
+	for n, parts := range map[int]string{
+		s3store.MinPartSize - 1: "", s3store.MinPartSize: "", single: "",
+		single + 1: "-2", single + s3store.MinPartSize: "-2", single + s3store.MinPartSize + 1: "-3",
+	} {
 		key := "v" + strconv.Itoa(n)
 		val := bytes.Repeat([]byte{byte(n)}, n)
 		require.NoError(t, s.Put(ctx, key, bytes.NewReader(val), store.PutOptions{}))
@@ -267,7 +279,13 @@ func TestPartSizes(t *testing.T) {
 		info, err := s.Stat(ctx, key)
 		require.NoError(t, err)
 		assert.Equal(t, int64(n), info.Size)
+		if parts == "" {
+			assert.NotContains(t, info.ETag, "-", "size %d: one PutObject", n)
+		} else {
+			assert.True(t, strings.HasSuffix(info.ETag, parts), "size %d: ETag %s, want a %s-part upload", n, info.ETag, parts)
+		}
 	}
+	assert.Zero(t, uploads(t, srv, bucket), "no upload left behind")
 }
 
 // TestServerConditionalWrites checks, with a raw S3 client, that the service
@@ -395,7 +413,7 @@ func TestListPages(t *testing.T) {
 }
 
 func TestConfigFromURL(t *testing.T) {
-	cfg, err := s3store.ConfigFromURL("s3://runtimes/team/a/?endpoint=http://127.0.0.1:7070&region=eu-west-1&path_style=false&part_size=8MiB&concurrency=2&max_attempts=3&max_backoff=200ms")
+	cfg, err := s3store.ConfigFromURL("s3://runtimes/team/a/?endpoint=http://127.0.0.1:7070&region=eu-west-1&path_style=false&part_size=8MiB&single_put_size=32MiB&concurrency=2&max_attempts=3&max_backoff=200ms")
 	require.NoError(t, err)
 	s, err := s3store.New(context.Background(), cfg, s3store.Options{})
 	require.NoError(t, err)
@@ -406,14 +424,16 @@ func TestConfigFromURL(t *testing.T) {
 	assert.Equal(t, "eu-west-1", got.Region)
 	assert.False(t, *got.PathStyle)
 	assert.Equal(t, int64(8<<20), got.PartSize)
+	assert.Equal(t, int64(32<<20), got.SinglePutSize)
 	assert.Equal(t, 2, got.Concurrency)
 	assert.Equal(t, 3, got.MaxAttempts)
 	assert.Equal(t, "200ms", got.MaxBackoff.String())
 
 	for raw, want := range map[string]string{
-		"s3://b/p?colour=red":           `unknown query key "colour"; allowed: endpoint, region, path_style, part_size, concurrency, max_attempts, max_backoff`,
+		"s3://b/p?colour=red":           `unknown query key "colour"; allowed: endpoint, region, path_style, part_size, single_put_size, concurrency, max_attempts, max_backoff`,
 		"s3://ak:sk@b/p":                "credentials do not belong in the URL",
 		"s3://b/p?part_size=1MiB":       "store URL ?part_size",
+		"s3://b/p?single_put_size=1MiB": "store URL ?single_put_size",
 		"s3://b/p?path_style=maybe":     `path_style="maybe": want true or false`,
 		"s3://b/p?endpoint=127.0.0.1:1": "store URL ?endpoint",
 		"s3:///p":                       "no bucket: set store URL bucket",
