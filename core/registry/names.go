@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/internal/ocilimits"
 )
 
 // Keys; see the package documentation.
@@ -122,18 +122,13 @@ func parseNumberTag(tag string) (int, bool) {
 	return n, err == nil
 }
 
+// checkDigest is internal/ocilimits' digest rule, as an *InvalidNameError.
 func checkDigest(d digest.Digest) error {
-	if err := d.Validate(); err != nil {
+	if err := ocilimits.CheckDigest(d); err != nil {
 		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: err.Error()}
-	}
-	if !supportedAlgorithm(d.Algorithm()) {
-		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: fmt.Sprintf("algorithm %s is not supported, only sha256 and sha512", d.Algorithm())}
 	}
 	return nil
 }
-
-// supportedAlgorithm: the digest algorithms blobs and manifests may use.
-func supportedAlgorithm(a digest.Algorithm) bool { return a == digest.SHA256 || a == digest.SHA512 }
 
 // CheckDigest validates a digest from outside (an OCI request): well formed,
 // sha256 or sha512. The error is an *InvalidNameError.
