@@ -21,16 +21,7 @@ func TestManifestLimitsAreTheBundles(t *testing.T) {
 		Annotations: map[string]string{"org.starwhale.runtime.layer.role": "package",
 			"org.starwhale.runtime.layer.package":           "a-rather-long-package-name==10.20.30",
 			"org.starwhale.runtime.layer.uncompressed-size": "1234567890"}}
-	build := func(n int) []byte {
-		m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: d, Layers: make([]ocispec.Descriptor, n)}
-		m.SchemaVersion = 2
-		for i := range m.Layers {
-			m.Layers[i] = d
-		}
-		b, err := json.Marshal(m)
-		require.NoError(t, err)
-		return b
-	}
+	build := func(n int) []byte { return manifestOf(t, d, n) }
 	big := build(ocilimits.MaxLayers)
 	require.Less(t, len(big), ocilimits.MaxManifestSize, "MaxLayers layers fit in the size limit")
 	_, err := parseManifest(big)
@@ -47,16 +38,7 @@ func TestManifestLimitsAreTheBundles(t *testing.T) {
 // MaxLayers layers (or index entries), digests by ocilimits.CheckDigest.
 func TestOCIManifestLimits(t *testing.T) {
 	d := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromString("x"), Size: 1}
-	image := func(n int) []byte {
-		m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: d, Layers: make([]ocispec.Descriptor, n)}
-		m.SchemaVersion = 2
-		for i := range m.Layers {
-			m.Layers[i] = d
-		}
-		b, err := json.Marshal(m)
-		require.NoError(t, err)
-		return b
-	}
+	image := func(n int) []byte { return manifestOf(t, d, n) }
 	_, err := parseAnyManifest(image(ocilimits.MaxLayers), "")
 	require.NoError(t, err)
 	_, err = parseAnyManifest(image(ocilimits.MaxLayers+1), "")
@@ -86,4 +68,16 @@ func TestOCIManifestLimits(t *testing.T) {
 	_, err2 := parseManifest(b)
 	require.ErrorAs(t, err2, &mi)
 	assert.Equal(t, err.Error(), err2.Error(), "both readers say the same about a bad digest")
+}
+
+// manifestOf is an image manifest whose config and n layers are d.
+func manifestOf(t *testing.T, d ocispec.Descriptor, n int) []byte {
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: d, Layers: make([]ocispec.Descriptor, n)}
+	m.SchemaVersion = 2
+	for i := range m.Layers {
+		m.Layers[i] = d
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return b
 }
