@@ -45,6 +45,11 @@ func (r *Registry) tagKey(project, name, tag string) string { return r.tagsPrefi
 func (r *Registry) counterKey(project, name string) string {
 	return r.artifactPrefix(project, name) + "counter"
 }
+
+// removalKey holds a whole-runtime removal under way (removal.go).
+func (r *Registry) removalKey(project, name string) string {
+	return r.artifactPrefix(project, name) + removalLeaf
+}
 func numberTag(n int) string            { return "v" + strconv.Itoa(n) }
 func shortHex(d digest.Digest) string   { return short(d.Encoded()) }
 func short(hex string) string           { return hex[:min(12, len(hex))] }

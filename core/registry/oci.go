@@ -345,6 +345,11 @@ func (r *Registry) checkRepoReferences(ctx context.Context, project, name string
 // moves latest and sets user tags (moving them from other versions), as
 // PutVersion does.
 func (r *Registry) commitVersion(ctx context.Context, project, name string, md digest.Digest, size int64, mediaType string, tags []string) (versionRecord, error) {
+	// A removal of the whole runtime under way goes first: this version
+	// comes after it, not undone by it.
+	if err := r.settle(ctx, project, name); err != nil {
+		return versionRecord{}, err
+	}
 	rec, created, err := r.addRecordType(ctx, project, name, md, size, mediaType)
 	if err != nil {
 		return rec, err
@@ -397,6 +402,9 @@ func (r *Registry) ociResolve(ctx context.Context, project, name, ref string) (v
 	if err := checkNames(project, name); err != nil {
 		return versionRecord{}, err
 	}
+	if err := r.settle(ctx, project, name); err != nil {
+		return versionRecord{}, err
+	}
 	notFound := &NotFoundError{Kind: r.kind, Project: project, Name: name, Ref: ref}
 	if strings.Contains(ref, ":") {
 		d := digest.Digest(ref)
@@ -444,7 +452,7 @@ func (r *Registry) OCITags(ctx context.Context, project, name string) ([]string,
 	if err := checkNames(project, name); err != nil {
 		return nil, err
 	}
-	st, err := r.loadRuntime(ctx, project, name)
+	st, err := r.loadRuntimeSettled(ctx, project, name)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,9 @@ type runtimeState struct {
 	project, name string
 	records       map[digest.Digest]versionRecord
 	tags          map[string]digest.Digest // all but vN tags
+	// removing is set when a whole-runtime removal is under way (its
+	// record exists; removal.go).
+	removing bool
 }
 
 // loadRuntime reads the records and tags of one runtime.
@@ -56,6 +59,16 @@ func (r *Registry) load(ctx context.Context, project, name string) ([]*runtimeSt
 	)
 	err := r.s.List(ctx, prefix, func(info store.Info) error {
 		parts := strings.Split(strings.TrimPrefix(info.Key, base), "/")
+		if len(parts) == 2 && parts[1] == removalLeaf {
+			st := byName[parts[0]]
+			if st == nil {
+				st = newState(project, parts[0])
+				byName[parts[0]] = st
+				states = append(states, st)
+			}
+			st.removing = true
+			return nil
+		}
 		if len(parts) != 3 || (parts[1] != "versions" && parts[1] != "tags") {
 			return nil
 		}

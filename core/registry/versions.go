@@ -358,6 +358,9 @@ func (r *Registry) resolve(ctx context.Context, project, name, ref string, mode 
 	if ref == "" {
 		return versionRecord{}, &InvalidNameError{Kind: "version", Value: ref, Reason: "empty"}
 	}
+	if err := r.settle(ctx, project, name); err != nil {
+		return versionRecord{}, err
+	}
 	removed := false // ref named a removed version that mode excludes
 	if validTag(ref) {
 		rec, ok, onRemoved, err := r.resolveTagMode(ctx, project, name, ref, mode)
@@ -603,7 +606,7 @@ func (r *Registry) ListVersions(ctx context.Context, project, name string, showR
 	if err := checkNames(project, name); err != nil {
 		return nil, err
 	}
-	st, err := r.loadRuntime(ctx, project, name)
+	st, err := r.loadRuntimeSettled(ctx, project, name)
 	if err != nil {
 		return nil, err
 	}
@@ -619,7 +622,7 @@ func (r *Registry) ListRuntimes(ctx context.Context, project string, showRemoved
 	if err := checkSegment("project", project); err != nil {
 		return nil, err
 	}
-	states, err := r.load(ctx, project, "")
+	states, err := r.loadSettled(ctx, project, "")
 	if err != nil {
 		return nil, err
 	}
