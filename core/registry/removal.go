@@ -142,12 +142,5 @@ func (r *Registry) loadSettled(ctx context.Context, project, name string) ([]*ru
 
 // loadRuntimeSettled is loadRuntime after settle.
 func (r *Registry) loadRuntimeSettled(ctx context.Context, project, name string) (*runtimeState, error) {
-	states, err := r.loadSettled(ctx, project, name)
-	if err != nil {
-		return nil, err
-	}
-	if len(states) == 0 {
-		return newState(project, name), nil
-	}
-	return states[0], nil
+	return oneState(project, name)(r.loadSettled(ctx, project, name))
 }

@@ -23,14 +23,20 @@ type runtimeState struct {
 
 // loadRuntime reads the records and tags of one runtime.
 func (r *Registry) loadRuntime(ctx context.Context, project, name string) (*runtimeState, error) {
-	states, err := r.load(ctx, project, name)
-	if err != nil {
-		return nil, err
+	return oneState(project, name)(r.load(ctx, project, name))
+}
+
+// oneState gives the state of runtime name from what load returned for it.
+func oneState(project, name string) func([]*runtimeState, error) (*runtimeState, error) {
+	return func(states []*runtimeState, err error) (*runtimeState, error) {
+		if err != nil {
+			return nil, err
+		}
+		if len(states) == 0 {
+			return newState(project, name), nil
+		}
+		return states[0], nil
 	}
-	if len(states) == 0 {
-		return newState(project, name), nil
-	}
-	return states[0], nil
 }
 
 func newState(project, name string) *runtimeState {
