@@ -183,6 +183,9 @@ func (s *Service) checkFromEnv(o BuildOptions) (*buildInput, error) {
 	if o.SpecFile != "" {
 		return nil, usagef("-f %s: an existing environment is built without a runtime.yaml", o.SpecFile)
 	}
+	if o.DisableEnvLock {
+		return nil, usagef("-del/--disable-env-lock: %s is built as it is and names no requirements to take as its lock; drop -del, or build a workdir whose runtime.yaml names them", x.prefix)
+	}
 	name := o.Overrides.Name
 	if name == "" {
 		if name = spec.NameFromFolder(filepath.Base(x.prefix)); name == "" {
