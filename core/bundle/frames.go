@@ -29,10 +29,12 @@ import (
 // last frame may hold fewer). It is part of the layer format (LayerFormat).
 const FrameSize = 4 << 20
 
-// framesAhead is how many frames of one layer may be compressing or waiting
-// to be written while its tar stream goes on: it bounds a layer's memory to
-// about (framesAhead+2) * FrameSize of tar and compressed bytes.
-const framesAhead = 2
+// framesAhead is how many frames of one layer may be waiting to be written
+// (besides the one being written) while its tar stream goes on: one fewer
+// than the CPUs, so one layer can keep them all busy, and a layer's memory
+// stays about 2 * (framesAhead+2) * FrameSize of tar and compressed bytes
+// at most (20 MiB on 2 CPUs). It does not change the output.
+func framesAhead() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
 var (
 	frameEncOnce sync.Once
@@ -76,7 +78,7 @@ func newFrameWriter(w io.Writer) (*frameWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	fw := &frameWriter{enc: enc, q: make(chan *frame, framesAhead), done: make(chan struct{})}
+	fw := &frameWriter{enc: enc, q: make(chan *frame, framesAhead()), done: make(chan struct{})}
 	go fw.writeFrames(w)
 	return fw, nil
 }
