@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/swcli/swcli/internal/testbin"
 	"github.com/swcli/swcli/sdk/testpy"
@@ -197,22 +199,23 @@ func (c *cli) tagged() map[int]string {
 	return out
 }
 
-// assertNoProcesses waits up to a few seconds for every tagged process to
-// go, then fails naming those left (and kills them, so they do not outlive
-// the test).
+// assertNoProcesses waits for every tagged process to go, then fails naming
+// those left (and kills them, so they do not outlive the test).
 func (c *cli) assertNoProcesses(when string) { c.waitNoProcesses(c.t, when) }
 
-// waitNoProcesses is assertNoProcesses reporting to t (a subtest).
+// waitNoProcesses is assertNoProcesses reporting to t (a subtest). It waits
+// on the processes' exits themselves (a pidfd of each becomes readable when
+// it exits, whoever its parent is), for as long as the test may still run
+// (its -timeout deadline, less a margin to report), and looks again after
+// each round for processes started meanwhile.
 func (c *cli) waitNoProcesses(t *testing.T, when string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	var left map[int]string
-	for {
-		left = c.tagged()
-		if len(left) == 0 || time.Now().After(deadline) {
+	left := c.tagged()
+	for len(left) > 0 {
+		if !waitExits(t, left) {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		left = c.tagged()
 	}
 	assert.Empty(t, left, "processes left behind %s", when)
 	for pid := range left {
@@ -220,6 +223,52 @@ func (c *cli) waitNoProcesses(t *testing.T, when string) {
 			_ = p.Kill()
 		}
 	}
+}
+
+// waitExits waits until every process of pids has exited, or the test's
+// deadline (less a margin) has come; it says whether they all exited. A
+// process that is gone before its pidfd is opened counts as exited. With no
+// deadline (-timeout 0) it waits as long as it takes.
+func waitExits(t *testing.T, pids map[int]string) bool {
+	t.Helper()
+	dl, bounded := t.Deadline()
+	dl = dl.Add(-15 * time.Second)
+	var fds []unix.PollFd
+	for pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			if errors.Is(err, unix.ESRCH) {
+				continue
+			}
+			t.Fatalf("pidfd_open %d: %v", pid, err)
+		}
+		defer unix.Close(fd)
+		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+	}
+	for exited := 0; exited < len(fds); {
+		timeout := -1 // poll(2): no bound
+		if bounded {
+			if timeout = int(time.Until(dl) / time.Millisecond); timeout <= 0 {
+				return false
+			}
+		}
+		n, err := unix.Poll(fds, timeout)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll on pidfds: %v", err)
+		}
+		if n == 0 {
+			return false // the deadline came first
+		}
+		for i := range fds {
+			if fds[i].Revents != 0 {
+				fds[i].Fd, exited = -1, exited+1 // poll skips negative fds
+			}
+		}
+	}
+	return true
 }
 
 // tree is a snapshot of a folder: relative path -> size, mode and mtime

@@ -6,12 +6,15 @@
 //
 // The contract:
 //
-//   - PackLayer writes a layer: a tar compressed with zstd. The bytes depend only
+//   - PackLayer writes a layer: a tar compressed with zstd, as independent frames
+//     of FrameSize bytes of tar each, compressed in parallel (frames.go) and
+//     read back as one stream by any zstd reader. The bytes depend only
 //     on the relative paths and the contents, file types and executable bits of
 //     what they name: entries are sorted, parents come before children,
 //     timestamps and owners are zero, modes are 0755 (directories and executable
-//     files) or 0644, compression settings are fixed. Packing the same tree on
-//     any machine gives the same digest.
+//     files) or 0644, compression settings and FrameSize are fixed (LayerFormat
+//     names them). Packing the same tree on any machine, with any number of
+//     CPUs, gives the same digest.
 //   - Manifest and WriteSWRT are deterministic in the same way: the same layers
 //     give the same manifest digest, which is the runtime version.
 //   - ReadSWRT and ExtractLayer never trust their input: every refusal is a

@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -59,33 +58,37 @@ func ManifestOf(artifactType string, config ocispec.Descriptor, layers []ocispec
 // layers, and layer annotations that say their role and uncompressed size.
 // Problems are *FormatError.
 func ParseManifest(data []byte) (*ocispec.Manifest, error) {
-	if len(data) > maxManifestSize {
-		return nil, formatErr("", "manifest is larger than %d bytes", maxManifestSize)
+	m, err := ocilimits.ParseImageManifest(data)
+	if err != nil {
+		return nil, limitErr(err)
 	}
-	var m ocispec.Manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
-		return nil, &FormatError{Reason: "manifest is not valid JSON: " + err.Error(), Err: err}
-	}
-	if dec.More() {
-		return nil, formatErr("", "manifest has data after the JSON object")
-	}
-	if err := checkManifest(&m); err != nil {
+	if err := checkBundleManifest(m); err != nil {
 		return nil, err
 	}
-	return &m, nil
+	return m, nil
 }
 
+// limitErr is an internal/ocilimits refusal as a *FormatError.
+func limitErr(err error) error {
+	return &FormatError{Reason: err.Error(), Err: err}
+}
+
+// checkManifest checks m as ParseManifest does.
 func checkManifest(m *ocispec.Manifest) error {
+	if err := ocilimits.CheckImageManifest(m); err != nil {
+		return limitErr(err)
+	}
+	return checkBundleManifest(m)
+}
+
+// checkBundleManifest checks what a bundle's manifest must be beyond any
+// image manifest (ocilimits.CheckImageManifest).
+func checkBundleManifest(m *ocispec.Manifest) error {
 	switch {
-	case m.SchemaVersion != 2:
-		return formatErr("", "manifest schemaVersion is %d, want 2", m.SchemaVersion)
 	case m.MediaType != ocispec.MediaTypeImageManifest:
 		return formatErr("", "manifest mediaType is %q, want %q", m.MediaType, ocispec.MediaTypeImageManifest)
 	case configTypes[m.ArtifactType] == "":
 		return formatErr("", "manifest artifactType is %q, want %q, %q or %q", m.ArtifactType, ArtifactType, ArtifactTypeModel, ArtifactTypeDataset)
-	case len(m.Layers) > MaxLayers:
-		return formatErr("", "manifest has %d layers, at most %d are allowed", len(m.Layers), MaxLayers)
 	}
 	if err := checkDescriptor("config", &m.Config, configTypes[m.ArtifactType]); err != nil {
 		return err
@@ -124,19 +127,12 @@ func checkDescriptor(what string, d *ocispec.Descriptor, mediaType string) error
 	if err := checkDigest(d.Digest); err != nil {
 		return formatErr("", "manifest %s: %v", what, err)
 	}
-	if d.Size < 0 {
-		return formatErr("", "manifest %s: size is %d", what, d.Size)
-	}
 	return nil
 }
 
-// checkDigest accepts only well-formed sha256 digests (64 lowercase hex digits).
-func checkDigest(d digest.Digest) error {
-	if d.Algorithm() != digest.SHA256 || !isHex64(d.Encoded()) {
-		return fmt.Errorf("digest %q is not sha256:<64 lowercase hex digits>", string(d))
-	}
-	return nil
-}
+// checkDigest accepts the digests a bundle holds: well-formed sha256 ones
+// (internal/ocilimits).
+func checkDigest(d digest.Digest) error { return ocilimits.CheckSHA256(d) }
 
 func isHex64(s string) bool {
 	if len(s) != 64 {

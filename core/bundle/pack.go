@@ -108,19 +108,10 @@ type LayerResult struct {
 	Path string
 }
 
-// The compression settings are part of the format: changing any of them
-// changes every digest, hence every version. The concurrency is fixed (not
-// GOMAXPROCS) and without WithConcurrentBlocks: a stream's blocks are then
-// still encoded one after the other, exactly as with concurrency 1 (same
-// bytes, see TestEncoderConcurrencySameBytes), but block encoding overlaps
-// with the caller's tar writing, hashing and file output, which makes a big
-// layer pack 2-4x faster than synchronous encoding.
-const encoderConcurrency = 2
-
-func newEncoder() (*zstd.Encoder, error) {
-	return newEncoderWith(encoderConcurrency)
-}
-
+// The compression settings are part of the format (LayerFormat): changing
+// any of them, or FrameSize, changes every digest, hence every version.
+// Frames are compressed with EncodeAll (see frames.go), whose output does
+// not depend on the encoder's concurrency.
 func newEncoderWith(concurrency int) (*zstd.Encoder, error) {
 	return zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
@@ -134,19 +125,15 @@ func newEncoderWith(concurrency int) (*zstd.Encoder, error) {
 	)
 }
 
+// LayerFormat names how layers are written (tar entries as the package
+// documentation says, zstd settings, FrameSize): caches of packed layers
+// keyed on their input include it, so a new format is never mixed up with
+// an old one.
+const LayerFormat = "tar-zstd3-frames4m"
+
 const bufSize = 1 << 20
 
-var (
-	encoders sync.Pool // *zstd.Encoder, reset before each layer
-	buffers  = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
-)
-
-func getEncoder() (*zstd.Encoder, error) {
-	if e, ok := encoders.Get().(*zstd.Encoder); ok {
-		return e, nil
-	}
-	return newEncoder()
-}
+var buffers = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
 // PackLayer writes to w a layer holding paths, slash-separated paths relative
 // to root. A directory in paths adds only the directory's own entry (list its
@@ -162,15 +149,9 @@ func PackLayer(ctx context.Context, w io.Writer, root string, paths []string, op
 	if err != nil {
 		return LayerInfo{}, err
 	}
-	enc, err := getEncoder()
-	if err != nil {
-		return LayerInfo{}, err
-	}
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
-	info, err := writeLayer(ctx, w, root, entries, opts, enc, &scratch{buf: *bp})
-	encoders.Put(enc) // reset by writeLayer even after an error
-	return info, err
+	return writeLayer(ctx, w, root, entries, opts, &scratch{buf: *bp})
 }
 
 // PackLayers packs several layers at once, parallel at a time (GOMAXPROCS if
@@ -204,12 +185,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 	results := make([]LayerResult, len(jobs))
 	err = forEach(ctx, parallel, order, func(ctx context.Context, wk *worker, i int) error {
 		job := &jobs[i]
-		if wk.enc == nil {
-			enc, err := getEncoder()
-			if err != nil {
-				return err
-			}
-			wk.enc = enc
+		if wk.s == nil {
 			wk.s = &scratch{buf: make([]byte, bufSize)}
 		}
 		w := job.Writer
@@ -222,7 +198,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 			results[i].Path = f.Name()
 			w = f
 		}
-		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.enc, wk.s)
+		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.s)
 		if f != nil && err == nil {
 			// Start writing it back now, while other layers are packed, so
 			// that storing it (which syncs it) does not wait for all of it.
@@ -248,8 +224,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 }
 
 type worker struct {
-	enc *zstd.Encoder
-	s   *scratch
+	s *scratch
 }
 
 // scratch is the memory a packer reuses from file to file: buf for streaming
@@ -269,11 +244,6 @@ func forEach(ctx context.Context, parallel int, order []int, fn func(context.Con
 	for range parallel {
 		wg.Go(func() {
 			wk := &worker{}
-			defer func() {
-				if wk.enc != nil {
-					encoders.Put(wk.enc)
-				}
-			}()
 			for i := range next {
 				if err := fn(ctx, wk, i); err != nil {
 					cancel(err)
@@ -452,17 +422,21 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, opts PackOptions, enc *zstd.Encoder, buf *scratch) (info LayerInfo, err error) {
-	defer func() {
-		if err != nil {
-			// Wait for blocks still being encoded and written (the encoder
-			// is asynchronous), so nothing reaches w after we return.
-			enc.Reset(io.Discard)
-		}
-	}()
+func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, opts PackOptions, buf *scratch) (info LayerInfo, err error) {
 	sum := sha256.New()
 	out := &hashWriter{w: w, h: sum}
-	enc.Reset(out)
+	enc, err := newFrameWriter(out)
+	if err != nil {
+		return LayerInfo{}, err
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			// Wait for the frames still being compressed and written, so
+			// nothing reaches w after we return.
+			_ = enc.Close()
+		}
+	}()
 	tarOut := &countWriter{w: enc}
 	tw := tar.NewWriter(tarOut)
 	for i, e := range entries {
@@ -487,6 +461,7 @@ func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, 
 	if err := tw.Close(); err != nil {
 		return LayerInfo{}, err
 	}
+	closed = true
 	if err := enc.Close(); err != nil {
 		return LayerInfo{}, err
 	}

@@ -328,19 +328,20 @@ func (c *cancelWriter) written() int {
 	return c.n
 }
 
-// The encoder writes asynchronously: after PackLayer returns an error, it
-// must not write to w anymore.
+// Frames are compressed and written asynchronously: after PackLayer returns
+// an error, it must not write to w anymore. The context is cancelled when
+// the first frame reaches w, with more than a frame of tar still to come.
 func TestPackLayerNoWriteAfterError(t *testing.T) {
 	root := t.TempDir()
-	genTree(t, root, 200, 16<<20, 9)
+	genTree(t, root, 200, 16*FrameSize, 9)
 	c, cancel := context.WithCancel(ctx)
-	w := &cancelWriter{limit: 1 << 20, cancel: cancel}
+	w := &cancelWriter{limit: 0, cancel: cancel}
 	_, err := PackLayer(c, w, root, walk(t, root), PackOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 	n := w.written()
 	time.Sleep(100 * time.Millisecond)
 	require.Equal(t, n, w.written())
-	// The pooled encoder is fine for the next layer.
+	// The shared encoder is fine for the next layer.
 	a, _ := packBytes(t, root, walk(t, root), PackOptions{})
 	b, _ := packBytes(t, root, walk(t, root), PackOptions{})
 	require.Equal(t, a, b)

@@ -151,31 +151,18 @@ func (l *Local) Untag(ctx context.Context, ref Ref, tags []string) (Version, err
 }
 
 func (l *Local) Remove(ctx context.Context, ref Ref, force bool) ([]Version, error) {
-	var targets []Version
 	if ref.Version == "" {
-		vs, err := l.reg.ListVersions(ctx, project(ref.Project), ref.Name, force)
-		if err != nil {
-			return nil, err
-		}
-		// Oldest first: latest stays where it is until the newest goes.
-		for i := len(vs) - 1; i >= 0; i-- {
-			targets = append(targets, vs[i])
-		}
-	} else {
-		v, err := l.Resolve(ctx, ref, force)
-		if err != nil {
-			return nil, err
-		}
-		targets = []Version{v}
+		// One registry operation: never half the versions removed.
+		return l.reg.RemoveRuntime(ctx, project(ref.Project), ref.Name, force)
 	}
-	done := make([]Version, 0, len(targets))
-	for _, v := range targets {
-		if err := l.reg.Remove(ctx, v.Project, v.Name, string(v.Digest), force); err != nil {
-			return done, err
-		}
-		done = append(done, v)
+	v, err := l.Resolve(ctx, ref, force)
+	if err != nil {
+		return nil, err
 	}
-	return done, nil
+	if err := l.reg.Remove(ctx, v.Project, v.Name, string(v.Digest), force); err != nil {
+		return nil, err
+	}
+	return []Version{v}, nil
 }
 
 func (l *Local) Recover(ctx context.Context, ref Ref) (Version, error) {

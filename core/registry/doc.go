@@ -16,6 +16,7 @@
 //	projects/<p>/runtimes/<name>/versions/<hex>   version record (JSON), <hex> = manifest digest
 //	projects/<p>/runtimes/<name>/tags/<tag>       tag (JSON {"digest"}): latest, v<N>, user tags
 //	projects/<p>/runtimes/<name>/counter          next N for v<N> (JSON {"next"})
+//	projects/<p>/runtimes/<name>/removal          a removal of every version under way (removal.go)
 //	projects/<p>/runtimes/<name>/links/<alg>/<hex>    blob readable through this repository (oci.go)
 //	projects/<p>/runtimes/<name>/referrers/<alg>/<hex>/<alg>-<hex>
 //	                                              descriptor of a manifest with that subject (oci.go)
@@ -61,6 +62,10 @@
 //     so Recover restores it as it was; removed versions do not resolve,
 //     list (unless asked) or keep user tags from moving. Remove with force
 //     deletes the record and its tags; its blobs are freed by GC.
+//   - RemoveRuntime removes every version as one operation: its removal
+//     record is written first and is the commit point; every operation on
+//     the runtime finishes a removal under way before it looks (settle), so
+//     none sees some versions removed and others not.
 //   - GC marks every blob referenced by any record (removed ones included)
 //     and every blob with a fresh lease, and deletes the other blobs older
 //     than a grace period (1h by default), so blobs a concurrent build has

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/internal/ocilimits"
 )
 
 // Keys; see the package documentation.
@@ -44,6 +44,11 @@ func (r *Registry) versionKey(project, name string, d digest.Digest) string {
 func (r *Registry) tagKey(project, name, tag string) string { return r.tagsPrefix(project, name) + tag }
 func (r *Registry) counterKey(project, name string) string {
 	return r.artifactPrefix(project, name) + "counter"
+}
+
+// removalKey holds a whole-runtime removal under way (removal.go).
+func (r *Registry) removalKey(project, name string) string {
+	return r.artifactPrefix(project, name) + removalLeaf
 }
 func numberTag(n int) string            { return "v" + strconv.Itoa(n) }
 func shortHex(d digest.Digest) string   { return short(d.Encoded()) }
@@ -122,18 +127,13 @@ func parseNumberTag(tag string) (int, bool) {
 	return n, err == nil
 }
 
+// checkDigest is internal/ocilimits' digest rule, as an *InvalidNameError.
 func checkDigest(d digest.Digest) error {
-	if err := d.Validate(); err != nil {
+	if err := ocilimits.CheckDigest(d); err != nil {
 		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: err.Error()}
-	}
-	if !supportedAlgorithm(d.Algorithm()) {
-		return &InvalidNameError{Kind: "digest", Value: string(d), Reason: fmt.Sprintf("algorithm %s is not supported, only sha256 and sha512", d.Algorithm())}
 	}
 	return nil
 }
-
-// supportedAlgorithm: the digest algorithms blobs and manifests may use.
-func supportedAlgorithm(a digest.Algorithm) bool { return a == digest.SHA256 || a == digest.SHA512 }
 
 // CheckDigest validates a digest from outside (an OCI request): well formed,
 // sha256 or sha512. The error is an *InvalidNameError.

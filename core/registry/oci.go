@@ -12,6 +12,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/internal/ocilimits"
 )
 
 // What the OCI distribution API needs beyond PutVersion: any manifest stored
@@ -66,8 +67,8 @@ func isImageType(mt string) bool {
 // must agree when both are set.
 func parseAnyManifest(b []byte, mt string) (anyManifest, error) {
 	var m anyManifest
-	if len(b) > MaxManifestSize {
-		return m, &ManifestInvalidError{Reason: fmt.Sprintf("larger than %d bytes", MaxManifestSize)}
+	if err := ocilimits.CheckSize(len(b)); err != nil {
+		return m, &ManifestInvalidError{Reason: err.Error()}
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return m, &ManifestInvalidError{Reason: err.Error()}
@@ -99,19 +100,32 @@ func parseAnyManifest(b []byte, mt string) (anyManifest, error) {
 	if isIndexType(m.mediaType) && (m.Config != nil || m.Layers != nil) {
 		return m, &ManifestInvalidError{Reason: "index with config or layers"}
 	}
-	all := append(append(m.blobs(), m.Manifests...), m.Layers...)
+	err := ocilimits.CheckCount("layers", len(m.Layers))
+	if err == nil {
+		err = ocilimits.CheckCount("manifests", len(m.Manifests))
+	}
+	if err != nil {
+		return m, &ManifestInvalidError{Reason: err.Error()}
+	}
+	check := func(what string, d ocispec.Descriptor) bool {
+		if e := ocilimits.CheckDescriptor(what, d); e != nil && err == nil {
+			err = &ManifestInvalidError{Reason: e.Error()}
+		}
+		return err == nil
+	}
+	if m.Config != nil {
+		check("config", *m.Config)
+	}
+	for i, d := range m.Layers {
+		check(fmt.Sprintf("layer %d", i), d)
+	}
+	for i, d := range m.Manifests {
+		check(fmt.Sprintf("manifest %d", i), d)
+	}
 	if m.Subject != nil {
-		all = append(all, *m.Subject)
+		check("subject", *m.Subject)
 	}
-	for _, d := range all {
-		if err := checkDigest(d.Digest); err != nil {
-			return m, &ManifestInvalidError{Reason: err.Error()}
-		}
-		if d.Size < 0 {
-			return m, &ManifestInvalidError{Reason: fmt.Sprintf("%s: negative size", d.Digest)}
-		}
-	}
-	return m, nil
+	return m, err
 }
 
 // blobs are the blobs an image manifest needs stored: its config and the
@@ -331,6 +345,11 @@ func (r *Registry) checkRepoReferences(ctx context.Context, project, name string
 // moves latest and sets user tags (moving them from other versions), as
 // PutVersion does.
 func (r *Registry) commitVersion(ctx context.Context, project, name string, md digest.Digest, size int64, mediaType string, tags []string) (versionRecord, error) {
+	// A removal of the whole runtime under way goes first: this version
+	// comes after it, not undone by it.
+	if err := r.settle(ctx, project, name); err != nil {
+		return versionRecord{}, err
+	}
 	rec, created, err := r.addRecordType(ctx, project, name, md, size, mediaType)
 	if err != nil {
 		return rec, err
@@ -383,6 +402,9 @@ func (r *Registry) ociResolve(ctx context.Context, project, name, ref string) (v
 	if err := checkNames(project, name); err != nil {
 		return versionRecord{}, err
 	}
+	if err := r.settle(ctx, project, name); err != nil {
+		return versionRecord{}, err
+	}
 	notFound := &NotFoundError{Kind: r.kind, Project: project, Name: name, Ref: ref}
 	if strings.Contains(ref, ":") {
 		d := digest.Digest(ref)
@@ -430,7 +452,7 @@ func (r *Registry) OCITags(ctx context.Context, project, name string) ([]string,
 	if err := checkNames(project, name); err != nil {
 		return nil, err
 	}
-	st, err := r.loadRuntime(ctx, project, name)
+	st, err := r.loadRuntimeSettled(ctx, project, name)
 	if err != nil {
 		return nil, err
 	}

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/swcli/swcli/internal/contention"
 	"io"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/swcli/swcli/internal/contention"
 
 	"github.com/swcli/swcli/core/store"
 )

@@ -16,18 +16,27 @@ type runtimeState struct {
 	project, name string
 	records       map[digest.Digest]versionRecord
 	tags          map[string]digest.Digest // all but vN tags
+	// removing is set when a whole-runtime removal is under way (its
+	// record exists; removal.go).
+	removing bool
 }
 
 // loadRuntime reads the records and tags of one runtime.
 func (r *Registry) loadRuntime(ctx context.Context, project, name string) (*runtimeState, error) {
-	states, err := r.load(ctx, project, name)
-	if err != nil {
-		return nil, err
+	return oneState(project, name)(r.load(ctx, project, name))
+}
+
+// oneState gives the state of runtime name from what load returned for it.
+func oneState(project, name string) func([]*runtimeState, error) (*runtimeState, error) {
+	return func(states []*runtimeState, err error) (*runtimeState, error) {
+		if err != nil {
+			return nil, err
+		}
+		if len(states) == 0 {
+			return newState(project, name), nil
+		}
+		return states[0], nil
 	}
-	if len(states) == 0 {
-		return newState(project, name), nil
-	}
-	return states[0], nil
 }
 
 func newState(project, name string) *runtimeState {
@@ -56,6 +65,16 @@ func (r *Registry) load(ctx context.Context, project, name string) ([]*runtimeSt
 	)
 	err := r.s.List(ctx, prefix, func(info store.Info) error {
 		parts := strings.Split(strings.TrimPrefix(info.Key, base), "/")
+		if len(parts) == 2 && parts[1] == removalLeaf {
+			st := byName[parts[0]]
+			if st == nil {
+				st = newState(project, parts[0])
+				byName[parts[0]] = st
+				states = append(states, st)
+			}
+			st.removing = true
+			return nil
+		}
 		if len(parts) != 3 || (parts[1] != "versions" && parts[1] != "tags") {
 			return nil
 		}

@@ -23,6 +23,12 @@ func (r *Registry) Remove(ctx context.Context, project, name, ref string, force 
 	if err != nil {
 		return err
 	}
+	return r.removeRecord(ctx, project, name, rec, force)
+}
+
+// removeRecord removes the version of rec, as Remove says. Doing it again
+// changes nothing.
+func (r *Registry) removeRecord(ctx context.Context, project, name string, rec versionRecord, force bool) error {
 	if !force {
 		if _, err := r.setRemoved(ctx, project, name, rec.Digest, true); err != nil {
 			return err

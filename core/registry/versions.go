@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -237,36 +236,14 @@ func (r *Registry) maxNumber(ctx context.Context, project, name string) (int, er
 	return max, nil
 }
 
+// parseManifest reads an OCI image manifest by the rules every reader in
+// swcli applies (internal/ocilimits).
 func parseManifest(b []byte) (ocispec.Manifest, error) {
-	var m ocispec.Manifest
-	if len(b) > maxManifestSize {
-		return m, &ManifestInvalidError{Reason: fmt.Sprintf("larger than %d bytes", maxManifestSize)}
+	m, err := ocilimits.ParseImageManifest(b)
+	if err != nil {
+		return ocispec.Manifest{}, &ManifestInvalidError{Reason: err.Error()}
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return m, &ManifestInvalidError{Reason: err.Error()}
-	}
-	if m.SchemaVersion != 2 {
-		return m, &ManifestInvalidError{Reason: fmt.Sprintf("schemaVersion is %d, not 2", m.SchemaVersion)}
-	}
-	if len(m.Layers) > ocilimits.MaxLayers {
-		return m, &ManifestInvalidError{Reason: fmt.Sprintf("%d layers, at most %d are allowed", len(m.Layers), ocilimits.MaxLayers)}
-	}
-	if m.MediaType != "" && m.MediaType != ocispec.MediaTypeImageManifest {
-		return m, &ManifestInvalidError{Reason: fmt.Sprintf("media type %s is not %s", m.MediaType, ocispec.MediaTypeImageManifest)}
-	}
-	for i, d := range references(m) {
-		what := "config"
-		if i > 0 {
-			what = fmt.Sprintf("layer %d", i-1)
-		}
-		if err := checkDigest(d.Digest); err != nil {
-			return m, &ManifestInvalidError{Reason: fmt.Sprintf("%s: %v", what, err)}
-		}
-		if d.Size < 0 {
-			return m, &ManifestInvalidError{Reason: fmt.Sprintf("%s: negative size", what)}
-		}
-	}
-	return m, nil
+	return *m, nil
 }
 
 // references are the blobs a manifest needs: config, then layers.
@@ -381,6 +358,9 @@ func (r *Registry) resolve(ctx context.Context, project, name, ref string, mode 
 	}
 	if ref == "" {
 		return versionRecord{}, &InvalidNameError{Kind: "version", Value: ref, Reason: "empty"}
+	}
+	if err := r.settle(ctx, project, name); err != nil {
+		return versionRecord{}, err
 	}
 	removed := false // ref named a removed version that mode excludes
 	if validTag(ref) {
@@ -627,7 +607,7 @@ func (r *Registry) ListVersions(ctx context.Context, project, name string, showR
 	if err := checkNames(project, name); err != nil {
 		return nil, err
 	}
-	st, err := r.loadRuntime(ctx, project, name)
+	st, err := r.loadRuntimeSettled(ctx, project, name)
 	if err != nil {
 		return nil, err
 	}
@@ -643,7 +623,7 @@ func (r *Registry) ListRuntimes(ctx context.Context, project string, showRemoved
 	if err := checkSegment("project", project); err != nil {
 		return nil, err
 	}
-	states, err := r.load(ctx, project, "")
+	states, err := r.loadSettled(ctx, project, "")
 	if err != nil {
 		return nil, err
 	}

@@ -215,11 +215,9 @@ func checkBuild(o BuildOptions) (*buildInput, error) {
 // checkTagsAndProject checks the -t tags and the --project name.
 func (o BuildOptions) checkTagsAndProject() error {
 	for _, t := range o.Tags {
-		if registry.IsReservedTag(t) {
-			return usagef("-t %s: tag %q is reserved (latest and vN are given automatically); choose another tag", t, t)
-		}
+		// The registry's rules, reserved tags included (ReservedTagError).
 		if err := registry.CheckUserTags([]string{t}); err != nil {
-			return usagef("-t %s: %v", t, err)
+			return usagef("-t %s: %v; choose another tag", t, err)
 		}
 	}
 	if o.Project != "" {

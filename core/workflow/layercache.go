@@ -12,6 +12,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 
+	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/envpack"
 	"github.com/swcli/swcli/internal/atomicfile"
 )
@@ -63,7 +64,9 @@ func (c *cachingPacker) prepare(ctx context.Context, jobs []layerJob) (*packed, 
 
 // layerFormat changes when packing changes in a way the cache must not
 // survive.
-const layerFormat = "swcli-layer-4" // 4: paths scrubbed wherever they start; conda-meta normalized
+// 4: paths scrubbed wherever they start; conda-meta normalized. The
+// compression (bundle.LayerFormat) is part of it.
+const layerFormat = "swcli-layer-4/" + bundle.LayerFormat
 
 // layerKey identifies a layer's input on this machine: the files' paths,
 // sizes, modification times, modes and inodes (of the file read: an
