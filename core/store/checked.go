@@ -13,7 +13,7 @@ import (
 // (*NotFoundError, *PreconditionError, *InvalidKeyError) inside.
 type DriverError struct {
 	Store string // the store's name (plugins.yaml, or "local")
-	Op    string // "put", "get", "read", "stat", "list", "delete"
+	Op    string // "put", "get", "read", "stat", "list", "delete", "compose", "ingest"
 	Key   string // the key or List prefix
 	Err   error
 }
@@ -125,6 +125,17 @@ func (c *checked) Children(ctx context.Context, prefix string) ([]string, error)
 		}
 	}
 	return names, nil
+}
+
+// Compose answers from the wrapped store's capability, or by streaming
+// (ComposeOf).
+func (c *checked) Compose(ctx context.Context, dst string, srcs []string) error {
+	for _, k := range append([]string{dst}, srcs...) {
+		if err := ValidateKey(k); err != nil {
+			return c.fail("compose", k, err)
+		}
+	}
+	return c.fail("compose", dst, ComposeOf(ctx, c.s, dst, srcs))
 }
 
 func (c *checked) List(ctx context.Context, prefix string, fn func(Info) error) error {
