@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"regexp"
 	"sort"
@@ -24,15 +27,27 @@ import (
 // started through one server can be continued and finished through another
 // sharing the store, and survives a restart of either side:
 //
-//	uploads/<id>/session                  JSON {"project","name","started"}
-//	uploads/<id>/chunks/<offset, 20 digits>   the bytes received from offset
+//	uploads/<id>/session                         JSON {"project","name","started"}
+//	uploads/<id>/chunks/<offset, 20 digits>      the bytes received from offset
+//	uploads/<id>/hash/sha256/<end, 20 digits>    the sha256 state after the chunk ending there
 //
 // Each chunk is one atomic Put created with IfNoneMatch: a chunk cut short
 // (client or server killed) is not stored at all, so the session's size is
 // always the sum of complete chunks and a client resumes from there; two
-// writers racing for the same offset cannot both win. Finishing hashes the
-// chunks in order while streaming them into the blob, then links the blob
-// in the session's repository and deletes the session.
+// writers racing for the same offset cannot both win.
+//
+// A chunk is hashed while it streams in, continuing the saved state of the
+// chunks before it, and the marshalled state (encoding.BinaryMarshaler) is
+// saved after the chunk, so finishing does not read the bytes again. The
+// state is a cache of what the chunks say: chunks are never changed once
+// stored, so the state at a chunk boundary is a fact about the session.
+// A state lost to a crash between the two writes (or a failed write), one
+// that is not at a chunk boundary or does not parse, is ignored and the
+// chunks after the last good state are re-hashed; a sha512 upload (no saved
+// states) is re-hashed whole. Finishing then composes the chunks into the
+// blob key (store.ComposeOf: a hard link or an in-kernel copy on the
+// filesystem store, a streaming copy elsewhere), links the blob in the
+// session's repository and deletes the session.
 
 // Upload is the state of an upload session.
 type Upload struct {
@@ -66,6 +81,15 @@ var uploadIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 func uploadPrefix(id string) string { return "uploads/" + id + "/" }
 func chunkKey(id string, off int64) string {
 	return fmt.Sprintf("%schunks/%020d", uploadPrefix(id), off)
+}
+
+// stateAlg is the algorithm whose running state is saved with the chunks:
+// the one nearly every client uses.
+const stateAlg = digest.SHA256
+
+func statePrefix(id string) string { return uploadPrefix(id) + "hash/" + string(stateAlg) + "/" }
+func stateKey(id string, end int64) string {
+	return fmt.Sprintf("%s%020d", statePrefix(id), end)
 }
 
 // StartUpload opens an upload session for a blob of project/name.
@@ -122,14 +146,17 @@ func (r *Registry) upload(ctx context.Context, project, name, id string) (Upload
 // offset >= 0 the chunk must start there (*UploadRangeError otherwise); -1
 // appends at the end. A read error of rd stores nothing of the chunk.
 func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, offset int64, rd io.Reader) (Upload, error) {
-	u, _, err := r.upload(ctx, project, name, id)
+	u, offs, err := r.upload(ctx, project, name, id)
 	if err != nil {
 		return u, err
 	}
 	if offset >= 0 && offset != u.Size {
 		return u, &UploadRangeError{ID: id, Size: u.Size, Offset: offset}
 	}
-	cr := &countingReader{r: rd}
+	h, err := r.uploadHash(ctx, u, offs, stateAlg)
+	if err != nil {
+		return u, err
+	}
 	// peek one byte: an empty chunk stores nothing
 	var first [1]byte
 	n, err := io.ReadFull(rd, first[:])
@@ -139,7 +166,7 @@ func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, o
 		}
 		return u, err
 	}
-	cr.r = io.MultiReader(bytes.NewReader(first[:]), rd)
+	cr := &countingReader{r: io.TeeReader(io.MultiReader(bytes.NewReader(first[:]), rd), h)}
 	err = r.s.Put(ctx, chunkKey(id, u.Size), cr, store.PutOptions{IfNoneMatch: true})
 	if isPrecondition(err) {
 		// another writer got this offset first
@@ -153,7 +180,99 @@ func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, o
 		return u, fmt.Errorf("registry: upload %s: %w", id, err)
 	}
 	u.Size += cr.n
+	// The chunk is stored: the upload has it whatever happens next. A
+	// state that fails to save only costs a re-hash later, so its error
+	// is not the client's.
+	_ = r.saveState(ctx, id, u.Size, h)
 	return u, nil
+}
+
+// saveState stores h, the state after the chunk that ends at end. The value
+// is the end offset (8 bytes, big endian) then the marshalled state, so a
+// state copied under another name is recognised as not its boundary's.
+func (r *Registry) saveState(ctx context.Context, id string, end int64, h hash.Hash) error {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil
+	}
+	state, err := m.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	buf := binary.BigEndian.AppendUint64(nil, uint64(end))
+	err = r.s.Put(ctx, stateKey(id, end), bytes.NewReader(append(buf, state...)), store.PutOptions{IfNoneMatch: true})
+	if isPrecondition(err) {
+		return nil // another writer saved the same fact
+	}
+	return err
+}
+
+// loadState returns a hash of stateAlg holding the saved state at end, or
+// nil when there is none usable.
+func (r *Registry) loadState(ctx context.Context, id string, end int64) hash.Hash {
+	rc, err := r.s.Get(ctx, stateKey(id, end), 0, -1)
+	if err != nil {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(rc, 1<<10))
+	_ = rc.Close()
+	if err != nil || len(b) < 8 || binary.BigEndian.Uint64(b) != uint64(end) {
+		return nil
+	}
+	h := stateAlg.Hash()
+	u, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok || u.UnmarshalBinary(b[8:]) != nil {
+		return nil
+	}
+	return h
+}
+
+// uploadHash returns a hash of alg that has hashed the session's u.Size
+// bytes: from the last usable saved state at a chunk boundary, then
+// re-hashing the chunks after it (all of them when there is none).
+func (r *Registry) uploadHash(ctx context.Context, u Upload, offs []int64, alg digest.Algorithm) (hash.Hash, error) {
+	end := func(i int) int64 {
+		if i+1 < len(offs) {
+			return offs[i+1]
+		}
+		return u.Size
+	}
+	var h hash.Hash
+	next := 0 // the first chunk h has not hashed
+	if alg == stateAlg && len(offs) > 0 {
+		saved := map[int64]bool{}
+		err := r.s.List(ctx, statePrefix(u.ID), func(info store.Info) error {
+			if off, err := strconv.ParseInt(info.Key[len(statePrefix(u.ID)):], 10, 64); err == nil {
+				saved[off] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+		}
+		for i := len(offs) - 1; i >= 0 && h == nil; i-- {
+			if saved[end(i)] {
+				if h = r.loadState(ctx, u.ID, end(i)); h != nil {
+					next = i + 1
+				}
+			}
+		}
+	}
+	if h == nil {
+		h = alg.Hash()
+	}
+	for _, off := range offs[next:] {
+		rc, err := r.s.Get(ctx, chunkKey(u.ID, off), 0, -1)
+		if err != nil {
+			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+		}
+		_, err = io.Copy(h, rc)
+		_ = rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+		}
+	}
+	return h, nil
 }
 
 type countingReader struct {
@@ -179,67 +298,46 @@ func (r *Registry) FinishUpload(ctx context.Context, project, name, id string, d
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	cr := &chunkReader{ctx: ctx, s: r.s, id: id, offs: offs}
-	defer cr.Close()
-	desc, err := r.PutRepoBlob(ctx, project, name, cr, d)
+	h, err := r.uploadHash(ctx, u, offs, d.Algorithm())
 	if err != nil {
-		return desc, err
+		return ocispec.Descriptor{}, err
 	}
-	if desc.Size != u.Size {
-		return desc, fmt.Errorf("registry: upload %s: %d bytes received, blob is %d", id, u.Size, desc.Size)
+	if actual := digest.NewDigest(d.Algorithm(), h); actual != d {
+		return ocispec.Descriptor{}, &DigestMismatchError{Expected: d, Actual: actual}
+	}
+	desc := ocispec.Descriptor{Digest: d, Size: u.Size}
+	size, err := r.BlobSize(ctx, d)
+	var bu *BlobUnknownError
+	switch {
+	case errors.As(err, &bu):
+		keys := make([]string, len(offs))
+		for i, off := range offs {
+			keys[i] = chunkKey(id, off)
+		}
+		if err := store.ComposeOf(ctx, r.s, blobKey(d), keys); err != nil {
+			return desc, fmt.Errorf("registry: upload %s: store blob %s: %w", id, d, err)
+		}
+	case err != nil:
+		return desc, err
+	case size != u.Size:
+		return desc, fmt.Errorf("registry: blob %s: stored with %d bytes, received %d", d, size, u.Size)
+	}
+	if err := r.linkBlobs(ctx, project, name, []digest.Digest{d}); err != nil {
+		return desc, err
 	}
 	return desc, r.CancelUpload(ctx, project, name, id)
 }
 
-// chunkReader reads the chunks of an upload in order, opening one at a time.
-type chunkReader struct {
-	ctx  context.Context
-	s    store.Store
-	id   string
-	offs []int64
-	cur  io.ReadCloser
-}
-
-func (c *chunkReader) Read(p []byte) (int, error) {
-	for {
-		if c.cur == nil {
-			if len(c.offs) == 0 {
-				return 0, io.EOF
-			}
-			rc, err := c.s.Get(c.ctx, chunkKey(c.id, c.offs[0]), 0, -1)
-			if err != nil {
-				return 0, err
-			}
-			c.cur, c.offs = rc, c.offs[1:]
-		}
-		n, err := c.cur.Read(p)
-		if err == io.EOF {
-			_ = c.cur.Close()
-			c.cur = nil
-			if n > 0 {
-				return n, nil
-			}
-			continue
-		}
-		return n, err
-	}
-}
-
-func (c *chunkReader) Close() error {
-	if c.cur != nil {
-		return c.cur.Close()
-	}
-	return nil
-}
-
-// CancelUpload deletes session id and its chunks.
+// CancelUpload deletes session id, its chunks and their hash states.
 func (r *Registry) CancelUpload(ctx context.Context, project, name, id string) error {
 	if _, _, err := r.upload(ctx, project, name, id); err != nil {
 		return err
 	}
 	var keys []string
-	err := r.s.List(ctx, uploadPrefix(id)+"chunks/", func(info store.Info) error {
-		keys = append(keys, info.Key)
+	err := r.s.List(ctx, uploadPrefix(id), func(info store.Info) error {
+		if info.Key != uploadPrefix(id)+"session" {
+			keys = append(keys, info.Key)
+		}
 		return nil
 	})
 	if err != nil {
