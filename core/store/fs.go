@@ -161,13 +161,23 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, opts PutOptions) 
 
 // writeTemp copies r into a new, synced temporary file and returns its path.
 func (s *FS) writeTemp(ctx context.Context, r io.Reader) (string, error) {
+	return s.fillTemp(func(f *os.File) error {
+		buf := make([]byte, 1<<20)
+		_, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, buf)
+		return err
+	})
+}
+
+// fillTemp creates a temporary file, lets fill write it, then makes it
+// readable, syncs it and returns its path; on any error the file is
+// removed.
+func (s *FS) fillTemp(fill func(f *os.File) error) (string, error) {
 	f, err := os.CreateTemp(s.tmp, "put-*")
 	if err != nil {
 		return "", err
 	}
 	name := f.Name()
-	buf := make([]byte, 1<<20)
-	_, err = io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, buf)
+	err = fill(f)
 	if err == nil {
 		err = f.Chmod(0o644)
 	}

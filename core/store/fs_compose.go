@@ -74,36 +74,21 @@ func (s *FS) linkTemp(key string) (string, error) {
 // concatTemp copies the files of keys, in order, into a new, synced
 // temporary file and returns its path.
 func (s *FS) concatTemp(ctx context.Context, keys []string) (string, error) {
-	f, err := os.CreateTemp(s.tmp, "compose-*")
-	if err != nil {
-		return "", err
-	}
-	name := f.Name()
-	for _, k := range keys {
-		if err = ctx.Err(); err != nil {
-			break
+	return s.fillTemp(func(f *os.File) error {
+		for _, k := range keys {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			err := appendFile(f, s.path(k))
+			if notExist(err) {
+				return &NotFoundError{Key: k}
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err = appendFile(f, s.path(k)); notExist(err) {
-			err = &NotFoundError{Key: k}
-		}
-		if err != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(name)
-		return "", err
-	}
-	return name, nil
+		return nil
+	})
 }
 
 // appendFile copies the file at path to the end of f: *os.File to *os.File,
