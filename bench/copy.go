@@ -52,11 +52,24 @@ func init() {
 			return err
 		}
 		var received atomic.Int64
+		// server-side time in chunk uploads (PATCH) and in finishing ones (PUT)
+		var patchNanos, putNanos atomic.Int64
 		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.Contains(r.URL.Path, "/blobs/uploads/") && r.Body != nil {
+			if !strings.Contains(r.URL.Path, "/blobs/uploads/") {
+				srv.ServeHTTP(w, r)
+				return
+			}
+			if r.Body != nil {
 				r.Body = countBody{r.Body, &received}
 			}
+			t0 := time.Now()
 			srv.ServeHTTP(w, r)
+			switch r.Method {
+			case http.MethodPatch:
+				patchNanos.Add(int64(time.Since(t0)))
+			case http.MethodPut:
+				putNanos.Add(int64(time.Since(t0)))
+			}
 		}))
 		defer hs.Close()
 
@@ -119,6 +132,8 @@ func init() {
 		}
 		srv = srv2
 		received.Store(0)
+		patchNanos.Store(0)
+		putNanos.Store(0)
 
 		dst, err := open(root)
 		if err != nil {
@@ -129,6 +144,7 @@ func init() {
 			return err
 		}
 		push := time.Since(t0)
+		pushPatch, pushPut := time.Duration(patchNanos.Load()), time.Duration(putNanos.Load())
 		received.Store(0)
 		t0 = time.Now()
 		if _, err := instance.Copy(ctx, local, instance.Ref{Name: "bench"}, dst, instance.Ref{}, instance.CopyOptions{}); err != nil {
@@ -235,6 +251,7 @@ func init() {
 
 		mb := float64(layer.Size) / (1 << 20)
 		env.Printf("copy-push: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (%d MiB layer; target >= 0.8x)", mb/push.Seconds(), mb/curlUp.Seconds(), curlUp.Seconds()/push.Seconds(), mib)
+		env.Printf("copy-push-phases: of swcli's push %s, the server spent %s in chunk uploads (PATCH) and %s finishing them (PUT)", secs(push), secs(pushPatch), secs(pushPut))
 		env.Printf("copy-pull: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (target >= 0.8x)", mb/pull.Seconds(), mb/curlDown.Seconds(), curlDown.Seconds()/pull.Seconds())
 		env.Printf("copy-repush: %d blob bytes moved in %s (target 0 bytes, < 0.5s)", repushBytes, secs(repush))
 		env.Printf("copy-one-package: %d bytes moved for a version whose one new layer is %d bytes (target <= that layer + 1 MB)", onePkg, pkg.Size)
