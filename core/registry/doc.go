@@ -21,8 +21,8 @@
 //	projects/<p>/runtimes/<name>/referrers/<alg>/<hex>/<alg>-<hex>
 //	                                              descriptor of a manifest with that subject (oci.go)
 //	leases/<alg>/<hex>                            blob a writer is about to reference (gc.go)
-//	uploads/<id>/session, uploads/<id>/chunks/<offset>
-//	                                              OCI upload sessions (uploads.go)
+//	uploads/<id>/session, uploads/<id>/chunks/<offset>, uploads/<id>/hash/sha256/<end>
+//	                                              OCI upload sessions, their chunks and hash states (uploads.go)
 //
 // A version record is {"digest", "number", "created" (UTC), "size" (bytes of
 // the manifest and every distinct blob it references), "removed",

@@ -433,7 +433,10 @@ func (r *Registry) ExpireUploads(ctx context.Context, olderThan time.Duration) (
 		if !expired {
 			continue
 		}
-		sort.Sort(sort.Reverse(sort.StringSlice(s.keys))) // session key last
+		// session key first ("session" sorts after "chunks" and "hash"): an
+		// expiry cut short leaves keys without a session, which the next
+		// run removes
+		sort.Sort(sort.Reverse(sort.StringSlice(s.keys)))
 		for _, k := range s.keys {
 			if err := r.s.Delete(ctx, k); err != nil {
 				return n, err
