@@ -52,7 +52,14 @@ func (a *Auth) put(ctx context.Context, key string, v any, opts store.PutOptions
 	if err != nil {
 		return err
 	}
+	defer a.cache.purge() // after the write: see cache
 	return a.s.Put(ctx, key, bytes.NewReader(append(data, '\n')), opts)
+}
+
+// remove deletes the record at key (a missing one is no error).
+func (a *Auth) remove(ctx context.Context, key string) error {
+	defer a.cache.purge()
+	return a.s.Delete(ctx, key)
 }
 
 // create writes a new record; an existing key gives *store.PreconditionError.
