@@ -149,11 +149,9 @@ func (c *StoreClient) GetWithInfo(ctx context.Context, key string, offset, lengt
 		rc.Close()
 		c.noInfo.Store(true)
 	}
-	return store.GetWithInfo(ctx, getStatOnly{c}, key, offset, length)
+	// an interface value holding c hides its GetWithInfo: Stat then Get
+	return store.GetWithInfo(ctx, struct{ store.Store }{c}, key, offset, length)
 }
-
-// getStatOnly hides StoreClient's GetWithInfo, for its fallback.
-type getStatOnly struct{ *StoreClient }
 
 func (c *StoreClient) get(ctx context.Context, req *pb.GetRequest) (io.ReadCloser, *pb.StatResponse, error) {
 	key := req.Key
