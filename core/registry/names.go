@@ -98,7 +98,10 @@ func validTag(tag string) bool { return tagRE.MatchString(tag) }
 
 // IsReservedTag reports whether tag is one the registry sets itself (latest
 // and v<N>), which a user may not give. This is the one place of the rule.
-func IsReservedTag(tag string) bool { return tag == latestTag || numberRE.MatchString(tag) }
+func IsReservedTag(tag string) bool { return tag == latestTag || IsNumberTag(tag) }
+
+// IsNumberTag reports whether tag is an automatic v<N> tag.
+func IsNumberTag(tag string) bool { return numberRE.MatchString(tag) }
 
 // CheckUserTags validates tags a user asks to set: the OCI tag rule, and
 // not latest or v<N>. Commands call it before any work, so a bad tag costs

@@ -50,6 +50,7 @@ func newAPI(acc Accounts, reg *registry.Registry, log hclog.Logger) http.Handler
 		"DELETE /api/v1/projects/{project}/members/{user}": a.removeMember,
 
 		"GET /api/v1/projects/{project}/runtimes":                                       a.listRuntimes,
+		"DELETE /api/v1/projects/{project}/runtimes/{runtime}":                          a.removeRuntime,
 		"GET /api/v1/projects/{project}/runtimes/{runtime}/versions":                    a.listVersions,
 		"GET /api/v1/projects/{project}/runtimes/{runtime}/versions/{version}":          a.versionInfo,
 		"DELETE /api/v1/projects/{project}/runtimes/{runtime}/versions/{version}":       a.removeVersion,

@@ -74,6 +74,21 @@ func (a *api) removeVersion(r *http.Request, p Principal) (int, any, error) {
 	return http.StatusNoContent, nil, nil
 }
 
+// removeRuntime removes every version of a runtime as one operation
+// (registry.RemoveRuntime: no reader sees part of it, a cut-short removal
+// is finished by the next request) and answers the versions removed.
+func (a *api) removeRuntime(r *http.Request, p Principal) (int, any, error) {
+	project, name, err := a.runtimeArgs(r, p, ActionDelete)
+	if err != nil {
+		return 0, nil, err
+	}
+	force, err := flag(r, "force")
+	if err != nil {
+		return 0, nil, err
+	}
+	return answer(a.reg.RemoveRuntime(r.Context(), project, name, force))
+}
+
 func (a *api) recoverVersion(r *http.Request, p Principal) (int, any, error) {
 	project, name, err := a.runtimeArgs(r, p, ActionDelete)
 	if err != nil {

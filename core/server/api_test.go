@@ -213,6 +213,16 @@ func TestAPIRoutes(t *testing.T) {
 			_, err := f.reg.Resolve(ctx, "proj", "rt", "v0")
 			require.Error(t, err)
 		}},
+		{"DELETE", v + "?force=false", "", "mike", 200, "gus", 403, func(t *testing.T, f *fixture, b []byte) {
+			var vs []registry.Version
+			require.NoError(t, json.Unmarshal(b, &vs))
+			require.Len(t, vs, 2, "every live version, as one operation")
+			_, err := f.reg.Resolve(ctx, "proj", "rt", "latest")
+			require.Error(t, err)
+			rv, err := f.reg.Recover(ctx, "proj", "rt", "v0")
+			require.NoError(t, err, "to the trash, recoverable")
+			assert.Equal(t, 0, rv.Number)
+		}},
 		{"POST", v + "/versions/v2/recover", "", "mike", 200, "gus", 403, func(t *testing.T, f *fixture, b []byte) {
 			assert.Contains(t, string(b), `"tags":["v2","latest"]`)
 		}},

@@ -107,7 +107,7 @@ func (h *ociHandler) toOCIError(err error) *ociError {
 		// The store (an S3 service, a plugin) failed after its own
 		// retries: the client may try again; the details (bucket,
 		// endpoint) are in the server log only.
-		return ociErr(http.StatusServiceUnavailable, "UNAVAILABLE", "the server's store ("+de.Store+") is unavailable; nothing was stored by this request; try again (details in the server log)")
+		return ociErr(http.StatusServiceUnavailable, "UNAVAILABLE", storeUnavailableMessage(de.Store))
 	}
 	return ociErr(http.StatusInternalServerError, "UNKNOWN", "internal error")
 }

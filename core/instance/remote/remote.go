@@ -579,30 +579,24 @@ func (in *Instance) Remove(ctx context.Context, ref instance.Ref, force bool) ([
 		return nil, in.unsupported("remove")
 	}
 	p := project(ref.Project)
-	var vs []instance.Version
-	if ref.Version == "" {
-		all, err := in.ListVersions(ctx, p, ref.Name, force)
-		if err != nil {
-			return nil, err
-		}
-		vs = all
-	} else {
-		v, err := in.Resolve(ctx, ref, force)
-		if err != nil {
-			return nil, err
-		}
-		vs = []instance.Version{v}
-	}
 	q := "?force=false"
 	if force {
 		q = "?force=true"
 	}
-	for i, v := range vs {
-		if err := in.api.Do(ctx, "DELETE", in.versionPath(p, ref.Name, v.Digest.String())+q, nil, nil); err != nil {
-			return vs[:i], in.apiErr(err, p, ref.Name, v.Short, nil)
-		}
+	if ref.Version == "" {
+		// every version: one request, one operation on the server
+		var vs []instance.Version
+		err := in.api.Do(ctx, "DELETE", "/projects/"+esc(p)+"/runtimes/"+esc(ref.Name)+q, nil, &vs)
+		return vs, in.apiErr(err, p, ref.Name, "", nil)
 	}
-	return vs, nil
+	v, err := in.Resolve(ctx, ref, force)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.api.Do(ctx, "DELETE", in.versionPath(p, ref.Name, v.Digest.String())+q, nil, nil); err != nil {
+		return nil, in.apiErr(err, p, ref.Name, v.Short, nil)
+	}
+	return []instance.Version{v}, nil
 }
 
 func (in *Instance) Recover(ctx context.Context, ref instance.Ref) (instance.Version, error) {

@@ -185,6 +185,18 @@ func TestCloudCopyBothWaysMovesOnlyMissingBlobs(t *testing.T) {
 	assert.ErrorAs(t, err, &nf)
 	_, err = dst.Recover(ctx, instance.Ref{Name: "rt", Version: "v0"})
 	require.NoError(t, err)
+
+	// The whole runtime: one request, every version gone, recoverable.
+	removed, err = dst.Remove(ctx, instance.Ref{Name: "rt"}, false)
+	require.NoError(t, err)
+	require.Len(t, removed, 1)
+	assert.Equal(t, f.v.Digest, removed[0].Digest)
+	_, err = dst.Resolve(ctx, instance.Ref{Name: "rt", Version: "latest"}, false)
+	assert.ErrorAs(t, err, &nf)
+	_, err = dst.Remove(ctx, instance.Ref{Name: "rt"}, false)
+	assert.ErrorAs(t, err, &nf, "nothing left to remove says so")
+	_, err = dst.Recover(ctx, instance.Ref{Name: "rt", Version: "v0"})
+	require.NoError(t, err)
 }
 
 func TestCloudTagsRules(t *testing.T) {

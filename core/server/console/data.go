@@ -108,7 +108,7 @@ func (c *Console) runtime(ctx context.Context, project, name string, removed boo
 			if t == "latest" {
 				ri.Latest = v
 			}
-			if !isNumberTag(t) {
+			if !registry.IsNumberTag(t) {
 				ri.Tags = append(ri.Tags, t)
 			}
 		}
@@ -118,11 +118,6 @@ func (c *Console) runtime(ctx context.Context, project, name string, removed boo
 		ri.Latest = ri.Versions[0].Version
 	}
 	return ri, nil
-}
-
-// isNumberTag reports whether t is an automatic vN tag.
-func isNumberTag(t string) bool {
-	return len(t) > 1 && t[0] == 'v' && strings.Trim(t[1:], "0123456789") == ""
 }
 
 // projectInfo is a project as the projects page lists it.
@@ -199,7 +194,7 @@ func (c *Console) version(ctx context.Context, project, name, ref string) (*vers
 	}
 	vi := &versionInfo{Version: v, Bundle: b, SpecFile: b.Manifest.SpecFile, ConfigSize: b.OCI.Config.Size}
 	for _, t := range v.Tags {
-		if t != "latest" && !isNumberTag(t) {
+		if !registry.IsReservedTag(t) {
 			vi.UserTags = append(vi.UserTags, t)
 		}
 	}
