@@ -19,9 +19,11 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/core/uri"
 )
 
@@ -596,7 +598,7 @@ func lockDiff(want, got []mode.LockedPackage) string {
 
 // gcCaches removes restored environments in the cache whose version is no
 // longer live in the local store.
-func (s *Service) gcCaches(ctx context.Context, reg *registry.Registry, dryRun bool) (int, error) {
+func (s *Service) gcCaches(ctx context.Context, l *instance.Local, dryRun bool) (int, error) {
 	ents, err := os.ReadDir(s.CacheDir())
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -604,8 +606,13 @@ func (s *Service) gcCaches(ctx context.Context, reg *registry.Registry, dryRun b
 		}
 		return 0, err
 	}
+	projects, err := storeProjects(ctx, l.Store())
+	if err != nil {
+		return 0, err
+	}
+	reg := l.Registry()
 	live := map[string]bool{}
-	for _, p := range s.projects() {
+	for _, p := range projects {
 		rts, err := reg.ListRuntimes(ctx, p, false)
 		if err != nil {
 			continue
@@ -640,19 +647,24 @@ func (s *Service) gcCaches(ctx context.Context, reg *registry.Registry, dryRun b
 	return n, nil
 }
 
-// projects lists the projects of the local store.
-func (s *Service) projects() []string {
-	ents, err := os.ReadDir(filepath.Join(s.StorageRoot, "store", "projects"))
-	if err != nil {
-		return nil
-	}
+// storeProjects lists the projects of a store (the filesystem store or a
+// store plugin alike): the first segment after projects/ of its keys.
+func storeProjects(ctx context.Context, st store.Store) ([]string, error) {
+	seen := map[string]bool{}
 	var out []string
-	for _, e := range ents {
-		if e.IsDir() {
-			out = append(out, e.Name())
+	err := st.List(ctx, "projects/", func(i store.Info) error {
+		p, _, _ := strings.Cut(strings.TrimPrefix(i.Key, "projects/"), "/")
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gc: list the projects: %w", err)
 	}
-	return out
+	sort.Strings(out)
+	return out, nil
 }
 
 // OpenTarget opens what a user names in activate and run: a workdir (an

@@ -62,6 +62,25 @@ type Item struct {
 type Manifest struct {
 	Key   string `json:"key"`
 	Items []Item `json:"items"`
+	// Requires are the absolute paths the entry was made from (an
+	// interpreter, say): when one of them is gone the entry serves nobody,
+	// and Prune removes it. A fill names them with WriteRequires.
+	Requires []string `json:"requires,omitempty"`
+}
+
+// RequiresName is the file a fill writes (WriteRequires) to name the
+// entry's Requires; seal moves its lines into the manifest.
+const RequiresName = ".treecache-requires"
+
+// WriteRequires, called by a fill on the folder it fills, names the
+// absolute paths the entry depends on (see Manifest.Requires).
+func WriteRequires(dir string, paths []string) error {
+	for _, p := range paths {
+		if !filepath.IsAbs(p) || strings.Contains(p, "\n") {
+			return fmt.Errorf("tree cache: required path %q is not absolute", p)
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, RequiresName), []byte(strings.Join(paths, "\n")), 0o644)
 }
 
 // Size is the bytes of the entry's files.
@@ -292,9 +311,22 @@ func (c *Cache) hook(point string) {
 	}
 }
 
-// seal makes the files of dir read-only and lists them.
+// seal makes the files of dir read-only and lists them (and moves the
+// fill's RequiresName list into the manifest).
 func seal(dir, key string) (Manifest, error) {
 	m := Manifest{Key: key}
+	if b, err := os.ReadFile(filepath.Join(dir, RequiresName)); err == nil {
+		for _, r := range strings.Split(string(b), "\n") {
+			if r != "" {
+				m.Requires = append(m.Requires, r)
+			}
+		}
+		if err := os.Remove(filepath.Join(dir, RequiresName)); err != nil {
+			return m, fmt.Errorf("tree cache: seal %s: %w", key, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return m, fmt.Errorf("tree cache: seal %s: %w", key, err)
+	}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -444,6 +476,9 @@ func under(p string, prefixes []string) bool {
 type Entry struct {
 	Key  string
 	Size int64
+	// Missing is the first of the entry's Requires that no longer exists
+	// ("" when all do).
+	Missing string
 }
 
 // Entries lists the entries that look complete, by key.
@@ -462,7 +497,39 @@ func (c *Cache) Entries() ([]Entry, error) {
 			out = append(out, Entry{Key: e.Name()})
 			continue
 		}
-		out = append(out, Entry{Key: e.Name(), Size: m.Size()})
+		out = append(out, Entry{Key: e.Name(), Size: m.Size(), Missing: missing(m.Requires)})
+	}
+	return out, nil
+}
+
+// missing is the first of paths that does not exist, or "".
+func missing(paths []string) string {
+	for _, p := range paths {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return p
+		}
+	}
+	return ""
+}
+
+// Prune removes the entries one of whose Requires no longer exists (with
+// dryRun, none) and returns them.
+func (c *Cache) Prune(ctx context.Context, dryRun bool) ([]Entry, error) {
+	ents, err := c.Entries()
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, e := range ents {
+		if e.Missing == "" {
+			continue
+		}
+		if !dryRun {
+			if err := c.Remove(ctx, e.Key); err != nil {
+				return out, err
+			}
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
