@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/swcli/swcli/internal/flock"
@@ -224,35 +225,75 @@ func (c *Cache) checkFiles(key string, full bool) (Manifest, error) {
 		return m, err
 	}
 	root := c.EntryDir(key)
-	for _, it := range m.Items {
-		p := filepath.Join(root, filepath.FromSlash(it.Path))
-		st, err := os.Lstat(p)
+	// Each check is an lstat (a hash only when it differs): run by several
+	// goroutines, as LinkTree places files, the first failure wins.
+	return m, parallel(len(m.Items), func(i int) error { return checkItem(root, m.Items[i], full) })
+}
+
+func checkItem(root string, it Item, full bool) error {
+	p := filepath.Join(root, filepath.FromSlash(it.Path))
+	st, err := os.Lstat(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", it.Path, err)
+	}
+	if st.Mode().Type() != it.Mode.Type() {
+		return fmt.Errorf("%s: is a %v, the manifest says %v", it.Path, st.Mode().Type(), it.Mode.Type())
+	}
+	switch {
+	case it.Mode.IsRegular():
+		if !full && st.Size() == it.Size && st.ModTime().UnixNano() == it.MTimeNS && inode(st) == it.Inode {
+			return nil
+		}
+		sum, err := HashFile(p)
 		if err != nil {
-			return m, fmt.Errorf("%s: %w", it.Path, err)
+			return fmt.Errorf("%s: %w", it.Path, err)
 		}
-		if st.Mode().Type() != it.Mode.Type() {
-			return m, fmt.Errorf("%s: is a %v, the manifest says %v", it.Path, st.Mode().Type(), it.Mode.Type())
+		if sum != it.SHA256 {
+			return fmt.Errorf("%s: content changed (size %d, manifest %d)", it.Path, st.Size(), it.Size)
 		}
-		switch {
-		case it.Mode.IsRegular():
-			if !full && st.Size() == it.Size && st.ModTime().UnixNano() == it.MTimeNS && inode(st) == it.Inode {
-				continue
-			}
-			sum, err := HashFile(p)
-			if err != nil {
-				return m, fmt.Errorf("%s: %w", it.Path, err)
-			}
-			if sum != it.SHA256 {
-				return m, fmt.Errorf("%s: content changed (size %d, manifest %d)", it.Path, st.Size(), it.Size)
-			}
-		case it.Mode.Type() == fs.ModeSymlink:
-			t, err := os.Readlink(p)
-			if err != nil || t != it.Target {
-				return m, fmt.Errorf("%s: symlink target changed", it.Path)
-			}
+	case it.Mode.Type() == fs.ModeSymlink:
+		t, err := os.Readlink(p)
+		if err != nil || t != it.Target {
+			return fmt.Errorf("%s: symlink target changed", it.Path)
 		}
 	}
-	return m, nil
+	return nil
+}
+
+// parallel runs fn(0..n-1) on up to 8 goroutines (one for small n) and
+// returns the first error; after one, the rest are skipped.
+func parallel(n int, fn func(i int) error) error {
+	const workers = 8
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		failed   atomic.Bool
+	)
+	next := make(chan int)
+	for range min(workers, max(1, n/64)) {
+		wg.Go(func() {
+			for i := range next {
+				if failed.Load() {
+					continue
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return firstErr
 }
 
 // fill writes the entry of key: into a temp folder, then the manifest,
@@ -412,32 +453,7 @@ func LinkTree(dir string, m Manifest, target string, p Placement) error {
 		}
 		items = append(items, it)
 	}
-	const workers = 8
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan Item)
-	for range min(workers, max(1, len(items)/64)) {
-		wg.Go(func() {
-			for it := range next {
-				if err := placeItem(dir, target, it, p); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, it := range items {
-		next <- it
-	}
-	close(next)
-	wg.Wait()
-	return firstErr
+	return parallel(len(items), func(i int) error { return placeItem(dir, target, items[i], p) })
 }
 
 func placeItem(dir, target string, it Item, p Placement) error {
