@@ -481,40 +481,21 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 	}
 	// The layers hold compiled code for the build's ABI (cp311, cp313t
 	// ...): this machine's interpreter of the same X.Y must have it too. The
-	// mode is asked while the layers are unpacked; a mismatch stops the
-	// unpacking (and the restore fails, removing what it made).
-	xctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	abi := make(chan error, 1)
+	// mode is asked about the bare environment before anything is placed
+	// (cheap: the venv mode answers from its interpreter probe cache), so a
+	// mismatch fails before the layers are linked or unpacked.
 	if !info.Capabilities.SelfContained && rm.ABI != "" {
-		go func() {
-			rep, err := m.Files(xctx, mode.FilesRequest{Env: env})
-			if err == nil && rep.ABI != "" && rep.ABI != rm.ABI {
-				err = &PlatformError{Name: rm.Name, Need: rm.OS + "/" + rm.Arch + " " + rm.ABI,
-					Have: runtime.GOOS + "/" + runtime.GOARCH + " " + rep.ABI + " (Python " + rep.Python + ")"}
-			}
-			if err != nil {
-				cancel(err)
-			}
-			abi <- err
-		}()
-	} else {
-		abi <- nil
+		rep, err := m.Files(ctx, mode.FilesRequest{Env: env})
+		if err != nil {
+			return err
+		}
+		if rep.ABI != "" && rep.ABI != rm.ABI {
+			return &PlatformError{Name: rm.Name, Need: rm.OS + "/" + rm.Arch + " " + rm.ABI,
+				Have: runtime.GOOS + "/" + runtime.GOARCH + " " + rep.ABI + " (Python " + rep.Python + ")"}
+		}
 	}
 	layers := append(src.b.Layers(bundle.RoleBase), src.b.Layers(bundle.RolePackage)...)
-	err := s.extractLayers(xctx, src, layers, env.Prefix, relocatedFiles(rm))
-	if err != nil {
-		cancel(err) // no need to wait for the mode's answer
-	}
-	abiErr := <-abi
-	var pe *PlatformError
-	if errors.As(abiErr, &pe) || (abiErr != nil && err == nil) {
-		return abiErr
-	}
-	if err != nil {
-		if cause := context.Cause(xctx); cause != nil && ctx.Err() == nil && !errors.Is(err, cause) && errors.Is(err, context.Canceled) {
-			return cause
-		}
+	if err := s.extractLayers(ctx, src, layers, env.Prefix, relocatedFiles(rm)); err != nil {
 		return err
 	}
 	req := mode.RelocateRequest{Env: env}

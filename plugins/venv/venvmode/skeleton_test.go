@@ -101,3 +101,34 @@ func sameTree(t *testing.T, want, got string) {
 	}
 	assert.Equal(t, w, g)
 }
+
+// TestFilesOfBareVenvNeedNoPython: Files of a bare venv (what a restore
+// asks before placing layers, for the ABI) answers from the interpreter
+// probe cache without starting Python, and says what Files of a venv with
+// pip in it (which runs the inspect script) says about the interpreter.
+func TestFilesOfBareVenvNeedNoPython(t *testing.T) {
+	py := testpy.AnyPythons(t, 1)[0]
+	ctx := context.Background()
+	var logs bytes.Buffer
+	m := venvmode.New(venvmode.Options{Version: "test", Logger: hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})})
+	cacheDir := t.TempDir()
+	env := func(name string) mode.Env {
+		return mode.Env{Prefix: filepath.Join(t.TempDir(), name), Python: mode.Python{Path: py.Path, Version: py.Version}, CacheDir: cacheDir}
+	}
+	full, bare := env("full"), env("bare")
+	require.NoError(t, m.Create(ctx, mode.CreateRequest{Env: full}, func(mode.Event) {}))
+	require.NoError(t, m.Create(ctx, mode.CreateRequest{Env: bare, Bare: true}, func(mode.Event) {}))
+	const inspect = "Prints, as JSON"
+	want, err := m.Files(ctx, mode.FilesRequest{Env: full})
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(logs.String(), inspect), "Files of a venv with pip runs the inspect script")
+	got, err := m.Files(ctx, mode.FilesRequest{Env: bare})
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(logs.String(), inspect), "Files of a bare venv runs no Python")
+	assert.NotEmpty(t, want.ABI)
+	assert.Equal(t, want.ABI, got.ABI)
+	assert.Equal(t, want.Python, got.Python)
+	assert.Equal(t, want.Platform, got.Platform)
+	assert.Empty(t, got.Packages)
+	assert.NotEmpty(t, want.Packages, "pip is in the full venv")
+}
