@@ -50,7 +50,6 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 	return act, nil
 }
 
-
 // activateScripts lists PREFIX/etc/conda/activate.d/*EXT in the order conda
 // sources them (sorted by name). They are listed here rather than globbed in
 // the shell: zsh fails on a glob that matches nothing.
