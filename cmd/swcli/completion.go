@@ -9,13 +9,18 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/core/storeurl"
 	"github.com/swcli/swcli/core/workflow"
 )
 
 // completeCommand is the hidden command the shell scripts call:
 // `swcli __complete WORD... CURRENT` prints the candidates for CURRENT, one
-// a line. It reads the local store only (no plugin starts) and never fails:
-// a broken store completes nothing.
+// a line. It reads the local instance's store: the filesystem store under the
+// storage root, or the one SW_STORE or the CLI config's `store:` names (a
+// store plugin, for s3://, starts only when runtimes are to be completed,
+// and stops before it returns). It never fails: a broken store completes
+// nothing.
 const completeCommand = "__complete"
 
 // runtimeArgCommands are the commands whose positionals name runtimes.
@@ -61,14 +66,15 @@ func completionCommand() *cli.Command {
 
 // runComplete prints the candidates for words (the last is the word being
 // completed).
-func runComplete(app *cli.App, words []string) int {
-	for _, w := range complete(context.Background(), app, words) {
+func runComplete(a *appState, app *cli.App, words []string) int {
+	defer a.close()
+	for _, w := range complete(context.Background(), a, app, words) {
 		fmt.Println(w)
 	}
 	return 0
 }
 
-func complete(ctx context.Context, app *cli.App, words []string) []string {
+func complete(ctx context.Context, a *appState, app *cli.App, words []string) []string {
 	if len(words) == 0 {
 		words = []string{""}
 	}
@@ -116,7 +122,7 @@ func complete(ctx context.Context, app *cli.App, words []string) []string {
 			}
 		}
 	case leaf != nil && slices.Contains(runtimeArgCommands, leaf.Name):
-		for _, r := range runtimeCandidates(ctx, cur) {
+		for _, r := range runtimeCandidates(ctx, a, cur) {
 			add(r)
 		}
 	}
@@ -145,14 +151,22 @@ func flagValues(flag, cur string) []string {
 	return out
 }
 
-// runtimeCandidates are the runtime names of the local store's default
+// runtimeCandidates are the runtime names of the local instance's default
 // project, or, once cur is NAME/version/..., NAME's versions and tags.
-func runtimeCandidates(ctx context.Context, cur string) []string {
+func runtimeCandidates(ctx context.Context, a *appState, cur string) []string {
 	root, err := instance.StorageRoot()
 	if err != nil {
 		return nil
 	}
-	l, err := (&instance.Opener{StorageRoot: root, ReadConfig: workflow.ReadConfigName}).Local()
+	// The plugin catalog is read only when a store URL is set.
+	openStore := func(ctx context.Context, raw string) (store.Store, error) {
+		h, err := a.plugins()
+		if err != nil {
+			return nil, err
+		}
+		return (&storeurl.Opener{Host: h}).Open(ctx, raw)
+	}
+	l, err := (&instance.Opener{StorageRoot: root, ReadConfig: workflow.ReadConfigName, OpenStore: openStore}).Local()
 	if err != nil {
 		return nil
 	}

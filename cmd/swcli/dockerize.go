@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/swcli/swcli/core/dockerize"
-	"github.com/swcli/swcli/core/instance"
 )
 
 func dockerizeCommand(a *appState) *cli.Command {
@@ -49,7 +48,7 @@ func dockerizeCommand(a *appState) *cli.Command {
 			if a.verbose {
 				log = os.Stderr
 			}
-			cfg, err := instance.LoadConfig()
+			cfg, err := svc.Instances().Config()
 			if err != nil {
 				return err
 			}

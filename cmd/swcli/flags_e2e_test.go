@@ -2,8 +2,11 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -89,4 +92,76 @@ func TestBuildFlagsE2E(t *testing.T) {
 	team := c.stHistory("local/project/team/runtime/renamed")
 	require.Len(t, team, 1)
 	assert.Equal(t, last.Digest, team[0].Digest, "the pushed version is the one just built")
+}
+
+// TestDisableEnvLockE2E: build -del takes the spec's pins as written: no
+// lock files in the bundle, lock_disabled in its manifest; a restore of its
+// layers is the environment as built, but a restore --from-lock (and any
+// restore of a --lock-only -del bundle) installs the spec as written, so a
+// loose pin picks up the newer wheel the index has since, where the locked
+// build's --from-lock restore installs exactly what was locked. -del with an
+// existing environment is refused.
+func TestDisableEnvLockE2E(t *testing.T) {
+	t.Parallel()
+	py := pythons(t)[0]
+	c := newCLI(t)
+	root := t.TempDir()
+	idx := filepath.Join(root, "index")
+	_, err := testpy.BuildWheel(idx, testpy.Wheel{Name: "tiny-d", Version: "1.0"})
+	require.NoError(t, err)
+	url := testpy.ServeIndex(t, idx)
+	wd := filepath.Join(root, "wd")
+	write(t, filepath.Join(wd, "runtime.yaml"), "name: del-rt\nmode: venv\nenvironment:\n  python: \""+py.Version+"\"\n"+
+		"configs:\n  pip:\n    index_url: "+url+"\n    trusted_host: [127.0.0.1]\ndependencies:\n  - pip:\n      - tiny-d>=1.0\n")
+
+	type manifest struct {
+		LockDisabled bool     `json:"lock_disabled"`
+		LockFiles    []string `json:"lock_files"`
+		Lock         []struct{ Name, Version string }
+	}
+	manifestOf := func(uri string) manifest {
+		t.Helper()
+		return stJSON[struct {
+			Manifest manifest `json:"manifest"`
+		}](t, c.ok("runtime", "info", uri, "-of", "manifest").stdout).Manifest
+	}
+	del := c.stBuildOK(wd, "-del")
+	m := manifestOf("del-rt/version/" + del.Version)
+	assert.True(t, m.LockDisabled)
+	assert.Empty(t, m.LockFiles, "no lock files: the spec is the lock")
+	assert.Contains(t, fmt.Sprint(m.Lock), "{tiny-d 1.0}", "the lock still lists what the env layers hold")
+	x := filepath.Join(root, "x")
+	c.ok("runtime", "extract", "del-rt/version/"+del.Version, "--target-dir", x)
+	_, err = os.Stat(filepath.Join(x, ".starwhale", "lock"))
+	assert.True(t, os.IsNotExist(err), "no lock folder in the snapshot of a -del build")
+
+	locked := c.stBuildOK(wd, "--disable-env-lock=false")
+	assert.NotEqual(t, del.Digest, locked.Digest)
+	lm := manifestOf("del-rt/version/" + locked.Version)
+	assert.False(t, lm.LockDisabled)
+	assert.NotEmpty(t, lm.LockFiles)
+	d := stJSON[struct {
+		Fields []struct{ Field, A, B string } `json:"fields"`
+	}](t, c.ok("-o", "json", "runtime", "diff", "del-rt/version/"+del.Version, "del-rt/version/"+locked.Version).stdout)
+	assert.Contains(t, d.Fields, struct{ Field, A, B string }{"lock_disabled", "true", "false"})
+	lockOnly := c.stBuildOK(wd, "-del", "--lock-only")
+
+	// The index has moved on since the builds.
+	_, err = testpy.BuildWheel(idx, testpy.Wheel{Name: "tiny-d", Version: "2.0"})
+	require.NoError(t, err)
+	restore := func(v, dir string, more ...string) string {
+		t.Helper()
+		res := stJSON[struct{ Path string }](t, c.ok(append([]string{"-o", "json", "runtime", "restore", "del-rt/version/" + v, "--target-dir", dir}, more...)...).stdout)
+		out, err := exec.Command(filepath.Join(dir, ".starwhale", "venv", "bin", "python"), "-c", "import importlib.metadata as m; print(m.version('tiny-d'))").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return res.Path + " " + strings.TrimSpace(string(out))
+	}
+	assert.Equal(t, "layers 1.0", restore(del.Version, filepath.Join(root, "r-layers")), "the layers are the env as built")
+	assert.Equal(t, "spec 2.0", restore(del.Version, filepath.Join(root, "r-spec"), "--from-lock"), "--from-lock installs the spec as written")
+	assert.Equal(t, "spec 2.0", restore(lockOnly.Version, filepath.Join(root, "r-lock-only")), "a --lock-only -del bundle installs the spec")
+	assert.Equal(t, "lock 1.0", restore(locked.Version, filepath.Join(root, "r-lock"), "--from-lock"), "a locked build installs its lock")
+
+	// An existing environment has no pins of its own to take.
+	prefix := feVenv(t, c, py, filepath.Join(root, "env"))
+	c.stFailSame([]string{"-del/--disable-env-lock", prefix, "drop -del"}, "runtime", "build", "-v", prefix, "-del")
 }

@@ -125,3 +125,49 @@ func TestFromEnvE2E(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, "3.1", strings.TrimSpace(string(out)))
 }
+
+// TestFromEnvCondaE2E builds conda environments that exist (made by the
+// conda STAND-IN, see conda_e2e_test.go) with -cp PREFIX and -c NAME (found
+// in CONDA_ENVS_PATH): the lock holds the conda packages, the environment is
+// untouched, and the bundle restores from its layers (relocated into a new
+// prefix) and from its lock.
+func TestFromEnvCondaE2E(t *testing.T) {
+	t.Parallel()
+	py := pythons(t)[0]
+	c := newCLI(t)
+	c.setenv("SW_CONDA_EXE="+condaStandin(t), "CONDA_STANDIN_LOG="+filepath.Join(c.home, "conda.log"))
+	envs := filepath.Join(c.home, "a-long-enough-folder-of-conda-environments", "envs")
+	prefix := filepath.Join(envs, "vision")
+	cmd := exec.Command(condaStandin(t), "create", "-y", "-p", prefix, "python="+py.Version, "libfoo")
+	cmd.Env = c.env
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	before := contentHash(t, prefix)
+
+	b := c.stBuildOK("-cp", prefix)
+	assert.Equal(t, "vision", b.Name, "the name comes from the prefix's folder")
+	assert.Equal(t, before, contentHash(t, prefix), "building a conda env does not change it")
+	info := c.ok("-o", "json", "runtime", "info", "vision", "-of", "all").stdout
+	assert.Contains(t, info, "libfoo")
+	assert.Contains(t, info, "conda-lock.txt")
+	assert.Contains(t, c.ok("runtime", "info", "vision", "-of", "runtime_yaml").stdout, "mode: conda\nname: vision\n")
+
+	// -c NAME finds the same env in CONDA_ENVS_PATH: the same version.
+	c.fail([]string{`--conda "vision"`, "no conda environment of that name"}, "runtime", "build", "-c", "vision")
+	c.setenv("CONDA_ENVS_PATH=" + envs)
+	n := c.stBuildOK("-c", "vision", "-t", "named")
+	assert.Equal(t, b.Digest, n.Digest, "content-addressed: the same env, the same version")
+	assert.Equal(t, before, contentHash(t, prefix))
+
+	// The layers, relocated into a shorter prefix; and the lock.
+	short := filepath.Join(c.home, "r")
+	c.ok("runtime", "restore", "vision/version/named", "--target-dir", short)
+	got := c.ok("runtime", "run", short, "--", "sh", "-c", `echo "$LIBFOO_HOME"; python -c 'import sys; print(sys.prefix)'`).stdout
+	rp := filepath.Join(short, ".starwhale", "conda")
+	assert.Equal(t, rp+"\n"+rp+"\n", got)
+	fromLock := filepath.Join(c.home, "l")
+	c.ok("runtime", "restore", "vision", "--target-dir", fromLock, "--from-lock")
+	got = c.ok("runtime", "run", fromLock, "--", "sh", "-c", `echo "$LIBFOO_HOME"`).stdout
+	assert.Equal(t, filepath.Join(fromLock, ".starwhale", "conda")+"\n", got)
+	assert.Equal(t, before, contentHash(t, prefix), "restores do not touch the source env")
+}

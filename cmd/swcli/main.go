@@ -37,7 +37,7 @@ func run(args []string) int {
 	a := &appState{}
 	app := newApp(a)
 	if words, ok := completeArgs(args); ok {
-		return runComplete(app, words)
+		return runComplete(a, app, words)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

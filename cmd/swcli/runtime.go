@@ -70,6 +70,7 @@ func runtimeCommand(a *appState) *cli.Command {
 		Usage:   "create, activate, run, build, copy and restore runtimes",
 		Subcommands: append([]*cli.Command{
 			createCommand(a),
+			quickstartCommand(a),
 			activateCommand(a),
 			runCommand(a),
 			dockerizeCommand(a),

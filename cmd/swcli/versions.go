@@ -50,6 +50,7 @@ func buildCommand(a *appState) *cli.Command {
 			&cli.BoolFlag{Name: "dump-condarc", Aliases: []string{"dcc"}, Usage: "put your condarc, secrets masked, into the bundle"},
 			&cli.StringFlag{Name: "push", Usage: "after the build, copy the version to this instance, project or .swrt file"},
 			&cli.BoolFlag{Name: "force-push", Usage: "with --push: overwrite a file and move tags at the destination"},
+			&cli.BoolFlag{Name: "disable-env-lock", Aliases: []string{"del"}, Usage: "do not lock the environment: the requirements as written are the lock (restore --from-lock installs them as written)"},
 		}, envSourceFlags("build")...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -82,7 +83,7 @@ func buildCommand(a *appState) *cli.Command {
 				Project: c.String("project"), Tags: c.StringSlice("tag"), LockOnly: c.Bool("lock-only"),
 				NoCache: c.Bool("no-cache"), IncludeEditable: c.Bool("include-editable"),
 				Overrides:     spec.Overrides{Name: c.String("name"), CUDA: c.String("cuda"), CUDNN: c.String("cudnn"), Arch: c.StringSlice("arch")},
-				DumpPipConfig: c.Bool("dump-pip-options"), DumpCondarc: c.Bool("dump-condarc")})
+				DumpPipConfig: c.Bool("dump-pip-options"), DumpCondarc: c.Bool("dump-condarc"), DisableEnvLock: c.Bool("disable-env-lock")})
 			a.doneEvents()
 			if err != nil {
 				return err
@@ -235,7 +236,7 @@ func infoCommand(a *appState) *cli.Command {
 			basic := map[string]any{"name": b.Manifest.Name, "version": b.Version.Short, "digest": b.Version.Digest,
 				"tags": b.Version.Tags, "mode": b.Manifest.Mode, "python": b.Manifest.Python, "os": b.Manifest.OS,
 				"arch": b.Manifest.Arch, "platform": b.Manifest.Platform, "abi": b.Manifest.ABI, "size": b.Version.Size,
-				"created": b.Version.Created, "lock_only": b.Manifest.LockOnly, "swcli_version": b.Manifest.SwcliVersion,
+				"created": b.Version.Created, "lock_only": b.Manifest.LockOnly, "lock_disabled": b.Manifest.LockDisabled, "swcli_version": b.Manifest.SwcliVersion,
 				"layers": len(b.OCI.Layers), "packages": len(b.Manifest.Lock), "uri": inst.URI(b.Version).String()}
 			if has("basic") {
 				out["basic"] = basic
@@ -262,7 +263,7 @@ func infoCommand(a *appState) *cli.Command {
 				_, err := os.Stdout.Write(yamlText)
 				return err
 			case "basic":
-				printTable([]string{"FIELD", "VALUE"}, fieldRows(basic, []string{"name", "version", "digest", "tags", "mode", "python", "os", "arch", "platform", "abi", "size", "created", "layers", "packages", "lock_only", "swcli_version", "uri"}))
+				printTable([]string{"FIELD", "VALUE"}, fieldRows(basic, []string{"name", "version", "digest", "tags", "mode", "python", "os", "arch", "platform", "abi", "size", "created", "layers", "packages", "lock_only", "lock_disabled", "swcli_version", "uri"}))
 			case "lock":
 				var rows [][]string
 				for _, p := range b.Manifest.Lock {

@@ -16,6 +16,12 @@ import (
 // swVersion leaves starwhale_version out. Seed does not validate: call
 // ValidateName and ValidatePython first.
 func Seed(name, modeName, python, swVersion string) []byte {
+	return SeedWithReq(name, modeName, python, DefaultPipReq, swVersion)
+}
+
+// SeedWithReq is Seed naming pipReq (a path relative to the workdir) as the
+// requirements file (`runtime quickstart --requirements`).
+func SeedWithReq(name, modeName, python, pipReq, swVersion string) []byte {
 	if modeName == "" {
 		modeName = DefaultMode
 	}
@@ -32,7 +38,7 @@ func Seed(name, modeName, python, swVersion string) []byte {
 	}
 	add("mode", modeName, false)
 	add("name", name, false)
-	add("pip_req", DefaultPipReq, false)
+	add("pip_req", pipReq, false)
 	add("python_version", python, true)
 	if swVersion != "" {
 		add("starwhale_version", swVersion, false)

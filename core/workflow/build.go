@@ -44,6 +44,9 @@ type BuildOptions struct {
 	// From builds an environment that already exists, as it is, instead of
 	// a workdir (Workdir and SpecFile must then be empty).
 	From EnvSource
+	// DisableEnvLock takes the spec's dependencies as written for the lock
+	// (build -del; see disablelock.go).
+	DisableEnvLock bool
 }
 
 // BuildResult is what build prints.
@@ -121,7 +124,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if err := checkEditables(in.sp.Mode, lp.lock, lp.rep, o.IncludeEditable, o.LockOnly); err != nil {
 		return nil, err
 	}
-	lockFiles, err := writeLockFiles(in.wd, in.sp.Mode, lp.lock)
+	lockFiles, err := lockFilesOf(in.wd, in.sp.Mode, lp.lock, o.DisableEnvLock)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +134,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if err != nil {
 		return nil, err
 	}
+	rm.LockDisabled = o.DisableEnvLock
 	snapFiles, err := snapshotFiles(in.wd, in.relSpec, in.rs, lockFiles, localSources(in.wd, lp.lock.Packages))
 	if err != nil {
 		return nil, err

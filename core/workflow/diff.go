@@ -97,6 +97,7 @@ func DiffBundles(a *Bundle, yamlA []byte, b *Bundle, yamlB []byte) *Diff {
 		{"name", ma.Name, mb.Name}, {"mode", ma.Mode, mb.Mode}, {"python", ma.Python, mb.Python},
 		{"os", ma.OS, mb.OS}, {"arch", ma.Arch, mb.Arch}, {"platform", ma.Platform, mb.Platform},
 		{"abi", ma.ABI, mb.ABI}, {"lock_only", boolWord(ma.LockOnly), boolWord(mb.LockOnly)},
+		{"lock_disabled", boolWord(ma.LockDisabled), boolWord(mb.LockDisabled)},
 	} {
 		if f.a != f.b {
 			d.Fields = append(d.Fields, FieldChange{Field: f.name, A: f.a, B: f.b})

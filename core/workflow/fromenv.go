@@ -10,6 +10,7 @@ import (
 
 	"github.com/swcli/swcli/core/spec"
 	"github.com/swcli/swcli/internal/atomicfile"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // EnvSource names an environment that already exists, to build or lock as
@@ -111,11 +112,12 @@ func isCondaEnv(p string) bool {
 	return err == nil && st.IsDir()
 }
 
-// condaRoot is the root prefix of the conda on PATH (CONDA_EXE first).
+// condaRoot is the root prefix of the conda-family tool the conda mode
+// would run (sdk/pyenv.LookupConda).
 func condaRoot() string {
-	exe := os.Getenv("CONDA_EXE")
-	if exe == "" {
-		exe, _ = exec.LookPath("conda")
+	exe := pyenv.LookupConda()
+	if p, err := exec.LookPath(exe); err == nil {
+		exe = p
 	}
 	if exe == "" {
 		return ""
@@ -182,6 +184,9 @@ func (s *Service) checkFromEnv(o BuildOptions) (*buildInput, error) {
 	}
 	if o.SpecFile != "" {
 		return nil, usagef("-f %s: an existing environment is built without a runtime.yaml", o.SpecFile)
+	}
+	if o.DisableEnvLock {
+		return nil, usagef("-del/--disable-env-lock: %s is built as it is and names no requirements to take as its lock; drop -del, or build a workdir whose runtime.yaml names them", x.prefix)
 	}
 	name := o.Overrides.Name
 	if name == "" {

@@ -42,7 +42,10 @@ type Manifest struct {
 	Lock      []mode.LockedPackage `json:"lock"`
 	LockFiles []string             `json:"lock_files,omitempty"`
 	// LockOnly bundles have no env layers: restore installs the lock.
-	LockOnly     bool   `json:"lock_only,omitempty"`
+	LockOnly bool `json:"lock_only,omitempty"`
+	// LockDisabled bundles were built with -del/--disable-env-lock: the
+	// spec's dependencies as written are their lock (see disablelock.go).
+	LockDisabled bool   `json:"lock_disabled,omitempty"`
 	SwcliVersion string `json:"swcli_version"`
 	// Relocation tells the mode what to fix after unpacking the env layers.
 	Relocation *Relocation `json:"relocation,omitempty"`

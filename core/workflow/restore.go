@@ -47,7 +47,8 @@ type RestoreResult struct {
 	Workdir string `json:"workdir"`
 	Prefix  string `json:"prefix"`
 	// Path is "layers" (unpacked and relocated), "lock" (installed from the
-	// lock) or "cached" (already restored).
+	// lock), "spec" (made from the spec as written: a bundle built with
+	// -del, see disablelock.go) or "cached" (already restored).
 	Path string `json:"path"`
 }
 
@@ -384,10 +385,14 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 		return nil, fmt.Errorf("bundle's runtime.yaml: %w", err)
 	}
 	env := s.withCaches(EnvFor(dir, prefix, sp, mode.Python{Version: rm.PythonVersion}))
-	if fast {
+	switch {
+	case fast:
 		res.Path = "layers"
 		err = s.unpackEnv(ctx, src, m, info, env, rm)
-	} else {
+	case rm.LockDisabled:
+		res.Path = RestorePathSpec
+		err = s.installSpec(ctx, m, dir, prefix, sp, rm)
+	default:
 		res.Path = "lock"
 		err = s.installLock(ctx, m, env, dir, rm)
 	}
@@ -399,14 +404,8 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 		return nil, err
 	}
 
-	// Verify: the environment holds exactly the lock.
-	s.stage("verify", 0, 0)
-	got, err := m.Lock(ctx, mode.LockRequest{Env: env}, s.Events)
-	if err != nil {
+	if err := s.verifyRestored(ctx, m, env, rm, res.Path); err != nil {
 		return nil, err
-	}
-	if diff := lockDiff(rm.Lock, got.Packages); diff != "" {
-		return nil, fmt.Errorf("restored environment of %s does not match its lock: %s", rm.Name, diff)
 	}
 	if err := s.ready(ctx, envOf(dir, rm.Mode), m, env, rm.Name, st); err != nil {
 		return nil, err

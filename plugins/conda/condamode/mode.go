@@ -34,13 +34,14 @@ import (
 	"context"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // Name is the mode's name in runtime.yaml and in Info.
 const Name = "conda"
 
 // EnvCondaExe names the environment variable that selects the conda tool.
-const EnvCondaExe = "SW_CONDA_EXE"
+const EnvCondaExe = pyenv.EnvCondaExe
 
 // Options configures a Mode.
 type Options struct {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // NoToolMessage is the error message when no conda tool is found.
@@ -58,7 +59,7 @@ func (m *Mode) findTool(ctx context.Context) (*tool, error) {
 		}
 		path = p
 	} else {
-		for _, n := range []string{"conda", "mamba", "micromamba"} {
+		for _, n := range pyenv.CondaTools {
 			if p, err := exec.LookPath(n); err == nil {
 				path = p
 				break
