@@ -6,9 +6,13 @@ BIN := $(CURDIR)/bin
 
 .PHONY: build test test-short demo bench deps vet clean
 
+# build: bin/swcli as shipped, bin/swcli-swclitest the same with the test
+# hooks (-tags swclitest; internal/testbin) for the end-to-end tests, and
+# the plugins.
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/swcli ./cmd/swcli
+	$(GO) build -tags swclitest -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/swcli-swclitest ./cmd/swcli
 	$(GO) run ./tools/genplugins -bin $(BIN) -ldflags "$(LDFLAGS)"
 
 # deps installs what the tests need on a fresh machine of this kind.

@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -325,4 +328,344 @@ func appendByte(path string, local *instance.Local) (ocispec.Descriptor, error) 
 // layer, so the content need not be a tar.
 func layerOf(d digest.Digest, size int64) ocispec.Descriptor {
 	return bundle.LayerDescriptor(bundle.LayerInfo{Digest: d, Size: size, UncompressedSize: size}, bundle.RoleSnapshot, "")
+}
+
+// copy-rss: the peak RSS (VmHWM) of a `swcli server start` process while
+// it receives a 1 GiB blob (SWCLI_BENCH_RSS_MIB) through swcli's chunked,
+// resumable upload, against the same process idle after start (target:
+// under 100 MB). The bytes are generated as they are sent, so neither side
+// holds them in a file or in memory.
+func init() {
+	register(Benchmark{Name: "copy-rss", Run: func(env *Env) error {
+		ctx := context.Background()
+		mib := 1024
+		if v, err := strconv.Atoi(os.Getenv("SWCLI_BENCH_RSS_MIB")); err == nil && v > 0 {
+			mib = v
+		}
+		size := int64(mib) << 20
+		const token = "swt_bench-rss-0123456789abcdef"
+		addr, pid, stop, err := startServerProcess(env, "rss-srv", token)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		idle, err := peakRSS(pid)
+		if err != nil {
+			return err
+		}
+		gen := func() io.Reader { return io.LimitReader(newPRNG(1), size) }
+		dg := digest.SHA256.Digester()
+		if _, err := io.Copy(dg.Hash(), gen()); err != nil {
+			return err
+		}
+		desc := layerOf(dg.Digest(), size)
+		url := "http://" + addr
+		dst, err := remote.Open(ctx, url, &instance.Known{URI: url, Token: token, Type: "cloud"}, filepath.Join(env.Tmp, "rss-client"))
+		if err != nil {
+			return err
+		}
+		if err := dst.PrepareWrite(ctx, instance.Ref{Name: "rss"}, false); err != nil {
+			return err
+		}
+		w, err := dst.Writer(ctx, desc)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		if _, err := io.Copy(w, gen()); err != nil {
+			return err
+		}
+		if err := w.Commit(ctx); err != nil {
+			return err
+		}
+		if n, err := dst.Stat(ctx, desc.Digest); err != nil || n != size {
+			return fmt.Errorf("the server does not hold the %d-byte blob after the push (%d, %v)", size, n, err)
+		}
+		peak, err := peakRSS(pid)
+		if err != nil {
+			return err
+		}
+		env.Printf("copy-server-rss: peak RSS %.0f MB while receiving %d MiB in %d MiB chunks vs %.0f MB idle = %.2fx (target < 100 MB)",
+			float64(peak)/1e6, mib, remote.ChunkSize>>20, float64(idle)/1e6, float64(peak)/float64(idle))
+		return nil
+	}})
+}
+
+// startServerProcess runs `swcli server start` on 127.0.0.1 over a new data
+// folder name under env.Tmp, whose admin has token: its address, pid and
+// how to stop it.
+func startServerProcess(env *Env, name, token string) (addr string, pid int, stop func(), err error) {
+	cmd := exec.Command(env.SWCLI(), "server", "start", "--listen", "127.0.0.1:0", "--data", filepath.Join(env.Tmp, name))
+	cmd.Env = append(os.Environ(), "SW_SERVER_ADMIN_TOKEN="+token, "SW_CLI_CONFIG="+filepath.Join(env.Tmp, name+"-config.yaml"))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", 0, nil, err
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	if addr, err = listenAddr(stderr); err != nil {
+		stop()
+		return "", 0, nil, err
+	}
+	return addr, cmd.Process.Pid, stop, nil
+}
+
+// listenAddr reads the server's log until it says where it listens.
+func listenAddr(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+			go func() { _, _ = io.Copy(io.Discard, r) }()
+			return m[1], nil
+		}
+	}
+	return "", fmt.Errorf("swcli server start exited before it listened")
+}
+
+var listeningRE = regexp.MustCompile(`listening: addr=(127\.0\.0\.1:[0-9]+)`)
+
+// peakRSS is the peak resident set (VmHWM) of process pid, in bytes.
+func peakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+// newPRNG gives incompressible bytes, the same for the same seed, fast
+// enough not to be what the benchmark measures.
+func newPRNG(seed uint64) io.Reader {
+	var key [32]byte
+	key[0] = byte(seed)
+	return mrand.NewChaCha8(key)
+}
+
+// copy-run: `swcli runtime run` of a cloud version this machine has never
+// seen (a fresh storage root each run: pull, restore, run python -c pass),
+// where pull and restore overlap (env layers unpack as they arrive), against
+// downloading the same blobs with curl and then `zstd -d | tar -x` of each
+// env layer, one after the other (target <= 0.8x). The runtime is the
+// synthetic environment of gen.go, pushed once to a `swcli server start`
+// on 127.0.0.1.
+func init() {
+	register(Benchmark{Name: "copy-run", Run: func(env *Env) error {
+		r, err := rtSetup(env.Bin, rtOutDir(env.Bin))
+		if err != nil {
+			return err
+		}
+		if _, err := r.ensureBuilt(); err != nil {
+			return err
+		}
+		const token = "swt_bench-run-0123456789abcdef"
+		addr, _, stop, err := startServerProcess(env, "run-srv", token)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		url := "http://" + addr
+		swcli := filepath.Join(r.bin, "swcli")
+		machine := func(name string) ([]string, error) {
+			home := filepath.Join(env.Tmp, name)
+			e := rtEnviron(home, filepath.Join(home, "storage"), filepath.Join(home, "config.yaml"))
+			_, _, err := r.runIn(e, swcli, "instance", "login", url, "--alias", "bench", "--token", token)
+			return e, err
+		}
+		// The pusher shares the built version's store, with its own config.
+		pusher, err := machine("run-pusher")
+		if err != nil {
+			return err
+		}
+		pusher = append(pusher, "SW_LOCAL_STORAGE="+r.storage)
+		if _, _, err := r.runIn(pusher, swcli, "runtime", "copy", r.name, url+"/project/self"); err != nil {
+			return err
+		}
+		blobs, envLayers, err := pushedLayers(url, token, r.name)
+		if err != nil {
+			return err
+		}
+		runs := min(max(env.Runs, 1), 3)
+		var sw, base []time.Duration
+		for i := 0; i < runs; i++ {
+			e, err := machine(fmt.Sprintf("run-machine-%d", i))
+			if err != nil {
+				return err
+			}
+			if _, err := r.sh("sync"); err != nil {
+				return err
+			}
+			_, t, err := r.runIn(e, swcli, "runtime", "run", url+"/project/self/runtime/"+r.name+"/version/latest", "--", "python", "-c", "pass")
+			if err != nil {
+				return err
+			}
+			sw = append(sw, t)
+
+			d := filepath.Join(env.Tmp, fmt.Sprintf("run-curl-%d", i))
+			var sh strings.Builder
+			fmt.Fprintf(&sh, "mkdir -p %q/blobs %q/env\n", d, d)
+			for _, b := range blobs {
+				fmt.Fprintf(&sh, "curl -sf -H 'Authorization: Bearer %s' -o %q/blobs/%s %s/v2/self/runtime/%s/blobs/%s\n", token, d, b.Encoded(), url, r.name, b)
+			}
+			for _, l := range envLayers {
+				fmt.Fprintf(&sh, "zstd -d -q -c %q/blobs/%s | tar -x -C %q/env\n", d, l.Encoded(), d)
+			}
+			if _, err := r.sh("sync"); err != nil {
+				return err
+			}
+			t, err = r.sh(sh.String())
+			if err != nil {
+				return err
+			}
+			base = append(base, t)
+		}
+		a, b := rtMedian(sw), rtMedian(base)
+		rtLine("copy-run", fmt.Sprintf("swcli runtime run of a cloud version never seen here %s vs curl of its %d blobs then zstd -d | tar -x of %d env layers %s (median of %d)",
+			rtSecs(a), len(blobs), len(envLayers), rtSecs(b), runs), a.Seconds()/b.Seconds(), "<= 0.80x", a.Seconds() <= 0.8*b.Seconds())
+		return nil
+	}})
+}
+
+// pushedLayers reads the manifest of runtime name's latest version on the
+// server: every blob (config, layers) and the env layers among them.
+func pushedLayers(url, token, name string) (blobs, envLayers []digest.Digest, err error) {
+	req, err := http.NewRequest("GET", url+"/v2/self/runtime/"+name+"/manifests/latest", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", ocispec.MediaTypeImageManifest)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("GET manifest: %s", resp.Status)
+	}
+	m, err := bundle.ParseManifest(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	blobs = append(blobs, m.Config.Digest)
+	for _, l := range m.Layers {
+		blobs = append(blobs, l.Digest)
+		if role := l.Annotations[bundle.AnnotationRole]; role == bundle.RoleBase || role == bundle.RolePackage {
+			envLayers = append(envLayers, l.Digest)
+		}
+	}
+	return blobs, envLayers, nil
+}
+
+// copy-small: push and pull of a runtime of many small layers
+// (SWCLI_BENCH_COPY_LAYERS of 2 MiB, default 100, as a real environment has
+// one per package) to an in-process swcli server, against curl sending and
+// fetching the same bytes as one blob (target >= 0.8x): what per-blob round
+// trips cost, and what moving several blobs at once wins back.
+func init() {
+	register(Benchmark{Name: "copy-small", Run: func(env *Env) error {
+		ctx := context.Background()
+		n := 100
+		if v, err := strconv.Atoi(os.Getenv("SWCLI_BENCH_COPY_LAYERS")); err == nil && v > 0 {
+			n = v
+		}
+		const token = "swt_bench-small-0123456789abcdef"
+		srv, _, err := benchServer(ctx, filepath.Join(env.Tmp, "small-srv"), token)
+		if err != nil {
+			return err
+		}
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(w, r) }))
+		defer hs.Close()
+		local, err := instance.OpenLocal(filepath.Join(env.Tmp, "small-local"))
+		if err != nil {
+			return err
+		}
+		all, err := os.Create(filepath.Join(env.Tmp, "small-all.bin"))
+		if err != nil {
+			return err
+		}
+		defer all.Close()
+		whole := digest.SHA256.Digester()
+		var layers []ocispec.Descriptor
+		for i := 0; i < n; i++ {
+			path := filepath.Join(env.Tmp, fmt.Sprintf("small-%d.bin", i))
+			l, err := randomBlob(path, 2<<20)
+			if err != nil {
+				return err
+			}
+			if err := putFile(local, path, l.Digest); err != nil {
+				return err
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.MultiWriter(all, whole.Hash()), f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			layers = append(layers, l)
+		}
+		config := []byte(`{"name":"small"}`)
+		cd := bundle.ConfigDescriptor(config)
+		if _, err := local.Registry().PutBlob(ctx, bytes.NewReader(config), cd.Digest); err != nil {
+			return err
+		}
+		m, err := bundle.Manifest(cd, layers, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := local.PutManifest(ctx, "self", "small", m, nil); err != nil {
+			return err
+		}
+
+		auth := "Authorization: Bearer " + token
+		t0 := time.Now()
+		if out, err := exec.Command("curl", "-sf", "-X", "POST", "-H", auth, "-H", "Content-Type: application/octet-stream",
+			"--data-binary", "@"+all.Name(), hs.URL+"/v2/self/runtime/curl/blobs/uploads/?digest="+whole.Digest().String()).CombinedOutput(); err != nil {
+			return fmt.Errorf("curl POST: %v: %s", err, out)
+		}
+		curlUp := time.Since(t0)
+		t0 = time.Now()
+		if out, err := exec.Command("curl", "-sf", "-H", auth, "-o", filepath.Join(env.Tmp, "small-curl.bin"), hs.URL+"/v2/self/runtime/curl/blobs/"+whole.Digest().String()).CombinedOutput(); err != nil {
+			return fmt.Errorf("curl GET: %v: %s", err, out)
+		}
+		curlDown := time.Since(t0)
+
+		url := hs.URL
+		dst, err := remote.Open(ctx, url, &instance.Known{URI: url, Token: token, Type: "cloud"}, filepath.Join(env.Tmp, "small-client"))
+		if err != nil {
+			return err
+		}
+		t0 = time.Now()
+		if _, err := instance.Copy(ctx, local, instance.Ref{Name: "small"}, dst, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		push := time.Since(t0)
+		back, err := instance.OpenLocal(filepath.Join(env.Tmp, "small-back"))
+		if err != nil {
+			return err
+		}
+		t0 = time.Now()
+		if _, err := instance.Copy(ctx, dst, instance.Ref{Name: "small"}, back, instance.Ref{}, instance.CopyOptions{}); err != nil {
+			return err
+		}
+		pull := time.Since(t0)
+		mb := float64(n*2) * (1 << 20) / 1e6
+		env.Printf("copy-small-push: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (%d layers of 2 MiB; target >= 0.8x)", mb/push.Seconds(), mb/curlUp.Seconds(), curlUp.Seconds()/push.Seconds(), n)
+		env.Printf("copy-small-pull: swcli %.0f MB/s vs curl one blob %.0f MB/s = %.2fx (target >= 0.8x)", mb/pull.Seconds(), mb/curlDown.Seconds(), curlDown.Seconds()/pull.Seconds())
+		return nil
+	}})
 }

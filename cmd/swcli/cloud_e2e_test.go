@@ -1,14 +1,21 @@
 package main_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/swcli/swcli/internal/testbin"
 )
 
 // TestCloudCopyIssueBlock runs the sharing steps of the README against a
@@ -64,8 +71,12 @@ func TestCloudCopyIssueBlock(t *testing.T) {
 	// A third: run straight from the cloud (pulled into the store first).
 	c3 := newCLI(t)
 	c3.ok("instance", "login", s.url, "--alias", "dev", "--token", token)
-	r = c3.ok("runtime", "run", "dev/project/self/runtime/"+fixtureName+"/version/prod", "--", "python", "-c", "print('hi')")
+	r = c3.ok("--verbose", "runtime", "run", "dev/project/self/runtime/"+fixtureName+"/version/prod", "--", "python", "-c", "print('hi')")
 	assert.Contains(t, r.stdout, "hi")
+	// Pull and restore overlap: the env layers were unpacked as they
+	// arrived, so the restore unpacked none of them itself.
+	assert.Contains(t, r.stderr, "layer unpacked during the pull")
+	assert.NotContains(t, r.stderr, "layer unpacked into the layer cache")
 	assert.Contains(t, c3.ok("runtime", "history", fixtureName).stdout, "prod")
 
 	// Admin commands.
@@ -148,4 +159,112 @@ func TestCloudCopyResumesAfterKill(t *testing.T) {
 	c2 := newCLI(t)
 	c2.ok("instance", "login", s.url, "--alias", "dev", "--token", strings.TrimSpace(string(tok)))
 	assert.Contains(t, c2.ok("runtime", "run", "dev/project/self/runtime/"+fixtureName, "--", "python", "-c", "print('whole')").stdout, "whole")
+}
+
+// startCNCFRegistry runs the CNCF distribution registry on 127.0.0.1 (a
+// free port, storage in a temporary folder) and gives host:port; it skips
+// when the registry is not installed.
+func startCNCFRegistry(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(os.Getenv("HOME"), "go", "bin", "registry")
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("the CNCF registry is not installed at %s (go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2)", bin)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	require.NoError(t, os.WriteFile(cfg, []byte("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: "+
+		filepath.Join(dir, "data")+"\nhttp:\n  addr: "+addr+"\n"), 0o644))
+	cmd := exec.Command(bin, "serve", cfg)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for i := 0; i < 200; i++ {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the registry did not start")
+	return ""
+}
+
+// TestOCIRegistryAnyRepository: `runtime copy` to and from
+// oci://HOST:PORT/REPO:TAG with a repository three deep, against the real
+// CNCF registry; oras lists and fetches what swcli pushed; another machine
+// runs the version straight from the registry; bad references are one line.
+func TestOCIRegistryAnyRepository(t *testing.T) {
+	fix := sharedRuntime(t)
+	addr := startCNCFRegistry(t)
+	c := newCLI(t)
+	c.setenv("DOCKER_CONFIG=" + filepath.Join(c.home, "docker"))
+	c.ok("runtime", "build", "-t", "prod", fix.wd)
+	ref := "oci://" + addr + "/team/envs/" + fixtureName + ":v1"
+	r := c.ok("-o", "json", "runtime", "copy", fixtureName, ref)
+	var res struct {
+		Tags   []string `json:"tags"`
+		Copied int      `json:"copied"`
+		Digest string   `json:"digest"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
+	assert.Equal(t, []string{"v1", "latest", "prod"}, res.Tags)
+	assert.Greater(t, res.Copied, 1)
+	assert.Contains(t, c.ok("runtime", "copy", fixtureName, ref).stdout, "oci://"+addr+"/team/envs/"+fixtureName+"@sha256:")
+	uploads, _ := filepath.Glob(filepath.Join(c.home, "storage", "uploads", "*"))
+	assert.Empty(t, uploads, "no upload state is left after a complete copy")
+
+	oras := filepath.Join(os.Getenv("HOME"), "go", "bin", "oras")
+	out, err := exec.Command(oras, "repo", "tags", "--plain-http", addr+"/team/envs/"+fixtureName).CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.ElementsMatch(t, []string{"v1", "latest", "prod"}, strings.Fields(string(out)))
+	out, err = exec.Command(oras, "repo", "ls", "--plain-http", addr+"/team").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "envs/"+fixtureName)
+	// oras copies the manifest and every blob into an OCI layout.
+	layout := t.TempDir()
+	out, err = exec.Command(oras, "copy", "--from-plain-http", addr+"/team/envs/"+fixtureName+":prod", "--to-oci-layout", layout+":prod").CombinedOutput()
+	require.NoError(t, err, string(out))
+	blobs, err := os.ReadDir(filepath.Join(layout, "blobs", "sha256"))
+	require.NoError(t, err)
+	assert.Equal(t, res.Copied+1, len(blobs), "the manifest, the config and every layer")
+	_, err = os.Stat(filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(res.Digest, "sha256:")))
+	assert.NoError(t, err)
+	assert.Contains(t, c.ok("runtime", "history", "oci://"+addr+"/team/envs/"+fixtureName).stdout, "prod")
+
+	// Another machine runs it straight from the registry (pulled into its
+	// store first, under the repository's last component), then copies it back.
+	c2 := newCLI(t)
+	c2.setenv("DOCKER_CONFIG=" + filepath.Join(c2.home, "docker"))
+	assert.Contains(t, c2.ok("runtime", "run", ref, "--", "python", "-c", "print('from oci')").stdout, "from oci")
+	assert.Contains(t, c2.ok("runtime", "history", fixtureName).stdout, res.Digest[len("sha256:"):][:12])
+	r = c2.ok("-o", "json", "runtime", "copy", "oci://"+addr+"/team/envs/"+fixtureName+"@"+res.Digest, "local/project/self")
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
+	assert.Equal(t, 0, res.Copied)
+
+	for _, tc := range []struct {
+		want []string
+		args []string
+	}{
+		{[]string{`"Team" is not an OCI repository component`}, []string{"runtime", "copy", fixtureName, "oci://" + addr + "/Team/x"}},
+		{[]string{"is not a digest"}, []string{"runtime", "copy", "oci://" + addr + "/team/x@sha256:12", "local/project/self"}},
+		{[]string{"team/envs/nope", "not found"}, []string{"runtime", "copy", "oci://" + addr + "/team/envs/nope:v1", "local/project/self"}},
+		{[]string{"cannot reach"}, []string{"runtime", "copy", fixtureName, "oci://127.0.0.1:9/team/x:v1"}},
+	} {
+		c2.fail(tc.want, tc.args...)
+	}
+}
+
+// The shipped swcli has no test hooks: only the test build reads the
+// SWCLI_TEST_* variables.
+func TestCloudShippedBinaryHasNoTestHooks(t *testing.T) {
+	for bin, want := range map[string]bool{testbin.Shipped(t): false, testbin.SWCLI(t): true} {
+		data, err := os.ReadFile(bin)
+		require.NoError(t, err)
+		for _, hook := range []string{"SWCLI_TEST_KILL_AT", "SWCLI_TEST_CHUNK_SIZE"} {
+			assert.Equal(t, want, bytes.Contains(data, []byte(hook)), "%s in %s", hook, bin)
+		}
+	}
 }

@@ -29,34 +29,18 @@ func dockerizeCommand(a *appState) *cli.Command {
 			if c.NArg() != 1 {
 				return usage(c, "give one runtime URI, e.g. swcli runtime dockerize mnist/version/latest --dry-run")
 			}
-			svc, err := a.service()
+			d, err := a.dockerizer()
 			if err != nil {
 				return err
 			}
-			host, err := a.plugins()
+			cfg, err := d.Service.Instances().Config()
 			if err != nil {
 				return err
 			}
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			if r, err := filepath.EvalSymlinks(exe); err == nil {
-				exe = r
-			}
-			var log io.Writer
-			if a.verbose {
-				log = os.Stderr
-			}
-			cfg, err := svc.Instances().Config()
-			if err != nil {
-				return err
-			}
-			d := &dockerize.Dockerizer{Service: svc, Plugins: host, Swcli: exe, Version: version}
 			res, err := d.Dockerize(c.Context, dockerize.Request{URI: c.Args().First(), DryRun: c.Bool("dry-run"),
 				ContextDir: c.String("context"), Tags: c.StringSlice("tag"), Push: c.Bool("push"),
 				Platform: c.String("platform"), BaseImage: c.String("base-image"),
-				ImageRepo: dockerize.ImageRepoFrom(cfg), Log: log})
+				ImageRepo: dockerize.ImageRepoFrom(cfg), Log: a.buildLog()})
 			a.doneEvents()
 			if err != nil {
 				return err
@@ -80,4 +64,33 @@ func dockerizeCommand(a *appState) *cli.Command {
 			})
 		},
 	}
+}
+
+// dockerizer is the dockerize workflow of this swcli: its store and
+// plugins, and its own binary to copy into images.
+func (a *appState) dockerizer() (*dockerize.Dockerizer, error) {
+	svc, err := a.service()
+	if err != nil {
+		return nil, err
+	}
+	host, err := a.plugins()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	return &dockerize.Dockerizer{Service: svc, Plugins: host, Swcli: exe, Version: version}, nil
+}
+
+// buildLog is where an engine's build output goes: stderr with --verbose.
+func (a *appState) buildLog() io.Writer {
+	if a.verbose {
+		return os.Stderr
+	}
+	return nil
 }

@@ -95,10 +95,7 @@ func TestDockerizeE2E(t *testing.T) {
 		for _, img := range made {
 			_, _ = podman(t, env, "rmi", "-f", img)
 		}
-		ids, _ := podman(t, env, "images", "-a", "-q", "--filter", "label=io.starwhale.runtime.name="+rt)
-		for _, id := range strings.Fields(ids) {
-			_, _ = podman(t, env, "rmi", "-f", id)
-		}
+		removeImagesOf(t, env, rt)
 	})
 
 	t.Run("dry-run prints the Dockerfile", func(t *testing.T) {
@@ -202,6 +199,15 @@ func TestDockerizeE2E(t *testing.T) {
 		out := mustPodman(t, penv, "run", "--rm", "--network", "none", remote, "dk-hello")
 		assert.Contains(t, out, "dk-pkg 1.0")
 	})
+}
+
+// removeImagesOf removes every image (and the cached layers of failed
+// builds) of runtime rt, found by its label.
+func removeImagesOf(t *testing.T, env []string, rt string) {
+	ids, _ := podman(t, env, "images", "-a", "-q", "--filter", "label=io.starwhale.runtime.name="+rt)
+	for _, id := range strings.Fields(ids) {
+		_, _ = podman(t, env, "rmi", "-f", id)
+	}
 }
 
 // contentTree is dockerizetest.Tree, or fails.

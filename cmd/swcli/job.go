@@ -3,14 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/swcli/swcli/core/dockerize"
 	"github.com/swcli/swcli/core/job"
 	"github.com/swcli/swcli/core/workflow"
+	"github.com/swcli/swcli/internal/atomicfile"
 )
 
 func jobCommand(a *appState) *cli.Command {
@@ -19,7 +22,7 @@ func jobCommand(a *appState) *cli.Command {
 		Usage: "run a handler with a runtime, a model and datasets, and keep the record",
 		Subcommands: []*cli.Command{
 			jobCreateCommand(a), jobListCommand(a), jobInfoCommand(a), jobLogsCommand(a),
-			jobRemoveCommand(a), jobCancelCommand(a),
+			jobRemoveCommand(a), jobCancelCommand(a), jobExportCommand(a), jobImportCommand(a),
 		},
 	}
 }
@@ -43,6 +46,8 @@ func jobCreateCommand(a *appState) *cli.Command {
 			&cli.StringSliceFlag{Name: "dataset", Usage: "dataset URI or .swds file (repeatable; SW_DATASET_DIR, SW_DATASET_DIR_<NAME>)"},
 			&cli.StringFlag{Name: "handler", Usage: "command line to run instead of the model's run.handler (by /bin/sh -c)"},
 			&cli.StringFlag{Name: "rerun", Usage: "run job ID's exact versions and command again"},
+			&cli.BoolFlag{Name: "in-container", Usage: "run in the runtime's image (built once by dockerize; docker, else podman), the model and datasets mounted read-only"},
+			&cli.StringFlag{Name: "base-image", Usage: "with --in-container: the base image of the runtime's image (as runtime dockerize --base-image)"},
 		},
 		Action: func(c *cli.Context) error {
 			argv := c.Args().Slice()
@@ -57,12 +62,21 @@ func jobCreateCommand(a *appState) *cli.Command {
 			case c.String("rerun") == "" && c.String("runtime") == "":
 				return usage(c, "--runtime is needed (the runtime whose environment runs the handler), or --rerun JOB")
 			}
+			if c.String("base-image") != "" && !c.Bool("in-container") {
+				return usage(c, "--base-image is for --in-container (the base of the runtime's image)")
+			}
 			r, err := a.runner()
 			if err != nil {
 				return err
 			}
+			if c.Bool("in-container") || c.String("rerun") != "" {
+				// (a rerun of a job that ran in a container runs in one)
+				if r.Containers, err = a.containers(c.String("base-image")); err != nil {
+					return err
+				}
+			}
 			o := job.CreateOptions{Runtime: c.String("runtime"), Model: c.String("model"), Datasets: c.StringSlice("dataset"),
-				Handler: c.String("handler"), Argv: argv, Stdout: os.Stdout, Stderr: os.Stderr}
+				Handler: c.String("handler"), Argv: argv, InContainer: c.Bool("in-container"), Stdout: os.Stdout, Stderr: os.Stderr}
 			if a.json() {
 				o.Stdout, o.Stderr = os.Stderr, os.Stderr // stdout is the record
 			}
@@ -95,6 +109,20 @@ func jobCreateCommand(a *appState) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// containers is how jobs run in containers: dockerize's images, built
+// with the base image and image repository the user chose.
+func (a *appState) containers(base string) (*job.Containers, error) {
+	d, err := a.dockerizer()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := d.Service.Instances().Config()
+	if err != nil {
+		return nil, err
+	}
+	return &job.Containers{Dockerizer: d, BaseImage: base, ImageRepo: dockerize.ImageRepoFrom(cfg), Log: a.buildLog()}, nil
 }
 
 func exitSuffix(r *job.Record) string {
@@ -195,6 +223,9 @@ func jobInfoCommand(a *appState) *cli.Command {
 				if rec.RerunOf != "" {
 					rows = append(rows, []string{"rerun_of", rec.RerunOf})
 				}
+				if ct := rec.Container; ct != nil {
+					rows = append(rows, []string{"container", fmt.Sprintf("%s %s (image %s, built %t)", ct.Engine, ct.Image, ct.ImageID, ct.Built)})
+				}
 				printTable([]string{"FIELD", "VALUE"}, rows)
 			})
 		}),
@@ -252,5 +283,59 @@ func jobCancelCommand(a *appState) *cli.Command {
 			}
 			return a.render(map[string]any{"id": rec.ID, "cancelled": true}, func() { fmt.Printf("cancelled job %s\n", rec.ID) })
 		}),
+	}
+}
+
+func jobExportCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "write an ended job's record, log and output/ to FILE (a deterministic archive; copy its versions with runtime/model/dataset copy)",
+		ArgsUsage: "ID FILE",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usage(c, "give a job ID and the FILE to write, e.g. swcli job export ID job.swjob")
+			}
+			r, err := a.runner()
+			if err != nil {
+				return err
+			}
+			file := c.Args().Get(1)
+			var rec *job.Record
+			err = atomicfile.WriteFunc(file, 0o644, func(w io.Writer) error {
+				rec, err = r.Jobs.Export(c.Context, c.Args().First(), w)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return a.render(map[string]any{"id": rec.ID, "file": file}, func() { fmt.Printf("exported job %s to %s\n", rec.ID, file) })
+		},
+	}
+}
+
+func jobImportCommand(a *appState) *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "add the job FILE holds (written by job export), checked; --rerun runs it again once its versions are in the store",
+		ArgsUsage: "FILE",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usage(c, "give the FILE swcli job export wrote")
+			}
+			r, err := a.runner()
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(c.Args().First())
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			rec, err := r.Jobs.Import(c.Context, f.Name(), f)
+			if err != nil {
+				return err
+			}
+			return a.render(rec, func() { fmt.Printf("imported job %s (%s)\n", rec.ID, rec.Status) })
+		},
 	}
 }

@@ -20,17 +20,22 @@ type jbArtifact struct {
 }
 
 type jbRecord struct {
-	ID       string       `json:"id"`
-	Status   string       `json:"status"`
-	Runtime  *jbArtifact  `json:"runtime"`
-	Model    *jbArtifact  `json:"model"`
-	Datasets []jbArtifact `json:"datasets"`
-	Command  []string     `json:"command"`
-	ExitCode *int         `json:"exit_code"`
-	Error    string       `json:"error"`
-	Dir      string       `json:"dir"`
-	Output   []string     `json:"output"`
-	RerunOf  string       `json:"rerun_of"`
+	ID        string       `json:"id"`
+	Status    string       `json:"status"`
+	Runtime   *jbArtifact  `json:"runtime"`
+	Model     *jbArtifact  `json:"model"`
+	Datasets  []jbArtifact `json:"datasets"`
+	Command   []string     `json:"command"`
+	ExitCode  *int         `json:"exit_code"`
+	Error     string       `json:"error"`
+	Dir       string       `json:"dir"`
+	Output    []string     `json:"output"`
+	RerunOf   string       `json:"rerun_of"`
+	Container *struct {
+		Image   string `json:"image"`
+		ImageID string `json:"image_id"`
+		Built   bool   `json:"built"`
+	} `json:"container"`
 }
 
 type jbBuild struct {
@@ -219,10 +224,14 @@ func TestJobE2E(t *testing.T) {
 	c.fail([]string{"no job nope"}, "job", "info", "nope")
 }
 
-// jbStart starts a job whose handler starts a child and waits, and returns
-// once the handler has printed "started".
+// jbStart starts a job (of the fixture runtime unless extra says) whose
+// handler starts a child and waits, and returns once the handler has
+// printed "started".
 func jbStart(t *testing.T, c *cli, extra ...string) *runningJob {
-	cmd := c.command(append([]string{"job", "create", "--runtime", fixtureName, "--handler", "sleep 300 & echo started; wait"}, extra...)...)
+	if len(extra) == 0 {
+		extra = []string{"--runtime", fixtureName}
+	}
+	cmd := c.command(append([]string{"job", "create", "--handler", "sleep 300 & echo started; wait"}, extra...)...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -272,4 +281,150 @@ func TestJobCancelE2E(t *testing.T) {
 	assert.Equal(t, "failed", j.Status)
 	assert.Contains(t, j.Error, "is gone")
 	c.assertNoProcesses("after job list reaped the job")
+}
+
+// A job copied to another machine: its versions as files, its record and
+// outputs as an exported job; the same job runs again there.
+func TestJobExportImportE2E(t *testing.T) {
+	fx := sharedRuntime(t)
+	c := newCLI(t)
+	c.ok("runtime", "build", fx.wd)
+	c.ok("model", "build", jbModel(t, t.TempDir()))
+	c.ok("dataset", "build", jbDataset(t, t.TempDir(), "42"))
+	j := stJSON[jbRecord](t, c.ok("-o", "json", "job", "create", "--model", "mnist", "--runtime", fixtureName, "--dataset", "mnist").stdout)
+	require.Equal(t, "succeeded", j.Status)
+
+	out := t.TempDir()
+	arch := filepath.Join(out, "job.swjob")
+	c.ok("job", "export", j.ID, arch)
+	again := filepath.Join(out, "again.swjob")
+	c.ok("job", "export", j.ID[len(j.ID)-6:], again)
+	a, err := os.ReadFile(arch)
+	require.NoError(t, err)
+	b, err := os.ReadFile(again)
+	require.NoError(t, err)
+	assert.Equal(t, a, b, "the same job exports to the same bytes")
+	c.ok("runtime", "copy", j.Runtime.Exact, filepath.Join(out, "rt.swrt"))
+	c.ok("model", "copy", j.Model.Exact, filepath.Join(out, "m.swmp"))
+	c.ok("dataset", "copy", j.Datasets[0].Exact, filepath.Join(out, "d.swds"))
+
+	// Another machine: a store of its own.
+	d := newCLI(t)
+	imp := stJSON[jbRecord](t, d.ok("-o", "json", "job", "import", arch).stdout)
+	assert.Equal(t, j.ID, imp.ID)
+	assert.Equal(t, j.Runtime.Digest, imp.Runtime.Digest)
+	assert.Equal(t, []string{"result.txt"}, imp.Output)
+	res, err := os.ReadFile(filepath.Join(imp.Dir, "output", "result.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "score 42\n", string(res))
+	assert.Contains(t, d.ok("job", "logs", j.ID).stdout, "evaluated 42")
+	d.fail([]string{"job " + j.ID + " is here already"}, "job", "import", arch)
+
+	// Without its versions it cannot run again, and says why.
+	d.fail([]string{"project self has no model mnist"}, "job", "create", "--rerun", j.ID)
+	d.ok("runtime", "copy", filepath.Join(out, "rt.swrt"), "local/project/self")
+	d.ok("model", "copy", filepath.Join(out, "m.swmp"), "local/project/self")
+	d.ok("dataset", "copy", filepath.Join(out, "d.swds"), "local/project/self")
+	rr := d.ok("-o", "json", "job", "create", "--rerun", j.ID)
+	re := stJSON[jbRecord](t, rr.stdout)
+	assert.Equal(t, "succeeded", re.Status)
+	assert.Equal(t, j.ID, re.RerunOf)
+	assert.Equal(t, j.Model.Digest, re.Model.Digest)
+	assert.Equal(t, j.Datasets[0].Digest, re.Datasets[0].Digest)
+	assert.Contains(t, rr.stderr, "evaluated 42 with tiny_folder")
+	res, err = os.ReadFile(filepath.Join(re.Dir, "output", "result.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "score 42\n", string(res), "the same result from the copies")
+
+	// A tampered archive: one line, nothing imported.
+	e := newCLI(t)
+	bad := filepath.Join(out, "bad.swjob")
+	tampered := append([]byte{}, a...)
+	tampered[len(tampered)/2] ^= 0xff
+	require.NoError(t, os.WriteFile(bad, tampered, 0o644))
+	e.fail([]string{bad + " is not an importable job archive"}, "job", "import", bad)
+	assert.Empty(t, jbJobs(t, e))
+	e.fail([]string{"no job " + j.ID}, "job", "export", j.ID, filepath.Join(out, "x.swjob"))
+	assert.NoFileExists(t, filepath.Join(out, "x.swjob"), "a failed export writes nothing")
+}
+
+// A job in the runtime's image, with real podman (see dockerize_e2e_test.go
+// for the sandbox's settings): the model and dataset mounted read-only, the
+// outputs written through to the job's folder, and the image built once.
+func TestJobInContainerE2E(t *testing.T) {
+	env := podmanEnv(t)
+	base := baseImage(t, env)
+	c := newCLI(t)
+	c.setenv(env...)
+	rt := randomName("job-ct-")
+	dockerizeRuntime(t, c, rt, "")
+	t.Cleanup(func() { removeImagesOf(t, env, rt) })
+	md := t.TempDir()
+	write(t, filepath.Join(md, "model.yaml"), "name: ctmodel\nrun:\n  handler: python evaluate.py\n")
+	write(t, filepath.Join(md, "evaluate.py"), `import os, sys, dk_pkg
+data = open(os.path.join(os.environ["SW_DATASET_DIR"], "data.txt")).read().strip()
+assert os.getcwd() == os.environ["SW_MODEL_DIR"] == "/opt/starwhale/job/model", os.getcwd()
+open(os.path.join(os.environ["SW_JOB_DIR"], "output", "result.txt"), "w").write("score " + data + "\n")
+print("evaluated", data, "with", dk_pkg.__name__, "in", sys.prefix)
+for d in (os.environ["SW_MODEL_DIR"], os.environ["SW_DATASET_DIR_MNIST"]):
+    try:
+        open(os.path.join(d, "new-file"), "w")
+        print(d, "is writable")
+    except OSError:
+        print(d, "is read-only")
+`)
+	c.ok("model", "build", md)
+	c.ok("dataset", "build", jbDataset(t, t.TempDir(), "42"))
+
+	r := c.ok("-o", "json", "job", "create", "--in-container", "--base-image", base, "--runtime", rt, "--model", "ctmodel", "--dataset", "mnist")
+	j := stJSON[jbRecord](t, r.stdout)
+	assert.Equal(t, "succeeded", j.Status, r.stderr)
+	assert.Contains(t, r.stderr, "evaluated 42 with dk_pkg in /opt/starwhale/env/.starwhale/venv", "the runtime's image ran it")
+	assert.Contains(t, r.stderr, "/opt/starwhale/job/model is read-only")
+	assert.Contains(t, r.stderr, "/opt/starwhale/job/datasets/mnist is read-only")
+	require.NotNil(t, j.Container)
+	assert.True(t, j.Container.Built, "the first job builds the image")
+	assert.NotEmpty(t, j.Container.ImageID)
+	assert.Equal(t, []string{"result.txt"}, j.Output)
+	res, err := os.ReadFile(filepath.Join(j.Dir, "output", "result.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "score 42\n", string(res))
+	assert.NoFileExists(t, filepath.Join(j.Dir, "model", "new-file"))
+
+	// A second job of the runtime: the image is there, nothing is built.
+	f := c.run("-o", "json", "job", "create", "--in-container", "--runtime", rt, "--handler", "dk-hello; echo job=$SW_JOB_DIR; exit 4")
+	assert.Equal(t, 4, f.code, f.String())
+	k := stJSON[jbRecord](t, f.stdout)
+	assert.Equal(t, "failed", k.Status)
+	assert.Contains(t, f.stderr, "dk-pkg 1.0")
+	assert.Contains(t, f.stderr, "job=/opt/starwhale/job")
+	require.NotNil(t, k.Container)
+	assert.False(t, k.Container.Built, "the image of the first job is reused")
+	assert.Equal(t, j.Container.ImageID, k.Container.ImageID)
+
+	// Its rerun runs in the container again, from the same image.
+	rr := stJSON[jbRecord](t, c.ok("-o", "json", "job", "create", "--rerun", j.ID).stdout)
+	assert.Equal(t, "succeeded", rr.Status)
+	require.NotNil(t, rr.Container)
+	assert.Equal(t, j.Container.ImageID, rr.Container.ImageID)
+	assert.False(t, rr.Container.Built)
+
+	// job cancel stops the container, and the job is recorded cancelled.
+	rj := jbStart(t, c, "--in-container", "--runtime", rt)
+	running := jbJobs(t, c)[0]
+	require.Equal(t, "running", running.Status)
+	jbOK(t, c, "job", "cancel", running.ID)
+	assert.Equal(t, 130, rj.wait())
+	assert.Equal(t, "cancelled", jbJobs(t, c)[0].Status)
+	left, err := podman(t, env, "ps", "-a", "-q", "--filter", "name=swcli-job-"+running.ID)
+	require.NoError(t, err)
+	assert.Empty(t, strings.TrimSpace(left), "the container is gone")
+	c.assertNoProcesses("after job cancel in a container")
+
+	// No engine: one line, the job recorded failed.
+	c.setenv("PATH=" + t.TempDir())
+	c.fail([]string{"--in-container: no container engine", "podman is not on PATH"}, "job", "create", "--in-container", "--runtime", rt, "--handler", "true")
+	c.setenv("PATH=" + os.Getenv("PATH"))
+	assert.Equal(t, "failed", jbJobs(t, c)[0].Status)
+	c.fail([]string{"--base-image is for --in-container"}, "job", "create", "--runtime", rt, "--base-image", base, "--handler", "true")
 }

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
@@ -45,8 +43,9 @@ func (a *appState) copyProgress() func(done, total int) {
 }
 
 // byteProgress shows how far the blob a copy moves is, over the network
-// (bytes of size; the bar shows the rate); SWCLI_TEST_KILL_AT=copy bytes#N
-// stops a copy in the middle of a blob.
+// (bytes of size; the bar shows the rate); in a test build
+// SWCLI_TEST_KILL_AT=copy bytes#N stops a copy in the middle of a blob
+// (testhooks_swclitest.go).
 func (a *appState) byteProgress(ctx context.Context) context.Context {
 	ev := a.events()
 	return remote.WithProgress(ctx, func(d digest.Digest, done, size int64) {
@@ -120,37 +119,6 @@ func (a *appState) events() mode.Events {
 		bar.Describe(desc)
 		_ = bar.Add(1)
 	}
-}
-
-// crashHook is a test hook: with SWCLI_TEST_KILL_AT=STAGE[#N][@INT] the
-// process kills itself (SIGKILL, as a crash or kill -9 would) at the Nth
-// progress event whose stage starts with STAGE; with @INT it interrupts
-// itself (SIGINT, as Ctrl-C would) and goes on only once the command's
-// context is cancelled. Tests crash or interrupt a command at a chosen point
-// instead of after a guessed sleep.
-func (a *appState) crashHook(stage string) {
-	at := os.Getenv("SWCLI_TEST_KILL_AT")
-	if at == "" || stage == "" {
-		return
-	}
-	sig := syscall.SIGKILL
-	if rest, ok := strings.CutSuffix(at, "@INT"); ok {
-		at, sig = rest, syscall.SIGINT
-	}
-	want := 1
-	if i := strings.LastIndexByte(at, '#'); i >= 0 {
-		if n, err := strconv.Atoi(at[i+1:]); err == nil && n > 0 {
-			at, want = at[:i], n
-		}
-	}
-	if !strings.HasPrefix(stage, at) || a.crashSeen.Add(1) != int32(want) {
-		return
-	}
-	_ = syscall.Kill(os.Getpid(), sig)
-	if sig == syscall.SIGKILL || a.ctx == nil {
-		select {} // the signal is on its way
-	}
-	<-a.ctx.Done()
 }
 
 // doneEvents clears the spinner line.

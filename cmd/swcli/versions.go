@@ -436,8 +436,9 @@ func copyCommand(a *appState, k registry.Kind) *cli.Command {
 			switch {
 			case su.Kind() == uri.KindProject:
 				return usage(c, kindText(k, "SRC %q is a project; name a runtime or version (NAME[/version/V]) or a .swrt file"), su.String())
-			case du.Kind() == uri.KindVersion:
-				return usage(c, kindText(k, "DEST %q names a version; give a project ([INSTANCE/]project/P), a runtime in one, or a .swrt file"), du.String())
+			case du.Kind() == uri.KindVersion && du.Repository == "":
+				// oci://HOST/REPO:TAG names the tag the pushed version gets.
+				return usage(c, kindText(k, "DEST %q names a version; give a project ([INSTANCE/]project/P), a runtime in one, oci://HOST/REPO[:TAG], or a .swrt file"), du.String())
 			case su.Kind() == uri.KindFile && du.Kind() == uri.KindFile:
 				return usage(c, kindText(k, "DEST %q must be a project (local/project/P) when SRC is a .swrt file"), du.File)
 			case du.Kind() == uri.KindFile && len(c.StringSlice("tag")) > 0:

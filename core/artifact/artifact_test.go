@@ -203,3 +203,45 @@ func TestBadSpecs(t *testing.T) {
 		assert.NotContains(t, err.Error(), "\n")
 	}
 }
+
+func TestLargeFilesDedupeAcrossPaths(t *testing.T) {
+	l := local(t)
+	dir := t.TempDir()
+	big := strings.Repeat("0123456789", artifact.LargeFile/10+1)
+	write(t, dir, "model.yaml", "name: twins\n")
+	write(t, dir, "a/weights.bin", big)
+	write(t, dir, "b/copy-of-weights.bin", big)
+	write(t, dir, "other.bin", big+"x")
+	res := build(t, l, registry.KindModel, dir, "")
+	m := l.Of(registry.KindModel)
+	ls := layers(t, m, res.Version, registry.KindModel)
+	count := map[digest.Digest]int{}
+	for _, d := range ls {
+		count[d]++
+	}
+	assert.Len(t, ls, 4, "model.yaml's group and three large files")
+	assert.Len(t, count, 3, "the two identical files are one blob")
+
+	// In a dataset at yet another path: the same blob again.
+	ds := t.TempDir()
+	write(t, ds, "dataset.yaml", "name: d\n")
+	write(t, ds, "data/blob", big)
+	dres := build(t, l, registry.KindDataset, ds, "")
+	assert.Equal(t, 1, dres.Reused, "the large file is stored once across paths and kinds")
+
+	// Laid out at each path.
+	a, err := artifact.Open(ctx, m, instance.Ref{Name: "twins"}, registry.KindModel)
+	require.NoError(t, err)
+	dest := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, artifact.Extract(ctx, m, a, dest))
+	for _, p := range []string{"a/weights.bin", "b/copy-of-weights.bin"} {
+		b, err := os.ReadFile(filepath.Join(dest, p))
+		require.NoError(t, err)
+		assert.Equal(t, big, string(b), p)
+	}
+	b, err := os.ReadFile(filepath.Join(dest, "other.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, big+"x", string(b))
+	assert.NoFileExists(t, filepath.Join(dest, "content"))
+	require.NoError(t, artifact.RemoveAll(dest))
+}

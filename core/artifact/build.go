@@ -81,7 +81,7 @@ func Build(ctx context.Context, reg *registry.Registry, o BuildOptions) (BuildRe
 				continue
 			}
 		}
-		jobs = append(jobs, bundle.LayerJob{Root: o.Dir, Paths: c, Dir: o.TempDir})
+		jobs = append(jobs, layerJob(o.Dir, o.TempDir, c, sizes))
 		todo = append(todo, i)
 	}
 	packed, err := bundle.PackLayers(ctx, jobs, 0)
@@ -108,6 +108,9 @@ func Build(ctx context.Context, reg *registry.Registry, o BuildOptions) (BuildRe
 	layers := make([]ocispec.Descriptor, len(chunks))
 	for i, info := range infos {
 		layers[i] = bundle.LayerDescriptor(info, bundle.RoleFiles, "")
+		if isContent(chunks[i], sizes) {
+			layers[i].Annotations[AnnotationPath] = chunks[i][0]
+		}
 	}
 	cfg := Config{Name: sp.Name, Kind: string(k), SpecFile: SpecFile(k), Spec: string(raw), Files: len(paths), Bytes: total}
 	if sp.Run != nil {
@@ -194,13 +197,44 @@ func Extract(ctx context.Context, p instance.Place, a *Read, dest string) (err e
 		if err != nil {
 			return err
 		}
-		_, err = bundle.ExtractLayer(ctx, rc, dest, instance.LayerExtractOptions(l))
+		_, err = bundle.ExtractLayer(ctx, rc, dest, extractOptions(l))
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("%s %s: layer %s: %w", a.Config.Kind, a.Version.Short, l.Digest.Encoded()[:12], err)
 		}
 	}
 	return readOnly(dest)
+}
+
+// layerJob packs one group of files; a content layer (see isContent) holds
+// its file under contentName.
+func layerJob(root, tmp string, group []string, sizes map[string]int64) bundle.LayerJob {
+	if !isContent(group, sizes) {
+		return bundle.LayerJob{Root: root, Paths: group, Dir: tmp}
+	}
+	full := filepath.Join(root, filepath.FromSlash(group[0]))
+	return bundle.LayerJob{Root: root, Paths: []string{contentName}, Dir: tmp, Options: bundle.PackOptions{
+		Source: func(rel string) string {
+			if rel == contentName {
+				return full
+			}
+			return ""
+		}}}
+}
+
+// extractOptions are the reader's limits for layer l and, for a content
+// layer, where its one file goes.
+func extractOptions(l ocispec.Descriptor) bundle.ExtractOptions {
+	o := instance.LayerExtractOptions(l)
+	if p, ok := l.Annotations[AnnotationPath]; ok {
+		o.Rename = func(name string) string {
+			if name == contentName {
+				return p // checked by the reader as any entry's path
+			}
+			return ""
+		}
+	}
+	return o
 }
 
 // readOnly takes the write bits off everything under dir (folders last).

@@ -27,7 +27,7 @@ func (c layerCache) key(paths []string) string {
 		return ""
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "artifact-layer-cache 1\n%s\n", c.root)
+	fmt.Fprintf(h, "artifact-layer-cache 2\n%s\n", c.root)
 	for _, p := range paths {
 		fi, err := os.Lstat(filepath.Join(c.root, filepath.FromSlash(p)))
 		if err != nil {

@@ -32,6 +32,11 @@ type ExtractOptions struct {
 	// Digest, if set, is the sha256 digest the compressed stream must have; it
 	// is checked after the whole stream has been read.
 	Digest digest.Digest
+	// Rename, if set, gives the path each entry (by its cleaned tar name) is
+	// extracted at; "" refuses the entry. Every check applies to the new
+	// path. It lets one layer's bytes be laid out at different paths (a
+	// content-addressed file of a model, see core/artifact).
+	Rename func(name string) string
 }
 
 // ExtractStats says what ExtractLayer wrote.
@@ -177,6 +182,11 @@ func (x *extractor) entry(hdr *tar.Header) error {
 	}
 	if reason := checkType(hdr, true); reason != "" {
 		return formatErr(raw, "%s", reason)
+	}
+	if x.opts.Rename != nil && name != "" && name != "." {
+		if name = x.opts.Rename(name); name == "" {
+			return formatErr(raw, "unexpected entry")
+		}
 	}
 	if name == "" || name == "." {
 		if hdr.Typeflag == tar.TypeDir {

@@ -46,14 +46,36 @@ func (e *BuildError) Error() string {
 	return fmt.Sprintf("%s %s failed: %s (the Dockerfile and context are in %s)", e.Engine, e.Step, e.Line, e.ContextDir)
 }
 
+// NoEngine says that Detect found no engine, and why (what it looks for).
+const NoEngine = "no container engine: no Docker engine answers `docker info` and podman is not on PATH"
+
+// CLI is an Engine driven through a docker-compatible command line, as
+// Docker and podman both are: Binary is that program, which also runs and
+// inspects images (core/job runs jobs in containers with it).
+type CLI interface {
+	Engine
+	Binary() string
+}
+
+var (
+	_ CLI = (*Docker)(nil)
+	_ CLI = (*Podman)(nil)
+)
+
+// Binary is the docker program.
+func (d *Docker) Binary() string { return d.Bin }
+
+// Binary is the podman program.
+func (p *Podman) Binary() string { return p.Bin }
+
 // NoEngineError says no container engine can build here.
 type NoEngineError struct {
 	ContextDir string
 }
 
 func (e *NoEngineError) Error() string {
-	return fmt.Sprintf("no container engine: no Docker engine answers `docker info` and podman is not on PATH; the Dockerfile and context are in %s: build them on a machine with one, e.g. `docker buildx build -t IMAGE %s` or `podman build -t IMAGE %s`",
-		e.ContextDir, e.ContextDir, e.ContextDir)
+	return fmt.Sprintf("%s; the Dockerfile and context are in %s: build them on a machine with one, e.g. `docker buildx build -t IMAGE %s` or `podman build -t IMAGE %s`",
+		NoEngine, e.ContextDir, e.ContextDir, e.ContextDir)
 }
 
 // Detect finds the engine to build with: Docker (docker buildx) when a

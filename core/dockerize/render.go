@@ -25,6 +25,11 @@ const (
 	bundleMount = "/tmp/swcli-bundle/runtime.swrt"
 )
 
+// LabelRuntimeVersion is the image label that holds the runtime version
+// (its digest) the image restores: how a caller finds that an image it
+// tagged is still that runtime's.
+const LabelRuntimeVersion = "io.starwhale.runtime.version"
+
 // Context file names, relative to the context folder.
 const (
 	DockerfileName = "Dockerfile"
@@ -116,7 +121,7 @@ func Render(rt Runtime, o Options) (*Plan, error) {
 		{"org.opencontainers.image.revision", rt.Digest},
 		{"org.opencontainers.image.base.name", base},
 		{"io.starwhale.runtime.name", rt.Name},
-		{"io.starwhale.runtime.version", rt.Digest},
+		{LabelRuntimeVersion, rt.Digest},
 		{"io.starwhale.runtime.mode", rt.Mode},
 		{"io.starwhale.runtime.python", rt.Python},
 		{"io.starwhale.runtime.swcli-version", rt.SwcliVersion},

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/registry"
@@ -26,6 +28,11 @@ type CopyOptions struct {
 	IgnoreTags []string
 	// Progress, if set, hears each blob as it starts (done of total blobs).
 	Progress func(done, total int)
+	// Stored, if set, hears each blob once the destination holds it
+	// (verified: copied, or found there), before the version is put; it may
+	// be called from several goroutines at once. A pull uses it to unpack
+	// layers as they arrive.
+	Stored func(d ocispec.Descriptor)
 }
 
 // CopyResult says what Copy did.
@@ -54,7 +61,9 @@ type CopyResult struct {
 //  3. ask the destination which of its blobs it lacks (Stat), and stream
 //     only those from the source, each from where an earlier interrupted copy
 //     stopped (Writer.Offset → Get at that offset); the destination verifies
-//     every digest on Commit;
+//     every digest on Commit. Several blobs move at once when both places
+//     say they can (ConcurrentBlobs), so small layers do not wait on each
+//     other's round trips;
 //  4. put the manifest as a version at the destination (it gets its own vN;
 //     latest moves to it; opts.Tags are set);
 //  5. carry the source's user tags (but opts.IgnoreTags): a tag that is on another version at the
@@ -88,21 +97,8 @@ func Copy(ctx context.Context, src Place, from Ref, dst Place, to Ref, opts Copy
 	}
 	blobs := append([]ocispec.Descriptor{m.Config}, m.Layers...)
 	res := CopyResult{From: v, Blobs: len(blobs)}
-	for i, d := range blobs {
-		if opts.Progress != nil {
-			opts.Progress(i, len(blobs))
-		}
-		if _, err := dst.Stat(ctx, d.Digest); err == nil {
-			continue
-		} else if !isBlobUnknown(err) {
-			return res, err
-		}
-		n, err := copyBlob(ctx, src, dst, d)
-		if err != nil {
-			return res, fmt.Errorf("copy blob %s: %w", d.Digest.Encoded()[:12], err)
-		}
-		res.Copied++
-		res.BytesCopied += n
+	if err := copyBlobs(ctx, src, dst, blobs, opts, &res); err != nil {
+		return res, err
 	}
 	nv, err := dst.PutManifest(ctx, to.Project, to.Name, raw, opts.Tags)
 	if err != nil {
@@ -132,6 +128,59 @@ func Copy(ctx context.Context, src Place, from Ref, dst Place, to Ref, opts Copy
 		}
 	}
 	return res, nil
+}
+
+// ConcurrentBlobs is a Place whose blob operations (Stat, Get, Writer and
+// the writers it gives) may run for different blobs at the same time, from
+// several goroutines. BlobConcurrency is how many blobs it moves well at
+// once. A place that is not one (a .swrt file, written as one stream) gets
+// one blob at a time.
+type ConcurrentBlobs interface {
+	BlobConcurrency() int
+}
+
+func concurrency(p Place) int {
+	if c, ok := p.(ConcurrentBlobs); ok {
+		return max(c.BlobConcurrency(), 1)
+	}
+	return 1
+}
+
+// copyBlobs moves the blobs dst lacks, up to the concurrency both places
+// take at once, counting them in res; the first failure stops the others.
+func copyBlobs(ctx context.Context, src, dst Place, blobs []ocispec.Descriptor, opts CopyOptions, res *CopyResult) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(min(concurrency(src), concurrency(dst)))
+	var mu sync.Mutex
+	started := 0
+	for _, d := range blobs {
+		g.Go(func() error {
+			mu.Lock()
+			if opts.Progress != nil {
+				opts.Progress(started, len(blobs))
+			}
+			started++
+			mu.Unlock()
+			if _, err := dst.Stat(gctx, d.Digest); err != nil {
+				if !isBlobUnknown(err) {
+					return err
+				}
+				n, err := copyBlob(gctx, src, dst, d)
+				if err != nil {
+					return fmt.Errorf("copy blob %s: %w", d.Digest.Encoded()[:12], err)
+				}
+				mu.Lock()
+				res.Copied++
+				res.BytesCopied += n
+				mu.Unlock()
+			}
+			if opts.Stored != nil {
+				opts.Stored(d)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // copyBlob streams one blob from src to dst, resuming where dst has part of

@@ -310,3 +310,7 @@ func isBlobUnknown(err error) bool {
 	var bu *registry.BlobUnknownError
 	return errors.As(err, &bu)
 }
+
+// BlobConcurrency: the local store takes several blobs at once (each is
+// staged in its own file; see Writer).
+func (l *Local) BlobConcurrency() int { return 4 }

@@ -82,6 +82,8 @@ type Record struct {
 	Dir      string     `json:"dir"`
 	Log      string     `json:"log"`
 	Output   []string   `json:"output"`
+	// Container says how the job ran in a container (--in-container).
+	Container *Container `json:"container,omitempty"`
 	// RerunOf is the job this one repeats.
 	RerunOf string `json:"rerun_of,omitempty"`
 	// PID and PIDStart identify the swcli process running the job (its
@@ -127,12 +129,21 @@ func (e *RunningError) Error() string {
 
 func (j Jobs) dir(id string) string { return filepath.Join(j.Dir, id) }
 
+// write replaces a job's record. An ended job's record is synced to disk; a
+// running one's is not (atomicfile.WriteVolatile): it is rewritten, synced,
+// when the job ends, and lost with the machine's crash only when its job is
+// lost too. Those syncs were most of what a job costs over its handler on a
+// busy disk.
 func (j Jobs) write(r *Record) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(j.dir(r.ID), "job.json"), append(b, '\n'), 0o644)
+	p := filepath.Join(j.dir(r.ID), "job.json")
+	if r.Status == Running {
+		return atomicfile.WriteVolatile(p, append(b, '\n'), 0o644)
+	}
+	return atomicfile.Write(p, append(b, '\n'), 0o644)
 }
 
 func (j Jobs) read(id string) (*Record, error) {

@@ -4,6 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,4 +70,44 @@ func TestResolveID(t *testing.T) {
 
 func TestEnvName(t *testing.T) {
 	assert.Equal(t, "MNIST_V2_TEST", envName("mnist.v2-test"))
+}
+
+func TestEndJobKillsOrphans(t *testing.T) {
+	require.True(t, becomeSubreaper())
+	const id = "20260101-000000-dddddd"
+	// The handler starts a process in a session (and group) of its own,
+	// which starts one more, prints their pids and exits: both outlive it.
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	cmd := exec.Command("/bin/sh", "-c", `setsid sh -c 'sleep 300 & echo $! >> "$0"; exec sleep 301' "$0" </dev/null >/dev/null 2>&1 &
+echo $! >> "$0"; while [ "$(wc -l < "$0")" -lt 2 ]; do sleep 0.05; done`, pidFile)
+	cmd.Env = append(os.Environ(), "SW_JOB_ID="+id)
+	cmd.SysProcAttr = groupAttr()
+	require.NoError(t, cmd.Run())
+	out, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		pid, err := strconv.Atoi(f)
+		require.NoError(t, err)
+		pids = append(pids, pid)
+	}
+	require.Len(t, pids, 2, "%q", out)
+	for _, pid := range pids {
+		require.True(t, alive(pid, 0), "pid %d runs before", pid)
+	}
+	// A child of ours that is not the job's is left alone.
+	other := exec.Command("sleep", "300")
+	require.NoError(t, other.Start())
+	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
+
+	kids, err := children()
+	require.NoError(t, err)
+	assert.True(t, slices.Contains(kids, pids[0]) || slices.Contains(kids, pids[1]), "an orphan is a child of ours: %v, %v", kids, pids)
+
+	endJob(id, cmd.Process.Pid, true)
+	for _, pid := range pids {
+		assert.False(t, alive(pid, 0), "pid %d is gone", pid)
+	}
+	assert.True(t, alive(other.Process.Pid, 0), "another child is not the job's")
+	assert.Empty(t, jobProcs(id))
 }

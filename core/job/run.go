@@ -1,15 +1,17 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/swcli/swcli/core/artifact"
@@ -28,6 +30,9 @@ type CreateOptions struct {
 	// is. Without either the model's run.handler runs.
 	Handler string
 	Argv    []string
+	// InContainer runs the handler in the runtime's image (see Containers)
+	// instead of its restored environment here.
+	InContainer bool
 	// RerunOf is the id of the job this one repeats (set by Rerun).
 	RerunOf string
 	// Stdout and Stderr get the handler's output as well as the log (nil:
@@ -46,6 +51,8 @@ type CreateOptions struct {
 type Runner struct {
 	Svc  *workflow.Service
 	Jobs Jobs
+	// Containers runs jobs created with InContainer; nil refuses them.
+	Containers *Containers
 }
 
 // BadInputError is a job that could not start: what was wrong. The job is
@@ -92,40 +99,37 @@ func (r *Runner) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	}
 
 	// Inputs first (cheap checks), then the runtime (maybe a restore).
-	env := []string{"SW_JOB_DIR=" + dir, "SW_JOB_ID=" + rec.ID}
-	workdir := dir
 	var handler string
+	var names []string
 	if o.Model != "" {
 		a, read, place, err := r.artifact(ctx, registry.KindModel, o.Model)
 		if err != nil {
 			return fail(err)
 		}
 		rec.Model = a
-		if err := artifact.Extract(ctx, place, read, filepath.Join(dir, "model")); err != nil {
+		err = artifact.Extract(ctx, place, read, filepath.Join(dir, "model"))
+		place.Close()
+		if err != nil {
 			return fail(err)
 		}
-		handler, workdir = read.Config.Handler, filepath.Join(dir, "model")
-		env = append(env, "SW_MODEL_DIR="+workdir)
+		handler = read.Config.Handler
 	}
-	seen := map[string]bool{}
-	for i, ds := range o.Datasets {
+	for _, ds := range o.Datasets {
 		a, read, place, err := r.artifact(ctx, registry.KindDataset, ds)
 		if err != nil {
 			return fail(err)
 		}
-		if seen[a.Name] {
+		if slices.Contains(names, a.Name) {
+			place.Close()
 			return bad("--dataset %s: dataset %s is given twice; give each dataset once", ds, a.Name)
 		}
-		seen[a.Name] = true
+		names = append(names, a.Name)
 		rec.Datasets = append(rec.Datasets, *a)
-		d := filepath.Join(dir, "datasets", a.Name)
-		if err := artifact.Extract(ctx, place, read, d); err != nil {
+		err = artifact.Extract(ctx, place, read, filepath.Join(dir, "datasets", a.Name))
+		place.Close()
+		if err != nil {
 			return fail(err)
 		}
-		if i == 0 {
-			env = append(env, "SW_DATASET_DIR="+d)
-		}
-		env = append(env, "SW_DATASET_DIR_"+envName(a.Name)+"="+d)
 	}
 	switch {
 	case len(o.Argv) > 0:
@@ -139,25 +143,45 @@ func (r *Runner) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 	default:
 		return bad("nothing to run: give --model (with a run.handler), --handler CMD or -- CMD...")
 	}
+	lay := layout{id: rec.ID, model: rec.Model != nil, datasets: names}
+	if o.InContainer {
+		if r.Containers == nil {
+			return bad("--in-container is not available here (no container support was given to the runner)")
+		}
+		cmd, done, err := r.Containers.command(ctx, r, rec, o.Runtime, lay)
+		if err != nil {
+			return fail(err)
+		}
+		defer done()
+		return r.run(ctx, rec, cmd, o, fail)
+	}
 	rt, target, err := r.runtime(ctx, o.Runtime)
 	if err != nil {
 		return fail(fmt.Errorf("runtime %s cannot be restored here: %w", o.Runtime, err))
 	}
 	rec.Runtime = rt
-
-	cmd, code, err := r.Svc.Command(ctx, target, rec.Command, env)
+	cmd, code, err := r.Svc.Command(ctx, target, rec.Command, lay.env(dir))
 	if err != nil {
 		rec.ExitCode = &code
 		return fail(err)
 	}
+	cmd.Dir = lay.workdir(dir)
+	return r.run(ctx, rec, cmd, o, fail)
+}
+
+// run starts the handler's command cmd (its environment and folder set),
+// records its process group, waits for it (stopping it when ctx is done or
+// the job is cancelled) and records how it ended.
+func (r *Runner) run(ctx context.Context, rec *Record, cmd *exec.Cmd, o CreateOptions, fail func(error) (*Record, error)) (*Record, error) {
+	dir := rec.Dir
 	log, err := os.OpenFile(rec.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fail(err)
 	}
 	defer log.Close()
-	cmd.Dir = workdir
 	cmd.Stdout, cmd.Stderr = tee(o.Stdout, log), tee(o.Stderr, log)
 	cmd.SysProcAttr = groupAttr()
+	subreaper := becomeSubreaper()
 	if err := cmd.Start(); err != nil {
 		c := 126
 		rec.ExitCode = &c
@@ -181,7 +205,7 @@ func (r *Runner) Create(ctx context.Context, o CreateOptions) (*Record, error) {
 		stopGroup(rec.PGID, cmpDur(o.Grace))
 		werr = <-waited
 	}
-	signalJob(rec.ID, rec.PGID, syscall.SIGKILL) // children that outlived the handler
+	endJob(rec.ID, rec.PGID, subreaper) // children that outlived the handler
 	end := time.Now().UTC()
 	rec.End = &end
 	code, ok := workflow.ExitCode(werr)
@@ -211,15 +235,36 @@ func (r *Runner) Rerun(ctx context.Context, id string, o CreateOptions) (*Record
 	if old.Runtime == nil {
 		return nil, fmt.Errorf("job %s never resolved its runtime; nothing to run again", old.ID)
 	}
-	o.Runtime, o.Argv, o.Handler, o.RerunOf = old.Runtime.Exact, old.Command, "", old.ID
+	o.Runtime, o.Argv, o.Handler, o.RerunOf = r.here(ctx, uri.ArtifactRuntime, old.Runtime), old.Command, "", old.ID
 	o.Model, o.Datasets = "", nil
+	o.InContainer = o.InContainer || old.Container != nil
 	if old.Model != nil {
-		o.Model = old.Model.Exact
+		o.Model = r.here(ctx, string(registry.KindModel), old.Model)
 	}
 	for _, d := range old.Datasets {
-		o.Datasets = append(o.Datasets, d.Exact)
+		o.Datasets = append(o.Datasets, r.here(ctx, string(registry.KindDataset), &d))
 	}
 	return r.Create(ctx, o)
+}
+
+// here names version a of kind k where this machine has it: by its digest
+// in the local instance (its project, else the default one) when stored
+// there, as after copying the versions of an imported job, else where the
+// job found it (a.Exact). The digest is the version, so either is the same.
+func (r *Runner) here(ctx context.Context, k string, a *Artifact) string {
+	for _, p := range slices.Compact([]string{cmp.Or(a.Project, uri.DefaultProject), uri.DefaultProject}) {
+		u := uri.URI{Instance: uri.LocalInstance, Project: p, Artifact: k, Name: a.Name, Version: a.Digest}
+		inst, err := r.Svc.Instances().Open(ctx, u)
+		if err != nil {
+			continue
+		}
+		_, err = inst.Resolve(ctx, instance.RefOf(u), false)
+		inst.Close()
+		if err == nil {
+			return u.String()
+		}
+	}
+	return a.Exact
 }
 
 // artifact resolves a model or dataset URI and reads its version.
@@ -255,32 +300,41 @@ func (r *Runner) artifact(ctx context.Context, k registry.Kind, s string) (*Arti
 // runtime resolves the runtime and opens its restored environment
 // (restoring it into the cache when needed).
 func (r *Runner) runtime(ctx context.Context, s string) (*Artifact, *workflow.Target, error) {
-	u, err := uri.Parse(s)
+	a, err := r.resolveRuntime(ctx, s)
 	if err != nil {
 		return nil, nil, err
 	}
+	t, err := r.Svc.OpenVersion(ctx, a.Exact)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, t, nil
+}
+
+// resolveRuntime finds the version runtime URI s names.
+func (r *Runner) resolveRuntime(ctx context.Context, s string) (*Artifact, error) {
+	u, err := uri.Parse(s)
+	if err != nil {
+		return nil, err
+	}
 	if u.Artifact != "" && u.Artifact != uri.ArtifactRuntime {
-		return nil, nil, fmt.Errorf("%s names a %s; --runtime needs a runtime", s, u.Artifact)
+		return nil, fmt.Errorf("%s names a %s; --runtime needs a runtime", s, u.Artifact)
 	}
 	u.Artifact = uri.ArtifactRuntime
 	inst, err := r.Svc.Instances().Open(ctx, u)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer inst.Close()
 	v, err := inst.Resolve(ctx, instance.RefOf(u), false)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ex := inst.URI(v)
 	if ex.File == "" {
 		ex.Version = string(v.Digest)
 	}
-	t, err := r.Svc.OpenVersion(ctx, ex.String())
-	if err != nil {
-		return nil, nil, err
-	}
-	return &Artifact{Name: v.Name, Project: v.Project, Digest: string(v.Digest), Short: v.Short, URI: s, Exact: ex.String()}, t, nil
+	return &Artifact{Name: v.Name, Project: v.Project, Digest: string(v.Digest), Short: v.Short, URI: s, Exact: ex.String()}, nil
 }
 
 func tee(w io.Writer, log io.Writer) io.Writer {
@@ -297,13 +351,60 @@ func cmpDur(d time.Duration) time.Duration {
 	return d
 }
 
+// layout is where a job's inputs are below its folder, and the variables
+// that tell the handler; the same layout is seen at another root inside a
+// container.
+type layout struct {
+	id       string
+	model    bool
+	datasets []string
+}
+
+// env is the SW_* variables of the job whose folder is at dir.
+func (l layout) env(dir string) []string {
+	env := []string{"SW_JOB_DIR=" + dir, "SW_JOB_ID=" + l.id}
+	if l.model {
+		env = append(env, "SW_MODEL_DIR="+filepath.Join(dir, "model"))
+	}
+	for i, name := range l.datasets {
+		d := filepath.Join(dir, "datasets", name)
+		if i == 0 {
+			env = append(env, "SW_DATASET_DIR="+d)
+		}
+		env = append(env, "SW_DATASET_DIR_"+envName(name)+"="+d)
+	}
+	return env
+}
+
+// workdir is where the handler starts: the model's folder, else the job's.
+func (l layout) workdir(dir string) string {
+	if l.model {
+		return filepath.Join(dir, "model")
+	}
+	return dir
+}
+
+// readOnly lists the folders below dir that are the model's and the
+// datasets' (slash paths).
+func (l layout) readOnly() []string {
+	var out []string
+	if l.model {
+		out = append(out, "model")
+	}
+	for _, name := range l.datasets {
+		out = append(out, "datasets/"+name)
+	}
+	return out
+}
+
 // envName is a dataset name as an environment variable suffix: upper
 // case, with . and - as _.
 func envName(name string) string {
 	return strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
 }
 
-// outputs lists the files the handler wrote to output/ (slash paths).
+// outputs lists the files the handler wrote to output/ (slash paths,
+// sorted).
 func outputs(dir string) []string {
 	out := []string{}
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -313,5 +414,6 @@ func outputs(dir string) []string {
 		}
 		return nil
 	})
+	slices.Sort(out)
 	return out
 }

@@ -71,6 +71,24 @@ func (c *Cache) Place(ctx context.Context, d digest.Digest, prefix string, own m
 	return unpacked, nil
 }
 
+// Fill makes sure layer d has a complete entry, unpacking it with fill when
+// there is none (or it is damaged), without placing it anywhere: a pull
+// fills the entries of layers as they arrive, and the restore after it
+// only links (Place). It reports whether it had to unpack.
+func (c *Cache) Fill(ctx context.Context, d digest.Digest, fill func(dir string) error) (unpacked bool, err error) {
+	if err := d.Validate(); err != nil {
+		return false, fmt.Errorf("layer cache: %w", err)
+	}
+	err = c.tc.Use(ctx, treecache.Key(string(d)), fill, func(_ string, _ treecache.Manifest, filled bool) error {
+		unpacked = filled
+		return nil
+	})
+	if err != nil {
+		return unpacked, fmt.Errorf("layer %s: %w", d, err)
+	}
+	return unpacked, nil
+}
+
 // Owned tells, by its slash path in an environment, a file that
 // relocation or an installer rewrites in place of the environment's, so it
 // is copied, never linked.

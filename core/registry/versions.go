@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -682,16 +683,28 @@ func (r *Registry) RuntimeNames(ctx context.Context, project string) ([]string, 
 		return nil, err
 	}
 	base := projectsPrefix + project + "/runtimes/"
-	var out []string
-	seen := map[string]bool{}
-	err := r.s.List(ctx, base, func(info store.Info) error {
-		parts := strings.Split(strings.TrimPrefix(info.Key, base), "/")
-		if len(parts) == 3 && parts[1] == "versions" && !seen[parts[0]] {
-			seen[parts[0]] = true
-			out = append(out, parts[0])
+	// one folder read for the names, then a listing that stops at the
+	// first version of each, instead of listing every key of every runtime
+	names, err := store.ChildrenOf(ctx, r.s, base)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, n := range names {
+		has := false
+		err := r.s.List(ctx, base+n+"/versions/", func(store.Info) error {
+			has = true
+			return errStopList
+		})
+		if err != nil && !errors.Is(err, errStopList) {
+			return nil, err
 		}
-		return nil
-	})
-	sort.Strings(out)
-	return out, err
+		if has {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
+
+// errStopList ends a List early; it never leaves the registry.
+var errStopList = errors.New("registry: stop listing")

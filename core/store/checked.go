@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // DriverError is an error of a store driver with the store's name and the
@@ -102,6 +103,28 @@ func (c *checked) Stat(ctx context.Context, key string) (Info, error) {
 	}
 	i, err := c.s.Stat(ctx, key)
 	return i, c.fail("stat", key, err)
+}
+
+// Children answers from the wrapped store's capability, or from its List.
+func (c *checked) Children(ctx context.Context, prefix string) ([]string, error) {
+	if prefix != "" {
+		if err := ValidatePrefix(prefix); err != nil || !strings.HasSuffix(prefix, "/") {
+			if err == nil {
+				err = &InvalidKeyError{Key: prefix, Reason: "a folder prefix ends in /"}
+			}
+			return nil, c.fail("list", prefix, err)
+		}
+	}
+	names, err := ChildrenOf(ctx, c.s, prefix)
+	if err != nil {
+		return nil, c.fail("list", prefix, err)
+	}
+	for i, n := range names {
+		if err := validSegment(n, n); err != nil || (i > 0 && n <= names[i-1]) {
+			return nil, &ContractError{Store: c.name, Op: "list " + prefix, Problem: fmt.Sprintf("listed folder %q (not a sorted valid segment)", n)}
+		}
+	}
+	return names, nil
 }
 
 func (c *checked) List(ctx context.Context, prefix string, fn func(Info) error) error {

@@ -489,6 +489,45 @@ func (s *FS) List(ctx context.Context, prefix string, fn func(Info) error) error
 	return s.walk(ctx, dir, partial, fn)
 }
 
+// Children implements the Children capability with one directory read.
+func (s *FS) Children(ctx context.Context, prefix string) ([]string, error) {
+	if prefix != "" {
+		if !strings.HasSuffix(prefix, "/") {
+			return nil, &InvalidKeyError{Key: prefix, Reason: "a folder prefix ends in /"}
+		}
+		if err := ValidateKey(strings.TrimSuffix(prefix, "/")); err != nil {
+			return nil, err
+		}
+		if fsReserved(firstSegment(prefix)) {
+			return nil, nil
+		}
+	}
+	des, err := os.ReadDir(filepath.Join(s.root, filepath.FromSlash(prefix)))
+	if err != nil {
+		if notExist(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("fs store: list %s: %w", prefix, err)
+	}
+	var out []string
+	for _, de := range des {
+		name := de.Name()
+		if (prefix == "" && fsReserved(name)) || validSegment(name, name) != nil {
+			continue
+		}
+		isDir := de.IsDir()
+		if de.Type()&fs.ModeSymlink != 0 {
+			fi, err := os.Stat(filepath.Join(s.root, filepath.FromSlash(prefix), name))
+			isDir = err == nil && fi.IsDir()
+		}
+		if isDir {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out) // ReadDir sorts by name already; the contract says sorted
+	return out, ctx.Err()
+}
+
 type fsEntry struct {
 	name  string
 	sort  string

@@ -26,6 +26,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -75,4 +77,36 @@ type InvalidKeyError struct {
 
 func (e *InvalidKeyError) Error() string {
 	return fmt.Sprintf("store: invalid key %q: %s", e.Key, e.Reason)
+}
+
+// Children is an optional Store capability: the distinct folders directly
+// under prefix (which ends in "/", or is "" for the top), as S3 lists
+// CommonPrefixes with the delimiter "/": keys "a/b/c" and "a/d/e" under
+// "a/" give "b" and "d". Names come sorted. A folder may be reported that
+// holds no key any more (removed meanwhile); callers that care check with
+// List. Stores without it are answered from List by ChildrenOf.
+type Children interface {
+	Children(ctx context.Context, prefix string) ([]string, error)
+}
+
+// ChildrenOf is s's Children under prefix, from the capability when s has
+// it, else by listing every key under prefix (written once here, so the
+// registry need not know which stores can do better).
+func ChildrenOf(ctx context.Context, s Store, prefix string) ([]string, error) {
+	if c, ok := s.(Children); ok {
+		return c.Children(ctx, prefix)
+	}
+	// keys are in lexical order, but "a-b/x" sorts before "a/b": a set
+	seen := map[string]bool{}
+	var out []string
+	err := s.List(ctx, prefix, func(i Info) error {
+		rest := i.Key[len(prefix):]
+		if j := strings.IndexByte(rest, '/'); j > 0 && !seen[rest[:j]] {
+			seen[rest[:j]] = true
+			out = append(out, rest[:j])
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
 }

@@ -15,6 +15,13 @@
 // registry; runtime NAME of project P is its repository P/runtime/NAME). The instance and project
 // default to "local" and "self".
 //
+// An OCI registry is also named the way OCI tools name an artifact:
+//
+//	oci://HOST[:PORT]/REPO[:TAG|@DIGEST]
+//
+// with REPO any repository (team/envs/mnist); its last component is the
+// runtime name. A path that starts with project/ is the project form above.
+//
 // The package is pure: it does not look up instances, resolve version
 // prefixes or tags, or touch a store. IsWorkdir is its one look at the disk,
 // for callers that accept a workdir where they accept a URI.
@@ -62,7 +69,7 @@ func ExtOf(artifact string) string {
 }
 
 // Forms lists the accepted forms; every error ends with it.
-const Forms = "allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime|model|dataset/NAME[/version/V]], FILE.swrt|.swmp|.swds"
+const Forms = "allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime|model|dataset/NAME[/version/V]], oci://HOST[:PORT]/REPO[:TAG|@DIGEST], FILE.swrt|.swmp|.swds"
 
 // Kind is what a URI names.
 type Kind string
@@ -79,7 +86,12 @@ var (
 	digestRE  = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	aliasRE   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$`)
 	hostRE    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+	// ociComponentRE is a repository path component (OCI distribution spec).
+	ociComponentRE = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$`)
 )
+
+// ociRepoMax is the longest repository name the CNCF registry accepts.
+const ociRepoMax = 255
 
 // URI names a resource. For a bundle file only File is set.
 type URI struct {
@@ -98,10 +110,41 @@ type URI struct {
 	// say (a short form NAME or a project), and the command decides.
 	Artifact string
 
+	// Repository is the OCI repository an oci://HOST[:PORT]/REPO[:TAG|@DIGEST]
+	// reference names (REPO, any depth); "" for every other form. Instance
+	// is then that repository's namespace (OCINamespace), Name its last
+	// component and Version the tag or digest.
+	Repository string
+
 	// ExplicitInstance and ExplicitProject tell whether the input named them
 	// rather than taking the defaults.
 	ExplicitInstance bool
 	ExplicitProject  bool
+}
+
+// OCINamespace is how an instance is written that holds the runtimes of
+// the repositories under namespace ns (NS/NAME; ns "" for top-level
+// repositories) of the registry base ("oci://host[:port]"): base + "/" +
+// ns + "/", or base + "/" for the top level. The trailing slash tells it
+// from the project form's instance (base alone), whose runtime NAME of
+// project P is the repository P/runtime/NAME.
+func OCINamespace(base, ns string) string {
+	if ns == "" {
+		return base + "/"
+	}
+	return base + "/" + ns + "/"
+}
+
+// SplitOCINamespace undoes OCINamespace: ok is false for an instance that
+// is not an OCI namespace (the project form's "oci://host[:port]", a cloud
+// instance, local).
+func SplitOCINamespace(inst string) (base, ns string, ok bool) {
+	rest, isOCI := strings.CutPrefix(inst, "oci://")
+	if !isOCI || !strings.HasSuffix(rest, "/") {
+		return "", "", false
+	}
+	host, ns, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
+	return "oci://" + host, ns, true
 }
 
 // Error is a URI that cannot be parsed. Error() is one line.
@@ -135,6 +178,16 @@ func (u URI) IsLocal() bool { return u.File == "" && (u.Instance == "" || u.Inst
 func (u URI) String() string {
 	if u.File != "" {
 		return u.File
+	}
+	if base, _, ok := SplitOCINamespace(u.Instance); ok && u.Repository != "" {
+		s := base + "/" + u.Repository
+		switch {
+		case digestRE.MatchString(u.Version):
+			s += "@" + u.Version
+		case u.Version != "":
+			s += ":" + u.Version
+		}
+		return s
 	}
 	inst, proj := u.Instance, u.Project
 	if inst == "" {
@@ -214,6 +267,12 @@ func Parse(s string) (URI, error) {
 			return fail("an instance alone is not a resource; add /project/P")
 		}
 		u.Instance, u.ExplicitInstance, rest = inst, true, r
+		if strings.HasPrefix(inst, "oci://") && !strings.HasPrefix(r, "project/") {
+			if err := u.setRepository(r); err != "" {
+				return fail("%s", err)
+			}
+			return u, nil
+		}
 	}
 	parts := strings.Split(rest, "/")
 	for _, p := range parts {
@@ -278,6 +337,46 @@ func Parse(s string) (URI, error) {
 		}
 	}
 	return u, nil
+}
+
+// setRepository parses REPO[:TAG|@DIGEST] of an oci:// reference.
+func (u *URI) setRepository(r string) string {
+	repo, ver := r, ""
+	if i := strings.LastIndexByte(r, '@'); i >= 0 {
+		repo, ver = r[:i], r[i+1:]
+		if !digestRE.MatchString(ver) {
+			return fmt.Sprintf("%q is not a digest; allowed: @sha256:<64 hex digits>", ver)
+		}
+	} else if i := strings.LastIndexByte(r, ':'); i > strings.LastIndexByte(r, '/') {
+		repo, ver = r[:i], r[i+1:]
+		if ver == "" {
+			return "an empty tag after ':'"
+		}
+	}
+	if len(repo) > ociRepoMax {
+		return fmt.Sprintf("the OCI repository is %d characters long; allowed: at most %d", len(repo), ociRepoMax)
+	}
+	parts := strings.Split(repo, "/")
+	for _, p := range parts {
+		if p == "" {
+			return "empty part between slashes"
+		}
+		if !ociComponentRE.MatchString(p) {
+			return fmt.Sprintf("%q is not an OCI repository component; allowed: [a-z0-9]+((.|_|__|-+)[a-z0-9]+)*", p)
+		}
+	}
+	name := parts[len(parts)-1]
+	if spec.ValidateName(name) != nil {
+		return fmt.Sprintf("%q, the last part of the OCI repository, is the runtime name; %s", name, spec.NameRule)
+	}
+	if ver != "" {
+		if err := u.setVersion(ver); err != "" {
+			return err
+		}
+	}
+	u.Name, u.Repository = name, repo
+	u.Instance = OCINamespace(u.Instance, strings.Join(parts[:len(parts)-1], "/"))
+	return ""
 }
 
 func (u *URI) setName(name string) string {

@@ -31,6 +31,9 @@ func TestParse(t *testing.T) {
 		{"HTTPS://Example.COM/project/p", URI{Instance: "https://example.com", Project: "p", ExplicitInstance: true, ExplicitProject: true}, KindProject, "https://example.com/project/p"},
 		{"http://[::1]:80/project/p", URI{Instance: "http://[::1]:80", Project: "p", ExplicitInstance: true, ExplicitProject: true}, KindProject, "http://[::1]:80/project/p"},
 		{"oci://127.0.0.1:5000/project/p/runtime/x/version/v1", URI{Instance: "oci://127.0.0.1:5000", Project: "p", Name: "x", Version: "v1", ExplicitInstance: true, ExplicitProject: true, Artifact: "runtime"}, KindVersion, "oci://127.0.0.1:5000/project/p/runtime/x/version/v1"},
+		{"oci://127.0.0.1:5000/team/envs/mnist:v1", URI{Instance: "oci://127.0.0.1:5000/team/envs/", Repository: "team/envs/mnist", Project: "self", Name: "mnist", Version: "v1", ExplicitInstance: true}, KindVersion, "oci://127.0.0.1:5000/team/envs/mnist:v1"},
+		{"oci://127.0.0.1:5000/mnist", URI{Instance: "oci://127.0.0.1:5000/", Repository: "mnist", Project: "self", Name: "mnist", ExplicitInstance: true}, KindRuntime, "oci://127.0.0.1:5000/mnist"},
+		{"OCI://Reg.Example/a/b__c/d-e/m.1@sha256:abababababababababababababababababababababababababababababababab", URI{Instance: "oci://reg.example/a/b__c/d-e/", Repository: "a/b__c/d-e/m.1", Project: "self", Name: "m.1", Version: "sha256:abababababababababababababababababababababababababababababababab", ExplicitInstance: true}, KindVersion, "oci://reg.example/a/b__c/d-e/m.1@sha256:abababababababababababababababababababababababababababababababab"},
 		{"project/version/v1", URI{Instance: "local", Project: "self", Name: "project", Version: "v1"}, KindVersion, "local/project/self/runtime/project/version/v1"},
 		{"project", URI{Instance: "local", Project: "self", Name: "project"}, KindRuntime, "local/project/self/runtime/project"},
 		{"mnist.swrt", URI{File: "mnist.swrt", Artifact: "runtime"}, KindFile, "mnist.swrt"},
@@ -89,6 +92,13 @@ func TestParseErrors(t *testing.T) {
 		{"http://u@h/project/p", "user info, query and fragment are not allowed"},
 		{"http://-h/project/p", `"-h" is not a host name or IP address`},
 		{"http:///project/p", `"" is not a host name or IP address`},
+		{"oci://h/Team/x", `"Team" is not an OCI repository component`},
+		{"oci://h/team//x", "empty part between slashes"},
+		{"oci://h/team/x:", "an empty tag after ':'"},
+		{"oci://h/team/x:-t", `"-t" is not a version or tag`},
+		{"oci://h/team/x@sha256:12", `"sha256:12" is not a digest`},
+		{"oci://h/team/a__b", `"a__b", the last part of the OCI repository, is the runtime name`},
+		{"oci://h/" + strings.Repeat("a/", 128) + "x", "the OCI repository is 257 characters long; allowed: at most 255"},
 		{".swrt", "a bundle file needs a name before .swrt"},
 		{"dir/.swrt", "a bundle file needs a name before .swrt"},
 		{".swmp", "a bundle file needs a name before .swmp"},
@@ -106,7 +116,7 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 	_, err := Parse("x//y")
-	assert.EqualError(t, err, `uri "x//y": empty part between slashes; allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime|model|dataset/NAME[/version/V]], FILE.swrt|.swmp|.swds`)
+	assert.EqualError(t, err, `uri "x//y": empty part between slashes; allowed forms: NAME, NAME/version/VERSION, [INSTANCE/]project/P[/runtime|model|dataset/NAME[/version/V]], oci://HOST[:PORT]/REPO[:TAG|@DIGEST], FILE.swrt|.swmp|.swds`)
 }
 
 func TestKindAndString(t *testing.T) {
@@ -116,6 +126,23 @@ func TestKindAndString(t *testing.T) {
 	assert.False(t, URI{Instance: "prod"}.IsLocal())
 	assert.False(t, URI{File: "a.swrt"}.IsLocal())
 	assert.Equal(t, "local/project/self/runtime/x", URI{Name: "x"}.String())
+}
+
+func TestOCINamespace(t *testing.T) {
+	for _, tc := range []struct{ base, ns, inst string }{
+		{"oci://h:5000", "", "oci://h:5000/"},
+		{"oci://h:5000", "team/envs", "oci://h:5000/team/envs/"},
+	} {
+		assert.Equal(t, tc.inst, OCINamespace(tc.base, tc.ns))
+		base, ns, ok := SplitOCINamespace(tc.inst)
+		assert.True(t, ok)
+		assert.Equal(t, tc.base, base)
+		assert.Equal(t, tc.ns, ns)
+	}
+	for _, inst := range []string{"oci://h:5000", "http://h/", "local", "prod"} {
+		_, _, ok := SplitOCINamespace(inst)
+		assert.False(t, ok, inst)
+	}
 }
 
 func TestIsWorkdir(t *testing.T) {
@@ -133,7 +160,8 @@ func TestIsWorkdir(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"mnist", "mnist/version/v1", "project/self", "local/project/self/runtime/x/version/latest",
-		"cloud://prod/project/p", "http://[::1]:80/project/p", "https://h:443/project/p/runtime/x", "a.swrt", "x//y", "http://h:0/"} {
+		"cloud://prod/project/p", "http://[::1]:80/project/p", "https://h:443/project/p/runtime/x", "a.swrt", "x//y", "http://h:0/",
+		"oci://h:5000/team/envs/mnist:v1", "oci://h/m@sha256:" + strings.Repeat("0", 64)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -32,3 +32,17 @@ func TestWrite(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, st.IsDir())
 }
+
+func TestWriteVolatile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sub", "job.json")
+	require.NoError(t, atomicfile.WriteVolatile(p, []byte("running"), 0o644))
+	require.NoError(t, atomicfile.WriteVolatile(p, []byte("still running"), 0o600))
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, "still running", string(b))
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	left, _ := os.ReadDir(filepath.Dir(p))
+	assert.Len(t, left, 1, "no temp file is left behind")
+}

@@ -2,6 +2,10 @@
 // folder named by SWCLI_BIN (`make test` sets it to bin/ after `make build`;
 // a relative one is relative to the module root),
 // or a fresh build into a temporary folder, once per test process.
+//
+// The folder holds two swcli builds: swcli, as shipped, and TestBinary,
+// the same with the test hooks compiled in (-tags swclitest: crash at a
+// stage, small upload chunks), which the end-to-end tests run.
 package testbin
 
 import (
@@ -49,13 +53,15 @@ func Dir(t testing.TB) string {
 			return
 		}
 		root := repoRoot()
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "swcli"), "./cmd/swcli")
-		cmd.Dir = root
-		if out, e := cmd.CombinedOutput(); e != nil {
-			err = &buildError{string(out), e}
-			return
+		for _, b := range [][]string{{"-o", filepath.Join(dir, "swcli")}, {"-tags", TestTag, "-o", filepath.Join(dir, TestBinary)}} {
+			cmd := exec.Command("go", append(append([]string{"build"}, b...), "./cmd/swcli")...)
+			cmd.Dir = root
+			if out, e := cmd.CombinedOutput(); e != nil {
+				err = &buildError{string(out), e}
+				return
+			}
 		}
-		cmd = exec.Command("go", "run", "./tools/genplugins", "-bin", dir)
+		cmd := exec.Command("go", "run", "./tools/genplugins", "-bin", dir)
 		cmd.Dir = root
 		if out, e := cmd.CombinedOutput(); e != nil {
 			err = &buildError{string(out), e}
@@ -64,14 +70,27 @@ func Dir(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("building swcli for tests: %v", err)
 	}
-	if _, e := os.Stat(filepath.Join(dir, "swcli")); e != nil {
-		t.Fatalf("SWCLI_BIN=%s has no swcli binary (run `make build`)", dir)
+	for _, b := range []string{"swcli", TestBinary} {
+		if _, e := os.Stat(filepath.Join(dir, b)); e != nil {
+			t.Fatalf("SWCLI_BIN=%s has no %s binary (run `make build`)", dir, b)
+		}
 	}
 	return dir
 }
 
-// SWCLI is the path of the swcli binary.
-func SWCLI(t testing.TB) string { return filepath.Join(Dir(t), "swcli") }
+// TestTag is the build tag of swcli's test hooks; TestBinary the name of
+// the build with them, beside swcli (so it finds the same plugins.yaml).
+const (
+	TestTag    = "swclitest"
+	TestBinary = "swcli-swclitest"
+)
+
+// SWCLI is the path of the swcli binary the end-to-end tests run: the
+// build with the test hooks.
+func SWCLI(t testing.TB) string { return filepath.Join(Dir(t), TestBinary) }
+
+// Shipped is the path of swcli as shipped (no test hooks).
+func Shipped(t testing.TB) string { return filepath.Join(Dir(t), "swcli") }
 
 type buildError struct {
 	out string

@@ -56,9 +56,23 @@ func (in *Instance) blobErr(err error, d digest.Digest) error {
 // ociErr maps a /v2 failure for a version (ref) of runtime name.
 func (in *Instance) ociErr(err error, project, name, ref string) error {
 	if errors.Is(err, errdef.ErrNotFound) || statusOf(err) == http.StatusNotFound {
-		return &registry.NotFoundError{Project: project, Name: name, Ref: ref}
+		return in.notFound(project, name, ref)
 	}
 	return in.wrap(err)
+}
+
+// notFound is *registry.NotFoundError; an OCI namespace instance says
+// which repository (it has no projects).
+func (in *Instance) notFound(project, name, ref string) error {
+	nf := &registry.NotFoundError{Project: project, Name: name, Ref: ref}
+	if !in.flat {
+		return nf
+	}
+	msg := fmt.Sprintf("instance %s: repository %s not found", in.name, in.repoPath(project, name))
+	if ref != "" {
+		msg = fmt.Sprintf("instance %s: repository %s has no tag or version %s", in.name, in.repoPath(project, name), ref)
+	}
+	return &mapped{msg, nf}
 }
 
 func statusOf(err error) int {

@@ -3,8 +3,6 @@ package remote
 import (
 	"context"
 	"io"
-	"os"
-	"strconv"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -24,15 +22,6 @@ func WithProgress(ctx context.Context, p Progress) context.Context {
 func progressOf(ctx context.Context) Progress {
 	p, _ := ctx.Value(progressKey{}).(Progress)
 	return p
-}
-
-// chunkSize is ChunkSize, or SWCLI_TEST_CHUNK_SIZE (bytes) for tests that
-// stop a copy in the middle of a small blob.
-func chunkSize() int64 {
-	if n, err := strconv.ParseInt(os.Getenv("SWCLI_TEST_CHUNK_SIZE"), 10, 64); err == nil && n > 0 {
-		return n
-	}
-	return ChunkSize
 }
 
 // progressReader reports a download about every megabyte.

@@ -11,7 +11,10 @@
 // and OCI errors onto core/registry's typed errors (errors.go).
 //
 // A runtime NAME of project P is the repository P/runtime/NAME on both
-// kinds. A Place's blob operations (Stat, Get, Writer) act on the
+// kinds. An OCI namespace instance (uri.OCINamespace: oci://host/NS/, from
+// a URI oci://host/NS/NAME[:TAG]) has no projects: its runtime NAME is the
+// repository NS/NAME, and a tag named at the destination of a copy is the
+// one the pushed version gets (instead of the next vN). A Place's blob operations (Stat, Get, Writer) act on the
 // repository of the last Resolve (a source) or PrepareWrite (a
 // destination), which is how instance.Copy uses a place.
 package remote
@@ -19,6 +22,7 @@ package remote
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,8 +54,16 @@ type Instance struct {
 	api       *Client // the JSON API; nil for an OCI registry
 	client    *auth.Client
 	stateDir  string // upload sessions (see upload.go)
+	// flat: an OCI namespace instance; runtime NAME is repository ns/NAME
+	// (NAME when ns is "").
+	flat bool
+	ns   string
 
 	project, rtName string // the repository blob operations act on
+	// pushTag and overwrite are the destination's tag and --force of the
+	// last PrepareWrite (see PutManifest).
+	pushTag   string
+	overwrite bool
 }
 
 var _ instance.Instance = (*Instance)(nil)
@@ -87,6 +99,9 @@ func Open(_ context.Context, name string, known *instance.Known, storageRoot str
 	case "oci":
 		// Loopback registries are plain HTTP (as `oras --plain-http` for a
 		// local registry); any other host is HTTPS.
+		if _, ns, ok := uri.SplitOCINamespace(raw); ok {
+			in.flat, in.ns = true, ns
+		}
 		in.plainHTTP = isLoopback(u.Hostname())
 		in.base = "https://" + u.Host
 		if in.plainHTTP {
@@ -119,6 +134,9 @@ func (in *Instance) URI(v instance.Version) uri.URI {
 	if ver == "" {
 		ver = string(v.Digest)
 	}
+	if in.flat {
+		return uri.URI{Instance: in.name, Repository: in.repoPath(v.Project, v.Name), Project: v.Project, Name: v.Name, Version: string(v.Digest)}
+	}
 	return uri.URI{Instance: in.name, Project: v.Project, Name: v.Name, Version: ver}
 }
 
@@ -130,11 +148,19 @@ func project(p string) string {
 }
 
 // repoPath is the repository of runtime name in project.
-func repoPath(project, name string) string { return project + "/runtime/" + name }
+func (in *Instance) repoPath(project, name string) string {
+	switch {
+	case !in.flat:
+		return project + "/runtime/" + name
+	case in.ns == "":
+		return name
+	}
+	return in.ns + "/" + name
+}
 
 // repo is the oras repository of runtime name in project.
 func (in *Instance) repo(project, name string) (*remote.Repository, error) {
-	r, err := remote.NewRepository(in.host + "/" + repoPath(project, name))
+	r, err := remote.NewRepository(in.host + "/" + in.repoPath(project, name))
 	if err != nil {
 		return nil, &registry.InvalidNameError{Kind: "runtime name", Value: name, Reason: err.Error()}
 	}
@@ -173,6 +199,18 @@ func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (rc 
 	r, err := in.current()
 	if err != nil {
 		return nil, err
+	}
+	if offset == 0 {
+		// One round trip: the GET's headers describe the blob (oras checks
+		// its digest against the one asked for).
+		desc, rc, err := r.Blobs().FetchReference(ctx, d.String())
+		if err != nil {
+			return nil, in.blobErr(err, d)
+		}
+		if p := progressOf(ctx); p != nil {
+			rc = &progressReader{ReadCloser: rc, p: p, d: d, size: desc.Size}
+		}
+		return rc, nil
 	}
 	desc, err := r.Blobs().Resolve(ctx, d.String())
 	if err != nil {
@@ -241,7 +279,7 @@ func (in *Instance) Resolve(ctx context.Context, ref instance.Ref, includeRemove
 			return ociVersion(p, ref.Name, desc.Digest, nil), nil
 		}
 	}
-	return instance.Version{}, &registry.NotFoundError{Project: p, Name: ref.Name, Ref: ver}
+	return instance.Version{}, in.notFound(p, ref.Name, ver)
 }
 
 func (in *Instance) versionPath(project, name, ver string) string {
@@ -275,12 +313,16 @@ func (in *Instance) Manifest(ctx context.Context, v instance.Version) ([]byte, e
 	return raw, nil
 }
 
-func (in *Instance) PrepareWrite(ctx context.Context, to instance.Ref, _ bool) error {
+func (in *Instance) PrepareWrite(ctx context.Context, to instance.Ref, overwrite bool) error {
 	p := project(to.Project)
 	if err := registry.CheckNames(p, to.Name); err != nil {
 		return err
 	}
 	in.bind(p, to.Name)
+	in.pushTag, in.overwrite = to.Version, overwrite
+	if in.api != nil && to.Version != "" {
+		return fmt.Errorf("instance %s: a copy names no version at a swcli server (it numbers versions itself); give the project or runtime, and -t TAG", in.name)
+	}
 	if in.api != nil {
 		// The project must exist and the credentials be good, before any
 		// blob moves.
@@ -308,6 +350,15 @@ func (in *Instance) PutManifest(ctx context.Context, proj, name string, manifest
 		return instance.Version{}, err
 	}
 	desc := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(manifest), Size: int64(len(manifest))}
+	v, err := in.putManifest(ctx, r, desc, proj, name, manifest, tags)
+	if err == nil {
+		in.forgetUploads(ctx, in.repoPath(proj, name), append([]ocispec.Descriptor{m.Config}, m.Layers...))
+	}
+	return v, err
+}
+
+// putManifest is PutManifest on repository r, once the manifest is checked.
+func (in *Instance) putManifest(ctx context.Context, r *remote.Repository, desc ocispec.Descriptor, proj, name string, manifest []byte, tags []string) (instance.Version, error) {
 	if in.api != nil {
 		// The server makes every new manifest a version (next vN, latest).
 		if err := r.Manifests().Push(ctx, desc, bytes.NewReader(manifest)); err != nil {
@@ -322,7 +373,7 @@ func (in *Instance) PutManifest(ctx context.Context, proj, name string, manifest
 	// this manifest has one) and latest, as a swcli server does.
 	vs, err := in.ociVersions(ctx, proj, name)
 	if err != nil {
-		if _, nf := err.(*registry.NotFoundError); !nf {
+		if nf := (*registry.NotFoundError)(nil); !errors.As(err, &nf) {
 			return instance.Version{}, err
 		}
 	}
@@ -334,9 +385,17 @@ func (in *Instance) PutManifest(ctx context.Context, proj, name string, manifest
 		if v.Digest == desc.Digest && hasVTag(v) {
 			have = "v" + strconv.Itoa(v.Number)
 		}
+		if in.pushTag != "" && v.Digest != desc.Digest && slices.Contains(v.Tags, in.pushTag) && !in.overwrite && in.pushTag != "latest" {
+			return instance.Version{}, &registry.TagExistsError{Project: proj, Name: name, Tag: in.pushTag, Version: v.Short}
+		}
 	}
 	vtag := have
-	if vtag == "" {
+	switch {
+	case in.pushTag != "":
+		// The tag the destination URI names (oci://host/REPO:TAG), as
+		// `oras push REPO:TAG` gives it.
+		vtag = in.pushTag
+	case vtag == "":
 		vtag = "v" + strconv.Itoa(next)
 	}
 	if err := r.PushReference(ctx, desc, bytes.NewReader(manifest), vtag); err != nil {
@@ -430,7 +489,7 @@ func (in *Instance) ListVersions(ctx context.Context, proj, name string, showRem
 	var out []instance.Version
 	err := in.api.Do(ctx, "GET", "/projects/"+esc(p)+"/runtimes/"+esc(name)+"/versions"+removedQuery(showRemoved), nil, &out)
 	if err == nil && len(out) == 0 {
-		return nil, &registry.NotFoundError{Project: p, Name: name}
+		return nil, in.notFound(p, name, "")
 	}
 	return out, in.apiErr(err, p, name, "", nil)
 }
@@ -460,7 +519,7 @@ func (in *Instance) ociVersions(ctx context.Context, p, name string) ([]instance
 		byDigest[desc.Digest] = append(byDigest[desc.Digest], t)
 	}
 	if len(order) == 0 {
-		return nil, &registry.NotFoundError{Project: p, Name: name}
+		return nil, in.notFound(p, name, "")
 	}
 	out := make([]instance.Version, 0, len(order))
 	for _, d := range order {
@@ -560,3 +619,7 @@ func (in *Instance) GC(context.Context, instance.GCOptions) (instance.GCStats, e
 	return instance.GCStats{}, &instance.UnsupportedError{Place: in.name, Op: "gc",
 		Why: "garbage collection runs on the server itself, not from a client"}
 }
+
+// BlobConcurrency: blobs move over separate requests (each upload has its
+// own session and state file), several at once.
+func (in *Instance) BlobConcurrency() int { return 4 }

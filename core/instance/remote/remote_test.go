@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,6 +34,7 @@ import (
 	"github.com/swcli/swcli/core/server"
 	"github.com/swcli/swcli/core/server/auth"
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/core/uri"
 )
 
 var ctx = context.Background()
@@ -385,4 +389,167 @@ func TestCloudDigestMismatchOnTheWire(t *testing.T) {
 	_, err = dst.Stat(ctx, desc.Digest)
 	var bu *registry.BlobUnknownError
 	assert.ErrorAs(t, err, &bu)
+}
+
+// uploadStates lists the upload state files under a storage root.
+func uploadStates(t *testing.T, root string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "uploads", "*.json"))
+	require.NoError(t, err)
+	return files
+}
+
+// openURI opens the instance of an oci:// URI and gives the Ref it names.
+func openURI(t *testing.T, s, root string) (instance.Instance, instance.Ref) {
+	t.Helper()
+	u, err := uri.Parse(s)
+	require.NoError(t, err)
+	return open(t, u.Instance, "", root), instance.RefOf(u)
+}
+
+// oci://HOST/REPO:TAG with a repository of any depth, both ways, against the
+// CNCF registry; oras and crane read what was pushed.
+func TestOCIRegistryAnyRepositoryBothWays(t *testing.T) {
+	old := remote.ChunkSize
+	remote.ChunkSize = 16 << 10
+	t.Cleanup(func() { remote.ChunkSize = old })
+	addr := startRegistry(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	f := newFixture(t, 100<<10)
+	ref := "oci://" + addr + "/team/envs/rt:v1"
+	dst, to := openURI(t, ref, f.root)
+	res, err := instance.Copy(ctx, f.local, instance.Ref{Name: "rt"}, dst, to, instance.CopyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Copied)
+	assert.Equal(t, []string{"v1", "latest", "prod"}, res.Version.Tags, "the tag the URI names, not a fresh vN")
+	assert.Equal(t, "oci://"+addr+"/team/envs/rt@"+string(f.v.Digest), dst.URI(res.Version).String())
+	assert.Empty(t, uploadStates(t, f.root), "no upload state is left after a complete copy")
+
+	bin := filepath.Join(os.Getenv("HOME"), "go", "bin")
+	out, err := exec.Command(filepath.Join(bin, "crane"), "ls", "--insecure", addr+"/team/envs/rt").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.ElementsMatch(t, []string{"v1", "latest", "prod"}, strings.Fields(string(out)))
+	out, err = exec.Command(filepath.Join(bin, "oras"), "manifest", "fetch", "--plain-http", addr+"/team/envs/rt:v1").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), bundle.ArtifactType)
+	assert.Contains(t, string(out), string(f.layer.Digest))
+	blob := filepath.Join(t.TempDir(), "layer")
+	out, err = exec.Command(filepath.Join(bin, "oras"), "blob", "fetch", "--plain-http", "--output", blob, addr+"/team/envs/rt@"+string(f.layer.Digest)).CombinedOutput()
+	require.NoError(t, err, string(out))
+	data, err := os.ReadFile(blob)
+	require.NoError(t, err)
+	assert.Equal(t, f.layer.Digest, digest.FromBytes(data))
+
+	// The same version again: nothing moves. Another version to the same
+	// tag is refused without force (nothing changes), moves it with force.
+	res, err = instance.Copy(ctx, f.local, instance.Ref{Name: "rt"}, dst, to, instance.CopyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.Copied)
+	g := newFixture(t, 1<<10)
+	dst2, _ := openURI(t, ref, g.root)
+	_, err = instance.Copy(ctx, g.local, instance.Ref{Name: "rt"}, dst2, to, instance.CopyOptions{})
+	var te *registry.TagExistsError
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, err.Error(), "v1")
+	v, err := dst2.Resolve(ctx, to, false)
+	require.NoError(t, err)
+	assert.Equal(t, f.v.Digest, v.Digest, "the refused copy moved no tag")
+
+	// Back, by tag and by digest, into a fresh local store under the
+	// repository's last component.
+	for _, from := range []string{ref, "oci://" + addr + "/team/envs/rt@" + string(f.v.Digest)} {
+		back, err := instance.OpenLocal(t.TempDir())
+		require.NoError(t, err)
+		src, fr := openURI(t, from, back.Root())
+		res, err = instance.Copy(ctx, src, fr, back, instance.Ref{}, instance.CopyOptions{})
+		require.NoError(t, err, from)
+		assert.Equal(t, f.v.Digest, res.Version.Digest)
+		assert.Equal(t, "rt", res.Version.Name)
+		vs, err := src.ListVersions(ctx, "", "rt", false)
+		require.NoError(t, err)
+		require.Len(t, vs, 1)
+	}
+
+	res, err = instance.Copy(ctx, g.local, instance.Ref{Name: "rt"}, dst2, to, instance.CopyOptions{Force: true})
+	require.NoError(t, err)
+	assert.Equal(t, g.v.Digest, res.Version.Digest)
+	assert.Contains(t, res.Version.Tags, "v1")
+}
+
+// An upload interrupted in the middle of a blob leaves a state file; once a
+// version with that blob is complete at the destination (here the blob was
+// already there), the state file and the session are gone.
+func TestOCIUploadStateForgottenWhenTheVersionIsComplete(t *testing.T) {
+	old := remote.ChunkSize
+	remote.ChunkSize = 16 << 10
+	t.Cleanup(func() { remote.ChunkSize = old })
+	addr := startRegistry(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	f := newFixture(t, 200<<10)
+	dst, to := openURI(t, "oci://"+addr+"/a/rt", f.root)
+	_, err := instance.Copy(ctx, f.local, instance.Ref{Name: "rt"}, dst, to, instance.CopyOptions{})
+	require.NoError(t, err)
+
+	require.NoError(t, dst.PrepareWrite(ctx, to, false))
+	w, err := dst.Writer(ctx, f.layer)
+	require.NoError(t, err)
+	rc, err := f.local.Get(ctx, f.layer.Digest, 0)
+	require.NoError(t, err)
+	_, err = io.CopyN(w, rc, f.layer.Size/2)
+	rc.Close()
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	require.Len(t, uploadStates(t, f.root), 1, "an interrupted upload keeps its state for a resume")
+
+	dst, _ = openURI(t, "oci://"+addr+"/a/rt", f.root)
+	res, err := instance.Copy(ctx, f.local, instance.Ref{Name: "rt"}, dst, to, instance.CopyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 0, res.Copied)
+	assert.Empty(t, uploadStates(t, f.root))
+}
+
+// A registry that takes only container images (as some hosted registries
+// do) refuses the manifest: one clear line that names the artifact type,
+// and no tag appears. The refusal is a proxy in front of the real CNCF
+// registry that answers a manifest PUT of any artifactType with
+// MANIFEST_INVALID, as such registries answer; no registry that runs here
+// has such a policy.
+func TestOCIRegistryRejectsTheArtifactType(t *testing.T) {
+	addr := startRegistry(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	target, err := url.Parse("http://" + addr)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var refused atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "PUT" && strings.Contains(r.URL.Path, "/manifests/") {
+			body, _ := io.ReadAll(r.Body)
+			if bytes.Contains(body, []byte(`"artifactType"`)) {
+				refused.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = io.WriteString(w, `{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid: only container images are accepted"}]}`)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		proxy.ServeHTTP(w, r)
+	})}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+
+	f := newFixture(t, 4<<10)
+	dst, to := openURI(t, "oci://"+ln.Addr().String()+"/team/rt:v1", f.root)
+	_, err = instance.Copy(ctx, f.local, instance.Ref{Name: "rt"}, dst, to, instance.CopyOptions{})
+	require.Error(t, err)
+	assert.Equal(t, int64(1), refused.Load())
+	assert.Contains(t, err.Error(), "the registry rejects this artifact")
+	assert.Contains(t, err.Error(), bundle.ArtifactType)
+	assert.Contains(t, err.Error(), "only container images are accepted")
+	assert.NotContains(t, err.Error(), "\n")
+	_, err = dst.ListVersions(ctx, "", "rt", false)
+	var nf *registry.NotFoundError
+	assert.ErrorAs(t, err, &nf, "no tag was made")
 }

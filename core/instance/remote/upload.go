@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote/auth"
@@ -53,12 +54,11 @@ func (in *Instance) Writer(ctx context.Context, desc ocispec.Descriptor) (instan
 	if in.rtName == "" {
 		return nil, fmt.Errorf("instance %s: no runtime chosen for the upload", in.name)
 	}
-	repo := repoPath(in.project, in.rtName)
+	repo := in.repoPath(in.project, in.rtName)
 	ref := registry.Reference{Registry: in.host, Repository: repo}
 	ctx = auth.AppendRepositoryScope(ctx, ref, auth.ActionPull, auth.ActionPush)
-	key := sha256.Sum256([]byte(in.base + "\x00" + repo + "\x00" + desc.Digest.String()))
 	w := &blobWriter{in: in, ctx: ctx, desc: desc, repo: repo, chunk: chunkSize(), prog: progressOf(ctx),
-		state: filepath.Join(in.stateDir, hex.EncodeToString(key[:16])+".json")}
+		state: in.statePath(repo, desc.Digest)}
 	if st, ok := w.load(); ok {
 		if off, ok := w.remoteOffset(st); ok {
 			w.loc, w.off = st.Location, off
@@ -69,6 +69,30 @@ func (in *Instance) Writer(ctx context.Context, desc ocispec.Descriptor) (instan
 		return nil, err
 	}
 	return w, nil
+}
+
+// statePath is the state file of the upload of blob d to repo.
+func (in *Instance) statePath(repo string, d digest.Digest) string {
+	key := sha256.Sum256([]byte(in.base + "\x00" + repo + "\x00" + d.String()))
+	return filepath.Join(in.stateDir, hex.EncodeToString(key[:16])+".json")
+}
+
+// forgetUploads ends what is left of uploads of blobs to repo once a
+// version referencing them is complete there: a session an interrupted
+// copy left (the blob then came another way, or was already there) is
+// cancelled at the registry (best effort: it expires anyway) and its state
+// file removed, so the storage root keeps no state of finished work.
+func (in *Instance) forgetUploads(ctx context.Context, repo string, blobs []ocispec.Descriptor) {
+	for _, d := range blobs {
+		path := in.statePath(repo, d.Digest)
+		w := &blobWriter{in: in, ctx: ctx, state: path}
+		if st, ok := w.load(); ok {
+			if resp, err := w.do("DELETE", st.Location, nil, nil); err == nil {
+				resp.Body.Close()
+			}
+		}
+		_ = os.Remove(path)
+	}
 }
 
 type blobWriter struct {
@@ -122,15 +146,23 @@ func (w *blobWriter) remoteOffset(st uploadState) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	// "0-0" is both "nothing" and "one byte"; what was saved decides.
-	if end+1 != st.Offset && !(end == 0 && st.Offset == 0) {
+	// "0-0" is both "nothing" and "one byte"; what was saved decides. The
+	// registry may hold more than was saved (a client killed after its
+	// chunk arrived, before the state file was written): the bytes are the
+	// same blob's, so the upload goes on from there. Less than was saved
+	// means the session lost data: start over.
+	off := end + 1
+	if end == 0 && st.Offset == 0 {
+		off = 0
+	}
+	if off < st.Offset || off > w.desc.Size {
 		return 0, false
 	}
 	if loc := resp.Header.Get("Location"); loc != "" {
 		st.Location = w.abs(loc)
 	}
 	w.loc = st.Location
-	return st.Offset, true
+	return off, true
 }
 
 func parseRange(h string) (int64, bool) {
@@ -227,12 +259,13 @@ func (w *blobWriter) Commit(ctx context.Context) error {
 	if w.done {
 		return nil
 	}
-	if err := w.flush(); err != nil {
-		return err
-	}
+	// The rest of the blob rides on the closing PUT (one round trip less;
+	// a blob smaller than a chunk is then one monolithic PUT, which a
+	// registry streams straight into the blob, with no chunk to copy).
 	if err := w.wait(); err != nil {
 		return err
 	}
+	rest := w.buf.Bytes()
 	u, err := url.Parse(w.loc)
 	if err != nil {
 		return err
@@ -240,7 +273,7 @@ func (w *blobWriter) Commit(ctx context.Context) error {
 	q := u.Query()
 	q.Set("digest", w.desc.Digest.String())
 	u.RawQuery = q.Encode()
-	resp, err := w.do("PUT", u.String(), nil, http.Header{"Content-Type": {"application/octet-stream"}})
+	resp, err := w.do("PUT", u.String(), rest, http.Header{"Content-Type": {"application/octet-stream"}})
 	if err != nil {
 		return err
 	}
@@ -257,6 +290,9 @@ func (w *blobWriter) Commit(ctx context.Context) error {
 		return w.in.wrap(err)
 	}
 	w.done = true
+	if w.prog != nil && len(rest) > 0 {
+		w.prog(w.desc.Digest, w.off+int64(len(rest)), w.desc.Size)
+	}
 	return nil
 }
 
