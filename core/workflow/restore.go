@@ -628,23 +628,13 @@ func (s *Service) gcCaches(ctx context.Context, l *instance.Local, dryRun bool) 
 }
 
 // storeProjects lists the projects of a store (the filesystem store or a
-// store plugin alike): the first segment after projects/ of its keys.
+// store plugin alike): the folders under projects/.
 func storeProjects(ctx context.Context, st store.Store) ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	err := st.List(ctx, "projects/", func(i store.Info) error {
-		p, _, _ := strings.Cut(strings.TrimPrefix(i.Key, "projects/"), "/")
-		if p != "" && !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-		return nil
-	})
+	ps, err := store.ChildrenOf(ctx, st, "projects/")
 	if err != nil {
 		return nil, fmt.Errorf("gc: list the projects: %w", err)
 	}
-	sort.Strings(out)
-	return out, nil
+	return ps, nil
 }
 
 // OpenTarget opens what a user names in activate and run: a workdir (an
