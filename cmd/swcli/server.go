@@ -32,6 +32,7 @@ func serverCommand(a *appState) *cli.Command {
 				&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8082", Usage: "address to listen on (HOST:PORT; port 0 picks a free one)"},
 				&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate (PEM); with --tls-key serves HTTPS"},
 				&cli.StringFlag{Name: "tls-key", Usage: "TLS private key (PEM)"},
+				&cli.DurationFlag{Name: "auth-cache-ttl", Value: auth.DefaultCacheTTL, Usage: "trust what a token or project resolved to for this long (0 turns it off); a revoke or role change made on another server sharing the store takes effect here within it"},
 			),
 			Action: func(c *cli.Context) error {
 				if err := checkStoreArgs(c); err != nil {
@@ -103,7 +104,11 @@ func startServer(c *cli.Context, a *appState) error {
 	if err != nil {
 		return err
 	}
-	acc, err := auth.New(st)
+	ttl := c.Duration("auth-cache-ttl")
+	if ttl < 0 {
+		return usage(c, "--auth-cache-ttl %s: must be 0 (off) or more", ttl)
+	}
+	acc, err := auth.New(st, auth.WithCacheTTL(ttl))
 	if err != nil {
 		return err
 	}

@@ -174,4 +174,5 @@ func TestServerStartBadInput(t *testing.T) {
 		"--tls-cert", filepath.Join(c.home, "cert.pem"), "--tls-key", filepath.Join(c.home, "key.pem"))
 	c.fail([]string{"listen on 127.0.0.1:99999"}, "server", "start", "--listen", "127.0.0.1:99999", "--data", data)
 	c.fail([]string{"takes no arguments"}, "server", "start", "extra", "--data", data)
+	c.fail([]string{"--auth-cache-ttl -1s", "0 (off) or more"}, "server", "start", "--listen", "127.0.0.1:0", "--data", data, "--auth-cache-ttl", "-1s")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/swcli/swcli/core/workflow"
 	"github.com/swcli/swcli/internal/s3test"
 	"github.com/swcli/swcli/sdk/testpy"
 )
@@ -177,10 +178,14 @@ func TestStoreS3Standalone(t *testing.T) {
 	assert.Contains(t, h[0].Tags, "team")
 	out := b.ok("runtime", "run", "shared-rt/version/team", "--", "python", "-c", "import tiny_a; print('ok')")
 	assert.Contains(t, out.stdout, "ok")
-	gc := stJSON[struct {
-		BlobsFreed int `json:"blobs_freed"`
-	}](t, b.ok("-o", "json", "runtime", "gc", "--grace", "0s").stdout)
+	gc := stJSON[workflow.GCStats](t, b.ok("-o", "json", "runtime", "gc", "--grace", "0s").stdout)
 	assert.Equal(t, 0, gc.BlobsFreed, "every blob is used by the version")
+	// gc lists the projects through the bucket, not the filesystem store:
+	// the version run restored is live, so its restored environment and
+	// its cached layers stay.
+	assert.Zero(t, gc.CachesRemoved, "the restored environment of a live version stays")
+	assert.Zero(t, gc.LayerCache.Freed.Entries, "the cached layers of a live version stay")
+	assert.Positive(t, gc.LayerCache.Kept.Entries)
 	b.ok("runtime", "info", "shared-rt/version/"+b0.Version)
 
 	bad := newCLI(t)

@@ -404,6 +404,7 @@ func gcCommand(a *appState, k registry.Kind) *cli.Command {
 				fmt.Printf("freed %d blobs (%s), kept %d; removed %d cached environments\n", st.BlobsFreed, humanSize(st.BytesFreed), st.BlobsKept, st.CachesRemoved)
 				lc := st.LayerCache
 				fmt.Printf("layer cache: freed %d layers (%s); %d layers (%s) kept\n", lc.Freed.Entries, humanSize(lc.Freed.Bytes), lc.Kept.Entries, humanSize(lc.Kept.Bytes))
+				fmt.Printf("mode caches: freed %d entries (%s) of interpreters that no longer exist\n", st.ModeCaches.Entries, humanSize(st.ModeCaches.Bytes))
 			})
 		},
 	}

@@ -392,6 +392,15 @@ func (c *crashStore) Get(ctx context.Context, key string, off, n int64) (io.Read
 	}
 	return &crashReader{rc: rc, c: &c.crash}, nil
 }
+
+// GetWithInfo keeps the plugin client's store.InfoGetter visible.
+func (c *crashStore) GetWithInfo(ctx context.Context, key string, off, n int64) (io.ReadCloser, store.Info, error) {
+	rc, i, err := store.GetWithInfo(ctx, c.s, key, off, n)
+	if err != nil {
+		return nil, store.Info{}, c.wrap(err)
+	}
+	return &crashReader{rc: rc, c: &c.crash}, i, nil
+}
 func (c *crashStore) Stat(ctx context.Context, key string) (store.Info, error) {
 	i, err := c.s.Stat(ctx, key)
 	return i, c.wrap(err)

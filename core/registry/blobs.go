@@ -194,14 +194,21 @@ func (r *Registry) BlobSize(ctx context.Context, d digest.Digest) (int64, error)
 	return info.Size, nil
 }
 
-// GetBlob opens blob d and returns it with its size, or *BlobUnknownError.
+// GetBlob opens blob d and returns it with its size, or *BlobUnknownError
+// (one store request where the store answers a Get with the size:
+// store.GetWithInfo).
 func (r *Registry) GetBlob(ctx context.Context, d digest.Digest) (io.ReadCloser, int64, error) {
-	size, err := r.BlobSize(ctx, d)
-	if err != nil {
+	if err := checkDigest(d); err != nil {
 		return nil, 0, err
 	}
-	rc, err := r.GetBlobRange(ctx, d, 0, -1)
-	return rc, size, err
+	rc, info, err := store.GetWithInfo(ctx, r.s, blobKey(d), 0, -1)
+	if isNotFound(err) {
+		return nil, 0, &BlobUnknownError{Digest: d}
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("registry: blob %s: %w", d, err)
+	}
+	return rc, info.Size, nil
 }
 
 // GetBlobRange opens length bytes of blob d from offset (length < 0: to the

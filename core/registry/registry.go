@@ -57,6 +57,26 @@ func (r *Registry) readJSON(ctx context.Context, key string, v any) error {
 	if err != nil {
 		return err
 	}
+	return decodeRecord(key, rc, v)
+}
+
+// readJSONETag reads the value at key with the ETag to replace it with
+// IfMatch: the ETag of the value read, in one request on stores that answer
+// a Get with it (store.GetWithInfo; other stores are asked for the ETag
+// first, so a value newer than the ETag is never replaced by mistake).
+func (r *Registry) readJSONETag(ctx context.Context, key string, v any) (string, error) {
+	rc, info, err := store.GetWithInfo(ctx, r.s, key, 0, -1)
+	if err != nil {
+		return "", err
+	}
+	if err := decodeRecord(key, rc, v); err != nil {
+		return "", err
+	}
+	return info.ETag, nil
+}
+
+// decodeRecord reads one JSON record from rc (closing it) into v.
+func decodeRecord(key string, rc io.ReadCloser, v any) error {
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, maxRecordSize+1))
 	if err != nil {
@@ -69,22 +89,6 @@ func (r *Registry) readJSON(ctx context.Context, key string, v any) error {
 		return fmt.Errorf("registry: %s: corrupt record: %w", key, err)
 	}
 	return nil
-}
-
-// readJSONETag reads the value at key with the ETag to replace it with
-// IfMatch. The ETag is read first: if the value changes in between, the
-// conditional put fails and the caller retries. (Stores give content ETags
-// for records, and records never return to an earlier content, so a value
-// newer than the ETag cannot be replaced by mistake.)
-func (r *Registry) readJSONETag(ctx context.Context, key string, v any) (string, error) {
-	info, err := r.s.Stat(ctx, key)
-	if err != nil {
-		return "", err
-	}
-	if err := r.readJSON(ctx, key, v); err != nil {
-		return "", err
-	}
-	return info.ETag, nil
 }
 
 func (r *Registry) putJSON(ctx context.Context, key string, v any, opts store.PutOptions) error {

@@ -300,7 +300,7 @@ func checkSizes(ctx context.Context, refs []ocispec.Descriptor, sizeOf func(cont
 
 // Manifest returns the manifest of v, checked against its digest.
 func (r *Registry) Manifest(ctx context.Context, v Version) ([]byte, error) {
-	rc, _, err := r.GetBlob(ctx, v.Digest)
+	rc, err := r.GetBlobRange(ctx, v.Digest, 0, -1) // the size is not needed: one request
 	if err != nil {
 		return nil, err
 	}

@@ -105,6 +105,23 @@ func (c *checked) Stat(ctx context.Context, key string) (Info, error) {
 	return i, c.fail("stat", key, err)
 }
 
+// GetWithInfo validates as Get does and answers from the wrapped store's
+// InfoGetter, or from its Stat then Get (GetWithInfo).
+func (c *checked) GetWithInfo(ctx context.Context, key string, offset, length int64) (io.ReadCloser, Info, error) {
+	if err := ValidateKey(key); err != nil {
+		return nil, Info{}, c.fail("get", key, err)
+	}
+	if offset < 0 {
+		return nil, Info{}, c.fail("get", key, fmt.Errorf("negative offset %d", offset))
+	}
+	rc, info, err := GetWithInfo(ctx, c.s, key, offset, length)
+	if err != nil {
+		return nil, Info{}, c.fail("get", key, err)
+	}
+	info.Key = key
+	return &checkedReader{rc: rc, c: c, key: key}, info, nil
+}
+
 // Children answers from the wrapped store's capability, or from its List.
 func (c *checked) Children(ctx context.Context, prefix string) ([]string, error) {
 	if prefix != "" {

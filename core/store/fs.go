@@ -356,45 +356,66 @@ func (s *FS) Ingest(ctx context.Context, key, localPath string) error {
 
 // Get implements Store.
 func (s *FS) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	rc, _, err := s.get(ctx, key, offset, length, false)
+	return rc, err
+}
+
+// GetWithInfo implements InfoGetter: the Info is that of the file opened,
+// which a concurrent Put replaces by a rename and never changes in place.
+func (s *FS) GetWithInfo(ctx context.Context, key string, offset, length int64) (io.ReadCloser, Info, error) {
+	return s.get(ctx, key, offset, length, true)
+}
+
+func (s *FS) get(ctx context.Context, key string, offset, length int64, withInfo bool) (io.ReadCloser, Info, error) {
 	if err := s.checkKey(key); err != nil {
-		return nil, err
+		return nil, Info{}, err
 	}
 	if offset < 0 {
-		return nil, fmt.Errorf("fs store: get %s: negative offset %d", key, offset)
+		return nil, Info{}, fmt.Errorf("fs store: get %s: negative offset %d", key, offset)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, Info{}, err
 	}
 	f, err := os.Open(s.path(key))
 	if notExist(err) {
-		return nil, &NotFoundError{Key: key}
+		return nil, Info{}, &NotFoundError{Key: key}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fs store: get %s: %w", key, err)
+		return nil, Info{}, fmt.Errorf("fs store: get %s: %w", key, err)
+	}
+	fail := func(err error) (io.ReadCloser, Info, error) {
+		_ = f.Close()
+		return nil, Info{}, fmt.Errorf("fs store: get %s: %w", key, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("fs store: get %s: %w", key, err)
+		return fail(err)
 	}
 	if !fi.Mode().IsRegular() {
 		_ = f.Close()
-		return nil, &NotFoundError{Key: key}
+		return nil, Info{}, &NotFoundError{Key: key}
+	}
+	var info Info
+	if withInfo {
+		etag, err := fileETag(f, fi) // may read the file: the Seek below rewinds
+		if err != nil {
+			return fail(err)
+		}
+		info = Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), ETag: etag}
 	}
 	if offset >= fi.Size() || length == 0 {
 		_ = f.Close()
-		return io.NopCloser(strings.NewReader("")), nil
+		return io.NopCloser(strings.NewReader("")), info, nil
 	}
-	if offset > 0 {
+	if offset > 0 || withInfo {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("fs store: get %s: %w", key, err)
+			return fail(err)
 		}
 	}
 	if length < 0 {
-		return f, nil
+		return f, info, nil
 	}
-	return &sectionReader{Reader: io.LimitReader(f, length), f: f}, nil
+	return &sectionReader{Reader: io.LimitReader(f, length), f: f}, info, nil
 }
 
 type sectionReader struct {

@@ -129,6 +129,12 @@ func (f *forgetting) Get(ctx context.Context, key string, offset, length int64) 
 	return rc, f.failed(err)
 }
 
+// GetWithInfo keeps the plugin's store.InfoGetter visible.
+func (f *forgetting) GetWithInfo(ctx context.Context, key string, offset, length int64) (io.ReadCloser, store.Info, error) {
+	rc, i, err := store.GetWithInfo(ctx, f.Store, key, offset, length)
+	return rc, i, f.failed(err)
+}
+
 func (f *forgetting) Stat(ctx context.Context, key string) (store.Info, error) {
 	i, err := f.Store.Stat(ctx, key)
 	return i, f.failed(err)

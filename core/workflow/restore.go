@@ -19,9 +19,11 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/swcli/swcli/core/bundle"
+	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/core/uri"
 )
 
@@ -478,40 +480,21 @@ func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info 
 	}
 	// The layers hold compiled code for the build's ABI (cp311, cp313t
 	// ...): this machine's interpreter of the same X.Y must have it too. The
-	// mode is asked while the layers are unpacked; a mismatch stops the
-	// unpacking (and the restore fails, removing what it made).
-	xctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	abi := make(chan error, 1)
+	// mode is asked about the bare environment before anything is placed
+	// (cheap: the venv mode answers from its interpreter probe cache), so a
+	// mismatch fails before the layers are linked or unpacked.
 	if !info.Capabilities.SelfContained && rm.ABI != "" {
-		go func() {
-			rep, err := m.Files(xctx, mode.FilesRequest{Env: env})
-			if err == nil && rep.ABI != "" && rep.ABI != rm.ABI {
-				err = &PlatformError{Name: rm.Name, Need: rm.OS + "/" + rm.Arch + " " + rm.ABI,
-					Have: runtime.GOOS + "/" + runtime.GOARCH + " " + rep.ABI + " (Python " + rep.Python + ")"}
-			}
-			if err != nil {
-				cancel(err)
-			}
-			abi <- err
-		}()
-	} else {
-		abi <- nil
+		rep, err := m.Files(ctx, mode.FilesRequest{Env: env})
+		if err != nil {
+			return err
+		}
+		if rep.ABI != "" && rep.ABI != rm.ABI {
+			return &PlatformError{Name: rm.Name, Need: rm.OS + "/" + rm.Arch + " " + rm.ABI,
+				Have: runtime.GOOS + "/" + runtime.GOARCH + " " + rep.ABI + " (Python " + rep.Python + ")"}
+		}
 	}
 	layers := append(src.b.Layers(bundle.RoleBase), src.b.Layers(bundle.RolePackage)...)
-	err := s.extractLayers(xctx, src, layers, env.Prefix, relocatedFiles(rm))
-	if err != nil {
-		cancel(err) // no need to wait for the mode's answer
-	}
-	abiErr := <-abi
-	var pe *PlatformError
-	if errors.As(abiErr, &pe) || (abiErr != nil && err == nil) {
-		return abiErr
-	}
-	if err != nil {
-		if cause := context.Cause(xctx); cause != nil && ctx.Err() == nil && !errors.Is(err, cause) && errors.Is(err, context.Canceled) {
-			return cause
-		}
+	if err := s.extractLayers(ctx, src, layers, env.Prefix, relocatedFiles(rm)); err != nil {
 		return err
 	}
 	req := mode.RelocateRequest{Env: env}
@@ -595,7 +578,7 @@ func lockDiff(want, got []mode.LockedPackage) string {
 
 // gcCaches removes restored environments in the cache whose version is no
 // longer live in the local store.
-func (s *Service) gcCaches(ctx context.Context, reg *registry.Registry, dryRun bool) (int, error) {
+func (s *Service) gcCaches(ctx context.Context, l *instance.Local, dryRun bool) (int, error) {
 	ents, err := os.ReadDir(s.CacheDir())
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -603,8 +586,13 @@ func (s *Service) gcCaches(ctx context.Context, reg *registry.Registry, dryRun b
 		}
 		return 0, err
 	}
+	projects, err := storeProjects(ctx, l.Store())
+	if err != nil {
+		return 0, err
+	}
+	reg := l.Registry()
 	live := map[string]bool{}
-	for _, p := range s.projects() {
+	for _, p := range projects {
 		rts, err := reg.ListRuntimes(ctx, p, false)
 		if err != nil {
 			continue
@@ -639,19 +627,14 @@ func (s *Service) gcCaches(ctx context.Context, reg *registry.Registry, dryRun b
 	return n, nil
 }
 
-// projects lists the projects of the local store.
-func (s *Service) projects() []string {
-	ents, err := os.ReadDir(filepath.Join(s.StorageRoot, "store", "projects"))
+// storeProjects lists the projects of a store (the filesystem store or a
+// store plugin alike): the folders under projects/.
+func storeProjects(ctx context.Context, st store.Store) ([]string, error) {
+	ps, err := store.ChildrenOf(ctx, st, "projects/")
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("gc: list the projects: %w", err)
 	}
-	var out []string
-	for _, e := range ents {
-		if e.IsDir() {
-			out = append(out, e.Name())
-		}
-	}
-	return out
+	return ps, nil
 }
 
 // OpenTarget opens what a user names in activate and run: a workdir (an

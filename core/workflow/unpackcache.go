@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	digest "github.com/opencontainers/go-digest"
@@ -12,6 +13,7 @@ import (
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/layercache"
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/internal/treecache"
 )
 
 // The host's side of the caches that make restore and create cost a link:
@@ -79,8 +81,12 @@ func (s *Service) gcLayerCache(ctx context.Context, l *instance.Local, dryRun bo
 	if lc == nil {
 		return LayerCacheStats{}, nil
 	}
+	projects, err := storeProjects(ctx, l.Store())
+	if err != nil {
+		return LayerCacheStats{}, err
+	}
 	live := map[digest.Digest]bool{}
-	for _, p := range s.projects() {
+	for _, p := range projects {
 		rts, err := l.ListRuntimes(ctx, p, true)
 		if err != nil {
 			return LayerCacheStats{}, err
@@ -108,4 +114,39 @@ func (s *Service) gcLayerCache(ctx context.Context, l *instance.Local, dryRun bo
 	}
 	freed, kept, err := lc.GC(ctx, live, dryRun)
 	return LayerCacheStats{Freed: freed, Kept: kept}, err
+}
+
+// gcModeCaches removes, from every tree cache the modes keep under
+// ModeCacheDir (the venv mode's pip seeds, venv skeletons, interpreter
+// probes), the entries made from a file that no longer exists (an
+// interpreter removed or upgraded away), and says what they held.
+func (s *Service) gcModeCaches(ctx context.Context, dryRun bool) (layercache.Stats, error) {
+	var freed layercache.Stats
+	dir := s.ModeCacheDir()
+	if dir == "" {
+		return freed, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return freed, nil
+		}
+		return freed, err
+	}
+	for _, e := range ents {
+		root := filepath.Join(dir, e.Name())
+		if st, err := os.Stat(filepath.Join(root, "entries")); err != nil || !st.IsDir() {
+			continue // not a tree cache
+		}
+		gone, err := (&treecache.Cache{Root: root}).Prune(ctx, dryRun)
+		for _, g := range gone {
+			freed.Entries++
+			freed.Bytes += g.Size
+			s.log().Debug("mode cache entry of a missing file", "cache", root, "key", g.Key, "missing", g.Missing, "size", g.Size)
+		}
+		if err != nil {
+			return freed, err
+		}
+	}
+	return freed, nil
 }

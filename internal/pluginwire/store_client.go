@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -20,9 +21,14 @@ import (
 type StoreClient struct {
 	base BaseClient
 	c    pb.StoreClient
+	// noInfo: the plugin sent no Info when asked (built before Chunk.info)
+	noInfo atomic.Bool
 }
 
-var _ store.Store = (*StoreClient)(nil)
+var (
+	_ store.Store      = (*StoreClient)(nil)
+	_ store.InfoGetter = (*StoreClient)(nil)
+)
 
 // NewStoreClient wraps a gRPC connection to a store plugin.
 func NewStoreClient(conn grpc.ClientConnInterface) *StoreClient {
@@ -123,26 +129,48 @@ func (r *chunkReader) Close() error { r.cancel(); return nil }
 // Get opens a stream; a missing key is reported by Get itself, not by the
 // first Read.
 func (c *StoreClient) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	rc, _, err := c.get(ctx, &pb.GetRequest{Key: key, Offset: offset, Length: length})
+	return rc, err
+}
+
+// GetWithInfo implements store.InfoGetter in one call: the plugin sends the
+// Info on the first chunk. A plugin built before that field existed sends
+// none; then this falls back to Stat then Get (store.GetWithInfo without
+// the capability), and remembers to go straight there next time.
+func (c *StoreClient) GetWithInfo(ctx context.Context, key string, offset, length int64) (io.ReadCloser, store.Info, error) {
+	if !c.noInfo.Load() {
+		rc, info, err := c.get(ctx, &pb.GetRequest{Key: key, Offset: offset, Length: length, WantInfo: true})
+		if err != nil || info != nil {
+			if err != nil {
+				return nil, store.Info{}, err
+			}
+			return rc, infoFromStat(info), nil
+		}
+		rc.Close()
+		c.noInfo.Store(true)
+	}
+	// an interface value holding c hides its GetWithInfo: Stat then Get
+	return store.GetWithInfo(ctx, struct{ store.Store }{c}, key, offset, length)
+}
+
+func (c *StoreClient) get(ctx context.Context, req *pb.GetRequest) (io.ReadCloser, *pb.StatResponse, error) {
+	key := req.Key
 	ctx, cancel := context.WithCancel(ctx)
-	st, err := c.c.Get(ctx, &pb.GetRequest{Key: key, Offset: offset, Length: length})
+	st, err := c.c.Get(ctx, req)
 	if err != nil {
 		cancel()
-		return nil, storeErr(err, key)
+		return nil, nil, storeErr(err, key)
 	}
 	// Read the first message so that errors surface here.
 	m, err := st.Recv()
 	if err != nil && err != io.EOF {
 		cancel()
-		return nil, storeErr(err, key)
-	}
-	r := &chunkReader{st: st, key: key, cancel: cancel}
-	if m != nil {
-		r.buf = m.Data
+		return nil, nil, storeErr(err, key)
 	}
 	if errors.Is(err, io.EOF) {
-		return &eofReader{cancel}, nil
+		return &eofReader{cancel}, nil, nil
 	}
-	return r, nil
+	return &chunkReader{st: st, key: key, cancel: cancel, buf: m.Data}, m.Info, nil
 }
 
 type eofReader struct{ cancel context.CancelFunc }

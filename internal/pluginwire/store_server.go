@@ -93,7 +93,18 @@ func (s *storeServer) Put(st pb.Store_PutServer) error {
 const getDepth = 4
 
 func (s *storeServer) Get(req *pb.GetRequest, st pb.Store_GetServer) error {
-	rc, err := s.s.Get(st.Context(), req.Key, req.Offset, req.Length)
+	var (
+		rc   io.ReadCloser
+		info *pb.StatResponse // sent on the first chunk, then nil
+		err  error
+	)
+	if req.WantInfo {
+		var i store.Info
+		rc, i, err = store.GetWithInfo(st.Context(), s.s, req.Key, req.Offset, req.Length)
+		info = statPB(i)
+	} else {
+		rc, err = s.s.Get(st.Context(), req.Key, req.Offset, req.Length)
+	}
 	if err != nil {
 		return storeStatus(err)
 	}
@@ -134,13 +145,14 @@ func (s *storeServer) Get(req *pb.GetRequest, st pb.Store_GetServer) error {
 		}
 	}()
 	for c := range full {
-		if c.n > 0 {
+		if c.n > 0 || info != nil {
 			// Send encodes the message before it returns (as the code
 			// before the read-ahead relied on too), so the buffer can be
 			// refilled.
-			if serr := st.Send(&pb.Chunk{Data: c.buf[:c.n]}); serr != nil {
+			if serr := st.Send(&pb.Chunk{Data: c.buf[:c.n], Info: info}); serr != nil {
 				return serr
 			}
+			info = nil
 		}
 		free <- c.buf
 		switch {

@@ -30,7 +30,13 @@ type Proxy struct {
 
 	mu  sync.Mutex
 	srv *http.Server
+
+	callsMu sync.Mutex
+	calls   []string
 }
+
+// maxCalls bounds what Calls remembers (a long push makes many requests).
+const maxCalls = 10000
 
 // NewProxy starts a proxy in front of s, stopped when the test ends.
 func NewProxy(t testing.TB, s *Server) *Proxy {
@@ -49,6 +55,7 @@ func NewProxy(t testing.TB, s *Server) *Proxy {
 	rp.ErrorLog = nil
 	p.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.Requests.Add(1)
+		p.record(r)
 		if take(&p.slowDown) {
 			p.Faults.Add(1)
 			w.Header().Set("Content-Type", "application/xml")
@@ -88,6 +95,25 @@ func take(n *atomic.Int64) bool {
 			return true
 		}
 	}
+}
+
+func (p *Proxy) record(r *http.Request) {
+	p.callsMu.Lock()
+	defer p.callsMu.Unlock()
+	if len(p.calls) < maxCalls {
+		p.calls = append(p.calls, r.Method+" "+r.URL.Path)
+	}
+}
+
+// Calls returns "METHOD /bucket/key" of each request that reached the
+// proxy since the last Calls (at most the first 10000), and forgets them:
+// tests count and print the S3 requests one call of theirs costs.
+func (p *Proxy) Calls() []string {
+	p.callsMu.Lock()
+	defer p.callsMu.Unlock()
+	out := p.calls
+	p.calls = nil
+	return out
 }
 
 // SlowDown answers the next n requests with 503 SlowDown.

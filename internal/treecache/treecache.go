@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/swcli/swcli/internal/flock"
@@ -62,6 +63,25 @@ type Item struct {
 type Manifest struct {
 	Key   string `json:"key"`
 	Items []Item `json:"items"`
+	// Requires are the absolute paths the entry was made from (an
+	// interpreter, say): when one of them is gone the entry serves nobody,
+	// and Prune removes it. A fill names them with WriteRequires.
+	Requires []string `json:"requires,omitempty"`
+}
+
+// RequiresName is the file a fill writes (WriteRequires) to name the
+// entry's Requires; seal moves its lines into the manifest.
+const RequiresName = ".treecache-requires"
+
+// WriteRequires, called by a fill on the folder it fills, names the
+// absolute paths the entry depends on (see Manifest.Requires).
+func WriteRequires(dir string, paths []string) error {
+	for _, p := range paths {
+		if !filepath.IsAbs(p) || strings.Contains(p, "\n") {
+			return fmt.Errorf("tree cache: required path %q is not absolute", p)
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, RequiresName), []byte(strings.Join(paths, "\n")), 0o644)
 }
 
 // Size is the bytes of the entry's files.
@@ -205,35 +225,75 @@ func (c *Cache) checkFiles(key string, full bool) (Manifest, error) {
 		return m, err
 	}
 	root := c.EntryDir(key)
-	for _, it := range m.Items {
-		p := filepath.Join(root, filepath.FromSlash(it.Path))
-		st, err := os.Lstat(p)
+	// Each check is an lstat (a hash only when it differs): run by several
+	// goroutines, as LinkTree places files, the first failure wins.
+	return m, parallel(len(m.Items), func(i int) error { return checkItem(root, m.Items[i], full) })
+}
+
+func checkItem(root string, it Item, full bool) error {
+	p := filepath.Join(root, filepath.FromSlash(it.Path))
+	st, err := os.Lstat(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", it.Path, err)
+	}
+	if st.Mode().Type() != it.Mode.Type() {
+		return fmt.Errorf("%s: is a %v, the manifest says %v", it.Path, st.Mode().Type(), it.Mode.Type())
+	}
+	switch {
+	case it.Mode.IsRegular():
+		if !full && st.Size() == it.Size && st.ModTime().UnixNano() == it.MTimeNS && inode(st) == it.Inode {
+			return nil
+		}
+		sum, err := HashFile(p)
 		if err != nil {
-			return m, fmt.Errorf("%s: %w", it.Path, err)
+			return fmt.Errorf("%s: %w", it.Path, err)
 		}
-		if st.Mode().Type() != it.Mode.Type() {
-			return m, fmt.Errorf("%s: is a %v, the manifest says %v", it.Path, st.Mode().Type(), it.Mode.Type())
+		if sum != it.SHA256 {
+			return fmt.Errorf("%s: content changed (size %d, manifest %d)", it.Path, st.Size(), it.Size)
 		}
-		switch {
-		case it.Mode.IsRegular():
-			if !full && st.Size() == it.Size && st.ModTime().UnixNano() == it.MTimeNS && inode(st) == it.Inode {
-				continue
-			}
-			sum, err := HashFile(p)
-			if err != nil {
-				return m, fmt.Errorf("%s: %w", it.Path, err)
-			}
-			if sum != it.SHA256 {
-				return m, fmt.Errorf("%s: content changed (size %d, manifest %d)", it.Path, st.Size(), it.Size)
-			}
-		case it.Mode.Type() == fs.ModeSymlink:
-			t, err := os.Readlink(p)
-			if err != nil || t != it.Target {
-				return m, fmt.Errorf("%s: symlink target changed", it.Path)
-			}
+	case it.Mode.Type() == fs.ModeSymlink:
+		t, err := os.Readlink(p)
+		if err != nil || t != it.Target {
+			return fmt.Errorf("%s: symlink target changed", it.Path)
 		}
 	}
-	return m, nil
+	return nil
+}
+
+// parallel runs fn(0..n-1) on up to 8 goroutines (one for small n) and
+// returns the first error; after one, the rest are skipped.
+func parallel(n int, fn func(i int) error) error {
+	const workers = 8
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		failed   atomic.Bool
+	)
+	next := make(chan int)
+	for range min(workers, max(1, n/64)) {
+		wg.Go(func() {
+			for i := range next {
+				if failed.Load() {
+					continue
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return firstErr
 }
 
 // fill writes the entry of key: into a temp folder, then the manifest,
@@ -292,9 +352,22 @@ func (c *Cache) hook(point string) {
 	}
 }
 
-// seal makes the files of dir read-only and lists them.
+// seal makes the files of dir read-only and lists them (and moves the
+// fill's RequiresName list into the manifest).
 func seal(dir, key string) (Manifest, error) {
 	m := Manifest{Key: key}
+	if b, err := os.ReadFile(filepath.Join(dir, RequiresName)); err == nil {
+		for _, r := range strings.Split(string(b), "\n") {
+			if r != "" {
+				m.Requires = append(m.Requires, r)
+			}
+		}
+		if err := os.Remove(filepath.Join(dir, RequiresName)); err != nil {
+			return m, fmt.Errorf("tree cache: seal %s: %w", key, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return m, fmt.Errorf("tree cache: seal %s: %w", key, err)
+	}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -380,32 +453,7 @@ func LinkTree(dir string, m Manifest, target string, p Placement) error {
 		}
 		items = append(items, it)
 	}
-	const workers = 8
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan Item)
-	for range min(workers, max(1, len(items)/64)) {
-		wg.Go(func() {
-			for it := range next {
-				if err := placeItem(dir, target, it, p); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, it := range items {
-		next <- it
-	}
-	close(next)
-	wg.Wait()
-	return firstErr
+	return parallel(len(items), func(i int) error { return placeItem(dir, target, items[i], p) })
 }
 
 func placeItem(dir, target string, it Item, p Placement) error {
@@ -444,6 +492,9 @@ func under(p string, prefixes []string) bool {
 type Entry struct {
 	Key  string
 	Size int64
+	// Missing is the first of the entry's Requires that no longer exists
+	// ("" when all do).
+	Missing string
 }
 
 // Entries lists the entries that look complete, by key.
@@ -462,7 +513,39 @@ func (c *Cache) Entries() ([]Entry, error) {
 			out = append(out, Entry{Key: e.Name()})
 			continue
 		}
-		out = append(out, Entry{Key: e.Name(), Size: m.Size()})
+		out = append(out, Entry{Key: e.Name(), Size: m.Size(), Missing: missing(m.Requires)})
+	}
+	return out, nil
+}
+
+// missing is the first of paths that does not exist, or "".
+func missing(paths []string) string {
+	for _, p := range paths {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return p
+		}
+	}
+	return ""
+}
+
+// Prune removes the entries one of whose Requires no longer exists (with
+// dryRun, none) and returns them.
+func (c *Cache) Prune(ctx context.Context, dryRun bool) ([]Entry, error) {
+	ents, err := c.Entries()
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, e := range ents {
+		if e.Missing == "" {
+			continue
+		}
+		if !dryRun {
+			if err := c.Remove(ctx, e.Key); err != nil {
+				return out, err
+			}
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -194,3 +194,46 @@ func TestBadKey(t *testing.T) {
 	var ke *treecache.KeyError
 	assert.ErrorAs(t, err, &ke)
 }
+
+// TestPruneDropsEntriesWhoseRequiresAreGone fills one entry that requires
+// a file and one that requires nothing; Prune (dry run first) drops only
+// the first once the file is removed, and says its size.
+func TestPruneDropsEntriesWhoseRequiresAreGone(t *testing.T) {
+	ctx := context.Background()
+	c := &treecache.Cache{Root: t.TempDir()}
+	interp := filepath.Join(t.TempDir(), "python3")
+	require.NoError(t, os.WriteFile(interp, []byte("x"), 0o755))
+	fill := func(dir string) error {
+		if err := fillTree(dir); err != nil {
+			return err
+		}
+		return treecache.WriteRequires(dir, []string{interp})
+	}
+	noop := func(string, treecache.Manifest, bool) error { return nil }
+	require.NoError(t, c.Use(ctx, "needs", fill, func(dir string, m treecache.Manifest, _ bool) error {
+		assert.Equal(t, []string{interp}, m.Requires)
+		_, err := os.Lstat(filepath.Join(dir, treecache.RequiresName))
+		assert.True(t, os.IsNotExist(err), "the requires list lives in the manifest, not as a file of the entry")
+		return nil
+	}))
+	require.NoError(t, c.Use(ctx, "free", fillTree, noop))
+
+	gone, err := c.Prune(ctx, false)
+	require.NoError(t, err)
+	assert.Empty(t, gone, "the interpreter still exists")
+
+	require.NoError(t, os.Remove(interp))
+	gone, err = c.Prune(ctx, true)
+	require.NoError(t, err)
+	require.Len(t, gone, 1)
+	assert.Equal(t, "needs", gone[0].Key)
+	assert.Equal(t, interp, gone[0].Missing)
+	assert.Equal(t, int64(len("print('a')\n")+len("#!/bin/sh\necho tool\n")), gone[0].Size)
+	assert.True(t, c.Has("needs"), "a dry run removes nothing")
+
+	gone, err = c.Prune(ctx, false)
+	require.NoError(t, err)
+	require.Len(t, gone, 1)
+	assert.False(t, c.Has("needs"))
+	assert.True(t, c.Has("free"))
+}

@@ -2,6 +2,9 @@ package pyenv
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/swcli/swcli/core/mode"
@@ -20,31 +24,87 @@ type Interpreter struct {
 	Path    string // what to run (sys.executable)
 	Version string // "X.Y"
 	Patch   string // "X.Y.Z"
+	// ABI is the tag of compiled extensions it loads ("cp311", "cp313t").
+	ABI string
+	// Platform is sysconfig's platform ("linux-x86_64").
+	Platform string
+	// Files are the files that make it what it is: the real executable,
+	// its shared libpython (when it has one) and its os.py. A ProbeCache
+	// answer is used only while they are unchanged.
+	Files []string
+	// ID identifies this interpreter with these files (path, size,
+	// mtime, inode of each): a cache keyed by it is never used for another
+	// build at the same path. Empty when Files could not all be read.
+	ID string
 }
 
-const probeScript = `import sys; print("%d.%d.%d" % sys.version_info[:3]); print(sys.executable)`
+// probeScript prints what Probe reads; it runs on Python 3.6 to 3.13.
+const probeScript = `import json, os, sys, sysconfig
+impl, ver = sys.implementation.name, "%d%d" % sys.version_info[:2]
+abi = impl[:2] + ver
+if impl == "cpython":
+    abi = "cp" + ver
+    if sys.version_info < (3, 8) and sysconfig.get_config_var("WITH_PYMALLOC"):
+        abi += "m"
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        abi += "t"
+files = [os.path.realpath(sys.executable), os.path.realpath(os.__file__)]
+if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+    lib = os.path.join(sysconfig.get_config_var("LIBDIR") or "", sysconfig.get_config_var("INSTSONAME") or "")
+    if os.path.isfile(lib):
+        files.append(os.path.realpath(lib))
+print(json.dumps({"patch": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable,
+    "abi": abi, "platform": sysconfig.get_platform(), "files": files}))
+`
 
 // Probe runs a candidate interpreter once and reads its version. pyenv shims
 // of versions that are not selected fail here and are skipped.
 func Probe(ctx context.Context, path string) (Interpreter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-c", probeScript)
-	cmd.Env = BaseEnv()
-	out, err := cmd.Output()
+	out, err := pythonCmd(ctx, path, "-c", probeScript).Output()
 	if err != nil {
 		return Interpreter{}, err
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) < 2 {
+	var p struct {
+		Patch, Executable, ABI, Platform string
+		Files                            []string
+	}
+	if err := json.Unmarshal(out, &p); err != nil || p.Patch == "" {
 		return Interpreter{}, fmt.Errorf("unexpected output %q", out)
 	}
-	patch := strings.TrimSpace(lines[0])
-	exe := strings.TrimSpace(lines[1])
+	exe := p.Executable
 	if exe == "" {
 		exe = path
 	}
-	return Interpreter{Path: exe, Version: MajorMinor(patch), Patch: patch}, nil
+	it := Interpreter{Path: exe, Version: MajorMinor(p.Patch), Patch: p.Patch, ABI: p.ABI, Platform: p.Platform, Files: p.Files}
+	it.ID = fingerprint(append([]string{path, exe}, p.Files...))
+	return it, nil
+}
+
+// pythonCmd runs a Python with BaseEnv.
+func pythonCmd(ctx context.Context, path string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = BaseEnv()
+	return cmd
+}
+
+// fingerprint hashes the paths and the size, mtime, inode and device of
+// what each names (symlinks followed); "" when one cannot be read.
+func fingerprint(paths []string) string {
+	h := sha256.New()
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return ""
+		}
+		var ino, dev uint64
+		if s, ok := st.Sys().(*syscall.Stat_t); ok {
+			ino, dev = s.Ino, uint64(s.Dev)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%d\n", p, st.Size(), st.ModTime().UnixNano(), ino, dev)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // MajorMinor is "X.Y" of "X.Y.Z".
@@ -86,8 +146,12 @@ func pyenvCandidates(xy string) []string {
 // py.Version), else python3.X / pythonX.Y on PATH (pyenv shims skipped),
 // else pyenv's newest X.Y.*; with neither set, python3 on PATH.
 func Find(ctx context.Context, py mode.Python) (Interpreter, error) {
+	return find(ctx, py, Probe)
+}
+
+func find(ctx context.Context, py mode.Python, probe func(context.Context, string) (Interpreter, error)) (Interpreter, error) {
 	if py.Path != "" {
-		it, err := Probe(ctx, py.Path)
+		it, err := probe(ctx, py.Path)
 		if err != nil {
 			return Interpreter{}, &mode.Error{Code: mode.ErrNoTool, Message: fmt.Sprintf("python %s does not run: %v", py.Path, err)}
 		}
@@ -115,13 +179,13 @@ func Find(ctx context.Context, py mode.Python) (Interpreter, error) {
 		if err != nil || (xy != "" && IsShim(p)) {
 			continue
 		}
-		if it, err := Probe(ctx, p); err == nil && (xy == "" || it.Version == xy) {
+		if it, err := probe(ctx, p); err == nil && (xy == "" || it.Version == xy) {
 			return it, nil
 		}
 	}
 	if xy != "" {
 		for _, p := range pyenvCandidates(xy) {
-			if it, err := Probe(ctx, p); err == nil && it.Version == xy {
+			if it, err := probe(ctx, p); err == nil && it.Version == xy {
 				return it, nil
 			}
 		}

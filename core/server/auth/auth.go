@@ -19,11 +19,14 @@ import (
 	"github.com/swcli/swcli/core/store"
 )
 
-// Auth is server.Accounts over a store. It holds no state of its own.
+// Auth is server.Accounts over a store. Its only state is a short-lived
+// cache of what tokens and projects resolved to (see WithCacheTTL).
 type Auth struct {
-	s    store.Store
-	cost int
-	now  func() time.Time
+	s     store.Store
+	cost  int
+	now   func() time.Time
+	ttl   time.Duration
+	cache *cache
 	// dummy is a bcrypt hash compared against when a user has no password
 	// or does not exist, so the answer takes as long either way.
 	dummy []byte
@@ -41,12 +44,20 @@ func WithBcryptCost(cost int) Option { return func(a *Auth) { a.cost = cost } }
 // WithClock sets the clock used for created times and token expiry.
 func WithClock(now func() time.Time) Option { return func(a *Auth) { a.now = now } }
 
+// WithCacheTTL sets how long a token's principal and a project's record
+// are trusted once read (DefaultCacheTTL unless set; 0 turns the cache
+// off). A revoke, a deleted user or a changed role made on another server
+// sharing the store takes effect here within ttl; made on this server, at
+// once.
+func WithCacheTTL(ttl time.Duration) Option { return func(a *Auth) { a.ttl = ttl } }
+
 // New returns an Auth on s.
 func New(s store.Store, opts ...Option) (*Auth, error) {
-	a := &Auth{s: s, cost: bcrypt.DefaultCost, now: func() time.Time { return time.Now().UTC() }}
+	a := &Auth{s: s, cost: bcrypt.DefaultCost, now: func() time.Time { return time.Now().UTC() }, ttl: DefaultCacheTTL}
 	for _, o := range opts {
 		o(a)
 	}
+	a.cache = newCache(a.ttl, a.now)
 	dummy, err := bcrypt.GenerateFromPassword([]byte("no password here"), a.cost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
@@ -112,6 +123,10 @@ func hashToken(token string) string {
 
 func (a *Auth) byToken(ctx context.Context, token string) (server.Principal, error) {
 	hash := hashToken(token)
+	if p, ok := a.cache.token(hash); ok {
+		return p, nil
+	}
+	gen := a.cache.generation()
 	var rec tokenRecord
 	_, err := a.read(ctx, tokenKey(hash), &rec)
 	if isNotFound(err) {
@@ -133,7 +148,9 @@ func (a *Auth) byToken(ctx context.Context, token string) (server.Principal, err
 	if err != nil {
 		return server.Principal{}, err
 	}
-	return server.Principal{User: u.Name, Admin: u.Admin}, nil
+	p := server.Principal{User: u.Name, Admin: u.Admin}
+	a.cache.addToken(gen, hash, p, rec.Expires)
+	return p, nil
 }
 
 func (a *Auth) byPassword(ctx context.Context, name, password string) (server.Principal, error) {
@@ -161,7 +178,7 @@ func (a *Auth) Authorize(ctx context.Context, p server.Principal, project string
 	if err := checkName("project", project); err != nil {
 		return err
 	}
-	rec, err := a.project(ctx, project)
+	rec, err := a.cachedProject(ctx, project)
 	exists := err == nil
 	if err != nil && !errors.Is(err, server.ErrNoProject) {
 		return err

@@ -18,8 +18,12 @@
 //   - Every change is a read-modify-write with the store's conditional put
 //     (IfNoneMatch to create, IfMatch to replace), retried when another
 //     writer got there first, so concurrent servers lose no update.
-//   - Nothing is cached: a revoked token, a deleted user or a changed role
-//     takes effect on the next request, on every server.
+//   - The only cache is short (WithCacheTTL, DefaultCacheTTL = 5 s; see
+//     cache.go): what a token resolved to (keyed by its sha256) and the
+//     project records Authorize reads. A revoked token, a deleted user or a
+//     changed role takes effect on the next request on the server that
+//     made the change, and within the TTL on every other server sharing
+//     the store. Refusals are never cached.
 //   - A token's id is the first 16 hex characters of its hash: enough to
 //     name it for revoking, useless to find the token.
 package auth

@@ -26,6 +26,20 @@ func (a *Auth) project(ctx context.Context, name string) (projectRecord, error) 
 	return p, err
 }
 
+// cachedProject is project through the cache (for Authorize, which only
+// reads the record).
+func (a *Auth) cachedProject(ctx context.Context, name string) (projectRecord, error) {
+	if p, ok := a.cache.project(name); ok {
+		return p, nil
+	}
+	gen := a.cache.generation()
+	p, err := a.project(ctx, name)
+	if err == nil {
+		a.cache.addProject(gen, p)
+	}
+	return p, err
+}
+
 func nonNil(p server.Project) server.Project {
 	if p.Members == nil {
 		p.Members = []server.Member{}
@@ -115,7 +129,7 @@ func (a *Auth) DeleteProject(ctx context.Context, name string, empty func(contex
 	if !ok {
 		return fail(server.ErrConflict, "project %s still has runtimes (removed versions count too); remove them with force first", name)
 	}
-	if err := a.s.Delete(ctx, projectKey(name)); err != nil {
+	if err := a.remove(ctx, projectKey(name)); err != nil {
 		return fmt.Errorf("auth: delete project %s: %w", name, err)
 	}
 	return nil

@@ -26,14 +26,10 @@ func projectKey(name string) string { return projectsPrefix + name + ".json" }
 func isNotFound(err error) bool     { var nf *store.NotFoundError; return errors.As(err, &nf) }
 func isPrecondition(err error) bool { var pe *store.PreconditionError; return errors.As(err, &pe) }
 
-// read reads the JSON record at key and returns its ETag (read first: if the
-// value changes in between, a conditional put with it fails and is retried).
+// read reads the JSON record at key and returns the ETag of the value read
+// (one request on stores that answer a Get with it; see store.GetWithInfo).
 func (a *Auth) read(ctx context.Context, key string, v any) (string, error) {
-	info, err := a.s.Stat(ctx, key)
-	if err != nil {
-		return "", err
-	}
-	rc, err := a.s.Get(ctx, key, 0, -1)
+	rc, info, err := store.GetWithInfo(ctx, a.s, key, 0, -1)
 	if err != nil {
 		return "", err
 	}
@@ -56,7 +52,14 @@ func (a *Auth) put(ctx context.Context, key string, v any, opts store.PutOptions
 	if err != nil {
 		return err
 	}
+	defer a.cache.purge() // after the write: see cache
 	return a.s.Put(ctx, key, bytes.NewReader(append(data, '\n')), opts)
+}
+
+// remove deletes the record at key (a missing one is no error).
+func (a *Auth) remove(ctx context.Context, key string) error {
+	defer a.cache.purge()
+	return a.s.Delete(ctx, key)
 }
 
 // create writes a new record; an existing key gives *store.PreconditionError.

@@ -125,7 +125,7 @@ func (a *Auth) RevokeToken(ctx context.Context, user, id string) error {
 	}
 	for _, r := range recs {
 		if r.id() == id {
-			if err := a.s.Delete(ctx, tokenKey(r.Hash)); err != nil {
+			if err := a.remove(ctx, tokenKey(r.Hash)); err != nil {
 				return fmt.Errorf("auth: revoke token %s: %w", id, err)
 			}
 			return nil

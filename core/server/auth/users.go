@@ -165,11 +165,11 @@ func (a *Auth) DeleteUser(ctx context.Context, name string) error {
 		return err
 	}
 	for _, t := range toks {
-		if err := a.s.Delete(ctx, tokenKey(t.Hash)); err != nil {
+		if err := a.remove(ctx, tokenKey(t.Hash)); err != nil {
 			return fmt.Errorf("auth: delete user %s: revoke token %s: %w", name, t.id(), err)
 		}
 	}
-	if err := a.s.Delete(ctx, userKey(name)); err != nil {
+	if err := a.remove(ctx, userKey(name)); err != nil {
 		return fmt.Errorf("auth: delete user %s: %w", name, err)
 	}
 	return nil

@@ -614,10 +614,14 @@ func (x *PutRequest) GetData() []byte {
 }
 
 type GetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
-	Length        int64                  `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Key    string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Offset int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Length int64                  `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	// The host wants the Info on the first chunk (Chunk.info); a plugin
+	// sends that first chunk even when the range is empty. Older plugins
+	// ignore it.
+	WantInfo      bool `protobuf:"varint,4,opt,name=want_info,json=wantInfo,proto3" json:"want_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -673,9 +677,22 @@ func (x *GetRequest) GetLength() int64 {
 	return 0
 }
 
+func (x *GetRequest) GetWantInfo() bool {
+	if x != nil {
+		return x.WantInfo
+	}
+	return false
+}
+
 type Chunk struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Data  []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// Set on the first chunk of a Get that asked for it (want_info): the
+	// Info of the value being read (from the store's GetWithInfo, one S3
+	// GetObject; or Stat then Get in the plugin), so a host that needs the
+	// ETag makes one call, not Stat then Get. Absent from older plugins (the
+	// host then falls back to Stat then Get); older hosts never ask.
+	Info          *StatResponse `protobuf:"bytes,2,opt,name=info,proto3" json:"info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -713,6 +730,13 @@ func (*Chunk) Descriptor() ([]byte, []int) {
 func (x *Chunk) GetData() []byte {
 	if x != nil {
 		return x.Data
+	}
+	return nil
+}
+
+func (x *Chunk) GetInfo() *StatResponse {
+	if x != nil {
+		return x.Info
 	}
 	return nil
 }
@@ -958,14 +982,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\"\n" +
 	"\rif_none_match\x18\x02 \x01(\bR\vifNoneMatch\x12\x19\n" +
 	"\bif_match\x18\x03 \x01(\tR\aifMatch\x12\x12\n" +
-	"\x04data\x18\x04 \x01(\fR\x04data\"N\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\"k\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x16\n" +
-	"\x06length\x18\x03 \x01(\x03R\x06length\"\x1b\n" +
+	"\x06length\x18\x03 \x01(\x03R\x06length\x12\x1b\n" +
+	"\twant_info\x18\x04 \x01(\bR\bwantInfo\"N\n" +
 	"\x05Chunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\x1e\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x121\n" +
+	"\x04info\x18\x02 \x01(\v2\x1d.swcli.plugin.v1.StatResponseR\x04info\"\x1e\n" +
 	"\n" +
 	"KeyRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"u\n" +
@@ -1034,40 +1060,41 @@ var file_plugin_proto_depIdxs = []int32{
 	6,  // 3: swcli.plugin.v1.ModeEvent.progress:type_name -> swcli.plugin.v1.ProgressEvent
 	2,  // 4: swcli.plugin.v1.ModeEvent.result:type_name -> swcli.plugin.v1.Payload
 	3,  // 5: swcli.plugin.v1.ModeEvent.error:type_name -> swcli.plugin.v1.PluginError
-	12, // 6: swcli.plugin.v1.ListResponse.items:type_name -> swcli.plugin.v1.StatResponse
-	0,  // 7: swcli.plugin.v1.Base.Info:input_type -> swcli.plugin.v1.Empty
-	2,  // 8: swcli.plugin.v1.Mode.Doctor:input_type -> swcli.plugin.v1.Payload
-	2,  // 9: swcli.plugin.v1.Mode.Create:input_type -> swcli.plugin.v1.Payload
-	2,  // 10: swcli.plugin.v1.Mode.Install:input_type -> swcli.plugin.v1.Payload
-	2,  // 11: swcli.plugin.v1.Mode.Lock:input_type -> swcli.plugin.v1.Payload
-	2,  // 12: swcli.plugin.v1.Mode.Restore:input_type -> swcli.plugin.v1.Payload
-	2,  // 13: swcli.plugin.v1.Mode.Files:input_type -> swcli.plugin.v1.Payload
-	2,  // 14: swcli.plugin.v1.Mode.Relocate:input_type -> swcli.plugin.v1.Payload
-	2,  // 15: swcli.plugin.v1.Mode.Activation:input_type -> swcli.plugin.v1.Payload
-	8,  // 16: swcli.plugin.v1.Store.Put:input_type -> swcli.plugin.v1.PutRequest
-	9,  // 17: swcli.plugin.v1.Store.Get:input_type -> swcli.plugin.v1.GetRequest
-	11, // 18: swcli.plugin.v1.Store.Stat:input_type -> swcli.plugin.v1.KeyRequest
-	13, // 19: swcli.plugin.v1.Store.List:input_type -> swcli.plugin.v1.ListRequest
-	11, // 20: swcli.plugin.v1.Store.Delete:input_type -> swcli.plugin.v1.KeyRequest
-	1,  // 21: swcli.plugin.v1.Base.Info:output_type -> swcli.plugin.v1.InfoResponse
-	4,  // 22: swcli.plugin.v1.Mode.Doctor:output_type -> swcli.plugin.v1.Result
-	7,  // 23: swcli.plugin.v1.Mode.Create:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 24: swcli.plugin.v1.Mode.Install:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 25: swcli.plugin.v1.Mode.Lock:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 26: swcli.plugin.v1.Mode.Restore:output_type -> swcli.plugin.v1.ModeEvent
-	4,  // 27: swcli.plugin.v1.Mode.Files:output_type -> swcli.plugin.v1.Result
-	7,  // 28: swcli.plugin.v1.Mode.Relocate:output_type -> swcli.plugin.v1.ModeEvent
-	4,  // 29: swcli.plugin.v1.Mode.Activation:output_type -> swcli.plugin.v1.Result
-	0,  // 30: swcli.plugin.v1.Store.Put:output_type -> swcli.plugin.v1.Empty
-	10, // 31: swcli.plugin.v1.Store.Get:output_type -> swcli.plugin.v1.Chunk
-	12, // 32: swcli.plugin.v1.Store.Stat:output_type -> swcli.plugin.v1.StatResponse
-	14, // 33: swcli.plugin.v1.Store.List:output_type -> swcli.plugin.v1.ListResponse
-	0,  // 34: swcli.plugin.v1.Store.Delete:output_type -> swcli.plugin.v1.Empty
-	21, // [21:35] is the sub-list for method output_type
-	7,  // [7:21] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	12, // 6: swcli.plugin.v1.Chunk.info:type_name -> swcli.plugin.v1.StatResponse
+	12, // 7: swcli.plugin.v1.ListResponse.items:type_name -> swcli.plugin.v1.StatResponse
+	0,  // 8: swcli.plugin.v1.Base.Info:input_type -> swcli.plugin.v1.Empty
+	2,  // 9: swcli.plugin.v1.Mode.Doctor:input_type -> swcli.plugin.v1.Payload
+	2,  // 10: swcli.plugin.v1.Mode.Create:input_type -> swcli.plugin.v1.Payload
+	2,  // 11: swcli.plugin.v1.Mode.Install:input_type -> swcli.plugin.v1.Payload
+	2,  // 12: swcli.plugin.v1.Mode.Lock:input_type -> swcli.plugin.v1.Payload
+	2,  // 13: swcli.plugin.v1.Mode.Restore:input_type -> swcli.plugin.v1.Payload
+	2,  // 14: swcli.plugin.v1.Mode.Files:input_type -> swcli.plugin.v1.Payload
+	2,  // 15: swcli.plugin.v1.Mode.Relocate:input_type -> swcli.plugin.v1.Payload
+	2,  // 16: swcli.plugin.v1.Mode.Activation:input_type -> swcli.plugin.v1.Payload
+	8,  // 17: swcli.plugin.v1.Store.Put:input_type -> swcli.plugin.v1.PutRequest
+	9,  // 18: swcli.plugin.v1.Store.Get:input_type -> swcli.plugin.v1.GetRequest
+	11, // 19: swcli.plugin.v1.Store.Stat:input_type -> swcli.plugin.v1.KeyRequest
+	13, // 20: swcli.plugin.v1.Store.List:input_type -> swcli.plugin.v1.ListRequest
+	11, // 21: swcli.plugin.v1.Store.Delete:input_type -> swcli.plugin.v1.KeyRequest
+	1,  // 22: swcli.plugin.v1.Base.Info:output_type -> swcli.plugin.v1.InfoResponse
+	4,  // 23: swcli.plugin.v1.Mode.Doctor:output_type -> swcli.plugin.v1.Result
+	7,  // 24: swcli.plugin.v1.Mode.Create:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 25: swcli.plugin.v1.Mode.Install:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 26: swcli.plugin.v1.Mode.Lock:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 27: swcli.plugin.v1.Mode.Restore:output_type -> swcli.plugin.v1.ModeEvent
+	4,  // 28: swcli.plugin.v1.Mode.Files:output_type -> swcli.plugin.v1.Result
+	7,  // 29: swcli.plugin.v1.Mode.Relocate:output_type -> swcli.plugin.v1.ModeEvent
+	4,  // 30: swcli.plugin.v1.Mode.Activation:output_type -> swcli.plugin.v1.Result
+	0,  // 31: swcli.plugin.v1.Store.Put:output_type -> swcli.plugin.v1.Empty
+	10, // 32: swcli.plugin.v1.Store.Get:output_type -> swcli.plugin.v1.Chunk
+	12, // 33: swcli.plugin.v1.Store.Stat:output_type -> swcli.plugin.v1.StatResponse
+	14, // 34: swcli.plugin.v1.Store.List:output_type -> swcli.plugin.v1.ListResponse
+	0,  // 35: swcli.plugin.v1.Store.Delete:output_type -> swcli.plugin.v1.Empty
+	22, // [22:36] is the sub-list for method output_type
+	8,  // [8:22] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }

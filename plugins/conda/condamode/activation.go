@@ -38,41 +38,15 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 		Unset: []string{"PYTHONHOME"},
 	}
 	act.ScriptRequired = len(activateScripts(env.Prefix, ".sh")) > 0
-	var b strings.Builder
-	switch req.Shell {
-	case "bash", "zsh", "sh":
-		for _, v := range act.Vars {
-			if v.Name == "PATH" {
-				b.WriteString("export PATH=" + pyenv.ShQuote(filepath.Join(env.Prefix, "bin")) + "\"${PATH:+:$PATH}\"\n")
-				continue
-			}
-			b.WriteString("export " + v.Name + "=" + pyenv.ShQuote(v.Value) + "\n")
-		}
-		b.WriteString("unset PYTHONHOME\n")
-		b.WriteString(activateSh(env.Prefix))
-		b.WriteString("case $- in *i*) PS1=" + pyenv.ShQuote(prompt) + "\"${PS1-}\" ;; esac\n")
-		b.WriteString("hash -r 2>/dev/null || true\n")
-	case "fish":
-		for _, v := range act.Vars {
-			if v.Name == "PATH" {
-				b.WriteString("set -gx PATH " + pyenv.FishQuote(filepath.Join(env.Prefix, "bin")) + " $PATH\n")
-				continue
-			}
-			b.WriteString("set -gx " + v.Name + " " + pyenv.FishQuote(v.Value) + "\n")
-		}
-		b.WriteString("set -e PYTHONHOME\n")
-		for _, f := range activateScripts(env.Prefix, ".fish") {
-			b.WriteString("source " + pyenv.FishQuote(f) + "\n")
-		}
-		b.WriteString("if status is-interactive; and functions -q fish_prompt; and not functions -q _sw_old_fish_prompt\n" +
-			"    functions -c fish_prompt _sw_old_fish_prompt\n" +
-			"    function fish_prompt; printf '%s' " + pyenv.FishQuote(prompt) + "; _sw_old_fish_prompt; end\n" +
-			"end\n")
-	default:
-		return mode.Activation{}, mode.Errorf(mode.ErrUnsupported,
-			"shell %q is not supported by conda mode (supported: %s)", req.Shell, strings.Join(mode.Shells, ", "))
+	sources := activateScripts(env.Prefix, ".sh")
+	if req.Shell == "fish" {
+		sources = activateScripts(env.Prefix, ".fish")
 	}
-	act.Script = b.String()
+	script, err := pyenv.ActivationScript(req.Shell, act.Vars, act.Unset, sources, prompt)
+	if err != nil {
+		return mode.Activation{}, err
+	}
+	act.Script = script
 	return act, nil
 }
 

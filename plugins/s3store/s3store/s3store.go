@@ -72,6 +72,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -195,21 +196,36 @@ func (s *Store) object(key string) *string { return aws.String(s.cfg.Prefix + ke
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	rc, _, err := s.get(ctx, key, offset, length, false)
+	return rc, err
+}
+
+// GetWithInfo implements store.InfoGetter: the Info comes from the headers
+// of the GetObject response (ETag, Last-Modified, and the size from
+// Content-Range or Content-Length), so reading a record with its ETag is
+// one request, not a HEAD then a GET.
+func (s *Store) GetWithInfo(ctx context.Context, key string, offset, length int64) (io.ReadCloser, store.Info, error) {
+	return s.get(ctx, key, offset, length, true)
+}
+
+func (s *Store) get(ctx context.Context, key string, offset, length int64, withInfo bool) (io.ReadCloser, store.Info, error) {
+	empty := io.NopCloser(strings.NewReader(""))
 	if err := store.ValidateKey(key); err != nil {
-		return nil, err
+		return nil, store.Info{}, err
 	}
 	if offset < 0 {
-		return nil, fmt.Errorf("s3 store: get %s: negative offset %d", key, offset)
+		return nil, store.Info{}, fmt.Errorf("s3 store: get %s: negative offset %d", key, offset)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, store.Info{}, err
 	}
 	if length == 0 {
 		// No range means nothing to S3; only existence matters.
-		if _, err := s.Stat(ctx, key); err != nil {
-			return nil, err
+		info, err := s.Stat(ctx, key)
+		if err != nil {
+			return nil, store.Info{}, err
 		}
-		return io.NopCloser(strings.NewReader("")), nil
+		return empty, info, nil
 	}
 	in := &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: s.object(key)}
 	switch {
@@ -221,16 +237,45 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		if code, status := errorCode(err); code == codeInvalidRange || status == 416 {
-			return io.NopCloser(strings.NewReader("")), nil // offset at or past the end
+			// offset at or past the end: no bytes, and no headers of the
+			// object in the answer
+			if !withInfo {
+				return empty, store.Info{}, nil
+			}
+			info, err := s.Stat(ctx, key)
+			if err != nil {
+				return nil, store.Info{}, err
+			}
+			return empty, info, nil
 		}
-		return nil, s.mapError("get", key, err)
+		return nil, store.Info{}, s.mapError("get", key, err)
+	}
+	info := store.Info{
+		Key:     key,
+		Size:    objectSize(out),
+		ModTime: aws.ToTime(out.LastModified),
+		ETag:    unquote(aws.ToString(out.ETag)),
 	}
 	if in.Range != nil && out.ContentRange == nil {
 		// The service ignored the range and sent the whole object: cut it
 		// here.
-		return rangeReader(out.Body, offset, length)
+		rc, err := rangeReader(out.Body, offset, length)
+		return rc, info, err
 	}
-	return out.Body, nil
+	return out.Body, info, nil
+}
+
+// objectSize is the whole object's size from a GetObject answer: the total
+// of "Content-Range: bytes A-B/TOTAL" for a range, else Content-Length.
+func objectSize(out *s3.GetObjectOutput) int64 {
+	if cr := aws.ToString(out.ContentRange); cr != "" {
+		if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+			if n, err := strconv.ParseInt(cr[i+1:], 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return aws.ToInt64(out.ContentLength)
 }
 
 // rangeReader skips offset bytes of rc and limits it to length (if >= 0).

@@ -456,3 +456,20 @@ func TestConfigFromURL(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown query key "colour"`)
 }
+
+// TestGetWithInfo: the Info comes with GetObject's answer, in-process and
+// through the plugin protocol (Chunk.info), and it agrees with HeadObject.
+func TestGetWithInfo(t *testing.T) {
+	srv := s3test.Start(t)
+	t.Run("in-process", func(t *testing.T) {
+		s := newStore(t, srv, srv.Bucket(t), "", 0)
+		var _ store.InfoGetter = s
+		storetest.GetWithInfo(t, s)
+	})
+	t.Run("grpc", func(t *testing.T) {
+		s := sdktest.StoreOverGRPC(t, newStore(t, srv, srv.Bucket(t), "", 0), s3store.PluginInfo("test"))
+		_, ok := s.(store.InfoGetter)
+		require.True(t, ok, "the plugin client has the capability")
+		storetest.GetWithInfo(t, s)
+	})
+}

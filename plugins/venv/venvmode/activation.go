@@ -2,9 +2,7 @@ package venvmode
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/sdk/pyenv"
@@ -30,25 +28,10 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 		},
 		Unset: []string{"PYTHONHOME"},
 	}
-	var b strings.Builder
-	switch req.Shell {
-	case "bash", "zsh", "sh":
-		fmt.Fprintf(&b, "export VIRTUAL_ENV=%s\n", pyenv.ShQuote(prefix))
-		fmt.Fprintf(&b, "export PATH=%s\"${PATH:+:$PATH}\"\n", pyenv.ShQuote(bin))
-		b.WriteString("unset PYTHONHOME\n")
-		fmt.Fprintf(&b, "case $- in *i*) PS1=%s\"${PS1-}\" ;; esac\n", pyenv.ShQuote("("+name+") "))
-		b.WriteString("hash -r 2>/dev/null || true\n")
-	case "fish":
-		fmt.Fprintf(&b, "set -gx VIRTUAL_ENV %s\n", pyenv.FishQuote(prefix))
-		fmt.Fprintf(&b, "set -gx PATH %s $PATH\n", pyenv.FishQuote(bin))
-		b.WriteString("set -e PYTHONHOME\n")
-		b.WriteString("if status is-interactive; and functions -q fish_prompt; and not functions -q _swcli_old_fish_prompt\n")
-		b.WriteString("    functions -c fish_prompt _swcli_old_fish_prompt\n")
-		fmt.Fprintf(&b, "    function fish_prompt; printf '%%s' %s; _swcli_old_fish_prompt; end\n", pyenv.FishQuote("("+name+") "))
-		b.WriteString("end\n")
-	default:
-		return mode.Activation{}, mode.Errorf(mode.ErrUnsupported, "shell %q is not supported; supported: %s", req.Shell, strings.Join(mode.Shells, ", "))
+	script, err := pyenv.ActivationScript(req.Shell, act.Vars, act.Unset, nil, "("+name+") ")
+	if err != nil {
+		return mode.Activation{}, err
 	}
-	act.Script = b.String()
+	act.Script = script
 	return act, nil
 }

@@ -55,7 +55,8 @@ func lastLine(s string) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-// Create runs `python -m venv --without-pip PREFIX` and seeds pip (and
+// Create makes what `python -m venv --without-pip PREFIX` makes (copied
+// from a per-interpreter template, skeleton.go) and seeds pip (and
 // setuptools where that Python bundles it) by linking from the per-
 // interpreter seed cache (seed.go) instead of running ensurepip, which is
 // most of `python -m venv`'s time; an interpreter whose bundled wheels
@@ -88,7 +89,7 @@ func (m *Mode) create(ctx context.Context, env mode.Env, bare bool, ev mode.Even
 		}
 		existed = true
 	}
-	it, err := pyenv.Find(ctx, env.Python)
+	it, err := probes(env).Find(ctx, env.Python)
 	if err != nil {
 		return interpreter{}, err
 	}
@@ -96,12 +97,7 @@ func (m *Mode) create(ctx context.Context, env mode.Env, bare bool, ev mode.Even
 	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
 		return interpreter{}, mode.Errorf(mode.ErrInvalid, "prefix %s: %v", prefix, err)
 	}
-	args := []string{"-m", "venv", "--without-pip", prefix}
-	_, err = m.run(ctx, command{
-		name: it.Path,
-		args: args,
-		what: "python " + strings.Join(args, " "),
-	}, ev, true)
+	err = m.makeVenv(ctx, it, env, prefix, ev)
 	if err == nil && !bare {
 		err = m.seedOrEnsurepip(ctx, it, env, ev)
 	}

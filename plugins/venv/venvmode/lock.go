@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -81,6 +82,25 @@ func (m *Mode) inspect(ctx context.Context, prefix string) (*envInfo, error) {
 		return nil, mode.Errorf(mode.ErrInternal, "inspect %s: bad output: %v", prefix, err)
 	}
 	return &info, nil
+}
+
+// inspectFiles is inspect for Files. A bare venv (its one site-packages
+// empty: what Create made for a restore to fill) has no distributions to
+// find, and what else Files reports (version, platform, ABI) is its
+// interpreter's, which the probe cache knows without starting Python.
+func (m *Mode) inspectFiles(ctx context.Context, env mode.Env, prefix string) (*envInfo, error) {
+	sites, _ := filepath.Glob(filepath.Join(prefix, "lib", "python*", "site-packages"))
+	if len(sites) == 1 {
+		ents, err := os.ReadDir(sites[0])
+		exe, lerr := filepath.EvalSymlinks(filepath.Join(prefix, "bin", "python"))
+		if err == nil && len(ents) == 0 && lerr == nil {
+			it, err := probes(env).Probe(ctx, exe)
+			if err == nil && "python"+it.Version == filepath.Base(filepath.Dir(sites[0])) {
+				return &envInfo{Python: it.Patch, Platform: it.Platform, ABI: it.ABI, Prefix: prefix, SiteDirs: sites}, nil
+			}
+		}
+	}
+	return m.inspect(ctx, prefix)
 }
 
 // Lock reports every distribution installed in the environment (not in the

@@ -7,7 +7,7 @@
 // back from the environment at the prefix it is given) and never talks to the
 // host's store, bundles or gRPC.
 //
-// Every tool runs with exec.CommandContext in its own process group, so
+// Every tool runs through sdk/pyenv.Run, in its own process group, so
 // cancelling the context kills pip and whatever pip started.
 package venvmode
 

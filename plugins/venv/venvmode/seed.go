@@ -61,19 +61,8 @@ print(json.dumps({"version": "%d.%d.%d" % sys.version_info[:3], "wheels": out}))
 // caller runs ensurepip instead.
 var errNoSeed = errors.New("no seedable ensurepip wheels")
 
-// seedDir is the tree cache of seeds: Env.CacheDir (the host's, under its
-// storage root) or the user's cache folder.
-func seedDir(env mode.Env) (string, error) {
-	base := env.CacheDir
-	if base == "" {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("no cache folder for pip seeds (the host passes none and %v)", err)
-		}
-		base = filepath.Join(d, "swcli")
-	}
-	return filepath.Join(base, "venv-seed"), nil
-}
+// seedDir is the tree cache of seeds, among the mode's caches.
+func seedDir(env mode.Env) (string, error) { return cacheDir(env, "venv-seed") }
 
 // SeedCache is the tree cache of pip seeds for env (tests check its
 // entries stay intact).
@@ -87,7 +76,7 @@ func SeedCache(env mode.Env) (*treecache.Cache, error) {
 
 // seedPip seeds pip into the venv just made at env.Prefix by it.
 func (m *Mode) seedPip(ctx context.Context, it interpreter, env mode.Env, ev mode.Events) error {
-	res, err := m.run(ctx, command{name: it.Path, args: []string{"-c", bundledProbe}, what: "python -c 'import ensurepip'"}, ev, false)
+	out, err := probes(env).Output(ctx, it, bundledProbe)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errNoSeed, err)
 	}
@@ -95,12 +84,15 @@ func (m *Mode) seedPip(ctx context.Context, it interpreter, env mode.Env, ev mod
 		Version string   `json:"version"`
 		Wheels  []string `json:"wheels"`
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(res.stdout.Bytes()), &probe); err != nil || len(probe.Wheels) == 0 {
+	if err := json.Unmarshal(bytes.TrimSpace(out), &probe); err != nil || len(probe.Wheels) == 0 {
 		return fmt.Errorf("%w: ensurepip of %s lists no wheels", errNoSeed, it.Path)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "seed v1\n%s\n%s\n", it.Path, probe.Version)
 	for _, w := range probe.Wheels {
+		// The wheels are named by version, so one replaced (a Debian
+		// python3-pip-whl update) is a new file, and a missing one is a
+		// stale answer: then ensurepip runs.
 		sum, err := treecache.HashFile(w)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errNoSeed, err)
@@ -128,6 +120,9 @@ func (m *Mode) seedPip(ctx context.Context, it interpreter, env mode.Env, ev mod
 			if err := unpackWheel(w, dir); err != nil {
 				return err
 			}
+		}
+		if err := treecache.WriteRequires(dir, []string{it.Path}); err != nil {
+			return err
 		}
 		// Byte-compile as pip does on install; a file that does not compile
 		// (pip vendors some Python-2-only test data) is left as source.

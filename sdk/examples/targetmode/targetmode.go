@@ -524,18 +524,11 @@ func (m *Mode) Activation(ctx context.Context, req mode.ActivationRequest) (mode
 		Vars:  []mode.EnvVar{{Name: "PATH", Value: bin + ":${PATH}"}},
 		Unset: []string{"PYTHONHOME"},
 	}
-	switch req.Shell {
-	case "bash", "zsh", "sh":
-		act.Script = "export PATH=" + pyenv.ShQuote(bin) + "\"${PATH:+:$PATH}\"\n" +
-			"unset PYTHONHOME\n" +
-			"case $- in *i*) PS1=" + pyenv.ShQuote("("+name+") ") + "\"${PS1-}\" ;; esac\n" +
-			"hash -r 2>/dev/null || true\n"
-	case "fish":
-		act.Script = "set -gx PATH " + pyenv.FishQuote(bin) + " $PATH\n" +
-			"set -e PYTHONHOME\n"
-	default:
-		return mode.Activation{}, mode.Errorf(mode.ErrUnsupported, "shell %q is not supported; supported: %s", req.Shell, strings.Join(mode.Shells, ", "))
+	script, err := pyenv.ActivationScript(req.Shell, act.Vars, act.Unset, nil, "("+name+") ")
+	if err != nil {
+		return mode.Activation{}, err
 	}
+	act.Script = script
 	return act, nil
 }
 
