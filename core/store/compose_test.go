@@ -16,17 +16,15 @@ import (
 	"github.com/swcli/swcli/core/store"
 )
 
-// plain hides the filesystem store's optional capabilities, so ComposeOf
-// takes its streaming fallback (as for a plugin store).
-type plain struct{ store.Store }
-
 // TestCompose runs the Composer contract on the filesystem store itself,
 // through the checked wrapper, and on the streaming fallback.
 func TestCompose(t *testing.T) {
 	for name, wrap := range map[string]func(*store.FS) store.Store{
-		"fs":       func(fs *store.FS) store.Store { return fs },
-		"checked":  func(fs *store.FS) store.Store { return store.Checked("local", fs) },
-		"fallback": func(fs *store.FS) store.Store { return store.Checked("plain", plain{fs}) },
+		"fs":      func(fs *store.FS) store.Store { return fs },
+		"checked": func(fs *store.FS) store.Store { return store.Checked("local", fs) },
+		// statGet (getinfo_test.go) hides every optional capability, so
+		// ComposeOf streams, as for a plugin store
+		"fallback": func(fs *store.FS) store.Store { return store.Checked("plugin", statGet{fs}) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			fs, err := store.NewFS(t.TempDir())
