@@ -10,7 +10,7 @@ package main
 //     against the tar | zstd pipeline (target >= 0.8x its throughput);
 //   - build/rebuild: building the unchanged workdir again, against the first
 //     build (target <= 0.10x);
-//   - build/growth: the bytes a second version (tinypkg 1.0.0 -> 1.0.1) adds
+//   - build/growth: the bytes a second version (the next tinypkg patch version) adds
 //     to the store's blobs, against tinypkg's layer (target <= layer + 1 MiB);
 //   - build/list: `runtime list` and `runtime history NAME` with 500 versions
 //     in the store, against the same command on an empty store (target
@@ -128,7 +128,7 @@ func rtBuild(bin, out string) error {
 // without the workdir's build caches) and compares the CPU time it takes
 // with that of tar -c | zstd -T0 of the same files (best of two).
 func (r *rtBench) firstCPU(ctx context.Context) error {
-	plan, err := r.plan(ctx) // the environment as it is now (tinypkg 1.0.1)
+	plan, err := r.plan(ctx) // the environment as it is now (tinypkg bumped)
 	if err != nil {
 		return err
 	}
@@ -276,14 +276,15 @@ func (r *rtBench) blobBytes() (int64, error) {
 	return n, err
 }
 
-// growth builds a second version whose only change is tinypkg 1.0.1, and
+// growth builds a second version whose only change is the next tinypkg, and
 // compares the bytes it added to the blobs with tinypkg's layer.
 func (r *rtBench) growth(ctx context.Context) error {
 	before, err := r.blobBytes()
 	if err != nil {
 		return err
 	}
-	if err := r.requireTiny101(); err != nil {
+	from, to, err := r.bumpTiny()
+	if err != nil {
 		return err
 	}
 	d, err := r.swcli("runtime", "build", r.wd)
@@ -308,8 +309,8 @@ func (r *rtBench) growth(ctx context.Context) error {
 		return fmt.Errorf("the second version has no tinypkg layer")
 	}
 	grew := after - before
-	rtLine("build/growth", fmt.Sprintf("store grew %s for tinypkg 1.0.0 -> 1.0.1 (build %s) vs its layer %s (+1 MiB allowed)",
-		rtBytes(grew), rtSecs(d), rtBytes(layer)),
+	rtLine("build/growth", fmt.Sprintf("store grew %s for tinypkg %s -> %s (build %s) vs its layer %s (+1 MiB allowed)",
+		rtBytes(grew), from, to, rtSecs(d), rtBytes(layer)),
 		float64(grew)/float64(layer), fmt.Sprintf("<= %s", rtBytes(layer+1<<20)), grew <= layer+1<<20)
 	return nil
 }

@@ -10,7 +10,7 @@ package main
 //     restore that links every file cannot beat), against the same untar
 //     and against the restore (printed);
 //   - cache/second: the first restore of a second version that shares all
-//     but one small package (tinypkg 1.0.0 -> 1.0.1) with the first
+//     but one small package (the next tinypkg patch version) with the first
 //     (target <= 0.25x of the same untar);
 //   - cache/rss-build, cache/rss-restore: peak RSS of the first build and of
 //     a restore with an empty layer cache (target < 200 MB each);
@@ -141,8 +141,8 @@ func rtCache(bin, out string, runs int) error {
 	fmt.Printf("cache/link-floor: cp -al of the cached layers' files %s vs zstd -d | tar -x %s = %.2fx; swcli restore vs cp -al = %.2fx (printed)\n",
 		rtSecs(c), rtSecs(b), c.Seconds()/b.Seconds(), a.Seconds()/c.Seconds())
 
-	// A second version: tinypkg 1.0.1 instead of 1.0.0, all else shared.
-	if err := r.requireTiny101(); err != nil {
+	// A second version: the next tinypkg, all else shared.
+	if _, _, err := r.bumpTiny(); err != nil {
 		return err
 	}
 	if _, err := r.swcli("runtime", "build", r.wd); err != nil {

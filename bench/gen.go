@@ -12,7 +12,7 @@ package main
 //   - 19 other packages (numpylike, scipylike, ...) of 450 small .py files
 //     each (8,550 files), nine of them with one .so-like file of 5-20 MiB;
 //   - tinypkg 1.0.0: 20 small .py files; the "store growth" figure rebuilds
-//     it at 1.0.1.
+//     it at the next patch version (bumpTiny).
 //
 // The .so-like files are ChaCha8 bytes (testpy's Large, stored uncompressed
 // in the wheel): incompressible like real shared objects (zstd ~1.0x). The
@@ -238,6 +238,7 @@ type rtBench struct {
 	built     bool
 	buildTime time.Duration // the first swcli runtime build
 	buildRSS  int64         // its peak RSS (bytes, swcli and the plugins it waited for)
+	tinyPatch int           // tinypkg is 1.0.<tinyPatch> in the workdir's requirements
 }
 
 var (
@@ -441,17 +442,26 @@ func rtReusable(wd string) bool {
 	return err == nil && bytes.Contains(data, []byte(`"state": "ready"`))
 }
 
-// requireTiny101 points the workdir's requirements at tinypkg 1.0.1
-// instead of 1.0.0 (a second version that shares every other package).
-func (r *rtBench) requireTiny101() error {
+// bumpTiny points the workdir's requirements at the next tinypkg patch
+// version (1.0.0 -> 1.0.1 -> 1.0.2 ...): a new version that shares every
+// other package. Each bench that needs one bumps, so benches that run one
+// after the other on the same workdir never get an unchanged environment.
+// It gives the versions from and to.
+func (r *rtBench) bumpTiny() (from, to string, err error) {
+	from = fmt.Sprintf("1.0.%d", r.tinyPatch)
+	to = fmt.Sprintf("1.0.%d", r.tinyPatch+1)
 	extra := filepath.Join(r.out, "wheels-extra")
-	tiny := rtTinyPkg("1.0.1")
+	tiny := rtTinyPkg(to)
 	if _, err := testpy.BuildWheel(extra, rtWheel(tiny)); err != nil {
-		return err
+		return "", "", err
 	}
 	pkgs := append(r.pkgs[:len(r.pkgs)-1:len(r.pkgs)-1], tiny)
 	req := append([]byte(fmt.Sprintf("--find-links %s\n", extra)), rtRequirements(r.wheels, pkgs)...)
-	return os.WriteFile(filepath.Join(r.wd, "requirements.txt"), req, 0o644)
+	if err := os.WriteFile(filepath.Join(r.wd, "requirements.txt"), req, 0o644); err != nil {
+		return "", "", err
+	}
+	r.tinyPatch++
+	return from, to, nil
 }
 
 // freshDirs gives new folders under scratch, with the writes of the
