@@ -108,7 +108,21 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		firstErr error
 		parts    []types.CompletedPart
 		slots    = make(chan struct{}, s.cfg.Concurrency)
+		// part buffers are reused once their UploadPart has returned, so a
+		// large Put holds Concurrency+1 of them instead of making garbage
+		// at the rate it sends (which let the heap grow to twice that)
+		free = make(chan []byte, s.cfg.Concurrency+1)
 	)
+	buffer := func(size int64) []byte {
+		select {
+		case b := <-free:
+			if int64(cap(b)) >= size {
+				return b[:size]
+			}
+		default:
+		}
+		return make([]byte, size)
+	}
 	fail := func(err error) {
 		mu.Lock()
 		if firstErr == nil {
@@ -121,9 +135,17 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		defer mu.Unlock()
 		return firstErr != nil
 	}
-	upload := func(n int32, data []byte) {
+	upload := func(n int32, data []byte, pooled bool) {
 		defer wg.Done()
 		defer func() { <-slots }()
+		if pooled {
+			defer func() {
+				select {
+				case free <- data[:cap(data)]:
+				default:
+				}
+			}()
+		}
 		out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
 			Bucket:        aws.String(s.cfg.Bucket),
 			Key:           s.object(key),
@@ -143,7 +165,7 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		parts[n-1] = types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag}
 		mu.Unlock()
 	}
-	start := func(n int32, data []byte) bool {
+	start := func(n int32, data []byte, pooled bool) bool {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
@@ -158,21 +180,21 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		parts = append(parts, types.CompletedPart{})
 		mu.Unlock()
 		wg.Add(1)
-		go upload(n, data)
+		go upload(n, data, pooled)
 		return true
 	}
 
-	ok := start(1, first)
+	ok := start(1, first, false) // the caller's buffer
 	for n := int32(2); ok; n++ {
 		if n > maxParts {
 			fail(fmt.Errorf("s3 store: put %s: value larger than %d parts", key, maxParts))
 			break
 		}
-		// A fresh buffer per part: the previous ones are still being sent.
-		buf := make([]byte, s.partSize(n))
+		// a buffer no part in flight is using
+		buf := buffer(s.partSize(n))
 		m, err := io.ReadFull(r, buf)
 		if m > 0 && (err == nil || errors.Is(err, io.ErrUnexpectedEOF)) {
-			ok = start(n, buf[:m])
+			ok = start(n, buf[:m], true)
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			break
