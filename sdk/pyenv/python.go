@@ -38,16 +38,30 @@ type Interpreter struct {
 	ID string
 }
 
-// probeScript prints what Probe reads; it runs on Python 3.6 to 3.13.
-const probeScript = `import json, os, sys, sysconfig
-impl, ver = sys.implementation.name, "%d%d" % sys.version_info[:2]
-abi = impl[:2] + ver
-if impl == "cpython":
-    abi = "cp" + ver
+// ABITagPython is Python source (3.6 to 3.13) defining abi_tag(): the tag
+// of compiled extensions the running interpreter loads ("cp311", "cp37m",
+// "cp313t", "pp39"). It is the one statement of that rule: Probe uses it,
+// and a mode's own scripts that report an environment's ABI put it first
+// (the venv mode's inspect script does).
+const ABITagPython = `import sys, sysconfig
+
+
+def abi_tag():
+    impl = sys.implementation.name
+    ver = "%d%d" % sys.version_info[:2]
+    if impl != "cpython":
+        return impl[:2] + ver
+    tag = "cp" + ver
     if sys.version_info < (3, 8) and sysconfig.get_config_var("WITH_PYMALLOC"):
-        abi += "m"
+        tag += "m"
     if sysconfig.get_config_var("Py_GIL_DISABLED"):
-        abi += "t"
+        tag += "t"
+    return tag
+`
+
+// probeScript prints what Probe reads; it runs on Python 3.6 to 3.13.
+const probeScript = ABITagPython + `import json, os
+abi = abi_tag()
 files = [os.path.realpath(sys.executable), os.path.realpath(os.__file__)]
 if sysconfig.get_config_var("Py_ENABLE_SHARED"):
     lib = os.path.join(sysconfig.get_config_var("LIBDIR") or "", sysconfig.get_config_var("INSTSONAME") or "")

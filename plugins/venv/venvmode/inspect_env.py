@@ -1,7 +1,8 @@
 # Prints, as JSON, what swcli's venv mode needs to know about the environment
 # of the interpreter running it: exact Python version, platform, ABI, the
 # site-packages folders, and every distribution installed in the environment
-# (not in the base interpreter). Works on Python 3.6 to 3.13.
+# (not in the base interpreter). Works on Python 3.6 to 3.13. It runs after
+# sdk/pyenv.ABITagPython, which defines abi_tag().
 import json
 import os
 import re
@@ -13,17 +14,7 @@ def canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def abi_tag():
-    impl = sys.implementation.name
-    ver = "%d%d" % sys.version_info[:2]
-    if impl != "cpython":
-        return impl[:2] + ver
-    tag = "cp" + ver
-    if sys.version_info < (3, 8) and sysconfig.get_config_var("WITH_PYMALLOC"):
-        tag += "m"
-    if sysconfig.get_config_var("Py_GIL_DISABLED"):
-        tag += "t"
-    return tag
+# abi_tag() comes first, from sdk/pyenv.ABITagPython (lock.go).
 
 
 def under(path, root):

@@ -13,13 +13,17 @@ import (
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // inspectScript prints envInfo as JSON; it runs in the environment's own
 // interpreter and works on Python 3.6 to 3.13.
 //
 //go:embed inspect_env.py
-var inspectScript string
+var inspectEnvPy string
+
+// inspectScript is inspect_env.py after the one ABI rule (sdk/pyenv).
+var inspectScript = pyenv.ABITagPython + inspectEnvPy
 
 // LockFileName is the name of the lock file in pip's format.
 const LockFileName = "requirements-lock.txt"
