@@ -78,10 +78,25 @@ func (p Principal) Anonymous() bool { return p.User == "" }
 // projects are created through /api/v1 (and "self" by the server's first
 // start). A project name that breaks the name rule gives an error wrapping
 // ErrInvalid (400).
+//
+// An Access may answer from a short-lived cache of what it read (a change
+// made through another server sharing the store then takes effect within
+// that time); a context marked by Fresh asks it to read the store itself.
 type Access interface {
 	Authenticate(r *http.Request) (Principal, error)
 	Authorize(ctx context.Context, p Principal, project string, a Action) error
 }
+
+type freshKey struct{}
+
+// Fresh marks ctx so that an Access answers from the store, not a cache:
+// the console uses it on every page, so a sign-out or a revoke on one
+// server ends a session on every server at once (pages are few; the hot
+// /v2 and /api/v1 paths keep the cache).
+func Fresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
+
+// IsFresh reports whether ctx was marked by Fresh.
+func IsFresh(ctx context.Context) bool { v, _ := ctx.Value(freshKey{}).(bool); return v }
 
 var (
 	// ErrUnauthenticated: credentials missing (where needed) or wrong.

@@ -123,7 +123,7 @@ func hashToken(token string) string {
 
 func (a *Auth) byToken(ctx context.Context, token string) (server.Principal, error) {
 	hash := hashToken(token)
-	if p, ok := a.cache.token(hash); ok {
+	if p, ok := a.cache.token(hash); ok && !server.IsFresh(ctx) {
 		return p, nil
 	}
 	gen := a.cache.generation()

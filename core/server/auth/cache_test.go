@@ -89,6 +89,8 @@ func TestCacheRevokeAcrossServers(t *testing.T) {
 	require.NoError(t, b.RevokeToken(ctx, "alice", toks[0].ID))
 	_, err = b.Authenticate(request(bearer(tok)))
 	require.ErrorIs(t, err, server.ErrUnauthenticated, "refused at once where revoked")
+	_, err = a.Authenticate(request(bearer(tok)).WithContext(server.Fresh(ctx)))
+	require.ErrorIs(t, err, server.ErrUnauthenticated, "a fresh request (the console's) is refused at once on the other server too")
 	clk.add(auth.DefaultCacheTTL)
 	_, err = a.Authenticate(request(bearer(tok)))
 	require.ErrorIs(t, err, server.ErrUnauthenticated, "refused on the other server once the TTL passed")

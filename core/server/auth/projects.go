@@ -29,7 +29,7 @@ func (a *Auth) project(ctx context.Context, name string) (projectRecord, error) 
 // cachedProject is project through the cache (for Authorize, which only
 // reads the record).
 func (a *Auth) cachedProject(ctx context.Context, name string) (projectRecord, error) {
-	if p, ok := a.cache.project(name); ok {
+	if p, ok := a.cache.project(name); ok && !server.IsFresh(ctx) {
 		return p, nil
 	}
 	gen := a.cache.generation()

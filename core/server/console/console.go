@@ -135,8 +135,11 @@ func (c *Console) routes() {
 	c.mux.Handle("/", c.handle(func(http.ResponseWriter, *http.Request, *visitor) error { return errNotFound }))
 }
 
-// ServeHTTP sets the security headers and serves the request.
+// ServeHTTP sets the security headers and serves the request. Its
+// credentials and roles are read fresh (server.Fresh): a sign-out, revoke or
+// role change on any server of the store counts on the next page.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(server.Fresh(r.Context()))
 	h := w.Header()
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -77,7 +77,7 @@ func (c *Console) visitor(w http.ResponseWriter, r *http.Request) (*visitor, err
 // header value, on a copy of r (r's own headers are never read: the
 // console's only credential is its cookie).
 func (c *Console) authenticate(r *http.Request, authorization string) (server.Principal, error) {
-	req := r.Clone(r.Context())
+	req := r.Clone(r.Context()) // fresh: see ServeHTTP
 	req.Header = http.Header{"Authorization": {authorization}}
 	return c.acc.Authenticate(req)
 }
