@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/bcrypt"
@@ -272,7 +273,7 @@ func benchServer(ctx context.Context, dir, token string) (*server.Server, *auth.
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.New(server.Config{Accounts: acc, Registry: registry.New(st), AdminToken: token})
+	srv, err := server.New(server.Config{Accounts: acc, Registry: registry.New(st), AdminToken: token, Log: hclog.New(&hclog.LoggerOptions{Name: "server", Level: hclog.Error})})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -269,13 +269,20 @@ func (s *FS) commitLocked(key, src, dst, dir string, opts PutOptions) error {
 }
 
 func (s *FS) mkdir(key, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
+	for attempt := 0; ; attempt++ {
+		err := os.MkdirAll(dir, 0o755)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST):
 			return conflictError(key)
+		case errors.Is(err, fs.ErrNotExist) && attempt < 10:
+			// A concurrent Delete pruned a parent MkdirAll had just made
+			// (it was empty for that instant): make the path again.
+			continue
 		}
 		return fmt.Errorf("fs store: put %s: %w", key, err)
 	}
-	return nil
 }
 
 // lock takes the exclusive lock that guards changes to key.
