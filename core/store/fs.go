@@ -274,12 +274,16 @@ func (s *FS) mkdir(key, dir string) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST):
-			return conflictError(key)
-		case errors.Is(err, fs.ErrNotExist) && attempt < 10:
-			// A concurrent Delete pruned a parent MkdirAll had just made
-			// (it was empty for that instant): make the path again.
+		case errors.Is(err, syscall.ENOTDIR):
+			return conflictError(key) // a key's file stands where a folder must
+		case (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EEXIST)) && attempt < 10:
+			// A concurrent Delete pruned a folder MkdirAll had just made or
+			// seen (it was empty for that instant): ENOENT from the Mkdir
+			// below it, or EEXIST when the folder went between MkdirAll's
+			// Mkdir and its Lstat. Make the path again.
 			continue
+		case errors.Is(err, syscall.EEXIST):
+			return conflictError(key)
 		}
 		return fmt.Errorf("fs store: put %s: %w", key, err)
 	}
