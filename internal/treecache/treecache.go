@@ -382,7 +382,13 @@ func (c *Cache) fill(key string, fill func(dir string) error) (Manifest, error) 
 		return Manifest{}, err
 	}
 	mp := filepath.Join(tmp, ManifestName)
-	if err := writeSynced(mp, buf.Bytes()); err != nil {
+	// Not synced: neither are the files the fill wrote, and it need not be.
+	// A kill leaves the page cache as it was; a power loss may leave a
+	// torn manifest (it does not decode: filled again) or files shorter
+	// than it says (Place's stat check sees it: filled again). A sync here
+	// would flush the whole journal, with every link a concurrent
+	// placement made so far.
+	if err := writeNew(mp, buf.Bytes()); err != nil {
 		return Manifest{}, fmt.Errorf("tree cache %s: %w", c.Root, err)
 	}
 	c.hook("manifest")
@@ -485,19 +491,110 @@ func (e *DamageError) Error() string { return e.Path + ": " + e.Why }
 // manifest just before it is placed (size, mtime, inode; its sha256 when
 // they differ): a *DamageError when it was removed, changed or truncated.
 //
-// Folders are made first, in order. Files are then placed a folder at a
-// time (a big folder in chunks) by one goroutine per CPU, each relative to
-// open descriptors of the entry's folder and the target's (fstatat,
-// linkat), so no file costs a lookup of the folders above it.
+// The tree is walked by one goroutine per CPU: a folder's job makes its
+// subfolders (mkdirat on the target folder's descriptor), places its
+// files (fstatat and linkat on the descriptors of the entry's folder and
+// the target's, so no file costs a lookup of the folders above it), and
+// then queues the subfolders' jobs; a big folder's files are split into
+// chunks, so that one folder does not leave a CPU idle.
 func LinkTree(dir string, m Manifest, target string, p Placement) error {
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return err
 	}
+	folders, err := plan(m, p.Skip)
+	if err != nil {
+		return err
+	}
+	const chunk = 128
+	jobs := 0
+	for _, f := range folders {
+		jobs += max(1, (len(f.items)+chunk-1)/chunk)
+	}
+	// Each job is queued once, after the folder it places into exists; the
+	// buffer holds them all, so queueing never blocks a worker.
+	queue := make(chan linkJob, jobs)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		failed   atomic.Bool
+	)
+	push := func(j linkJob) { wg.Add(1); queue <- j }
+	run := func(j linkJob) error {
+		f := folders[j.folder]
+		if !j.first {
+			return placeGroup(dir, target, f.rel, j.items, p, func(int) error { return nil })
+		}
+		for len(j.items) > chunk {
+			push(linkJob{folder: j.folder, items: j.items[len(j.items)-chunk:]})
+			j.items = j.items[:len(j.items)-chunk]
+		}
+		err := placeGroup(dir, target, f.rel, j.items, p, func(dfd int) error {
+			for _, c := range f.children {
+				sub := folders[c]
+				if err := unix.Mkdirat(dfd, path.Base(sub.rel), uint32(sub.perm|0o700)); err != nil && !errors.Is(err, unix.EEXIST) {
+					return &os.PathError{Op: "mkdir", Path: filepath.Join(target, sub.rel), Err: err}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, c := range f.children {
+			push(linkJob{folder: c, items: folders[c].items, first: true})
+		}
+		return nil
+	}
+	push(linkJob{folder: 0, items: folders[0].items, first: true})
+	for range runtime.NumCPU() {
+		go func() {
+			for j := range queue {
+				if !failed.Load() {
+					if err := run(j); err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						failed.Store(true)
+					}
+				}
+				wg.Done()
+			}
+		}()
+	}
+	wg.Wait()
+	close(queue)
+	return firstErr
+}
+
+// linkJob places items (some or all of the files and symlinks of one
+// folder); the folder's first job also makes its subfolders and then
+// queues their jobs.
+type linkJob struct {
+	folder int
+	items  []Item
+	first  bool
+}
+
+// folderPlan is one folder of an entry to place: its slash path ("" is
+// the top), permission, files and symlinks, and subfolders (indexes).
+type folderPlan struct {
+	rel      string
+	perm     fs.FileMode
+	items    []Item
+	children []int
+}
+
+// plan groups the manifest's items by folder, leaving out what skip names
+// (a skipped folder with all it holds).
+func plan(m Manifest, skip func(string) bool) ([]folderPlan, error) {
 	var skipped []string
-	folders := map[string]int{"": 0}
-	groups := []linkGroup{{rel: ""}}
+	index := map[string]int{"": 0}
+	folders := []folderPlan{{rel: ""}}
 	for _, it := range m.Items {
-		if p.Skip != nil && p.Skip(it.Path) {
+		if skip != nil && skip(it.Path) {
 			if it.Mode.IsDir() {
 				skipped = append(skipped, it.Path+"/")
 			}
@@ -506,65 +603,50 @@ func LinkTree(dir string, m Manifest, target string, p Placement) error {
 		if under(it.Path, skipped) {
 			continue
 		}
-		if it.Mode.IsDir() {
-			dst := filepath.Join(target, filepath.FromSlash(it.Path))
-			if err := os.Mkdir(dst, it.Mode.Perm()|0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-				return err
-			}
-			folders[it.Path] = len(groups)
-			groups = append(groups, linkGroup{rel: it.Path})
-			continue
-		}
 		parent := path.Dir(it.Path)
 		if parent == "." {
 			parent = ""
 		}
-		g, ok := folders[parent]
+		pi, ok := index[parent]
 		if !ok {
-			return &DamageError{Path: it.Path, Why: "the manifest lists no folder " + parent + " before it"}
+			return nil, &DamageError{Path: it.Path, Why: "the manifest lists no folder " + parent + " before it"}
 		}
-		groups[g].items = append(groups[g].items, it)
+		if it.Mode.IsDir() {
+			index[it.Path] = len(folders)
+			folders[pi].children = append(folders[pi].children, len(folders))
+			folders = append(folders, folderPlan{rel: it.Path, perm: it.Mode.Perm()})
+			continue
+		}
+		folders[pi].items = append(folders[pi].items, it)
 	}
-	// A folder of many files is placed in several chunks (one descriptor
-	// pair each), so that one big folder does not leave a CPU idle.
-	const chunk = 128
-	var work []linkGroup
-	for _, g := range groups {
-		for len(g.items) > chunk {
-			work = append(work, linkGroup{rel: g.rel, items: g.items[:chunk]})
-			g.items = g.items[chunk:]
-		}
-		if len(g.items) > 0 {
-			work = append(work, g)
-		}
-	}
-	return parallel(len(work), runtime.NumCPU(), func(i int) error { return placeGroup(dir, target, work[i], p) })
-}
-
-// linkGroup is files and symlinks of one folder (rel, slash path; "" is
-// the top).
-type linkGroup struct {
-	rel   string
-	items []Item
+	return folders, nil
 }
 
 func openFolder(root, rel string) (int, error) {
 	return unix.Open(filepath.Join(root, filepath.FromSlash(rel)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 }
 
-func placeGroup(dir, target string, g linkGroup, p Placement) error {
-	sfd, err := openFolder(dir, g.rel)
+// placeGroup places items, all in folder rel, from the entry at dir into
+// target; before runs first with the target folder's descriptor.
+func placeGroup(dir, target, rel string, items []Item, p Placement, before func(dfd int) error) error {
+	dfd, err := openFolder(target, rel)
 	if err != nil {
-		return &DamageError{Path: g.rel, Why: "folder: " + err.Error()}
-	}
-	defer unix.Close(sfd)
-	dfd, err := openFolder(target, g.rel)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: filepath.Join(target, g.rel), Err: err}
+		return &os.PathError{Op: "open", Path: filepath.Join(target, rel), Err: err}
 	}
 	defer unix.Close(dfd)
+	if err := before(dfd); err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	sfd, err := openFolder(dir, rel)
+	if err != nil {
+		return &DamageError{Path: rel, Why: "folder: " + err.Error()}
+	}
+	defer unix.Close(sfd)
 	var st unix.Stat_t
-	for _, it := range g.items {
+	for _, it := range items {
 		name := path.Base(it.Path)
 		var place func() error
 		switch {
@@ -738,16 +820,13 @@ func inode(st fs.FileInfo) uint64 {
 	return 0
 }
 
-func writeSynced(p string, b []byte) error {
+// writeNew writes b to a new file p (read-only, as every cached file).
+func writeNew(p string, b []byte) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
 		return err
 	}
 	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}
