@@ -333,7 +333,9 @@ func (s *FS) Ingest(ctx context.Context, key, localPath string) error {
 	if err == nil && !fi.Mode().IsRegular() {
 		err = fmt.Errorf("%s is not a regular file", localPath)
 	}
-	if err == nil {
+	if err == nil && fi.Mode().Perm() != 0o644 {
+		// (only when needed: a chmod dirties the inode, which the fsync
+		// then has to commit even when the data is on disk already)
 		err = f.Chmod(0o644)
 	}
 	if err == nil {
