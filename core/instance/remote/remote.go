@@ -195,14 +195,15 @@ func (in *Instance) Stat(ctx context.Context, d digest.Digest) (int64, error) {
 	return desc.Size, nil
 }
 
-func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (rc io.ReadCloser, err error) {
+// Get reads blob d from offset on: one GET whose headers describe the
+// blob (oras checks its digest against the one asked for), or from an
+// offset one ranged GET (getFrom).
+func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (io.ReadCloser, error) {
 	r, err := in.current()
 	if err != nil {
 		return nil, err
 	}
 	if offset == 0 {
-		// One round trip: the GET's headers describe the blob (oras checks
-		// its digest against the one asked for).
 		desc, rc, err := r.Blobs().FetchReference(ctx, d.String())
 		if err != nil {
 			return nil, in.blobErr(err, d)
@@ -212,38 +213,7 @@ func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (rc 
 		}
 		return rc, nil
 	}
-	desc, err := r.Blobs().Resolve(ctx, d.String())
-	if err != nil {
-		return nil, in.blobErr(err, d)
-	}
-	if offset > desc.Size {
-		return nil, fmt.Errorf("instance %s: blob %s has %d bytes, cannot read from %d", in.name, d, desc.Size, offset)
-	}
-	if rc, err = r.Blobs().Fetch(ctx, desc); err != nil {
-		return nil, in.blobErr(err, d)
-	}
-	if p := progressOf(ctx); p != nil {
-		defer func() {
-			if err == nil {
-				rc = &progressReader{ReadCloser: rc, p: p, d: d, done: offset, size: desc.Size, last: offset}
-			}
-		}()
-	}
-	if offset == 0 {
-		return rc, nil
-	}
-	// oras gives a seeker when the registry takes Range requests: the
-	// download resumes there; otherwise skip what the caller has.
-	if s, ok := rc.(io.Seeker); ok {
-		if _, err := s.Seek(offset, io.SeekStart); err == nil {
-			return rc, nil
-		}
-	}
-	if _, err := io.CopyN(io.Discard, rc, offset); err != nil {
-		rc.Close()
-		return nil, in.wrap(err)
-	}
-	return rc, nil
+	return in.getFrom(ctx, d, offset)
 }
 
 // --- Place ---

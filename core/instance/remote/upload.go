@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,7 +19,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote/auth"
-	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/swcli/swcli/core/instance"
 	swreg "github.com/swcli/swcli/core/registry"
@@ -338,10 +336,5 @@ func (w *blobWriter) check(resp *http.Response, ok ...int) error {
 	if slices.Contains(ok, resp.StatusCode) {
 		return nil
 	}
-	er := &errcode.ErrorResponse{Method: resp.Request.Method, URL: resp.Request.URL, StatusCode: resp.StatusCode}
-	var body struct{ Errors errcode.Errors }
-	if json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body) == nil {
-		er.Errors = body.Errors
-	}
-	return er
+	return errorResponse(resp)
 }
