@@ -104,7 +104,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if prefix == "" {
 		prefix = PrefixOf(in.wd, in.sp.Mode)
 	}
-	env := EnvFor(in.wd, prefix, in.rs, mode.Python{Version: in.sp.Python})
+	env := s.workdirModeEnv(in.wd, prefix, in.rs, mode.Python{Version: in.sp.Python})
 	if in.prefix == "" {
 		if err := s.ensureEnv(ctx, getMode, in.wd, in.relSpec, in.rs, env, o.NoCache); err != nil {
 			return nil, err

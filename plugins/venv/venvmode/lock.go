@@ -112,7 +112,7 @@ func (m *Mode) inspectFiles(ctx context.Context, env mode.Env, prefix string) (*
 func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (mode.Lock, error) {
 	ev.Emit(mode.Event{Stage: "lock", Current: 0, Total: 1})
 	if req.Check {
-		if err := m.pipCheck(ctx, req.Env.Prefix); err != nil {
+		if err := m.pipCheck(ctx, req.Env); err != nil {
 			return mode.Lock{}, err
 		}
 	}
@@ -280,20 +280,48 @@ func localPath(s string) string {
 	return s
 }
 
-// pipCheck runs `python -m pip check` in the environment at prefix. Broken
-// requirements fail with ErrConflict naming the first one; an environment
-// without pip (a bare one) has nothing pip could check and passes.
-func (m *Mode) pipCheck(ctx context.Context, prefix string) error {
+// pipCheck runs `python -m pip check` in the environment, unless the
+// memo in env.StateDir says this very environment passed it before
+// (checkmemo.go); a clean check is remembered there. Broken requirements
+// fail with ErrConflict naming the first one; an environment without pip (a
+// bare one) has nothing pip could check and passes.
+func (m *Mode) pipCheck(ctx context.Context, env mode.Env) error {
+	stamp := ""
+	if env.StateDir != "" {
+		stamp = checkStamp(env.Prefix)
+	}
+	if checkedBefore(env.StateDir, stamp) {
+		m.log.Debug("pip check skipped: the environment is as it was when pip check last passed", "prefix", env.Prefix)
+		return nil
+	}
+	if err := m.runPipCheck(ctx, env.Prefix); err != nil {
+		return err
+	}
+	// Remembered only if nothing changed while pip looked.
+	if stamp != "" && checkStamp(env.Prefix) == stamp {
+		rememberCheck(env.StateDir, stamp)
+	}
+	return nil
+}
+
+// runPipCheck runs `python -m pip check` in the environment at prefix (see
+// pipCheck).
+func (m *Mode) runPipCheck(ctx context.Context, prefix string) error {
+	m.pipChecks.Add(1)
 	py, err := envPython(prefix)
 	if err != nil {
 		return err
 	}
 	env := append(activatedEnv(prefix), "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PYTHONWARNINGS=ignore")
-	if _, err := m.run(ctx, command{name: py, args: []string{"-I", "-c", "import pip"}, dir: prefix, env: env, what: "find pip"}, nil, false); err != nil {
-		if ctx.Err() != nil {
-			return err
+	// Is there a pip to run? Its package in site-packages says so without
+	// starting Python; else ask Python (a pip from elsewhere on its path).
+	if !hasPip(prefix) {
+		if _, err := m.run(ctx, command{name: py, args: []string{"-I", "-c", "import pip"}, dir: prefix, env: env, what: "find pip"}, nil, false); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return nil
 		}
-		return nil
 	}
 	res, err := m.run(ctx, command{name: py, args: []string{"-m", "pip", "check"}, dir: prefix, env: env, what: "pip check"}, nil, false)
 	if err == nil {
@@ -318,4 +346,11 @@ func (m *Mode) pipCheck(ctx context.Context, prefix string) error {
 		msg += fmt.Sprintf(" (and %d more)", len(lines)-1)
 	}
 	return &mode.Error{Code: mode.ErrConflict, Message: msg, Detail: strings.Join(lines, "\n")}
+}
+
+// hasPip says whether a site-packages folder of the environment at prefix
+// holds pip's package.
+func hasPip(prefix string) bool {
+	found, _ := filepath.Glob(filepath.Join(prefix, "lib", "python*", "site-packages", "pip", "__init__.py"))
+	return len(found) > 0
 }

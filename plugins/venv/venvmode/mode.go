@@ -13,6 +13,7 @@ package venvmode
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -34,6 +35,8 @@ type Options struct {
 type Mode struct {
 	opts Options
 	log  hclog.Logger
+	// pipChecks counts the pip checks run (tests see what the memo saved).
+	pipChecks atomic.Int64
 }
 
 var _ mode.Mode = (*Mode)(nil)
