@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -88,23 +87,53 @@ func (m *Mode) inspect(ctx context.Context, prefix string) (*envInfo, error) {
 	return &info, nil
 }
 
-// inspectFiles is inspect for Files. A bare venv (its one site-packages
-// empty: what Create made for a restore to fill) has no distributions to
-// find, and what else Files reports (version, platform, ABI) is its
-// interpreter's, which the probe cache knows without starting Python.
-func (m *Mode) inspectFiles(ctx context.Context, env mode.Env, prefix string) (*envInfo, error) {
-	sites, _ := filepath.Glob(filepath.Join(prefix, "lib", "python*", "site-packages"))
-	if len(sites) == 1 {
-		ents, err := os.ReadDir(sites[0])
-		exe, lerr := filepath.EvalSymlinks(filepath.Join(prefix, "bin", "python"))
-		if err == nil && len(ents) == 0 && lerr == nil {
-			it, err := probes(env).Probe(ctx, exe)
-			if err == nil && "python"+it.Version == filepath.Base(filepath.Dir(sites[0])) {
-				return &envInfo{Python: it.Patch, Platform: it.Platform, ABI: it.ABI, Prefix: prefix, SiteDirs: sites}, nil
-			}
+// inspectFiles is inspect for Files. Without IncludeEditable, Files needs
+// no list of distributions (it reads the dist-info folders itself), only
+// the site-packages folders and what the interpreter says about itself
+// (version, platform, ABI): a venv's purelib and platlib are
+// PREFIX/lib[64]/pythonX.Y/site-packages, and the interpreter's answers are
+// in the probe cache, so no Python starts (but the first time an
+// interpreter is probed). The inspect script runs when editable installs
+// must be found, or the prefix is not laid out so (several site-packages
+// folders, or one that is not the interpreter's version).
+func (m *Mode) inspectFiles(ctx context.Context, env mode.Env, prefix string, includeEditable bool) (*envInfo, error) {
+	if !includeEditable {
+		if info, ok := venvLayout(ctx, env, prefix); ok {
+			return info, nil
 		}
 	}
 	return m.inspect(ctx, prefix)
+}
+
+// venvLayout is what inspectFiles reads without starting Python.
+func venvLayout(ctx context.Context, env mode.Env, prefix string) (*envInfo, bool) {
+	var sites []string
+	seen := map[string]bool{}
+	for _, lib := range []string{"lib", "lib64"} {
+		found, _ := filepath.Glob(filepath.Join(prefix, lib, "python*", "site-packages"))
+		for _, s := range found {
+			real, err := filepath.EvalSymlinks(s)
+			if err != nil {
+				return nil, false
+			}
+			if !seen[real] {
+				seen[real] = true
+				sites = append(sites, s)
+			}
+		}
+	}
+	if len(sites) != 1 {
+		return nil, false
+	}
+	exe, err := filepath.EvalSymlinks(filepath.Join(prefix, "bin", "python"))
+	if err != nil {
+		return nil, false
+	}
+	it, err := probes(env).Probe(ctx, exe)
+	if err != nil || "python"+it.Version != filepath.Base(filepath.Dir(sites[0])) {
+		return nil, false
+	}
+	return &envInfo{Python: it.Patch, Platform: it.Platform, ABI: it.ABI, Prefix: prefix, SiteDirs: sites}, true
 }
 
 // Lock reports every distribution installed in the environment (not in the
