@@ -15,16 +15,6 @@ import (
 	"github.com/swcli/swcli/core/store"
 )
 
-func readKey(t *testing.T, s store.Store, key string) string {
-	t.Helper()
-	rc, err := s.Get(ctx, key, 0, -1)
-	require.NoError(t, err)
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	require.NoError(t, err)
-	return string(b)
-}
-
 // failAfter gives its bytes, then fails (a client that went away).
 type failAfter struct{ r io.Reader }
 
@@ -60,7 +50,7 @@ func TestAppendAndSeal(t *testing.T) {
 			_, err = app.Append(ctx, "up/data", 0, strings.NewReader("again"))
 			require.True(t, errors.As(err, &se), "%v", err)
 			assert.Equal(t, int64(6), se.Size)
-			assert.Equal(t, "hello ", readKey(t, s, "up/data"), "a refused append writes nothing")
+			assert.Equal(t, "hello ", read(t, s, "up/data"), "a refused append writes nothing")
 
 			// a reader that fails keeps what it gave
 			n, err = app.Append(ctx, "up/data", 6, &failAfter{strings.NewReader("wor")})
@@ -80,7 +70,7 @@ func TestAppendAndSeal(t *testing.T) {
 
 			require.NoError(t, s.Put(ctx, "blobs/b", strings.NewReader("old"), store.PutOptions{}))
 			require.NoError(t, app.Seal(ctx, "up/data", 12, "blobs/b"), "bytes past size are dropped")
-			assert.Equal(t, "hello world!", readKey(t, s, "blobs/b"))
+			assert.Equal(t, "hello world!", read(t, s, "blobs/b"))
 			_, err = s.Stat(ctx, "up/data")
 			require.True(t, errors.As(err, &nf), "the growing key is gone: %v", err)
 			_, err = app.Append(ctx, "up/data", 12, strings.NewReader("late"))
@@ -132,7 +122,7 @@ func TestAppendsExcludeEachOther(t *testing.T) {
 	err = <-second
 	require.True(t, errors.As(err, &se), "%v", err)
 	assert.Equal(t, int64(6), se.Size)
-	assert.Equal(t, "abcdef", readKey(t, fs, "k"))
+	assert.Equal(t, "abcdef", read(t, fs, "k"))
 }
 
 // TestAppendLarge: many buffers' worth (writeback started along the way)
@@ -146,5 +136,5 @@ func TestAppendLarge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(data)), n+m)
 	require.NoError(t, fs.Seal(ctx, "big", int64(len(data)), "blob"))
-	assert.True(t, readKey(t, fs, "blob") == string(data))
+	assert.True(t, read(t, fs, "blob") == string(data))
 }
