@@ -25,29 +25,42 @@ import (
 
 // Upload sessions of the OCI push API live in the store, so a session
 // started through one server can be continued and finished through another
-// sharing the store, and survives a restart of either side:
+// sharing the store, and survives a restart of either side. A session keeps
+// its bytes in one of two layouts, chosen when it starts and recorded in
+// the session record:
 //
-//	uploads/<id>/session                         JSON {"project","name","started"}
-//	uploads/<id>/chunks/<offset, 20 digits>      the bytes received from offset
-//	uploads/<id>/hash/sha256/<end, 20 digits>    the sha256 state after the chunk ending there
+//	uploads/<id>/session                         JSON {"project","name","started","layout"}
+//	uploads/<id>/data                            "append": the bytes received, one growing value
+//	uploads/<id>/chunks/<offset, 20 digits>      chunks (no layout): the bytes received from offset
+//	uploads/<id>/hash/sha256/<end, 20 digits>    the sha256 state after the bytes up to end
 //
-// Each chunk is one atomic Put created with IfNoneMatch: a chunk cut short
-// (client or server killed) is not stored at all, so the session's size is
-// always the sum of complete chunks and a client resumes from there; two
-// writers racing for the same offset cannot both win.
+// The append layout is for stores that can grow a value in place
+// (store.Appender: the filesystem store): every chunk is appended to the
+// data value, and finishing seals it into the blob key (a rename on the
+// filesystem), so each byte is written once. The store orders appends (one
+// at a time, each at the length it expects), so two writers racing for the
+// same offset cannot both win; a chunk cut short keeps what arrived (the
+// session's size says how much, and the client resumes from there).
 //
-// A chunk is hashed while it streams in, continuing the saved state of the
-// chunks before it, and the marshalled state (encoding.BinaryMarshaler) is
-// saved after the chunk, so finishing does not read the bytes again. The
-// state is a cache of what the chunks say: chunks are never changed once
-// stored, so the state at a chunk boundary is a fact about the session.
-// A state lost to a crash between the two writes (or a failed write), one
-// that is not at a chunk boundary or does not parse, is ignored and the
-// chunks after the last good state are re-hashed; a sha512 upload (no saved
-// states) is re-hashed whole. Finishing then composes the chunks into the
-// blob key (store.ComposeOf: a hard link or an in-kernel copy on the
-// filesystem store, a streaming copy elsewhere), links the blob in the
-// session's repository and deletes the session.
+// Other stores (S3) get the chunk layout: each chunk is one atomic Put
+// created with IfNoneMatch, so a chunk cut short is not stored at all and
+// the session's size is always the sum of complete chunks; finishing
+// composes the chunks into the blob key (store.ComposeOf: a streaming copy,
+// or the store's own Composer).
+//
+// Either way a chunk is hashed while it streams in, continuing the saved
+// state of the bytes before it, and the marshalled state
+// (encoding.BinaryMarshaler) is saved after the chunk, so finishing does
+// not read the bytes again. The state is a cache of what the bytes say:
+// bytes before a saved state's end never change (chunks are never changed
+// once stored; appends only add at the end, after the store made the bytes
+// before durable), so the state at such an end is a fact about the
+// session. A state lost to a crash between the two writes (or a failed
+// write), one that is past the session's end or (chunks) not at a chunk
+// boundary, or that does not parse, is ignored and the bytes after the
+// last good state are re-hashed; a sha512 upload (no saved states) is
+// re-hashed whole. Finishing then links the blob in the session's
+// repository and deletes the session.
 
 // Upload is the state of an upload session.
 type Upload struct {
@@ -55,6 +68,9 @@ type Upload struct {
 	Project string    `json:"project"`
 	Name    string    `json:"name"`
 	Started time.Time `json:"started"`
+	// Layout is how the session keeps its bytes: layoutAppend, or "" for
+	// one key per chunk (see above).
+	Layout string `json:"layout,omitempty"`
 	// Size is the number of bytes received so far.
 	Size int64 `json:"-"`
 }
@@ -79,6 +95,11 @@ func (e *UploadRangeError) Error() string {
 var uploadIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func uploadPrefix(id string) string { return "uploads/" + id + "/" }
+func dataKey(id string) string      { return uploadPrefix(id) + "data" }
+
+// layoutAppend: the session's bytes are one growing value (store.Appender).
+const layoutAppend = "append"
+
 func chunkKey(id string, off int64) string {
 	return fmt.Sprintf("%schunks/%020d", uploadPrefix(id), off)
 }
@@ -102,6 +123,9 @@ func (r *Registry) StartUpload(ctx context.Context, project, name string) (Uploa
 		return Upload{}, err
 	}
 	u := Upload{ID: hex.EncodeToString(b[:]), Project: project, Name: name, Started: r.now()}
+	if _, ok := r.s.(store.Appender); ok {
+		u.Layout = layoutAppend
+	}
 	if err := r.putJSON(ctx, uploadPrefix(u.ID)+"session", u, store.PutOptions{IfNoneMatch: true}); err != nil {
 		return Upload{}, fmt.Errorf("registry: start upload: %w", err)
 	}
@@ -115,7 +139,8 @@ func (r *Registry) GetUpload(ctx context.Context, project, name, id string) (Upl
 	return u, err
 }
 
-// upload reads the session and the offsets of its chunks.
+// upload reads the session and the offsets of its chunks (none in the
+// append layout).
 func (r *Registry) upload(ctx context.Context, project, name, id string) (Upload, []int64, error) {
 	if !uploadIDRE.MatchString(id) {
 		return Upload{}, nil, &UploadUnknownError{ID: id}
@@ -129,6 +154,19 @@ func (r *Registry) upload(ctx context.Context, project, name, id string) (Upload
 		return Upload{}, nil, err
 	}
 	u.ID = id
+	if u.Layout == layoutAppend {
+		if _, ok := r.s.(store.Appender); !ok {
+			return Upload{}, nil, fmt.Errorf("registry: upload %s keeps its bytes in one growing value, which this store cannot append to", id)
+		}
+		info, err := r.s.Stat(ctx, dataKey(id))
+		switch {
+		case err == nil:
+			u.Size = info.Size
+		case !isNotFound(err): // no byte received yet
+			return Upload{}, nil, fmt.Errorf("registry: upload %s: %w", id, err)
+		}
+		return u, nil, nil
+	}
 	var offs []int64
 	err = r.s.List(ctx, uploadPrefix(id)+"chunks/", func(info store.Info) error {
 		off, err := strconv.ParseInt(info.Key[strings.LastIndexByte(info.Key, '/')+1:], 10, 64)
@@ -144,7 +182,9 @@ func (r *Registry) upload(ctx context.Context, project, name, id string) (Upload
 
 // AppendUpload stores the bytes of rd as the next chunk of session id. With
 // offset >= 0 the chunk must start there (*UploadRangeError otherwise); -1
-// appends at the end. A read error of rd stores nothing of the chunk.
+// appends at the end. A read error of rd stores nothing of the chunk in the
+// chunk layout and keeps what arrived in the append layout; the returned
+// Upload's Size says which, with the error.
 func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, offset int64, rd io.Reader) (Upload, error) {
 	u, offs, err := r.upload(ctx, project, name, id)
 	if err != nil {
@@ -166,7 +206,11 @@ func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, o
 		}
 		return u, err
 	}
-	cr := &countingReader{r: io.TeeReader(io.MultiReader(bytes.NewReader(first[:]), rd), h)}
+	body := io.TeeReader(io.MultiReader(bytes.NewReader(first[:]), rd), h)
+	if u.Layout == layoutAppend {
+		return r.appendData(ctx, r.s.(store.Appender), u, body, h)
+	}
+	cr := &countingReader{r: body}
 	err = r.s.Put(ctx, chunkKey(id, u.Size), cr, store.PutOptions{IfNoneMatch: true})
 	if isPrecondition(err) {
 		// another writer got this offset first
@@ -184,6 +228,29 @@ func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, o
 	// state that fails to save only costs a re-hash later, so its error
 	// is not the client's.
 	_ = r.saveState(ctx, id, u.Size, h)
+	return u, nil
+}
+
+// appendData appends body (teed into h, which holds the state at u.Size)
+// to the session's data value.
+func (r *Registry) appendData(ctx context.Context, app store.Appender, u Upload, body io.Reader, h hash.Hash) (Upload, error) {
+	n, err := app.Append(ctx, dataKey(u.ID), u.Size, body)
+	var se *store.SizeError
+	if errors.As(err, &se) {
+		// another writer appended first
+		return Upload{ID: u.ID, Project: u.Project, Name: u.Name, Started: u.Started, Layout: u.Layout, Size: se.Size},
+			&UploadRangeError{ID: u.ID, Size: se.Size, Offset: u.Size}
+	}
+	if n > 0 {
+		// The bytes are stored (and durable): h has hashed exactly them,
+		// also when reading the body failed after them. As with chunks, a
+		// state that fails to save only costs a re-hash.
+		u.Size += n
+		_ = r.saveState(ctx, u.ID, u.Size, h)
+	}
+	if err != nil {
+		return u, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+	}
 	return u, nil
 }
 
@@ -228,8 +295,9 @@ func (r *Registry) loadState(ctx context.Context, id string, end int64) hash.Has
 }
 
 // uploadHash returns a hash of alg that has hashed the session's u.Size
-// bytes: from the last usable saved state at a chunk boundary, then
-// re-hashing the chunks after it (all of them when there is none).
+// bytes: from the last usable saved state at a boundary (a chunk's end, or
+// any length up to u.Size in the append layout), then re-hashing the bytes
+// after it (all of them when there is none).
 func (r *Registry) uploadHash(ctx context.Context, u Upload, offs []int64, alg digest.Algorithm) (hash.Hash, error) {
 	end := func(i int) int64 {
 		if i+1 < len(offs) {
@@ -238,22 +306,30 @@ func (r *Registry) uploadHash(ctx context.Context, u Upload, offs []int64, alg d
 		return u.Size
 	}
 	var h hash.Hash
-	next := 0 // the first chunk h has not hashed
-	if alg == stateAlg && len(offs) > 0 {
-		saved := map[int64]bool{}
+	var from int64 // the bytes h has hashed
+	if alg == stateAlg && u.Size > 0 {
+		var saved []int64 // ends with a state, ascending
 		err := r.s.List(ctx, statePrefix(u.ID), func(info store.Info) error {
 			if off, err := strconv.ParseInt(info.Key[len(statePrefix(u.ID)):], 10, 64); err == nil {
-				saved[off] = true
+				saved = append(saved, off)
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
 		}
-		for i := len(offs) - 1; i >= 0 && h == nil; i-- {
-			if saved[end(i)] {
-				if h = r.loadState(ctx, u.ID, end(i)); h != nil {
-					next = i + 1
+		boundary := func(e int64) bool { return e <= u.Size }
+		if u.Layout != layoutAppend {
+			ends := map[int64]bool{}
+			for i := range offs {
+				ends[end(i)] = true
+			}
+			boundary = func(e int64) bool { return ends[e] }
+		}
+		for i := len(saved) - 1; i >= 0 && h == nil; i-- {
+			if boundary(saved[i]) {
+				if h = r.loadState(ctx, u.ID, saved[i]); h != nil {
+					from = saved[i]
 				}
 			}
 		}
@@ -261,15 +337,31 @@ func (r *Registry) uploadHash(ctx context.Context, u Upload, offs []int64, alg d
 	if h == nil {
 		h = alg.Hash()
 	}
-	for _, off := range offs[next:] {
-		rc, err := r.s.Get(ctx, chunkKey(u.ID, off), 0, -1)
+	rehash := func(key string, off, n int64) error {
+		rc, err := r.s.Get(ctx, key, off, n)
 		if err != nil {
-			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+			return fmt.Errorf("registry: upload %s: %w", u.ID, err)
 		}
 		_, err = io.Copy(h, rc)
 		_ = rc.Close()
 		if err != nil {
-			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+			return fmt.Errorf("registry: upload %s: %w", u.ID, err)
+		}
+		return nil
+	}
+	if u.Layout == layoutAppend {
+		if from < u.Size {
+			if err := rehash(dataKey(u.ID), from, u.Size-from); err != nil {
+				return nil, err
+			}
+		}
+		return h, nil
+	}
+	for i, off := range offs {
+		if off >= from {
+			if err := rehash(chunkKey(u.ID, off), 0, end(i)-off); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return h, nil
@@ -310,11 +402,7 @@ func (r *Registry) FinishUpload(ctx context.Context, project, name, id string, d
 	var bu *BlobUnknownError
 	switch {
 	case errors.As(err, &bu):
-		keys := make([]string, len(offs))
-		for i, off := range offs {
-			keys[i] = chunkKey(id, off)
-		}
-		if err := store.ComposeOf(ctx, r.s, blobKey(d), keys); err != nil {
+		if err := r.storeUpload(ctx, u, offs, d); err != nil {
 			return desc, fmt.Errorf("registry: upload %s: store blob %s: %w", id, d, err)
 		}
 	case err != nil:
@@ -328,7 +416,23 @@ func (r *Registry) FinishUpload(ctx context.Context, project, name, id string, d
 	return desc, r.CancelUpload(ctx, project, name, id)
 }
 
-// CancelUpload deletes session id, its chunks and their hash states.
+// storeUpload makes the session's bytes blob d: the data value sealed into
+// the blob key (append layout) or the chunks composed into it.
+func (r *Registry) storeUpload(ctx context.Context, u Upload, offs []int64, d digest.Digest) error {
+	if u.Layout == layoutAppend { // upload checked the store can append
+		if u.Size == 0 { // nothing was appended: there is no data value
+			return r.s.Put(ctx, blobKey(d), bytes.NewReader(nil), store.PutOptions{})
+		}
+		return r.s.(store.Appender).Seal(ctx, dataKey(u.ID), u.Size, blobKey(d))
+	}
+	keys := make([]string, len(offs))
+	for i, off := range offs {
+		keys[i] = chunkKey(u.ID, off)
+	}
+	return store.ComposeOf(ctx, r.s, blobKey(d), keys)
+}
+
+// CancelUpload deletes session id, its bytes and their hash states.
 func (r *Registry) CancelUpload(ctx context.Context, project, name, id string) error {
 	if _, _, err := r.upload(ctx, project, name, id); err != nil {
 		return err
