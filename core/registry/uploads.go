@@ -53,13 +53,15 @@ import (
 // (encoding.BinaryMarshaler) is saved after the chunk, so finishing does
 // not read the bytes again. The state is a cache of what the bytes say:
 // bytes before a saved state's end never change (chunks are never changed
-// once stored; appends only add at the end, after the store made the bytes
-// before durable), so the state at such an end is a fact about the
-// session. A state lost to a crash between the two writes (or a failed
-// write), one that is past the session's end or (chunks) not at a chunk
-// boundary, or that does not parse, is ignored and the bytes after the
-// last good state are re-hashed; a sha512 upload (no saved states) is
-// re-hashed whole. Finishing then links the blob in the session's
+// once stored; appends only add at the end), so the state at such an end
+// is a fact about the session, for as long as the bytes stay: for ever for
+// chunks, for the store's epoch for appended bytes (they are synced once,
+// when the blob is sealed; a machine crash before may garble them, and
+// the state says the epoch it was saved in). A state lost to a crash
+// between the two writes (or a failed write), one that is past the
+// session's end or (chunks) not at a chunk boundary, of another epoch, or
+// that does not parse, is ignored and the bytes after the last good state
+// are re-hashed; a sha512 upload (no saved states) is re-hashed whole. Finishing then links the blob in the session's
 // repository and deletes the session.
 
 // Upload is the state of an upload session.
@@ -227,7 +229,7 @@ func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, o
 	// The chunk is stored: the upload has it whatever happens next. A
 	// state that fails to save only costs a re-hash later, so its error
 	// is not the client's.
-	_ = r.saveState(ctx, id, u.Size, h)
+	_ = r.saveState(ctx, u, u.Size, h)
 	return u, nil
 }
 
@@ -246,7 +248,7 @@ func (r *Registry) appendData(ctx context.Context, app store.Appender, u Upload,
 		// also when reading the body failed after them. As with chunks, a
 		// state that fails to save only costs a re-hash.
 		u.Size += n
-		_ = r.saveState(ctx, u.ID, u.Size, h)
+		_ = r.saveState(ctx, u, u.Size, h)
 	}
 	if err != nil {
 		return u, fmt.Errorf("registry: upload %s: %w", u.ID, err)
@@ -254,10 +256,17 @@ func (r *Registry) appendData(ctx context.Context, app store.Appender, u Upload,
 	return u, nil
 }
 
-// saveState stores h, the state after the chunk that ends at end. The value
-// is the end offset (8 bytes, big endian) then the marshalled state, so a
-// state copied under another name is recognised as not its boundary's.
-func (r *Registry) saveState(ctx context.Context, id string, end int64, h hash.Hash) error {
+// saveState stores h, the state after the bytes of session u up to end.
+// The value is the end offset (8 bytes, big endian), the epoch of the
+// bytes (a length byte, then the store's Appender.Epoch for the append
+// layout, "" for chunks), then the marshalled state: a state copied under
+// another name is recognised as not its boundary's, and one of an epoch
+// that has ended as possibly no longer true. In the append layout the
+// state is itself appended (no flush of the disk per chunk: it is no more
+// durable than the bytes it describes, and the epoch says when both may
+// have gone); a state already there (another writer's, of the same bytes)
+// stays.
+func (r *Registry) saveState(ctx context.Context, u Upload, end int64, h hash.Hash) error {
 	m, ok := h.(encoding.BinaryMarshaler)
 	if !ok {
 		return nil
@@ -266,29 +275,51 @@ func (r *Registry) saveState(ctx context.Context, id string, end int64, h hash.H
 	if err != nil {
 		return err
 	}
+	epoch := r.epoch(u)
 	buf := binary.BigEndian.AppendUint64(nil, uint64(end))
-	err = r.s.Put(ctx, stateKey(id, end), bytes.NewReader(append(buf, state...)), store.PutOptions{IfNoneMatch: true})
+	buf = append(append(append(buf, byte(len(epoch))), epoch...), state...)
+	if u.Layout == layoutAppend {
+		_, err = r.s.(store.Appender).Append(ctx, stateKey(u.ID, end), 0, bytes.NewReader(buf))
+		if se := (*store.SizeError)(nil); errors.As(err, &se) {
+			return nil
+		}
+		return err
+	}
+	err = r.s.Put(ctx, stateKey(u.ID, end), bytes.NewReader(buf), store.PutOptions{IfNoneMatch: true})
 	if isPrecondition(err) {
 		return nil // another writer saved the same fact
 	}
 	return err
 }
 
-// loadState returns a hash of stateAlg holding the saved state at end, or
-// nil when there is none usable.
-func (r *Registry) loadState(ctx context.Context, id string, end int64) hash.Hash {
-	rc, err := r.s.Get(ctx, stateKey(id, end), 0, -1)
+// epoch is the span in which facts about u's bytes hold: the store's
+// Appender.Epoch for the append layout; chunks are durable once stored.
+func (r *Registry) epoch(u Upload) string {
+	if u.Layout == layoutAppend {
+		return r.s.(store.Appender).Epoch()
+	}
+	return ""
+}
+
+// loadState returns a hash of stateAlg holding the saved state of session
+// u at end, or nil when there is none usable.
+func (r *Registry) loadState(ctx context.Context, u Upload, end int64) hash.Hash {
+	rc, err := r.s.Get(ctx, stateKey(u.ID, end), 0, -1)
 	if err != nil {
 		return nil
 	}
 	b, err := io.ReadAll(io.LimitReader(rc, 1<<10))
 	_ = rc.Close()
-	if err != nil || len(b) < 8 || binary.BigEndian.Uint64(b) != uint64(end) {
+	if err != nil || len(b) < 9 || binary.BigEndian.Uint64(b) != uint64(end) {
+		return nil
+	}
+	n := int(b[8])
+	if len(b) < 9+n || string(b[9:9+n]) != r.epoch(u) {
 		return nil
 	}
 	h := stateAlg.Hash()
-	u, ok := h.(encoding.BinaryUnmarshaler)
-	if !ok || u.UnmarshalBinary(b[8:]) != nil {
+	um, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok || um.UnmarshalBinary(b[9+n:]) != nil {
 		return nil
 	}
 	return h
@@ -328,7 +359,7 @@ func (r *Registry) uploadHash(ctx context.Context, u Upload, offs []int64, alg d
 		}
 		for i := len(saved) - 1; i >= 0 && h == nil; i-- {
 			if boundary(saved[i]) {
-				if h = r.loadState(ctx, u.ID, saved[i]); h != nil {
+				if h = r.loadState(ctx, u, saved[i]); h != nil {
 					from = saved[i]
 				}
 			}

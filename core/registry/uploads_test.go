@@ -38,6 +38,15 @@ func (f *failStates) Put(ctx context.Context, key string, r io.Reader, opts stor
 	return f.FS.Put(ctx, key, r, opts)
 }
 
+// Append fails as Put does (hash states of the append layout are appended).
+func (f *failStates) Append(ctx context.Context, key string, at int64, r io.Reader) (int64, error) {
+	if strings.Contains(key, "/hash/") && f.fail(key) {
+		f.failed.Add(1)
+		return 0, errors.New("disk gone")
+	}
+	return f.FS.Append(ctx, key, at, r)
+}
+
 // countGets is the filesystem store counting the Gets of an upload's
 // bytes (chunks, or the growing data value).
 type countGets struct {
@@ -313,6 +322,46 @@ func TestUploadAppendCutShortOrCrashed(t *testing.T) {
 	assert.Equal(t, int64(7000), re.Size, "the client is told to resume after the crash's bytes")
 	_, err = r.AppendUpload(ctx, "self", "app", u.ID, 7000, bytes.NewReader(data[7000:]))
 	require.NoError(t, err)
+	_, err = r.FinishUpload(ctx, "self", "app", u.ID, d)
+	require.NoError(t, err)
+	requireBlob(t, r, d, data)
+}
+
+// epochFS is the filesystem store whose Appender epoch the test sets (a
+// reboot of the machine is a new epoch).
+type epochFS struct {
+	*store.FS
+	epoch string
+}
+
+func (e *epochFS) Epoch() string { return e.epoch }
+
+// TestUploadStatesOfAnEndedEpochIgnored: after the epoch changes (the
+// machine restarted, and appended bytes may have been garbled), the saved
+// hash states are not trusted: finishing hashes the bytes as they are, so
+// garbled bytes are refused instead of stored under the digest the states
+// promised.
+func TestUploadStatesOfAnEndedEpochIgnored(t *testing.T) {
+	fs := newFS(t)
+	s := &epochFS{FS: fs, epoch: "boot:one"}
+	r := registry.New(s)
+	data := randomData(t, 200<<10)
+	d := digest.FromBytes(data)
+	u := pushChunks(t, r, data, 100<<10, 100<<10)
+	require.NotEmpty(t, keysUnder(t, s, "uploads/"+u.ID+"/hash/"))
+
+	s.epoch = "boot:two"
+	path := filepath.Join(fs.Root(), "uploads", u.ID, "data")
+	garbled := append([]byte(nil), data...)
+	copy(garbled[150<<10:], make([]byte, 4096)) // a block lost to the crash reads as zeros
+	require.NoError(t, os.WriteFile(path, garbled, 0o644))
+	_, err := r.FinishUpload(ctx, "self", "app", u.ID, d)
+	var dm *registry.DigestMismatchError
+	require.ErrorAs(t, err, &dm, "the bytes are hashed again, not taken from the old states")
+	assert.Equal(t, digest.FromBytes(garbled), dm.Actual)
+
+	// the session's true bytes finish (the mismatch kept the session)
+	require.NoError(t, os.WriteFile(path, data, 0o644))
 	_, err = r.FinishUpload(ctx, "self", "app", u.ID, d)
 	require.NoError(t, err)
 	requireBlob(t, r, d, data)

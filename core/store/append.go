@@ -25,17 +25,26 @@ import (
 //     If reading r fails, the bytes read before stay appended (the count
 //     says how many) and r's error is returned, so an upload cut short
 //     keeps what arrived; if writing fails, the value is cut back to at
-//     bytes. The bytes an Append reports written are durable when it
-//     returns (the caller may record facts about them, as the registry
-//     does with the hash state at the new length); a crash during an Append
-//     can leave any prefix of its bytes.
+//     bytes.
+//   - Epoch says how long appended bytes are sure to stay as written: they
+//     survive a crash of the process at once, and a crash of the machine
+//     once sealed. While Epoch returns the same string (the filesystem
+//     store's: the machine's boot), a fact recorded about appended bytes
+//     (the registry's hash state at a length) stays true; once it changes,
+//     bytes appended before may be lost or garbled (the value still holds
+//     at most what was appended), so such facts are to be checked again.
+//     "" means each Append has made its bytes durable when it returns.
 //   - Seal makes the first size bytes of key's value the value of dst,
 //     atomically and durably like a Put (readers of dst see the old value
 //     or the new one), and removes key. Bytes past size (an Append racing
 //     the Seal) are dropped. A value shorter than size gives *SizeError, a
 //     missing key *NotFoundError; dst is then unchanged.
+//
+// Not syncing every Append is what makes it cheap: the disk is asked to
+// flush once per blob, at Seal, as for a Put of the whole blob.
 type Appender interface {
 	Append(ctx context.Context, key string, at int64, r io.Reader) (int64, error)
+	Epoch() string
 	Seal(ctx context.Context, key string, size int64, dst string) error
 }
 

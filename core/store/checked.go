@@ -253,6 +253,8 @@ func (c *checkedAppender) Append(ctx context.Context, key string, at int64, r io
 	return n, c.fail("append", key, err)
 }
 
+func (c *checkedAppender) Epoch() string { return c.app.Epoch() }
+
 func (c *checkedAppender) Seal(ctx context.Context, key string, size int64, dst string) error {
 	for _, k := range []string{key, dst} {
 		if err := ValidateKey(k); err != nil {

@@ -21,7 +21,9 @@ const (
 )
 
 // Append implements Appender on one file per key, written in place (the
-// one kind of key the store changes in place: see Appender). Appends of a
+// one kind of key the store changes in place: see Appender). It does not
+// sync (unless Epoch is ""): the kernel is asked to start writing back as
+// the bytes arrive, and Seal syncs. Appends of a
 // key exclude each other with an flock on the file itself (not the store's
 // lock shards, which a long append would hold up), and check, once they
 // hold it, that the file they opened is still the key's: a Seal or Delete
@@ -63,7 +65,7 @@ func (s *FS) Append(ctx context.Context, key string, at int64, r io.Reader) (int
 		_ = f.Truncate(at)
 		return 0, fmt.Errorf("fs store: append %s: %w", key, w.err)
 	}
-	if n > 0 {
+	if n > 0 && s.Epoch() == "" {
 		if serr := f.Sync(); serr != nil {
 			_ = f.Truncate(at)
 			return 0, fmt.Errorf("fs store: append %s: %w", key, serr)
@@ -71,6 +73,11 @@ func (s *FS) Append(ctx context.Context, key string, at int64, r io.Reader) (int
 	}
 	return n, err // a read error of r keeps the n bytes read before it
 }
+
+// Epoch implements Appender: the boot of this machine (Linux's boot_id),
+// since the page cache keeps what Append wrote until then; "" where that
+// cannot be told, and Append then syncs.
+func (s *FS) Epoch() string { return machineBoot() }
 
 // Seal implements Appender: under the file's lock it cuts the file to
 // size, makes it durable and renames it to dst's file (commit, as a Put

@@ -28,14 +28,17 @@ import (
 )
 
 // ChunkSize is how much of a blob one PATCH sends. A killed upload resends
-// at most what it had buffered (less than one chunk).
+// at most what it had buffered (less than one chunk). A blob of at most one
+// chunk goes in one request, with no session to resume.
 var ChunkSize int64 = 32 << 20
 
-// uploadState is what a blob upload leaves on disk between chunks, so a
-// client killed in the middle of a blob resumes there after a restart.
+// uploadState is what a blob upload leaves on disk, so a client killed in
+// the middle of a blob resumes there after a restart: the session, written
+// when it starts (and again only if the registry moves it). How far the
+// session got is the registry's to say (remoteOffset), so no chunk waits on
+// a write of this file.
 type uploadState struct {
 	Location string `json:"location"`
-	Offset   int64  `json:"offset"`
 }
 
 // Writer starts or resumes the upload of blob desc to the current
@@ -44,12 +47,17 @@ type uploadState struct {
 // Written by hand: oras-go pushes a blob in one request (or a POST+PUT) and
 // cannot resume one. This is the distribution spec's chunked upload: POST
 // opens a session, each chunk is a PATCH with Content-Range, the last step
-// a PUT ?digest=. After every chunk the session URL and offset are saved
-// in a state file under the storage root keyed by (instance, repository,
-// digest); a later Writer asks the registry where that session ends (GET on
-// the upload URL → Range) and carries on from there. The registry hashes
-// the whole blob on the PUT and refuses a mismatch (DIGEST_INVALID →
+// a PUT ?digest= carrying the rest. The session URL is saved in a state
+// file under the storage root keyed by (instance, repository, digest); a
+// later Writer asks the registry where that session ends (GET on the upload
+// URL → Range) and carries on from there. The registry hashes the whole
+// blob on the PUT and refuses a mismatch (DIGEST_INVALID →
 // registry.DigestMismatchError); nothing is visible before.
+//
+// A blob of at most one chunk has nothing to resume inside: it is buffered
+// and sent whole on Commit, with no session and no state file: to a swcli
+// server in one POST ?digest= (the spec's single-request monolithic upload),
+// to another registry as POST then PUT (what every registry takes).
 func (in *Instance) Writer(ctx context.Context, desc ocispec.Descriptor) (instance.BlobWriter, error) {
 	if in.rtName == "" {
 		return nil, fmt.Errorf("instance %s: no runtime chosen for the upload", in.name)
@@ -59,6 +67,10 @@ func (in *Instance) Writer(ctx context.Context, desc ocispec.Descriptor) (instan
 	ctx = auth.AppendRepositoryScope(ctx, ref, auth.ActionPull, auth.ActionPush)
 	w := &blobWriter{in: in, ctx: ctx, desc: desc, repo: repo, chunk: chunkSize(), prog: progressOf(ctx),
 		state: in.statePath(repo, desc.Digest)}
+	if desc.Size <= w.chunk {
+		w.whole = true
+		return w, nil
+	}
 	if st, ok := w.load(); ok {
 		if off, ok := w.remoteOffset(st); ok {
 			w.loc, w.off = st.Location, off
@@ -104,6 +116,9 @@ type blobWriter struct {
 
 	chunk int64 // bytes per PATCH
 	prog  Progress
+	// whole: the blob is at most one chunk, buffered and sent on Commit
+	// without a session
+	whole bool
 
 	loc string // the session's upload URL
 	off int64  // bytes the registry holds
@@ -127,12 +142,12 @@ func (w *blobWriter) load() (uploadState, bool) {
 }
 
 func (w *blobWriter) save() error {
-	data, _ := json.Marshal(uploadState{Location: w.loc, Offset: w.off})
+	data, _ := json.Marshal(uploadState{Location: w.loc})
 	return atomicfile.Write(w.state, data, 0o600)
 }
 
 // remoteOffset asks the registry where the saved session ends; a session it
-// no longer knows, or one that disagrees with what was saved, starts over.
+// no longer knows, or one whose end cannot be told, starts over.
 func (w *blobWriter) remoteOffset(st uploadState) (int64, bool) {
 	resp, err := w.do("GET", st.Location, nil, nil)
 	if err != nil {
@@ -146,16 +161,13 @@ func (w *blobWriter) remoteOffset(st uploadState) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	// "0-0" is both "nothing" and "one byte"; what was saved decides. The
-	// registry may hold more than was saved (a client killed after its
-	// chunk arrived, before the state file was written): the bytes are the
-	// same blob's, so the upload goes on from there. Less than was saved
-	// means the session lost data: start over.
+	// Whatever the session holds is a prefix of this blob (only this
+	// client's writer sends to it), so the upload goes on from its end,
+	// also when that is inside a chunk (a chunk cut short, which the
+	// registry kept). "0-0" is both "nothing" and "one byte": a new session
+	// then costs at most that byte.
 	off := end + 1
-	if end == 0 && st.Offset == 0 {
-		off = 0
-	}
-	if off < st.Offset || off > w.desc.Size {
+	if end == 0 || off > w.desc.Size {
 		return 0, false
 	}
 	if loc := resp.Header.Get("Location"); loc != "" {
@@ -175,7 +187,16 @@ func parseRange(h string) (int64, bool) {
 	return n, err == nil && n >= 0
 }
 
+// start opens a session to resume later: its URL is saved.
 func (w *blobWriter) start() error {
+	if err := w.open(); err != nil {
+		return err
+	}
+	return w.save()
+}
+
+// open opens an upload session (POST).
+func (w *blobWriter) open() error {
 	resp, err := w.do("POST", w.in.base+"/v2/"+w.repo+"/blobs/uploads/", nil, nil)
 	if err != nil {
 		return err
@@ -184,10 +205,13 @@ func (w *blobWriter) start() error {
 		return w.in.wrap(err)
 	}
 	w.loc, w.off = w.abs(resp.Header.Get("Location")), 0
-	return w.save()
+	return nil
 }
 
 func (w *blobWriter) Write(p []byte) (int, error) {
+	if w.whole {
+		return w.buf.Write(p)
+	}
 	n := len(p)
 	for len(p) > 0 {
 		room := int(w.chunk) - w.buf.Len()
@@ -242,12 +266,14 @@ func (w *blobWriter) send(chunk []byte) error {
 	if err := w.check(resp, http.StatusAccepted, http.StatusNoContent); err != nil {
 		return w.in.wrap(err)
 	}
-	if loc := resp.Header.Get("Location"); loc != "" {
-		w.loc = w.abs(loc)
-	}
 	w.off += n
-	if err := w.save(); err != nil {
-		return err
+	if loc := resp.Header.Get("Location"); loc != "" && w.abs(loc) != w.loc {
+		// the registry moved the session (distribution puts its state in
+		// the URL): remember where
+		w.loc = w.abs(loc)
+		if err := w.save(); err != nil {
+			return err
+		}
 	}
 	if w.prog != nil {
 		w.prog(w.desc.Digest, w.off, w.desc.Size)
@@ -259,26 +285,38 @@ func (w *blobWriter) Commit(ctx context.Context) error {
 	if w.done {
 		return nil
 	}
-	// The rest of the blob rides on the closing PUT (one round trip less;
-	// a blob smaller than a chunk is then one monolithic PUT, which a
-	// registry streams straight into the blob, with no chunk to copy).
+	// The rest of the blob rides on the closing request (one round trip
+	// less; a blob of at most one chunk is all of it, which a registry
+	// streams straight into the blob, with no chunk to copy).
 	if err := w.wait(); err != nil {
 		return err
 	}
 	rest := w.buf.Bytes()
-	u, err := url.Parse(w.loc)
-	if err != nil {
-		return err
+	var resp *http.Response
+	var err error
+	switch {
+	case w.whole && w.in.api != nil:
+		resp, err = w.do("POST", w.in.base+"/v2/"+w.repo+"/blobs/uploads/?digest="+url.QueryEscape(w.desc.Digest.String()), rest, octetStream)
+	case w.whole:
+		if err := w.open(); err != nil {
+			return err
+		}
+		fallthrough
+	default:
+		u, perr := url.Parse(w.loc)
+		if perr != nil {
+			return perr
+		}
+		q := u.Query()
+		q.Set("digest", w.desc.Digest.String())
+		u.RawQuery = q.Encode()
+		resp, err = w.do("PUT", u.String(), rest, octetStream)
 	}
-	q := u.Query()
-	q.Set("digest", w.desc.Digest.String())
-	u.RawQuery = q.Encode()
-	resp, err := w.do("PUT", u.String(), rest, http.Header{"Content-Type": {"application/octet-stream"}})
 	if err != nil {
 		return err
 	}
 	err = w.check(resp, http.StatusCreated, http.StatusNoContent, http.StatusOK)
-	if statusOf(err) >= 400 || err == nil {
+	if !w.whole && (statusOf(err) >= 400 || err == nil) {
 		// Stored, or refused as a whole: this session is over either way.
 		_ = os.Remove(w.state)
 	}
@@ -295,6 +333,8 @@ func (w *blobWriter) Commit(ctx context.Context) error {
 	}
 	return nil
 }
+
+var octetStream = http.Header{"Content-Type": {"application/octet-stream"}}
 
 // Close keeps the session (and its state file) for a later resume, once
 // the chunk in flight is through.
