@@ -436,12 +436,15 @@ func (r *Registry) FinishUpload(ctx context.Context, project, name, id string, d
 		if err := r.storeUpload(ctx, u, offs, d); err != nil {
 			return desc, fmt.Errorf("registry: upload %s: store blob %s: %w", id, d, err)
 		}
+		err = r.link(ctx, project, name, d) // just stored: no lease needed
 	case err != nil:
 		return desc, err
 	case size != u.Size:
 		return desc, fmt.Errorf("registry: blob %s: stored with %d bytes, received %d", d, size, u.Size)
+	default:
+		err = r.linkBlobs(ctx, project, name, []digest.Digest{d})
 	}
-	if err := r.linkBlobs(ctx, project, name, []digest.Digest{d}); err != nil {
+	if err != nil {
 		return desc, err
 	}
 	return desc, r.CancelUpload(ctx, project, name, id)
@@ -519,6 +522,8 @@ func (r *Registry) PutRepoBlob(ctx context.Context, project, name string, rd io.
 		if desc, err = r.putBlobExpected(ctx, rd, d); err != nil {
 			return desc, err
 		}
+		// just stored (by this call, or by one racing it): no lease needed
+		return desc, r.link(ctx, project, name, d)
 	}
 	return desc, r.linkBlobs(ctx, project, name, []digest.Digest{d})
 }

@@ -616,4 +616,4 @@ func (in *Instance) GC(context.Context, instance.GCOptions) (instance.GCStats, e
 
 // BlobConcurrency: blobs move over separate requests (each upload has its
 // own session and state file), several at once.
-func (in *Instance) BlobConcurrency() int { return 4 }
+func (in *Instance) BlobConcurrency() int { return 8 }
