@@ -615,5 +615,6 @@ func (in *Instance) GC(context.Context, instance.GCOptions) (instance.GCStats, e
 }
 
 // BlobConcurrency: blobs move over separate requests (each upload has its
-// own session and state file), several at once.
+// own session and state file, or is one request), several at once: enough
+// that the round trips and disk flushes of small blobs overlap.
 func (in *Instance) BlobConcurrency() int { return 8 }
