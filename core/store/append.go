@@ -14,7 +14,9 @@ import (
 // picks one of the two ways when a session starts.
 //
 // A growing value is not atomic like a Put's: a Get or Stat may see it at
-// any length it reaches, and List lists it. It is for staging only.
+// any length it reaches, and List lists it. It is for staging only: it
+// leaves by Seal or Delete, and is no src of a Compose (the filesystem
+// store would share its file, which a later Append changes).
 //
 //   - Append writes the bytes of r at the end of key's value, which must
 //     hold exactly at bytes (a missing key holds none: Append with at 0
