@@ -135,10 +135,26 @@ func (r *Registry) StartUpload(ctx context.Context, project, name string) (Uploa
 }
 
 // GetUpload returns session id of project/name with the bytes received so
-// far, or *UploadUnknownError.
+// far, or *UploadUnknownError. In the append layout a chunk still being
+// received (its client just went away, and the server is taking in what
+// is left in flight) is waited for, so a client resuming is told where
+// the session really ends, not where it ended a moment ago.
 func (r *Registry) GetUpload(ctx context.Context, project, name, id string) (Upload, error) {
 	u, _, err := r.upload(ctx, project, name, id)
-	return u, err
+	if err != nil || u.Layout != layoutAppend || u.Size == 0 {
+		return u, err // (at 0 a client starts over anyway: "0-0" tells nothing)
+	}
+	// An Append of no bytes at the length waits for the one running, then
+	// says the length it left (store.Appender).
+	_, err = r.s.(store.Appender).Append(ctx, dataKey(id), u.Size, bytes.NewReader(nil))
+	var se *store.SizeError
+	switch {
+	case errors.As(err, &se):
+		u.Size = se.Size
+	case err != nil:
+		return u, fmt.Errorf("registry: upload %s: %w", id, err)
+	}
+	return u, nil
 }
 
 // upload reads the session and the offsets of its chunks (none in the

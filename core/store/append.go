@@ -27,7 +27,9 @@ import (
 //     If reading r fails, the bytes read before stay appended (the count
 //     says how many) and r's error is returned, so an upload cut short
 //     keeps what arrived; if writing fails, the value is cut back to at
-//     bytes.
+//     bytes. An Append of no bytes changes nothing, but still waits for one
+//     running: at the length it expects it returns 0, at another a
+//     *SizeError with the length the running one left.
 //   - Epoch says how long appended bytes are sure to stay as written: they
 //     survive a crash of the process at once, and a crash of the machine
 //     once sealed. While Epoch returns the same string (the filesystem

@@ -102,10 +102,14 @@ func TestAppendsExcludeEachOther(t *testing.T) {
 	}()
 	_, err = pw.Write([]byte("cd")) // the first holds the lock now
 	require.NoError(t, err)
-	second := make(chan error, 1)
+	second, status := make(chan error, 1), make(chan error, 1)
 	go func() {
 		_, err := fs.Append(ctx, "k", 2, strings.NewReader("XY"))
 		second <- err
+	}()
+	go func() {
+		_, err := fs.Append(ctx, "k", 2, strings.NewReader("")) // asks the length, once settled
+		status <- err
 	}()
 	select {
 	case err := <-second:
@@ -121,6 +125,9 @@ func TestAppendsExcludeEachOther(t *testing.T) {
 	var se *store.SizeError
 	err = <-second
 	require.True(t, errors.As(err, &se), "%v", err)
+	assert.Equal(t, int64(6), se.Size)
+	err = <-status
+	require.True(t, errors.As(err, &se), "an empty append waited for the running one: %v", err)
 	assert.Equal(t, int64(6), se.Size)
 	assert.Equal(t, "abcdef", read(t, fs, "k"))
 }
