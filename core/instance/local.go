@@ -310,5 +310,8 @@ func isBlobUnknown(err error) bool {
 }
 
 // BlobConcurrency: the local store takes several blobs at once (each is
-// staged in its own file; see Writer).
-func (l *Local) BlobConcurrency() int { return 4 }
+// staged in its own file; see Writer). 16, as the remote instance: with
+// many small layers the time goes in per-blob round trips and disk
+// flushes, which overlap (copy-small push, one run each: 0.70x at 4, 0.8x
+// at 8, 1.07x at 16).
+func (l *Local) BlobConcurrency() int { return 16 }

@@ -83,7 +83,11 @@ func Open(_ context.Context, name string, known *instance.Known, storageRoot str
 		return nil, fmt.Errorf("instance %s: %q is not a URL; allowed: http(s)://host[:port], oci://host[:port]", name, raw)
 	}
 	in := &Instance{name: name, host: u.Host, stateDir: filepath.Join(storageRoot, "uploads")}
-	hc := &http.Client{Transport: http.DefaultTransport}
+	// Keep a connection for each blob moving at once (the default keeps 2
+	// idle per host, so the others would dial again for every request).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 2 * blobConcurrency
+	hc := &http.Client{Transport: tr}
 	switch u.Scheme {
 	case "http", "https":
 		in.base = u.Scheme + "://" + u.Host
@@ -585,5 +589,9 @@ func (in *Instance) GC(context.Context, instance.GCOptions) (instance.GCStats, e
 }
 
 // BlobConcurrency: blobs move over separate requests (each upload has its
-// own session and state file), several at once.
-func (in *Instance) BlobConcurrency() int { return 4 }
+// own session and state file, or is one request; none is buffered),
+// several at once: enough that the round trips and disk flushes of small
+// blobs overlap.
+func (in *Instance) BlobConcurrency() int { return blobConcurrency }
+
+const blobConcurrency = 16
