@@ -103,10 +103,13 @@ func ServeMode(m Mode) {
 }
 
 // ServeStore serves s as a store plugin and does not return. If s implements
-// StoreInfo, its Info is served; otherwise info is used.
+// StoreInfo, its Info is served; otherwise info is used. Besides what info
+// declares, the plugin declares and serves a raw channel for the bytes of
+// Get and Put, and "compose" when s implements store.Composer.
 func ServeStore(s Store, info Info) {
 	t := pluginwire.NewTracker()
 	t.StopOnExit()
+	defer pluginwire.CloseRawChannels()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: pluginwire.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{

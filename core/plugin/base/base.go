@@ -49,6 +49,16 @@ type Capabilities struct {
 	// reporting each editable distribution's source files as External. A
 	// mode without it is refused `build --include-editable` up front.
 	IncludeEditable bool
+	// Compose (store): the plugin serves store.Composer (the Compose
+	// call), so the host composes values in the store without the bytes
+	// crossing the wire; without it the host streams them (store.ComposeOf).
+	// Declared by internal/pluginwire for a store that implements it.
+	Compose bool
+	// RawBytes (store): the plugin serves the bytes of Get and Put on a
+	// private Unix socket besides the gRPC streams (internal/pluginwire's
+	// raw channel), which the host then uses; without it (an already-built
+	// plugin) they go through gRPC. Declared by internal/pluginwire.
+	RawBytes bool
 	// Other are capability names the host does not act on, shown by
 	// `swcli plugin list` (a store's "conditional-put").
 	Other []string
@@ -59,6 +69,8 @@ const (
 	CapRelocate        = "relocate"
 	CapSelfContained   = "self-contained"
 	CapIncludeEditable = "include-editable"
+	CapCompose         = "compose"
+	CapRawBytes        = "raw-bytes"
 )
 
 // retired are names that plugins built before the typed fields declared
@@ -77,6 +89,10 @@ func ParseCapabilities(names []string) Capabilities {
 			c.SelfContained = true
 		case n == CapIncludeEditable:
 			c.IncludeEditable = true
+		case n == CapCompose:
+			c.Compose = true
+		case n == CapRawBytes:
+			c.RawBytes = true
 		case slices.Contains(retired, n) || slices.Contains(c.Other, n):
 		default:
 			c.Other = append(c.Other, n)
@@ -91,7 +107,8 @@ func (c Capabilities) Names() []string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{c.Relocate, CapRelocate}, {c.SelfContained, CapSelfContained}, {c.IncludeEditable, CapIncludeEditable}} {
+	}{{c.Relocate, CapRelocate}, {c.SelfContained, CapSelfContained}, {c.IncludeEditable, CapIncludeEditable},
+		{c.Compose, CapCompose}, {c.RawBytes, CapRawBytes}} {
 		if f.on {
 			out = append(out, f.name)
 		}
