@@ -65,7 +65,11 @@ var testInfo = mode.Info{Name: "fs", Kind: KindStore, Version: "test", ProtocolV
 // and dials it with newClient, as a host does.
 func serveOn(t *testing.T, srv pb.StoreServer, info InfoFunc, newClient func(grpc.ClientConnInterface) *StoreClient) *StoreClient {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "plugin.sock")
+	// not t.TempDir: a subtest's "#01" would end the socket's URL
+	dir, err := os.MkdirTemp("", "pluginwire-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "plugin.sock")
 	l, err := net.Listen("unix", sock)
 	require.NoError(t, err)
 	g := NewServer(nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -278,6 +279,10 @@ func (c *StoreClient) List(ctx context.Context, prefix string, fn func(store.Inf
 func (c *StoreClient) Compose(ctx context.Context, dst string, srcs []string) error {
 	if c.setup(ctx); c.caps.Compose {
 		_, err := c.c.Compose(ctx, &pb.ComposeRequest{Dst: dst, Srcs: srcs})
+		// a missing src is named by the plugin (storeStatus)
+		if st, ok := status.FromError(err); ok && st.Code() == codes.NotFound && slices.Contains(srcs, st.Message()) {
+			return &store.NotFoundError{Key: st.Message()}
+		}
 		return storeErr(err, dst)
 	}
 	// an interface value holding c hides its Compose

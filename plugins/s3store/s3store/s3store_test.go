@@ -473,3 +473,57 @@ func TestGetWithInfo(t *testing.T) {
 		storetest.GetWithInfo(t, s)
 	})
 }
+
+// TestComposeCopiesInService: composing through the plugin protocol sends
+// no byte of the value: one src is one CopyObject, several large ones are
+// UploadPartCopy parts, and only a small src in the middle makes the
+// plugin stream (GETs of the srcs and a PUT).
+func TestComposeCopiesInService(t *testing.T) {
+	srv := s3test.Start(t)
+	p := s3test.NewProxy(t, srv)
+	bucket := srv.Bucket(t)
+	s3s, err := s3store.New(context.Background(), s3store.Config{Endpoint: p.Endpoint, Bucket: bucket, Region: s3test.Region,
+		AccessKeyID: s3test.AccessKey, SecretAccessKey: s3test.SecretKey}, s3store.Options{})
+	require.NoError(t, err)
+	s := sdktest.StoreOverGRPC(t, s3s, s3store.PluginInfo("test"))
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("0123456789abcdef"), s3store.MinPartSize/16+1)
+	for _, k := range []string{"a", "b"} {
+		require.NoError(t, s.Put(ctx, k, bytes.NewReader(big), store.PutOptions{}))
+	}
+	require.NoError(t, s.Put(ctx, "small", strings.NewReader("x"), store.PutOptions{}))
+	kinds := func() (copies, gets, puts int) {
+		for _, c := range p.Calls() {
+			switch {
+			case strings.HasSuffix(c, " (copy)"):
+				copies++
+			case strings.HasPrefix(c, "GET "):
+				gets++
+			case strings.HasPrefix(c, "PUT "):
+				puts++
+			}
+		}
+		return
+	}
+	p.Calls()
+	require.NoError(t, store.ComposeOf(ctx, s, "one", []string{"a"}))
+	copies, gets, puts := kinds()
+	assert.Equal(t, [3]int{1, 0, 0}, [3]int{copies, gets, puts}, "one CopyObject")
+
+	require.NoError(t, store.ComposeOf(ctx, s, "two", []string{"a", "b", "small"}))
+	copies, gets, puts = kinds()
+	assert.Equal(t, [3]int{3, 0, 0}, [3]int{copies, gets, puts}, "three UploadPartCopy")
+
+	require.NoError(t, store.ComposeOf(ctx, s, "three", []string{"small", "a"}))
+	copies, gets, puts = kinds()
+	assert.Equal(t, 0, copies, "a small src first: streamed")
+	assert.Equal(t, 2, gets)
+	for k, want := range map[string][]byte{"one": big, "two": append(append(append([]byte{}, big...), big...), 'x'), "three": append([]byte("x"), big...)} {
+		rc, err := s.Get(ctx, k, 0, -1)
+		require.NoError(t, err)
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want, got), "%s: %d bytes, want %d", k, len(got), len(want))
+	}
+}
