@@ -70,6 +70,18 @@ const (
 	tokenSize         = 32
 )
 
+// sockBuffer is the socket buffer asked for on both ends: a few chunks in
+// flight, so that a writer and its reader do not wake each other for every
+// 200 KiB (the default). The kernel caps it (net.core.wmem_max).
+const sockBuffer = 4 << 20
+
+func sockBuffers(c net.Conn) {
+	if uc, ok := c.(*net.UnixConn); ok {
+		_ = uc.SetWriteBuffer(sockBuffer)
+		_ = uc.SetReadBuffer(sockBuffer)
+	}
+}
+
 // errFraming is a peer breaking the framing above.
 var errFraming = errors.New("raw channel: bad frame")
 
@@ -230,6 +242,7 @@ func (r *rawServer) serve() {
 
 func (r *rawServer) handle(c net.Conn) {
 	defer c.Close()
+	sockBuffers(c)
 	fr := newFrameReader(c)
 	_ = c.SetReadDeadline(time.Now().Add(rawRequestTimeout))
 	typ, body, err := fr.next()
@@ -366,6 +379,7 @@ func (rc *rawClient) dial(ctx context.Context, req *pb.RawRequest) (net.Conn, fu
 	if err != nil {
 		return nil, nil, err
 	}
+	sockBuffers(c)
 	req.Token = rc.token
 	if err := writeControl(c, frameRequest, req); err != nil {
 		c.Close()

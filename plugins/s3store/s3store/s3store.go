@@ -162,6 +162,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 		// Ranged and multipart GETs have no whole-object checksum to
 		// check; do not log that on every Get.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		integrity(cfg.Endpoint, o)
 	})
 	return &Store{client: client, cfg: cfg, opts: opts}, nil
 }
