@@ -401,6 +401,7 @@ func (c *crashStore) GetWithInfo(ctx context.Context, key string, off, n int64) 
 	}
 	return &crashReader{rc: rc, c: &c.crash}, i, nil
 }
+
 // Compose keeps the plugin client's store.Composer visible.
 func (c *crashStore) Compose(ctx context.Context, dst string, srcs []string) error {
 	return c.wrap(store.ComposeOf(ctx, c.s, dst, srcs))
