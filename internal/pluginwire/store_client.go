@@ -193,7 +193,7 @@ func (c *StoreClient) Get(ctx context.Context, key string, offset, length int64)
 // none; then this falls back to Stat then Get (store.GetWithInfo without
 // the capability), and remembers to go straight there next time.
 func (c *StoreClient) GetWithInfo(ctx context.Context, key string, offset, length int64) (io.ReadCloser, store.Info, error) {
-	if c.setup(ctx); c.raw != nil || !c.noInfo.Load() {
+	if c.setup(ctx); c.raw != nil || c.caps.URLGet || !c.noInfo.Load() {
 		rc, info, err := c.get(ctx, &pb.GetRequest{Key: key, Offset: offset, Length: length, WantInfo: true})
 		if err != nil || info != nil {
 			if err != nil {
@@ -210,7 +210,12 @@ func (c *StoreClient) GetWithInfo(ctx context.Context, key string, offset, lengt
 
 func (c *StoreClient) get(ctx context.Context, req *pb.GetRequest) (io.ReadCloser, *pb.StatResponse, error) {
 	key := req.Key
-	if c.setup(ctx); c.raw != nil {
+	if c.setup(ctx); c.caps.URLGet && req.Length != 0 && !c.streamsOnly {
+		if rc, info, ok, err := c.urlGet(ctx, req); ok {
+			return rc, info, err
+		}
+	}
+	if c.raw != nil {
 		if conn, stop, err := c.raw.dial(ctx, &pb.RawRequest{Get: req}); err == nil {
 			return c.raw.get(ctx, conn, stop, req)
 		}

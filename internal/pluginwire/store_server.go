@@ -20,7 +20,8 @@ const ChunkSize = 1 << 20
 
 // RegisterStore serves s on srv (Base and Store services). The Info
 // declares what this package serves besides the Store contract: "raw-bytes"
-// always, "compose" when s implements store.Composer.
+// always, "compose" when s implements store.Composer, "url-get" when it
+// implements URLGetter.
 func RegisterStore(srv *grpc.Server, s store.Store, info InfoFunc) { registerStore(srv, s, info) }
 
 // registerStore is RegisterStore, returning the raw channel's server (to
@@ -39,7 +40,8 @@ func withStoreCapabilities(s store.Store, info InfoFunc) InfoFunc {
 	return func(ctx context.Context) (mode.Info, error) {
 		i, err := info(ctx)
 		_, compose := s.(store.Composer)
-		i.Capabilities.Compose = compose
+		_, urlGet := s.(URLGetter)
+		i.Capabilities.Compose, i.Capabilities.URLGet = compose, urlGet
 		i.Capabilities.RawBytes = true
 		return i, err
 	}

@@ -59,6 +59,11 @@ type Capabilities struct {
 	// raw channel), which the host then uses; without it (an already-built
 	// plugin) they go through gRPC. Declared by internal/pluginwire.
 	RawBytes bool
+	// URLGet (store): the plugin gives, for a Get, a short-lived URL that
+	// the host fetches the bytes from itself (an S3 presigned GetObject),
+	// so they do not pass through the plugin at all. Declared by
+	// internal/pluginwire for a store that can.
+	URLGet bool
 	// Other are capability names the host does not act on, shown by
 	// `swcli plugin list` (a store's "conditional-put").
 	Other []string
@@ -71,6 +76,7 @@ const (
 	CapIncludeEditable = "include-editable"
 	CapCompose         = "compose"
 	CapRawBytes        = "raw-bytes"
+	CapURLGet          = "url-get"
 )
 
 // retired are names that plugins built before the typed fields declared
@@ -93,6 +99,8 @@ func ParseCapabilities(names []string) Capabilities {
 			c.Compose = true
 		case n == CapRawBytes:
 			c.RawBytes = true
+		case n == CapURLGet:
+			c.URLGet = true
 		case slices.Contains(retired, n) || slices.Contains(c.Other, n):
 		default:
 			c.Other = append(c.Other, n)
@@ -108,7 +116,7 @@ func (c Capabilities) Names() []string {
 		on   bool
 		name string
 	}{{c.Relocate, CapRelocate}, {c.SelfContained, CapSelfContained}, {c.IncludeEditable, CapIncludeEditable},
-		{c.Compose, CapCompose}, {c.RawBytes, CapRawBytes}} {
+		{c.Compose, CapCompose}, {c.RawBytes, CapRawBytes}, {c.URLGet, CapURLGet}} {
 		if f.on {
 			out = append(out, f.name)
 		}

@@ -1187,6 +1187,62 @@ func (x *RawStatus) GetInfo() *StatResponse {
 	return nil
 }
 
+// GetURL answers a GetRequest of a store that declares "url-get": a
+// short-lived URL the host fetches the bytes from itself with an HTTP GET,
+// sending the headers given (they are signed into the URL). The URL is a
+// credential until it expires: never logged.
+type GetURL struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Header        map[string]string      `protobuf:"bytes,2,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetURL) Reset() {
+	*x = GetURL{}
+	mi := &file_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetURL) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetURL) ProtoMessage() {}
+
+func (x *GetURL) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetURL.ProtoReflect.Descriptor instead.
+func (*GetURL) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetURL) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *GetURL) GetHeader() map[string]string {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -1266,7 +1322,13 @@ const file_plugin_proto_rawDesc = "" +
 	"\tRawStatus\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x121\n" +
-	"\x04info\x18\x03 \x01(\v2\x1d.swcli.plugin.v1.StatResponseR\x04info2E\n" +
+	"\x04info\x18\x03 \x01(\v2\x1d.swcli.plugin.v1.StatResponseR\x04info\"\x92\x01\n" +
+	"\x06GetURL\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12;\n" +
+	"\x06header\x18\x02 \x03(\v2#.swcli.plugin.v1.GetURL.HeaderEntryR\x06header\x1a9\n" +
+	"\vHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012E\n" +
 	"\x04Base\x12=\n" +
 	"\x04Info\x12\x16.swcli.plugin.v1.Empty\x1a\x1d.swcli.plugin.v1.InfoResponse2\x8c\x04\n" +
 	"\x04Mode\x12;\n" +
@@ -1278,7 +1340,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05Files\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result\x12B\n" +
 	"\bRelocate\x12\x18.swcli.plugin.v1.Payload\x1a\x1a.swcli.plugin.v1.ModeEvent0\x01\x12?\n" +
 	"\n" +
-	"Activation\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result2\xd8\x03\n" +
+	"Activation\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result2\x9b\x04\n" +
 	"\x05Store\x12<\n" +
 	"\x03Put\x12\x1b.swcli.plugin.v1.PutRequest\x1a\x16.swcli.plugin.v1.Empty(\x01\x12<\n" +
 	"\x03Get\x12\x1b.swcli.plugin.v1.GetRequest\x1a\x16.swcli.plugin.v1.Chunk0\x01\x12B\n" +
@@ -1286,7 +1348,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04List\x12\x1c.swcli.plugin.v1.ListRequest\x1a\x1d.swcli.plugin.v1.ListResponse0\x01\x12=\n" +
 	"\x06Delete\x12\x1b.swcli.plugin.v1.KeyRequest\x1a\x16.swcli.plugin.v1.Empty\x12B\n" +
 	"\aCompose\x12\x1f.swcli.plugin.v1.ComposeRequest\x1a\x16.swcli.plugin.v1.Empty\x12E\n" +
-	"\x0eOpenRawChannel\x12\x16.swcli.plugin.v1.Empty\x1a\x1b.swcli.plugin.v1.RawChannelB/Z-github.com/swcli/swcli/internal/pluginwire/pbb\x06proto3"
+	"\x0eOpenRawChannel\x12\x16.swcli.plugin.v1.Empty\x1a\x1b.swcli.plugin.v1.RawChannel\x12A\n" +
+	"\tGetURLFor\x12\x1b.swcli.plugin.v1.GetRequest\x1a\x17.swcli.plugin.v1.GetURLB/Z-github.com/swcli/swcli/internal/pluginwire/pbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1300,7 +1363,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),          // 0: swcli.plugin.v1.Empty
 	(*InfoResponse)(nil),   // 1: swcli.plugin.v1.InfoResponse
@@ -1321,6 +1384,8 @@ var file_plugin_proto_goTypes = []any{
 	(*RawChannel)(nil),     // 16: swcli.plugin.v1.RawChannel
 	(*RawRequest)(nil),     // 17: swcli.plugin.v1.RawRequest
 	(*RawStatus)(nil),      // 18: swcli.plugin.v1.RawStatus
+	(*GetURL)(nil),         // 19: swcli.plugin.v1.GetURL
+	nil,                    // 20: swcli.plugin.v1.GetURL.HeaderEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	2,  // 0: swcli.plugin.v1.Result.result:type_name -> swcli.plugin.v1.Payload
@@ -1334,43 +1399,46 @@ var file_plugin_proto_depIdxs = []int32{
 	9,  // 8: swcli.plugin.v1.RawRequest.get:type_name -> swcli.plugin.v1.GetRequest
 	8,  // 9: swcli.plugin.v1.RawRequest.put:type_name -> swcli.plugin.v1.PutRequest
 	12, // 10: swcli.plugin.v1.RawStatus.info:type_name -> swcli.plugin.v1.StatResponse
-	0,  // 11: swcli.plugin.v1.Base.Info:input_type -> swcli.plugin.v1.Empty
-	2,  // 12: swcli.plugin.v1.Mode.Doctor:input_type -> swcli.plugin.v1.Payload
-	2,  // 13: swcli.plugin.v1.Mode.Create:input_type -> swcli.plugin.v1.Payload
-	2,  // 14: swcli.plugin.v1.Mode.Install:input_type -> swcli.plugin.v1.Payload
-	2,  // 15: swcli.plugin.v1.Mode.Lock:input_type -> swcli.plugin.v1.Payload
-	2,  // 16: swcli.plugin.v1.Mode.Restore:input_type -> swcli.plugin.v1.Payload
-	2,  // 17: swcli.plugin.v1.Mode.Files:input_type -> swcli.plugin.v1.Payload
-	2,  // 18: swcli.plugin.v1.Mode.Relocate:input_type -> swcli.plugin.v1.Payload
-	2,  // 19: swcli.plugin.v1.Mode.Activation:input_type -> swcli.plugin.v1.Payload
-	8,  // 20: swcli.plugin.v1.Store.Put:input_type -> swcli.plugin.v1.PutRequest
-	9,  // 21: swcli.plugin.v1.Store.Get:input_type -> swcli.plugin.v1.GetRequest
-	11, // 22: swcli.plugin.v1.Store.Stat:input_type -> swcli.plugin.v1.KeyRequest
-	13, // 23: swcli.plugin.v1.Store.List:input_type -> swcli.plugin.v1.ListRequest
-	11, // 24: swcli.plugin.v1.Store.Delete:input_type -> swcli.plugin.v1.KeyRequest
-	15, // 25: swcli.plugin.v1.Store.Compose:input_type -> swcli.plugin.v1.ComposeRequest
-	0,  // 26: swcli.plugin.v1.Store.OpenRawChannel:input_type -> swcli.plugin.v1.Empty
-	1,  // 27: swcli.plugin.v1.Base.Info:output_type -> swcli.plugin.v1.InfoResponse
-	4,  // 28: swcli.plugin.v1.Mode.Doctor:output_type -> swcli.plugin.v1.Result
-	7,  // 29: swcli.plugin.v1.Mode.Create:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 30: swcli.plugin.v1.Mode.Install:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 31: swcli.plugin.v1.Mode.Lock:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 32: swcli.plugin.v1.Mode.Restore:output_type -> swcli.plugin.v1.ModeEvent
-	4,  // 33: swcli.plugin.v1.Mode.Files:output_type -> swcli.plugin.v1.Result
-	7,  // 34: swcli.plugin.v1.Mode.Relocate:output_type -> swcli.plugin.v1.ModeEvent
-	4,  // 35: swcli.plugin.v1.Mode.Activation:output_type -> swcli.plugin.v1.Result
-	0,  // 36: swcli.plugin.v1.Store.Put:output_type -> swcli.plugin.v1.Empty
-	10, // 37: swcli.plugin.v1.Store.Get:output_type -> swcli.plugin.v1.Chunk
-	12, // 38: swcli.plugin.v1.Store.Stat:output_type -> swcli.plugin.v1.StatResponse
-	14, // 39: swcli.plugin.v1.Store.List:output_type -> swcli.plugin.v1.ListResponse
-	0,  // 40: swcli.plugin.v1.Store.Delete:output_type -> swcli.plugin.v1.Empty
-	0,  // 41: swcli.plugin.v1.Store.Compose:output_type -> swcli.plugin.v1.Empty
-	16, // 42: swcli.plugin.v1.Store.OpenRawChannel:output_type -> swcli.plugin.v1.RawChannel
-	27, // [27:43] is the sub-list for method output_type
-	11, // [11:27] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	20, // 11: swcli.plugin.v1.GetURL.header:type_name -> swcli.plugin.v1.GetURL.HeaderEntry
+	0,  // 12: swcli.plugin.v1.Base.Info:input_type -> swcli.plugin.v1.Empty
+	2,  // 13: swcli.plugin.v1.Mode.Doctor:input_type -> swcli.plugin.v1.Payload
+	2,  // 14: swcli.plugin.v1.Mode.Create:input_type -> swcli.plugin.v1.Payload
+	2,  // 15: swcli.plugin.v1.Mode.Install:input_type -> swcli.plugin.v1.Payload
+	2,  // 16: swcli.plugin.v1.Mode.Lock:input_type -> swcli.plugin.v1.Payload
+	2,  // 17: swcli.plugin.v1.Mode.Restore:input_type -> swcli.plugin.v1.Payload
+	2,  // 18: swcli.plugin.v1.Mode.Files:input_type -> swcli.plugin.v1.Payload
+	2,  // 19: swcli.plugin.v1.Mode.Relocate:input_type -> swcli.plugin.v1.Payload
+	2,  // 20: swcli.plugin.v1.Mode.Activation:input_type -> swcli.plugin.v1.Payload
+	8,  // 21: swcli.plugin.v1.Store.Put:input_type -> swcli.plugin.v1.PutRequest
+	9,  // 22: swcli.plugin.v1.Store.Get:input_type -> swcli.plugin.v1.GetRequest
+	11, // 23: swcli.plugin.v1.Store.Stat:input_type -> swcli.plugin.v1.KeyRequest
+	13, // 24: swcli.plugin.v1.Store.List:input_type -> swcli.plugin.v1.ListRequest
+	11, // 25: swcli.plugin.v1.Store.Delete:input_type -> swcli.plugin.v1.KeyRequest
+	15, // 26: swcli.plugin.v1.Store.Compose:input_type -> swcli.plugin.v1.ComposeRequest
+	0,  // 27: swcli.plugin.v1.Store.OpenRawChannel:input_type -> swcli.plugin.v1.Empty
+	9,  // 28: swcli.plugin.v1.Store.GetURLFor:input_type -> swcli.plugin.v1.GetRequest
+	1,  // 29: swcli.plugin.v1.Base.Info:output_type -> swcli.plugin.v1.InfoResponse
+	4,  // 30: swcli.plugin.v1.Mode.Doctor:output_type -> swcli.plugin.v1.Result
+	7,  // 31: swcli.plugin.v1.Mode.Create:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 32: swcli.plugin.v1.Mode.Install:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 33: swcli.plugin.v1.Mode.Lock:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 34: swcli.plugin.v1.Mode.Restore:output_type -> swcli.plugin.v1.ModeEvent
+	4,  // 35: swcli.plugin.v1.Mode.Files:output_type -> swcli.plugin.v1.Result
+	7,  // 36: swcli.plugin.v1.Mode.Relocate:output_type -> swcli.plugin.v1.ModeEvent
+	4,  // 37: swcli.plugin.v1.Mode.Activation:output_type -> swcli.plugin.v1.Result
+	0,  // 38: swcli.plugin.v1.Store.Put:output_type -> swcli.plugin.v1.Empty
+	10, // 39: swcli.plugin.v1.Store.Get:output_type -> swcli.plugin.v1.Chunk
+	12, // 40: swcli.plugin.v1.Store.Stat:output_type -> swcli.plugin.v1.StatResponse
+	14, // 41: swcli.plugin.v1.Store.List:output_type -> swcli.plugin.v1.ListResponse
+	0,  // 42: swcli.plugin.v1.Store.Delete:output_type -> swcli.plugin.v1.Empty
+	0,  // 43: swcli.plugin.v1.Store.Compose:output_type -> swcli.plugin.v1.Empty
+	16, // 44: swcli.plugin.v1.Store.OpenRawChannel:output_type -> swcli.plugin.v1.RawChannel
+	19, // 45: swcli.plugin.v1.Store.GetURLFor:output_type -> swcli.plugin.v1.GetURL
+	29, // [29:46] is the sub-list for method output_type
+	12, // [12:29] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1390,7 +1458,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

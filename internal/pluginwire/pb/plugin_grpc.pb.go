@@ -521,6 +521,7 @@ const (
 	Store_Delete_FullMethodName         = "/swcli.plugin.v1.Store/Delete"
 	Store_Compose_FullMethodName        = "/swcli.plugin.v1.Store/Compose"
 	Store_OpenRawChannel_FullMethodName = "/swcli.plugin.v1.Store/OpenRawChannel"
+	Store_GetURLFor_FullMethodName      = "/swcli.plugin.v1.Store/GetURLFor"
 )
 
 // StoreClient is the client API for Store service.
@@ -533,10 +534,11 @@ type StoreClient interface {
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListResponse], error)
 	Delete(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*Empty, error)
 	// Added after the first release: a host calls them only when the plugin
-	// declares the capability in Info ("compose", "raw-bytes"); an older
+	// declares the capability in Info ("compose", "raw-bytes", "url-get"); an older
 	// plugin declares neither and answers Unimplemented.
 	Compose(ctx context.Context, in *ComposeRequest, opts ...grpc.CallOption) (*Empty, error)
 	OpenRawChannel(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*RawChannel, error)
+	GetURLFor(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*GetURL, error)
 }
 
 type storeClient struct {
@@ -638,6 +640,16 @@ func (c *storeClient) OpenRawChannel(ctx context.Context, in *Empty, opts ...grp
 	return out, nil
 }
 
+func (c *storeClient) GetURLFor(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*GetURL, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetURL)
+	err := c.cc.Invoke(ctx, Store_GetURLFor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StoreServer is the server API for Store service.
 // All implementations must embed UnimplementedStoreServer
 // for forward compatibility.
@@ -648,10 +660,11 @@ type StoreServer interface {
 	List(*ListRequest, grpc.ServerStreamingServer[ListResponse]) error
 	Delete(context.Context, *KeyRequest) (*Empty, error)
 	// Added after the first release: a host calls them only when the plugin
-	// declares the capability in Info ("compose", "raw-bytes"); an older
+	// declares the capability in Info ("compose", "raw-bytes", "url-get"); an older
 	// plugin declares neither and answers Unimplemented.
 	Compose(context.Context, *ComposeRequest) (*Empty, error)
 	OpenRawChannel(context.Context, *Empty) (*RawChannel, error)
+	GetURLFor(context.Context, *GetRequest) (*GetURL, error)
 	mustEmbedUnimplementedStoreServer()
 }
 
@@ -682,6 +695,9 @@ func (UnimplementedStoreServer) Compose(context.Context, *ComposeRequest) (*Empt
 }
 func (UnimplementedStoreServer) OpenRawChannel(context.Context, *Empty) (*RawChannel, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenRawChannel not implemented")
+}
+func (UnimplementedStoreServer) GetURLFor(context.Context, *GetRequest) (*GetURL, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetURLFor not implemented")
 }
 func (UnimplementedStoreServer) mustEmbedUnimplementedStoreServer() {}
 func (UnimplementedStoreServer) testEmbeddedByValue()               {}
@@ -805,6 +821,24 @@ func _Store_OpenRawChannel_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Store_GetURLFor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StoreServer).GetURLFor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Store_GetURLFor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StoreServer).GetURLFor(ctx, req.(*GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Store_ServiceDesc is the grpc.ServiceDesc for Store service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -827,6 +861,10 @@ var Store_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OpenRawChannel",
 			Handler:    _Store_OpenRawChannel_Handler,
+		},
+		{
+			MethodName: "GetURLFor",
+			Handler:    _Store_GetURLFor_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
