@@ -411,7 +411,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts store.Put
 	r = ctxReader{ctx, r}
 	// Read up to SinglePutSize and one byte more: a value that fits is
 	// sent in one PutObject.
-	first, err := readPart(r, s.cfg.SinglePutSize)
+	first, err := readChunks(r, s.cfg.SinglePutSize)
 	if errors.Is(err, io.EOF) {
 		return s.putObject(ctx, key, first, opts)
 	}
@@ -429,36 +429,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts store.Put
 	return s.putMultipart(ctx, key, first, io.MultiReader(bytes.NewReader(next[:]), r), opts)
 }
 
-// readPart reads r until it ends (io.EOF, with what was read) or max bytes
-// were read (nil error). Its buffer grows with what it reads, never past max:
-// a small value takes little memory.
-func readPart(r io.Reader, max int64) ([]byte, error) {
-	buf := make([]byte, 0, min(max, 64<<10))
-	for {
-		if len(buf) == cap(buf) {
-			if int64(len(buf)) == max {
-				return buf, nil
-			}
-			grown := make([]byte, len(buf), min(max, 2*int64(cap(buf))))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			return buf, err
-		}
-	}
-}
-
 // putObject stores a value that fits in memory with one PutObject.
-func (s *Store) putObject(ctx context.Context, key string, data []byte, opts store.PutOptions) error {
+func (s *Store) putObject(ctx context.Context, key string, data *chunks, opts store.PutOptions) error {
 	for attempt := 0; ; attempt++ {
 		in := &s3.PutObjectInput{
 			Bucket:        aws.String(s.cfg.Bucket),
 			Key:           s.object(key),
-			Body:          bytes.NewReader(data),
-			ContentLength: aws.Int64(int64(len(data))),
+			Body:          data.reader(),
+			ContentLength: aws.Int64(data.size),
 		}
 		in.IfNoneMatch, in.IfMatch = conditions(opts)
 		_, err := s.client.PutObject(ctx, in)
