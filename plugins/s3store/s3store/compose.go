@@ -125,20 +125,14 @@ func (s *Store) copyRanges(ctx context.Context, srcs []string) ([]copyRange, boo
 
 // composeParts copies ranges into dst as the parts of one multipart upload.
 func (s *Store) composeParts(ctx context.Context, dst string, ranges []copyRange) error {
-	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-		Bucket: aws.String(s.cfg.Bucket),
-		Key:    s.object(dst),
+	return s.multipart(ctx, "compose", dst, store.PutOptions{}, func(uploadID *string) ([]types.CompletedPart, error) {
+		return s.copyParts(ctx, dst, uploadID, ranges)
 	})
-	if err != nil {
-		return s.mapError("compose", dst, err)
-	}
-	uploadID := created.UploadId
-	completed := false
-	defer func() {
-		if !completed {
-			s.abort(ctx, dst, uploadID)
-		}
-	}()
+}
+
+// copyParts copies each range as a part of upload uploadID, Concurrency at
+// a time; after a failure no new part is started.
+func (s *Store) copyParts(ctx context.Context, dst string, uploadID *string, ranges []copyRange) ([]types.CompletedPart, error) {
 	parts := make([]types.CompletedPart, len(ranges))
 	var (
 		wg       sync.WaitGroup
@@ -187,19 +181,9 @@ func (s *Store) composeParts(ctx context.Context, dst string, ranges []copyRange
 		firstErr = ctx.Err()
 	}
 	if firstErr != nil {
-		return firstErr // isCopyUnsupported: the caller streams instead
+		return nil, firstErr // isCopyUnsupported: the caller streams instead
 	}
-	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket:          aws.String(s.cfg.Bucket),
-		Key:             s.object(dst),
-		UploadId:        uploadID,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
-	})
-	if err != nil {
-		return s.mapError("compose", dst, err)
-	}
-	completed = true
-	return nil
+	return parts, nil
 }
 
 // isCopyUnsupported says the service does not do server-side copies.

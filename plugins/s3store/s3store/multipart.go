@@ -34,12 +34,22 @@ func (s *Store) putMultipart(ctx context.Context, key string, first *chunks, r i
 	if err := s.precheck(ctx, key, opts); err != nil {
 		return err
 	}
+	return s.multipart(ctx, "put", key, opts, func(uploadID *string) ([]types.CompletedPart, error) {
+		return s.uploadParts(ctx, key, uploadID, first, r)
+	})
+}
+
+// multipart makes key's value with one multipart upload whose parts
+// upload makes, published by CompleteMultipartUpload (conditional when opts
+// say so, retried on 409 ConditionalRequestConflict). Any failure aborts the
+// upload.
+func (s *Store) multipart(ctx context.Context, op, key string, opts store.PutOptions, upload func(uploadID *string) ([]types.CompletedPart, error)) error {
 	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket: aws.String(s.cfg.Bucket),
 		Key:    s.object(key),
 	})
 	if err != nil {
-		return s.mapError("put", key, err)
+		return s.mapError(op, key, err)
 	}
 	uploadID := created.UploadId
 	completed := false
@@ -49,7 +59,7 @@ func (s *Store) putMultipart(ctx context.Context, key string, first *chunks, r i
 		}
 	}()
 
-	parts, err := s.uploadParts(ctx, key, uploadID, first, r)
+	parts, err := upload(uploadID)
 	if err != nil {
 		return err
 	}
@@ -68,6 +78,9 @@ func (s *Store) putMultipart(ctx context.Context, key string, first *chunks, r i
 		}
 		if s.conflictRetry(ctx, attempt, err) {
 			continue
+		}
+		if op != "put" {
+			return s.mapError(op, key, err)
 		}
 		return s.putError(key, opts, err)
 	}
