@@ -59,6 +59,13 @@
 //     prefix whose names are not valid keys (folder markers "x/", names
 //     written by other tools) are skipped.
 //   - Delete is DeleteObject, which succeeds for a missing key.
+//   - Compose (store.Composer) copies inside S3: CopyObject, or
+//     UploadPartCopy parts of one multipart upload (compose.go).
+//   - GetURL (sdk.URLGetter) presigns a GetObject, so the host reads a Get
+//     from S3 itself rather than through the plugin.
+//   - Checksums and payload signing are set once for every client
+//     (integrity.go): CRC32 only where S3 requires it, the payload's
+//     SHA-256 left out on loopback endpoints as on TLS.
 //
 // Limits: an S3-compatible service backed by a filesystem (versitygw's
 // posix backend) cannot hold both "a" and "a/b", like the filesystem store;
