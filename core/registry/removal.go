@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/swcli/swcli/core/store"
@@ -28,8 +30,21 @@ const removalLeaf = "removal"
 // removes as they were listed when it started (newest first; what
 // RemoveRuntime returns, also when it finishes one cut short).
 type removalRecord struct {
+	// ID names this removal in the version records it trashes
+	// (versionRecord.RemovedBy), so that a reader finishing it late leaves
+	// a version recovered since alone.
+	ID       string    `json:"id,omitempty"`
 	Versions []Version `json:"versions"`
 	Force    bool      `json:"force"`
+}
+
+// newRemovalID is a random ID for a removal record.
+func newRemovalID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // RemoveRuntime removes every version of runtime name (Remove for each: to
@@ -65,6 +80,9 @@ func (r *Registry) RemoveRuntime(ctx context.Context, project, name string, forc
 	if len(rem.Versions) == 0 {
 		return nil, r.runtimeNotFound(ctx, project, name)
 	}
+	if rem.ID, err = newRemovalID(); err != nil {
+		return nil, fmt.Errorf("registry: runtime %s: removal id: %w", name, err)
+	}
 	if err := r.putJSON(ctx, r.removalKey(project, name), rem, store.PutOptions{IfNoneMatch: true}); err != nil {
 		return nil, fmt.Errorf("registry: runtime %s: write removal: %w", name, err)
 	}
@@ -90,7 +108,10 @@ func (r *Registry) settle(ctx context.Context, project, name string) error {
 
 // finishRemoval removes the versions of rem that are still there, oldest
 // first (latest stays where it is until the newest goes), and then the
-// removal record. Each step can be done again.
+// removal record. Each step can be done again, also by a reader that read
+// the record before the removal completed and finishes it late: a version
+// pushed again since (a new number) or recovered from this removal since
+// stays as it is.
 func (r *Registry) finishRemoval(ctx context.Context, project, name string, rem removalRecord) error {
 	for i := len(rem.Versions) - 1; i >= 0; i-- {
 		d := rem.Versions[i].Digest
@@ -105,10 +126,13 @@ func (r *Registry) finishRemoval(ctx context.Context, project, name string, rem 
 		if err != nil {
 			return fmt.Errorf("registry: runtime %s: read version: %w", name, err)
 		}
-		if rec.Removed && !rem.Force {
+		if rec.Number != rem.Versions[i].Number || (rec.Removed && !rem.Force) {
 			continue
 		}
-		if err := r.removeRecord(ctx, project, name, rec, rem.Force); err != nil {
+		if rem.ID != "" && rec.RecoveredFrom == rem.ID {
+			continue
+		}
+		if err := r.removeRecord(ctx, project, name, rec, rem.Force, rem.ID); err != nil {
 			return err
 		}
 	}

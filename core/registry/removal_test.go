@@ -1,10 +1,12 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -172,4 +174,64 @@ func TestRemoveRuntimeFinishedByOthers(t *testing.T) {
 		require.Len(t, live, 1)
 		assert.Equal(t, v.Digest, live[0].Digest)
 	})
+}
+
+// recordingStore keeps the last bytes written to a key ending in leaf.
+type recordingStore struct {
+	store.Store
+	leaf string
+	mu   sync.Mutex
+	last []byte
+}
+
+func (s *recordingStore) Put(ctx context.Context, key string, r io.Reader, opts store.PutOptions) error {
+	if !strings.HasSuffix(key, "/"+s.leaf) {
+		return s.Store.Put(ctx, key, r, opts)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.last = b
+	s.mu.Unlock()
+	return s.Store.Put(ctx, key, bytes.NewReader(b), opts)
+}
+
+// TestRemoveRuntimeFinishedLateKeepsLaterChanges replays a removal record
+// after its removal completed, as a reader does that read the record just
+// before the removal finished and settles it late: a version recovered
+// from that removal since, and a version pushed again after a removal for
+// good, must stay live.
+func TestRemoveRuntimeFinishedLateKeepsLaterChanges(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprintf("force=%v", force), func(t *testing.T) {
+			fs := newFS(t)
+			rec := &recordingStore{Store: fs, leaf: "removal"}
+			r := registry.New(rec)
+			v1 := build(t, r, "self", "rt", "one")
+			build(t, r, "self", "rt", "two")
+			_, err := r.RemoveRuntime(ctx, "self", "rt", force)
+			require.NoError(t, err)
+			require.NotEmpty(t, rec.last)
+			var again registry.Version
+			if force {
+				again = build(t, r, "self", "rt", "one") // same digest, new number
+				require.Equal(t, v1.Digest, again.Digest)
+			} else {
+				again, err = r.Recover(ctx, "self", "rt", v1.Digest.String())
+				require.NoError(t, err)
+			}
+			// The late reader: the record it read is back, and the next
+			// look at the runtime settles it.
+			require.NoError(t, fs.Put(ctx, "projects/self/runtimes/rt/removal", bytes.NewReader(rec.last), store.PutOptions{}))
+			live, err := r.ListVersions(ctx, "self", "rt", false)
+			require.NoError(t, err)
+			require.Len(t, live, 1, "the late finish of the removal undid a later change")
+			assert.Equal(t, again.Digest, live[0].Digest)
+			got, err := r.Resolve(ctx, "self", "rt", "latest")
+			require.NoError(t, err)
+			assert.Equal(t, again.Digest, got.Digest)
+		})
+	}
 }

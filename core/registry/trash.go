@@ -23,14 +23,15 @@ func (r *Registry) Remove(ctx context.Context, project, name, ref string, force 
 	if err != nil {
 		return err
 	}
-	return r.removeRecord(ctx, project, name, rec, force)
+	return r.removeRecord(ctx, project, name, rec, force, "")
 }
 
-// removeRecord removes the version of rec, as Remove says. Doing it again
+// removeRecord removes the version of rec, as Remove says; by is the ID of
+// the whole-runtime removal doing it, if one is (setRemoved). Doing it again
 // changes nothing.
-func (r *Registry) removeRecord(ctx context.Context, project, name string, rec versionRecord, force bool) error {
+func (r *Registry) removeRecord(ctx context.Context, project, name string, rec versionRecord, force bool, by string) error {
 	if !force {
-		if _, err := r.setRemoved(ctx, project, name, rec.Digest, true); err != nil {
+		if _, err := r.setRemoved(ctx, project, name, rec.Digest, true, by); err != nil {
 			return err
 		}
 		return r.moveLatestFrom(ctx, project, name, rec.Digest)
@@ -73,7 +74,7 @@ func (r *Registry) Recover(ctx context.Context, project, name, ref string) (Vers
 	if !rec.Removed {
 		return Version{}, &NotRemovedError{Project: project, Name: name, Ref: ref, Version: shortHex(rec.Digest)}
 	}
-	if rec, err = r.setRemoved(ctx, project, name, rec.Digest, false); err != nil {
+	if rec, err = r.setRemoved(ctx, project, name, rec.Digest, false, ""); err != nil {
 		return Version{}, err
 	}
 	if err := r.moveLatestTo(ctx, project, name, rec); err != nil {
@@ -82,8 +83,12 @@ func (r *Registry) Recover(ctx context.Context, project, name, ref string) (Vers
 	return r.version(ctx, project, name, rec)
 }
 
-// setRemoved marks version d removed or not, with a conditional put.
-func (r *Registry) setRemoved(ctx context.Context, project, name string, d digest.Digest, removed bool) (versionRecord, error) {
+// setRemoved marks version d removed or not, with a conditional put. by is
+// the ID of the whole-runtime removal that removes it ("" otherwise); such a
+// removal does nothing to a version that was recovered from it since
+// (versionRecord.RecoveredFrom), so finishing a removal late never undoes a
+// recover.
+func (r *Registry) setRemoved(ctx context.Context, project, name string, d digest.Digest, removed bool, by string) (versionRecord, error) {
 	key := r.versionKey(project, name, d)
 	for attempt := 0; ; attempt++ {
 		var rec versionRecord
@@ -94,13 +99,15 @@ func (r *Registry) setRemoved(ctx context.Context, project, name string, d diges
 		if err != nil {
 			return rec, fmt.Errorf("registry: runtime %s: read version: %w", name, err)
 		}
-		if rec.Removed == removed {
+		if rec.Removed == removed || (by != "" && rec.RecoveredFrom == by) {
 			return rec, nil
 		}
 		rec.Removed, rec.RemovedAt = removed, nil
 		if removed {
 			now := r.now()
-			rec.RemovedAt = &now
+			rec.RemovedAt, rec.RemovedBy, rec.RecoveredFrom = &now, by, ""
+		} else {
+			rec.RecoveredFrom, rec.RemovedBy = rec.RemovedBy, ""
 		}
 		err = r.putJSON(ctx, key, rec, store.PutOptions{IfMatch: etag})
 		if err == nil {

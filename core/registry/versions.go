@@ -58,6 +58,13 @@ type versionRecord struct {
 	Size      int64         `json:"size"`
 	Removed   bool          `json:"removed,omitempty"`
 	RemovedAt *time.Time    `json:"removed_at,omitempty"`
+	// RemovedBy is the ID of the whole-runtime removal that put this
+	// version in the trash ("" for a removal of this version alone), and
+	// RecoveredFrom the ID of the removal a recover undid: a reader that
+	// finishes that same removal late (it read the removal record before
+	// the removal completed) leaves the recovered version alone.
+	RemovedBy     string `json:"removed_by,omitempty"`
+	RecoveredFrom string `json:"recovered_from,omitempty"`
 	// MediaType of the manifest; "" is an OCI image manifest (PutVersion).
 	MediaType string `json:"media_type,omitempty"`
 }
@@ -155,7 +162,7 @@ func (r *Registry) addRecordType(ctx context.Context, project, name string, md d
 		return rec, false, fmt.Errorf("registry: runtime %s: read version: %w", name, err)
 	}
 	if rec.Removed {
-		if rec, err = r.setRemoved(ctx, project, name, md, false); err != nil {
+		if rec, err = r.setRemoved(ctx, project, name, md, false, ""); err != nil {
 			return rec, false, err
 		}
 	}
