@@ -175,19 +175,20 @@ func TestRawPutEndedEarly(t *testing.T) {
 func TestGetReadAhead(t *testing.T) {
 	for name, newClient := range map[string]func(grpc.ClientConnInterface) *StoreClient{"raw": NewStoreClient, "streams": NewStreamsOnlyClient} {
 		t.Run(name, func(t *testing.T) {
-			fs := &failingStore{n: 10*ChunkSize + 5, closed: make(chan struct{}, 1)}
+			fs := &failingStore{closed: make(chan struct{}, 1)}
+			fs.n.Store(10*ChunkSize + 5)
 			c, srv := current(t, fs, newClient)
 			rc, err := c.Get(context.Background(), "k", 0, -1)
 			require.NoError(t, err)
 			n, err := io.Copy(io.Discard, rc)
 			rc.Close()
 			assert.Equal(t, name == "raw", c.raw != nil && srv.gets.Load() == 0, "the path taken")
-			assert.Equal(t, fs.n, n, "every byte before the failure arrives")
+			assert.Equal(t, fs.n.Load(), n, "every byte before the failure arrives")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), io.ErrClosedPipe.Error())
 			<-fs.closed
 
-			fs.n = 1 << 40 // endless
+			fs.n.Store(1 << 40) // endless
 			rc, err = c.Get(context.Background(), "k", 0, -1)
 			require.NoError(t, err)
 			_, err = io.ReadFull(rc, make([]byte, 3*ChunkSize))
@@ -243,7 +244,7 @@ func TestRawChannelPrivate(t *testing.T) {
 // reports each Close of a Get stream.
 type failingStore struct {
 	store.Store
-	n      int64
+	n      atomic.Int64 // set by the test, read by the plugin's side
 	closed chan struct{}
 }
 
@@ -265,5 +266,5 @@ func (r *failingReader) Read(p []byte) (int, error) {
 func (r *failingReader) Close() error { r.closed <- struct{}{}; return nil }
 
 func (s *failingStore) Get(context.Context, string, int64, int64) (io.ReadCloser, error) {
-	return &failingReader{left: s.n, closed: s.closed}, nil
+	return &failingReader{left: s.n.Load(), closed: s.closed}, nil
 }
