@@ -6,9 +6,14 @@ package main
 //
 //   - cache/restore: a restore whose layers are all in the layer cache
 //     against `zstd -d | tar -x` of the same files (target <= 0.20x);
-//   - cache/link-floor: `cp -al` of the cached layers' files (what any
-//     restore that links every file cannot beat), against the same untar
-//     and against the restore (printed);
+//   - cache/link-floor: `cp -al` of the cached layers' files (a serial
+//     link of every file), against the same untar and against the restore
+//     (printed);
+//   - cache/restore-cpu: the CPU time (user+system) of the same restore
+//     and cp -al, which a loaded machine changes far less than their wall
+//     time (printed);
+//   - cache/restore-files: how many of the restored environment's files
+//     are links into the cache and how many were written (printed);
 //   - cache/second: the first restore of a second version that shares all
 //     but one small package (the next tinypkg patch version) with the first
 //     (target <= 0.25x of the same untar);
@@ -22,11 +27,13 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/swcli/swcli/core/layercache"
@@ -93,12 +100,18 @@ func rtCache(bin, out string, runs int) error {
 	}
 	defer os.RemoveAll(scratch)
 	fresh := r.freshDirs(scratch)
-	restore := func(uri string) (time.Duration, error) {
+	var lastTarget string
+	restoreCPU := func(uri string) (wall, cpu time.Duration, err error) {
 		d, err := fresh("swcli")
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		return r.swcli("runtime", "restore", uri, "--target-dir", d)
+		lastTarget = d
+		return r.timed(filepath.Join(r.bin, "swcli"), "runtime", "restore", uri, "--target-dir", d)
+	}
+	restore := func(uri string) (time.Duration, error) {
+		wall, _, err := restoreCPU(uri)
+		return wall, err
 	}
 	untar := func() (time.Duration, error) {
 		d, err := fresh("tar")
@@ -112,16 +125,16 @@ func rtCache(bin, out string, runs int) error {
 	}
 	// The floor of any restore that links every file: cp -al of the
 	// cached layers' files (one link per file, no checks, no Python).
-	linkAll := func() (time.Duration, error) {
+	linkAll := func() (wall, cpu time.Duration, err error) {
 		d, err := fresh("cp")
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		return r.sh(fmt.Sprintf("mkdir -p %q && for e in %q/entries/*/; do cp -al \"$e\". %q/; done", d, layercache.Dir(r.storage), d))
+		return r.timed("/bin/sh", "-c", fmt.Sprintf("set -e; mkdir -p %q && for e in %q/entries/*/; do cp -al \"$e\". %q/; done", d, layercache.Dir(r.storage), d))
 	}
-	var sw, tar, cp []time.Duration
+	var sw, tar, cp, swCPU, cpCPU []time.Duration
 	for i := 0; i < runs; i++ {
-		a, err := restore(r.name)
+		a, ac, err := restoreCPU(r.name)
 		if err != nil {
 			return err
 		}
@@ -129,17 +142,25 @@ func rtCache(bin, out string, runs int) error {
 		if err != nil {
 			return err
 		}
-		c, err := linkAll()
+		c, cc, err := linkAll()
 		if err != nil {
 			return err
 		}
 		sw, tar, cp = append(sw, a), append(tar, b), append(cp, c)
+		swCPU, cpCPU = append(swCPU, ac), append(cpCPU, cc)
 	}
 	a, b, c := rtMedian(sw), rtMedian(tar), rtMedian(cp)
 	rtLine("cache/restore", fmt.Sprintf("swcli runtime restore, all layers cached, %s vs zstd -d | tar -x %s (median of %d)", rtSecs(a), rtSecs(b), runs),
 		a.Seconds()/b.Seconds(), "<= 0.20x", a.Seconds() <= 0.2*b.Seconds())
 	fmt.Printf("cache/link-floor: cp -al of the cached layers' files %s vs zstd -d | tar -x %s = %.2fx; swcli restore vs cp -al = %.2fx (printed)\n",
 		rtSecs(c), rtSecs(b), c.Seconds()/b.Seconds(), a.Seconds()/c.Seconds())
+	ac, cc := rtMedian(swCPU), rtMedian(cpCPU)
+	fmt.Printf("cache/restore-cpu: CPU (user+system) of swcli restore %s vs cp -al %s = %.2fx (printed)\n", rtSecs(ac), rtSecs(cc), ac.Seconds()/cc.Seconds())
+	linked, written, folders, err := rtLinkStats(filepath.Join(lastTarget, ".starwhale", "venv"))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("cache/restore-files: %d files linked from the cache, %d written (own copies, relocated, the venv skeleton), %d folders made (printed)\n", linked, written, folders)
 
 	// A second version: the next tinypkg, all else shared.
 	if _, _, err := r.bumpTiny(); err != nil {
@@ -208,4 +229,48 @@ func rtCache(bin, out string, runs int) error {
 		a.Seconds()/v.Seconds(), "<= 0.30x", a.Seconds() <= 0.3*v.Seconds())
 	fmt.Printf("cache/create-bare: swcli runtime create %s vs python -m venv --without-pip %s = %.2fx (printed)\n", rtSecs(a), rtSecs(w), a.Seconds()/w.Seconds())
 	return nil
+}
+
+// timed runs a command with the bench's environment and returns its wall
+// time and CPU time (user+system, its waited-for children included:
+// swcli's plugins, a shell's commands).
+func (r *rtBench) timed(name string, args ...string) (wall, cpu time.Duration, err error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = r.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	err = cmd.Run()
+	wall = time.Since(t0)
+	if err != nil {
+		return wall, 0, fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, rtTail(stderr.String(), 2000))
+	}
+	return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+}
+
+// rtLinkStats counts the regular files under prefix that share their
+// inode (links into the cache) and those that do not (written), and the
+// folders.
+func rtLinkStats(prefix string) (linked, written, folders int, err error) {
+	err = filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			folders++
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+				linked++
+			} else {
+				written++
+			}
+		}
+		return nil
+	})
+	return linked, written, folders, err
 }

@@ -53,22 +53,57 @@ func New(storageRoot string, lm linkfile.Mode, debugf func(format string, args .
 // given) when there is none or it is damaged. own names, by path relative
 // to prefix, more files the environment must get its own copy of (the
 // bundle's relocation lists); Owned's rules apply besides. It reports
-// whether it had to unpack.
-func (c *Cache) Place(ctx context.Context, d digest.Digest, prefix string, own map[string]bool, fill func(dir string) error) (unpacked bool, err error) {
+// whether it had to unpack, and the Python distributions the layer holds
+// (Dists).
+func (c *Cache) Place(ctx context.Context, d digest.Digest, prefix string, own map[string]bool, fill func(dir string) error) (placed Placed, err error) {
 	if err := d.Validate(); err != nil {
-		return false, fmt.Errorf("layer cache: %w", err)
+		return placed, fmt.Errorf("layer cache: %w", err)
 	}
-	err = c.tc.Use(ctx, treecache.Key(string(d)), fill, func(dir string, m treecache.Manifest, filled bool) error {
-		unpacked = filled
-		return treecache.LinkTree(dir, m, prefix, treecache.Placement{
-			Linker: c.linker,
-			Own:    func(p string) bool { return own[p] || Owned(p) },
-		})
+	m, filled, err := c.tc.Place(ctx, treecache.Key(string(d)), fill, prefix, treecache.Placement{
+		Linker: c.linker,
+		Own:    func(p string) bool { return own[p] || Owned(p) },
 	})
 	if err != nil {
-		return unpacked, fmt.Errorf("layer %s: %w", d, err)
+		return Placed{Unpacked: filled}, fmt.Errorf("layer %s: %w", d, err)
 	}
-	return unpacked, nil
+	return Placed{Unpacked: filled, Dists: Dists(m)}, nil
+}
+
+// Placed says what Place did.
+type Placed struct {
+	Unpacked bool   // the layer was unpacked into the cache first
+	Dists    []Dist // the distributions it holds
+}
+
+// Dist is a Python distribution a layer holds: a NAME-VERSION.dist-info
+// folder right under a site-packages folder, its parts unescaped as far as
+// the folder name tells them (the wheel spec's _ for - in the name).
+type Dist struct {
+	Name, Version string
+}
+
+// Dists lists the distributions of an entry's manifest (see Dist). A
+// folder name that does not split into a name and a version is left out,
+// so a caller comparing the list with a lock sees a difference, never a
+// false match.
+func Dists(m treecache.Manifest) []Dist {
+	var out []Dist
+	for _, it := range m.Items {
+		if !it.Mode.IsDir() {
+			continue
+		}
+		dir, base := path.Split(it.Path)
+		stem, ok := strings.CutSuffix(base, ".dist-info")
+		if !ok || path.Base(dir) != "site-packages" {
+			continue
+		}
+		name, version, ok := strings.Cut(stem, "-")
+		if !ok || name == "" || version == "" || strings.Contains(version, "-") {
+			continue
+		}
+		out = append(out, Dist{Name: name, Version: version})
+	}
+	return out
 }
 
 // Fill makes sure layer d has a complete entry, unpacking it with fill when

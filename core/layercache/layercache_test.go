@@ -45,12 +45,14 @@ func TestPlaceLinksSharedFilesAndCopiesOwnedOnes(t *testing.T) {
 	d := digest.FromString("layer one")
 	own := map[string]bool{"share/data.txt": true}
 	a, b := t.TempDir(), t.TempDir()
-	un, err := c.Place(ctx, d, a, own, fill)
+	pl, err := c.Place(ctx, d, a, own, fill)
 	require.NoError(t, err)
-	assert.True(t, un)
-	un, err = c.Place(ctx, d, b, own, func(string) error { t.Fatal("filled twice"); return nil })
+	assert.True(t, pl.Unpacked)
+	assert.Equal(t, []layercache.Dist{{Name: "demo", Version: "1.0"}}, pl.Dists)
+	pl, err = c.Place(ctx, d, b, own, func(string) error { t.Fatal("filled twice"); return nil })
 	require.NoError(t, err)
-	assert.False(t, un)
+	assert.False(t, pl.Unpacked)
+	assert.Equal(t, []layercache.Dist{{Name: "demo", Version: "1.0"}}, pl.Dists, "known from the manifest when linked")
 	for p, content := range files {
 		fa, fb := filepath.Join(a, p), filepath.Join(b, p)
 		got, err := os.ReadFile(fb)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/instance"
+	"github.com/swcli/swcli/core/layercache"
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/spec"
@@ -291,6 +292,7 @@ func (e *PlatformError) Error() string {
 
 func (s *Service) restoreInto(ctx context.Context, src *source, dir string, force, fromLock bool) (res *RestoreResult, err error) {
 	b, rm := src.b, src.b.Manifest
+	clock := newPhases()
 	// Everything that can be refused from the manifest alone is refused
 	// before anything is written.
 	if err := spec.ValidateName(rm.Name); err != nil {
@@ -326,6 +328,7 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	if fast && !info.Capabilities.Relocate {
 		return nil, usagef("the %s mode plugin cannot relocate environments; restore %s with --from-lock", rm.Mode, rm.Name)
 	}
+	clock.done("plugin")
 
 	unlock, err := s.lockRestore(ctx, dir)
 	if err != nil {
@@ -376,19 +379,22 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 	}
 
 	// The snapshot: runtime.yaml, requirement files, locks, wheels, files.
+	clock.done("prepare")
 	s.stage("extract snapshot", 0, 0)
 	if err := src.extract(ctx, snaps[0], dir); err != nil {
 		return nil, err
 	}
+	clock.done("snapshot")
 	sp, err := spec.Load(filepath.Join(dir, filepath.FromSlash(rm.SpecFile)))
 	if err != nil {
 		return nil, fmt.Errorf("bundle's runtime.yaml: %w", err)
 	}
 	env := s.withCaches(EnvFor(dir, prefix, sp, mode.Python{Version: rm.PythonVersion}))
+	verified := false // the environment is known to hold exactly the lock
 	switch {
 	case fast:
 		res.Path = "layers"
-		err = s.unpackEnv(ctx, src, m, info, env, rm)
+		verified, err = s.unpackEnv(ctx, src, m, info, env, rm, clock)
 	case rm.LockDisabled:
 		res.Path = RestorePathSpec
 		err = s.installSpec(ctx, m, dir, prefix, sp, rm)
@@ -404,13 +410,37 @@ func (s *Service) restoreInto(ctx context.Context, src *source, dir string, forc
 		return nil, err
 	}
 
-	if err := s.verifyRestored(ctx, m, env, rm, res.Path); err != nil {
-		return nil, err
+	if !fast {
+		clock.done(res.Path)
+	}
+	if !verified {
+		if err := s.verifyRestored(ctx, m, env, rm, res.Path); err != nil {
+			return nil, err
+		}
+		clock.done("verify")
 	}
 	if err := s.ready(ctx, envOf(dir, rm.Mode), m, env, rm.Name, st); err != nil {
 		return nil, err
 	}
+	clock.done("ready")
+	s.log().Debug("restore timings", clock.kv...)
 	return res, nil
+}
+
+// phases times the steps of a restore, for one debug line at the end that
+// says where the time went besides placing the layers.
+type phases struct {
+	last time.Time
+	kv   []any
+}
+
+func newPhases() *phases { return &phases{last: time.Now()} }
+
+// done ends the step name.
+func (p *phases) done(name string) {
+	now := time.Now()
+	p.kv = append(p.kv, name, now.Sub(p.last).Round(10*time.Microsecond).String())
+	p.last = now
 }
 
 // missingToolError says what a restore needs that this machine lacks. The
@@ -470,39 +500,73 @@ func (s *Service) lockRestore(ctx context.Context, dir string) (func(), error) {
 	return lockDir(ctx, filepath.Join(s.StorageRoot, "locks", "restore-"+hex.EncodeToString(sum[:16])))
 }
 
-// unpackEnv is the fast path: the env layers unpacked and relocated.
-func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info mode.Info, env mode.Env, rm *Manifest) error {
+// unpackEnv is the fast path: the env layers unpacked and relocated. It
+// reports verified when the environment is known, without starting its
+// Python, to hold exactly the lock (layersHoldLock).
+func (s *Service) unpackEnv(ctx context.Context, src *source, m mode.Mode, info mode.Info, env mode.Env, rm *Manifest, clock *phases) (verified bool, err error) {
 	if !info.Capabilities.SelfContained {
 		s.stage("create environment", 0, 0)
 		if err := m.Create(ctx, mode.CreateRequest{Env: env, Bare: true}, s.Events); err != nil {
-			return err
+			return false, err
 		}
+		clock.done("create")
 	}
 	// The layers hold compiled code for the build's ABI (cp311, cp313t
 	// ...): this machine's interpreter of the same X.Y must have it too. The
 	// mode is asked about the bare environment before anything is placed
 	// (cheap: the venv mode answers from its interpreter probe cache), so a
 	// mismatch fails before the layers are linked or unpacked.
+	bareEmpty := false
 	if !info.Capabilities.SelfContained && rm.ABI != "" {
 		rep, err := m.Files(ctx, mode.FilesRequest{Env: env})
 		if err != nil {
-			return err
+			return false, err
 		}
 		if rep.ABI != "" && rep.ABI != rm.ABI {
-			return &PlatformError{Name: rm.Name, Need: rm.OS + "/" + rm.Arch + " " + rm.ABI,
+			return false, &PlatformError{Name: rm.Name, Need: rm.OS + "/" + rm.Arch + " " + rm.ABI,
 				Have: runtime.GOOS + "/" + runtime.GOARCH + " " + rep.ABI + " (Python " + rep.Python + ")"}
 		}
+		bareEmpty = len(rep.Packages) == 0
+		clock.done("abi")
 	}
 	layers := append(src.b.Layers(bundle.RoleBase), src.b.Layers(bundle.RolePackage)...)
-	if err := s.extractLayers(ctx, src, layers, env.Prefix, relocatedFiles(rm)); err != nil {
-		return err
+	dists, known, err := s.extractLayers(ctx, src, layers, env.Prefix, relocatedFiles(rm))
+	if err != nil {
+		return false, err
 	}
+	clock.done("layers")
 	req := mode.RelocateRequest{Env: env}
 	if r := rm.Relocation; r != nil {
 		req.TextFiles, req.BinaryFiles, req.OldPrefix = r.TextFiles, r.BinaryFiles, r.OldPrefix
 	}
 	s.stage("relocate", 0, 0)
-	return m.Relocate(ctx, req, s.Events)
+	if err := m.Relocate(ctx, req, s.Events); err != nil {
+		return false, err
+	}
+	clock.done("relocate")
+	return bareEmpty && known && s.layersHoldLock(dists, rm), nil
+}
+
+// layersHoldLock tells whether the distributions the layers hold (read
+// from the layer cache's manifests: the dist-info folders right under
+// site-packages) are exactly the lock's names and versions, which is what
+// verifyRestored would find by asking the environment's Python. Anything
+// it cannot tell apart (an escaped name or version, an egg-info, a
+// distribution outside site-packages) shows as a difference, and then the
+// Python check runs as before.
+func (s *Service) layersHoldLock(dists []layercache.Dist, rm *Manifest) bool {
+	got := make([]mode.LockedPackage, len(dists))
+	for i, d := range dists {
+		got[i] = mode.LockedPackage{Name: d.Name, Version: d.Version}
+	}
+	if len(got) != len(rm.Lock) {
+		return false
+	}
+	if diff := lockDiff(rm.Lock, got); diff != "" {
+		s.log().Debug("the layers' distributions differ from the lock; asking the environment's Python", "diff", diff)
+		return false
+	}
+	return true
 }
 
 // installLock is the lock path: the environment made and the lock installed,

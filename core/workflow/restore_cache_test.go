@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"archive/tar"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,7 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/layercache"
+	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/internal/linkfile"
 )
 
@@ -54,4 +57,47 @@ func TestRestoreLinksCachedLayers(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(c, pkg))
 	require.NoError(t, err)
 	assert.Equal(t, "x = 1\n", string(got))
+}
+
+// TestCachedRestoreSkipsPythonWhenLayersHoldTheLock gives the package
+// layer a dist-info folder: when the layers' distributions (read from the
+// layer cache's manifests) are the lock's, the restore asks the mode no
+// Lock (no Python start); when they differ, or there is no layer cache to
+// tell, it asks as before.
+func TestCachedRestoreSkipsPythonWhenLayersHoldTheLock(t *testing.T) {
+	site := "lib/python3.11/site-packages/"
+	withDist := func(t *testing.T, storage bool, lockVersion string) *rsFixture {
+		f := rsNewFixture(t)
+		if !storage {
+			f.svc.StorageRoot = ""
+		}
+		f.rm.Lock = []mode.LockedPackage{{Name: "RS.Pkg", Version: lockVersion}}
+		f.mode.lock = f.rm.Lock
+		f.layers = f.layers[:2]
+		f.add(rsLayerBlob(t, bundle.RolePackage, "rs-pkg==1.0",
+			rsTarEntry{name: site, typ: tar.TypeDir},
+			rsTarEntry{name: site + "rs_pkg.py", typ: tar.TypeReg, body: "x = 1\n"},
+			rsTarEntry{name: site + "rs_pkg-1.0.dist-info/", typ: tar.TypeDir},
+			rsTarEntry{name: site + "rs_pkg-1.0.dist-info/METADATA", typ: tar.TypeReg, body: "Name: rs.pkg\nVersion: 1.0\n"}))
+		return f
+	}
+	for _, tc := range []struct {
+		name        string
+		storage     bool
+		lockVersion string
+		locks       int
+	}{
+		{"layers hold the lock", true, "1.0", 0},
+		{"layers differ from the lock", true, "2.0", 2},
+		{"no layer cache", false, "1.0", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := withDist(t, tc.storage, tc.lockVersion)
+			for _, d := range []string{"a", "b"} { // a fills the cache, b links from it
+				_, err := f.restore(filepath.Join(t.TempDir(), d), false, false)
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.locks, f.mode.locks)
+		})
+	}
 }

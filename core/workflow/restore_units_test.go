@@ -46,6 +46,7 @@ type rsFakeMode struct {
 	mu        sync.Mutex
 	creates   []mode.CreateRequest
 	restores  int
+	locks     int // Lock calls: each would start the environment's Python
 	relocates []mode.RelocateRequest
 }
 
@@ -72,6 +73,9 @@ func (f *rsFakeMode) Create(ctx context.Context, req mode.CreateRequest, _ mode.
 }
 func (f *rsFakeMode) Install(context.Context, mode.InstallRequest, mode.Events) error { return nil }
 func (f *rsFakeMode) Lock(context.Context, mode.LockRequest, mode.Events) (mode.Lock, error) {
+	f.mu.Lock()
+	f.locks++
+	f.mu.Unlock()
 	return mode.Lock{Packages: f.lock}, nil
 }
 func (f *rsFakeMode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Events) error {

@@ -44,16 +44,17 @@ func (s *Service) unpackedLayers() *layercache.Cache {
 
 // placeLayer puts env layer d into prefix from the layer cache (unpacking
 // it there first when needed); own are the files relocation rewrites, which
-// prefix gets its own copies of.
-func (s *Service) placeLayer(ctx context.Context, lc *layercache.Cache, src *source, d ocispec.Descriptor, prefix string, own map[string]bool) error {
+// prefix gets its own copies of. It returns the Python distributions the
+// layer holds, known=false when there is no layer cache to tell.
+func (s *Service) placeLayer(ctx context.Context, lc *layercache.Cache, src *source, d ocispec.Descriptor, prefix string, own map[string]bool) (dists []layercache.Dist, known bool, err error) {
 	if lc == nil {
-		return src.extract(ctx, d, prefix)
+		return nil, false, src.extract(ctx, d, prefix)
 	}
-	unpacked, err := lc.Place(ctx, d.Digest, prefix, own, func(dir string) error { return src.extract(ctx, d, dir) })
-	if unpacked {
+	placed, err := lc.Place(ctx, d.Digest, prefix, own, func(dir string) error { return src.extract(ctx, d, dir) })
+	if placed.Unpacked {
 		s.log().Debug("layer unpacked into the layer cache", "digest", d.Digest, "package", d.Annotations[bundle.AnnotationPackage], "size", d.Size)
 	}
-	return err
+	return placed.Dists, err == nil, err
 }
 
 // relocatedFiles are the paths of a manifest's relocation lists.

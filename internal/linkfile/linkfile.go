@@ -77,12 +77,21 @@ type Linker struct {
 
 // Link places src at dst (see the package doc).
 func (l *Linker) Link(src, dst string) error {
+	return l.LinkAt(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, nil)
+}
+
+// LinkAt is Link with each path relative to an open folder (a file
+// descriptor, or unix.AT_FDCWD), so that a caller placing many files of one
+// folder pays no path lookup of the folders above them. st, when not nil,
+// is src's lstat (the caller checked it already); a copy takes its mode
+// and mtime from it.
+func (l *Linker) LinkAt(srcDir int, src string, dstDir int, dst string, st *unix.Stat_t) error {
 	l.mu.Lock()
 	tryClone := (l.Mode == Auto || l.Mode == Clone) && !l.noClone
 	tryLink := (l.Mode == Auto || l.Mode == Clone || l.Mode == Hardlink) && !l.noLink
 	l.mu.Unlock()
 	if tryClone {
-		err := clone(src, dst)
+		err := clone(srcDir, src, dstDir, dst, st)
 		if err == nil {
 			return nil
 		}
@@ -92,16 +101,16 @@ func (l *Linker) Link(src, dst string) error {
 		l.fallback(&l.noClone, "clone", "hardlink", err)
 	}
 	if tryLink {
-		err := os.Link(src, dst)
+		err := unix.Linkat(srcDir, src, dstDir, dst, 0)
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, unix.EXDEV) && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EMLINK) && !errors.Is(err, unix.ENOTSUP) {
-			return fmt.Errorf("hardlink %s: %w", dst, err)
+			return &os.LinkError{Op: "hardlink", Old: src, New: dst, Err: err}
 		}
 		l.fallback(&l.noLink, "hardlink", "copy", err)
 	}
-	return CopyFile(src, dst)
+	return CopyAt(srcDir, src, dstDir, dst, st)
 }
 
 func (l *Linker) fallback(flag *bool, from, to string, err error) {
@@ -121,8 +130,8 @@ var errNoClone = errors.New("filesystem cannot clone")
 // clone makes dst a reflink of src with FICLONE (no library wraps this
 // ioctl, so it is written here); errNoClone when the filesystem or the
 // pair of filesystems cannot.
-func clone(src, dst string) error {
-	return write(src, dst, func(out, in *os.File) error {
+func clone(srcDir int, src string, dstDir int, dst string, st *unix.Stat_t) error {
+	return write(srcDir, src, dstDir, dst, st, func(out, in *os.File) error {
 		err := unix.IoctlFileClone(int(out.Fd()), int(in.Fd()))
 		if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTTY) ||
 			errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
@@ -137,8 +146,11 @@ func clone(src, dst string) error {
 
 // CopyFile copies src to dst (copy_file_range underneath io.Copy on
 // Linux), as Copy mode does: the owner may write, the mtime is src's.
-func CopyFile(src, dst string) error {
-	return write(src, dst, func(out, in *os.File) error {
+func CopyFile(src, dst string) error { return CopyAt(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, nil) }
+
+// CopyAt is CopyFile with paths relative to open folders (see LinkAt).
+func CopyAt(srcDir int, src string, dstDir int, dst string, st *unix.Stat_t) error {
+	return write(srcDir, src, dstDir, dst, st, func(out, in *os.File) error {
 		if _, err := io.Copy(out, in); err != nil {
 			return fmt.Errorf("copy %s: %w", dst, err)
 		}
@@ -147,40 +159,41 @@ func CopyFile(src, dst string) error {
 }
 
 // write makes dst with fill(out, in) and src's mtime; dst is removed when
-// fill fails.
-func write(src, dst string, fill func(out, in *os.File) error) error {
-	in, err := os.Open(src)
+// fill fails. st is src's stat, or nil to take it from the open src.
+func write(srcDir int, src string, dstDir int, dst string, st *unix.Stat_t, fill func(out, in *os.File) error) error {
+	ifd, err := unix.Openat(srcDir, src, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: src, Err: err}
 	}
+	in := os.NewFile(uintptr(ifd), src)
 	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
+	if st == nil {
+		st = new(unix.Stat_t)
+		if err := unix.Fstat(ifd, st); err != nil {
+			return &os.PathError{Op: "stat", Path: src, Err: err}
+		}
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, writable(st.Mode()))
+	ofd, err := unix.Openat(dstDir, dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, writable(st.Mode))
 	if err != nil {
-		return err
+		return &os.PathError{Op: "create", Path: dst, Err: err}
 	}
+	out := os.NewFile(uintptr(ofd), dst)
 	if err := fill(out, in); err != nil {
 		out.Close()
-		os.Remove(dst)
+		_ = unix.Unlinkat(dstDir, dst, 0)
 		return err
 	}
-	return finish(out, dst, st)
-}
-
-func finish(out *os.File, dst string, st os.FileInfo) error {
-	if err := out.Close(); err != nil {
-		os.Remove(dst)
-		return fmt.Errorf("write %s: %w", dst, err)
-	}
-	if err := os.Chtimes(dst, st.ModTime(), st.ModTime()); err != nil {
+	if err := unix.UtimesNanoAt(dstDir, dst, []unix.Timespec{st.Mtim, st.Mtim}, 0); err != nil {
+		out.Close()
 		return fmt.Errorf("set mtime of %s: %w", dst, err)
+	}
+	if err := out.Close(); err != nil {
+		_ = unix.Unlinkat(dstDir, dst, 0)
+		return fmt.Errorf("write %s: %w", dst, err)
 	}
 	return nil
 }
 
 // writable gives the owner write permission back: the environment's own
 // copy is the environment's to change.
-func writable(m os.FileMode) os.FileMode { return m.Perm() | 0o200 }
+func writable(m uint32) uint32 { return m&0o777 | 0o200 }

@@ -69,41 +69,46 @@ func TestFillOnceLinkAfter(t *testing.T) {
 	assert.False(t, c.Has("k1"))
 }
 
-// TestDamagedEntryIsRefilled removes, truncates and rewrites cached files:
-// each is detected and the entry unpacked again, never linked as it is.
+// damages are the ways a cached file can be spoiled; each must be
+// detected, and the entry unpacked again, never linked as it is.
+var damages = map[string]func(p string) error{
+	"removed":   os.Remove,
+	"truncated": func(p string) error { return os.Truncate(p, 3) },
+	"changed": func(p string) error {
+		// same size, new content; the mtime moves as any write moves it
+		if err := os.Chmod(p, 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte("print('X')\n"), 0o644); err != nil {
+			return err
+		}
+		later := time.Now().Add(time.Minute)
+		return os.Chtimes(p, later, later)
+	},
+	"changed-same-mtime": func(p string) error {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if err := os.Chmod(p, 0o644); err != nil {
+			return err
+		}
+		// a copy back over the file: new inode, same size and mtime
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte("print('X')\n"), 0o444); err != nil {
+			return err
+		}
+		return os.Chtimes(p, st.ModTime(), st.ModTime())
+	},
+	"folder-removed": func(p string) error { return os.RemoveAll(filepath.Dir(p)) },
+}
+
+// TestDamagedEntryIsRefilled spoils a cached file in each way of damages:
+// Verify sees it, and Use fills the entry again before using it.
 func TestDamagedEntryIsRefilled(t *testing.T) {
-	for name, damage := range map[string]func(p string) error{
-		"removed":   os.Remove,
-		"truncated": func(p string) error { return os.Truncate(p, 3) },
-		"changed": func(p string) error {
-			// same size, new content; the mtime moves as any write moves it
-			if err := os.Chmod(p, 0o644); err != nil {
-				return err
-			}
-			if err := os.WriteFile(p, []byte("print('X')\n"), 0o644); err != nil {
-				return err
-			}
-			later := time.Now().Add(time.Minute)
-			return os.Chtimes(p, later, later)
-		},
-		"changed-same-mtime": func(p string) error {
-			st, err := os.Stat(p)
-			if err != nil {
-				return err
-			}
-			if err := os.Chmod(p, 0o644); err != nil {
-				return err
-			}
-			// a copy back over the file: new inode, same size and mtime
-			if err := os.Remove(p); err != nil {
-				return err
-			}
-			if err := os.WriteFile(p, []byte("print('X')\n"), 0o444); err != nil {
-				return err
-			}
-			return os.Chtimes(p, st.ModTime(), st.ModTime())
-		},
-	} {
+	for name, damage := range damages {
 		t.Run(name, func(t *testing.T) {
 			c := &treecache.Cache{Root: t.TempDir()}
 			use(t, c, "k", t.TempDir())
@@ -119,8 +124,108 @@ func TestDamagedEntryIsRefilled(t *testing.T) {
 	}
 }
 
+// TestPlaceRefillsDamagedEntry spoils a cached file in each way of
+// damages: Place, which checks each file as it links it, notices, fills the
+// entry again and places it again, so every file of the target is the new
+// entry's (none is the damaged one, nor a link into the removed entry).
+func TestPlaceRefillsDamagedEntry(t *testing.T) {
+	for name, damage := range damages {
+		t.Run(name, func(t *testing.T) {
+			c := &treecache.Cache{Root: t.TempDir()}
+			var logs []string
+			c.Logf = func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }
+			p := treecache.Placement{Linker: &linkfile.Linker{Mode: linkfile.Hardlink}}
+			_, filled, err := c.Place(context.Background(), "k", fillTree, t.TempDir(), p)
+			require.NoError(t, err)
+			require.True(t, filled)
+			require.NoError(t, damage(filepath.Join(c.EntryDir("k"), "pkg", "sub", "tool")))
+			dst := t.TempDir()
+			_, filled, err = c.Place(context.Background(), "k", fillTree, dst, p)
+			require.NoError(t, err)
+			assert.True(t, filled, "a damaged entry is filled again")
+			assert.Len(t, logs, 1, "the damage is said once: %v", logs)
+			for _, f := range []string{"pkg/a.py", "pkg/sub/tool"} {
+				got, err := os.Stat(filepath.Join(dst, f))
+				require.NoError(t, err)
+				want, err := os.Stat(filepath.Join(c.EntryDir("k"), f))
+				require.NoError(t, err)
+				assert.True(t, os.SameFile(got, want), "%s is linked from the new entry", f)
+			}
+			b, err := os.ReadFile(filepath.Join(dst, "pkg", "sub", "tool"))
+			require.NoError(t, err)
+			assert.Equal(t, "#!/bin/sh\necho tool\n", string(b))
+			assert.NoError(t, c.Verify(context.Background(), "k"))
+		})
+	}
+}
+
+// TestPlaceMergesAndReplaces places two entries into one target: folders
+// they share are merged, a file both have is the later one's, a skipped
+// folder is left out, an own file is a copy, and a symlink is made from
+// the manifest.
+func TestPlaceMergesAndReplaces(t *testing.T) {
+	c := &treecache.Cache{Root: t.TempDir()}
+	dst := t.TempDir()
+	p := treecache.Placement{Linker: &linkfile.Linker{Mode: linkfile.Hardlink},
+		Own: func(p string) bool { return p == "pkg/a.py" }}
+	_, _, err := c.Place(context.Background(), "one", fillTree, dst, p)
+	require.NoError(t, err)
+	other := func(dir string) error {
+		if err := os.MkdirAll(filepath.Join(dir, "pkg", "skip"), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "pkg", "skip", "x"), nil, 0o644); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, "pkg", "sub", "tool"), []byte("two\n"), 0o755)
+	}
+	two := func(dir string) error {
+		if err := os.MkdirAll(filepath.Join(dir, "pkg", "sub"), 0o755); err != nil {
+			return err
+		}
+		return other(dir)
+	}
+	p.Skip = func(p string) bool { return p == "pkg/skip" }
+	_, _, err = c.Place(context.Background(), "two", two, dst, p)
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(dst, "pkg", "sub", "tool"))
+	require.NoError(t, err)
+	assert.Equal(t, "two\n", string(b), "the later entry's file replaces the earlier one's")
+	_, err = os.Lstat(filepath.Join(dst, "pkg", "skip"))
+	assert.True(t, os.IsNotExist(err), "a skipped folder is left out")
+	tgt, err := os.Readlink(filepath.Join(dst, "pkg", "link.py"))
+	require.NoError(t, err)
+	assert.Equal(t, "a.py", tgt)
+	own, _ := os.Stat(filepath.Join(dst, "pkg", "a.py"))
+	cached, _ := os.Stat(filepath.Join(c.EntryDir("one"), "pkg", "a.py"))
+	assert.False(t, os.SameFile(own, cached), "an own file is a copy")
+	assert.Equal(t, cached.ModTime(), own.ModTime(), "with the cached file's mtime")
+	assert.NotZero(t, own.Mode().Perm()&0o200, "and writable")
+}
+
+// TestOldFormatEntryIsFilledAgain puts an entry of an older format (a
+// JSON manifest) where Place looks: it is no entry, so it is replaced.
+func TestOldFormatEntryIsFilledAgain(t *testing.T) {
+	c := &treecache.Cache{Root: t.TempDir()}
+	old := c.EntryDir("k")
+	require.NoError(t, os.MkdirAll(filepath.Join(old, "pkg"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(old, ".treecache.json"), []byte(`{"key":"k","items":[]}`), 0o444))
+	require.NoError(t, os.WriteFile(filepath.Join(old, "pkg", "stale.py"), nil, 0o444))
+	assert.False(t, c.Has("k"))
+	dst := t.TempDir()
+	_, filled, err := c.Place(context.Background(), "k", fillTree, dst, treecache.Placement{Linker: &linkfile.Linker{}})
+	require.NoError(t, err)
+	assert.True(t, filled)
+	_, err = os.Stat(filepath.Join(old, "pkg", "stale.py"))
+	assert.True(t, os.IsNotExist(err), "the old entry's files are gone")
+	_, err = os.Stat(filepath.Join(dst, "pkg", "a.py"))
+	assert.NoError(t, err)
+	assert.NoError(t, c.Verify(context.Background(), "k"))
+}
+
 // TestConcurrentFillsMakeOneEntry runs fills of one key at once (each with
-// its own open of the lock, as two processes would): all succeed, one fills.
+// its own open of the lock, as two processes would), by Use and by Place:
+// all succeed, one fills.
 func TestConcurrentFillsMakeOneEntry(t *testing.T) {
 	c := &treecache.Cache{Root: t.TempDir()}
 	var fills atomic.Int32
@@ -131,11 +236,17 @@ func TestConcurrentFillsMakeOneEntry(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			dst := t.TempDir()
-			errs[i] = c.Use(context.Background(), "k", func(dir string) error {
+			fill := func(dir string) error {
 				fills.Add(1)
 				return fillTree(dir)
-			}, func(dir string, m treecache.Manifest, _ bool) error {
-				return treecache.LinkTree(dir, m, dst, treecache.Placement{Linker: &linkfile.Linker{}})
+			}
+			p := treecache.Placement{Linker: &linkfile.Linker{}}
+			if i%2 == 1 {
+				_, _, errs[i] = c.Place(context.Background(), "k", fill, dst, p)
+				return
+			}
+			errs[i] = c.Use(context.Background(), "k", fill, func(dir string, m treecache.Manifest, _ bool) error {
+				return treecache.LinkTree(dir, m, dst, p)
 			})
 		}(i)
 	}
