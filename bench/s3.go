@@ -35,8 +35,11 @@ import (
 // 127.0.0.1 (skipped, saying so, when it is not installed).
 //
 //   - s3 plugin put/get: MB/s of Put and Get of 8 x 16 MiB values through
-//     the s3store plugin (gRPC, launched from plugins.yaml with a store URL)
-//     against the same store (the same SDK calls) in process. Target >= 0.8x.
+//     the s3store plugin (launched from plugins.yaml with a store URL; the
+//     bytes cross on its raw channel, a Get from the URL it presigns)
+//     against the same store code with the same settings (checksums, payload
+//     signing, part sizes: s3store.New's defaults on both sides) in process,
+//     so the ratio is the plugin hop only. Target >= 0.8x.
 //   - s3 server push/pull: a large runtime (SWCLI_BENCH_S3_MIB, default 600
 //     MiB in 12 layers, 4 at a time) pushed and pulled over the OCI /v2 API
 //     (net/http) to a server on S3 (through the plugin) against a server on

@@ -66,6 +66,10 @@ type (
 
 	PutOptions = store.PutOptions
 	StoreEntry = store.Info
+	// URLGetter is what a store implements to let the host fetch a Get's
+	// bytes from a short-lived URL itself (declared as "url-get"); its
+	// contract is in internal/pluginwire.
+	URLGetter = pluginwire.URLGetter
 )
 
 // Plugin kinds, as written in plugins.yaml and returned by Info.
@@ -103,10 +107,14 @@ func ServeMode(m Mode) {
 }
 
 // ServeStore serves s as a store plugin and does not return. If s implements
-// StoreInfo, its Info is served; otherwise info is used.
+// StoreInfo, its Info is served; otherwise info is used. Besides what info
+// declares, the plugin declares and serves a raw channel for the bytes of
+// Get and Put, "compose" when s implements store.Composer and "url-get"
+// when it implements URLGetter.
 func ServeStore(s Store, info Info) {
 	t := pluginwire.NewTracker()
 	t.StopOnExit()
+	defer pluginwire.CloseRawChannels()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: pluginwire.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{

@@ -300,12 +300,19 @@ func TestBuildPipCheckAndEditable(t *testing.T) {
 		return string(out), err
 	}
 
-	// A conflict (tiny-a needs tiny-b>=2, tiny-b 1.0 is installed) fails the
-	// build naming it; the store keeps what it had.
+	// The environment passed pip check (at create's install, or at that
+	// build): the venv mode remembers it with the environment, so the next
+	// build of the same environment runs no pip check.
+	assert.FileExists(t, filepath.Join(wd, ".starwhale", "state", "venv", "pip-check.json"))
+
+	// A conflict (tiny-a needs tiny-b>=2, tiny-b 1.0 is installed) installed
+	// behind swcli's back after that fails the build naming it, every time;
+	// the store keeps what it had.
 	out, err := pip("install", "--no-index", "--no-deps", "wheels/tiny_a-1.0-py3-none-any.whl")
 	require.NoError(t, err, out)
 	line := c.stFailSame([]string{"pip check", "tiny-a", "tiny-b"}, "runtime", "build", wd)
 	t.Log(line)
+	c.stFailSame([]string{"pip check", "tiny-a", "tiny-b"}, "runtime", "build", wd)
 	assert.Equal(t, []string{first.Version}, stShorts(c.stHistory("checked")))
 
 	out, err = pip("uninstall", "-y", "tiny-a")

@@ -1,6 +1,7 @@
 package instance
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,23 @@ type CopyOptions struct {
 	// be called from several goroutines at once. A pull uses it to unpack
 	// layers as they arrive.
 	Stored func(d ocispec.Descriptor)
+	// Tap, if set, is asked for each blob Copy streams from its first byte
+	// (not one the destination holds already, nor one that resumes a
+	// partial copy) for a BlobTap that sees its bytes as they arrive; nil
+	// means none for that blob. A pull uses it to unpack layers while they
+	// download.
+	Tap func(d ocispec.Descriptor) BlobTap
+}
+
+// BlobTap sees the bytes of one blob as Copy streams them to the
+// destination. Write gets them in order and must not keep p; a Write error
+// detaches the tap (the copy goes on without it). Done is called once,
+// after the last Write: with nil once the destination holds the blob,
+// verified, else with why not (a digest mismatch, a cut connection). A tap
+// must not take the bytes for the blob's before Done(nil).
+type BlobTap interface {
+	io.Writer
+	Done(err error)
 }
 
 // CopyResult says what Copy did.
@@ -148,12 +166,16 @@ func concurrency(p Place) int {
 
 // copyBlobs moves the blobs dst lacks, up to the concurrency both places
 // take at once, counting them in res; the first failure stops the others.
+// The largest blobs start first, so the longest transfer does not start
+// last and leave the others idle while it runs alone.
 func copyBlobs(ctx context.Context, src, dst Place, blobs []ocispec.Descriptor, opts CopyOptions, res *CopyResult) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(min(concurrency(src), concurrency(dst)))
 	var mu sync.Mutex
 	started := 0
-	for _, d := range blobs {
+	order := slices.Clone(blobs)
+	slices.SortStableFunc(order, func(a, b ocispec.Descriptor) int { return cmp.Compare(b.Size, a.Size) })
+	for _, d := range order {
 		g.Go(func() error {
 			mu.Lock()
 			if opts.Progress != nil {
@@ -165,7 +187,7 @@ func copyBlobs(ctx context.Context, src, dst Place, blobs []ocispec.Descriptor, 
 				if !isBlobUnknown(err) {
 					return err
 				}
-				n, err := copyBlob(gctx, src, dst, d)
+				n, err := copyBlob(gctx, src, dst, d, opts.Tap)
 				if err != nil {
 					return fmt.Errorf("copy blob %s: %w", d.Digest.Encoded()[:12], err)
 				}
@@ -183,28 +205,60 @@ func copyBlobs(ctx context.Context, src, dst Place, blobs []ocispec.Descriptor, 
 	return g.Wait()
 }
 
+// copyBuffer is the buffer one blob streams through: large, so a fast
+// link moves a blob in few reads and writes.
+const copyBuffer = 1 << 20
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}
+
 // copyBlob streams one blob from src to dst, resuming where dst has part of
-// it, and returns the bytes sent.
-func copyBlob(ctx context.Context, src, dst Place, d ocispec.Descriptor) (int64, error) {
+// it, and returns the bytes sent. A blob streamed from its first byte also
+// goes to tap's BlobTap, if it gives one.
+func copyBlob(ctx context.Context, src, dst Place, d ocispec.Descriptor, tap func(ocispec.Descriptor) BlobTap) (n int64, err error) {
 	w, err := dst.Writer(ctx, d)
 	if err != nil {
 		return 0, err
 	}
 	defer w.Close()
 	off := w.Offset()
-	var n int64
+	var to io.Writer = w
+	if tap != nil && off == 0 {
+		if t := tap(d); t != nil {
+			defer func() { t.Done(err) }()
+			to = &tee{w: w, t: t}
+		}
+	}
 	if off < d.Size {
 		rc, err := src.Get(ctx, d.Digest, off)
 		if err != nil {
 			return 0, err
 		}
-		n, err = io.Copy(w, &ctxReader{ctx: ctx, r: rc})
+		buf := copyBuffers.Get().(*[]byte)
+		n, err = io.CopyBuffer(to, &ctxReader{ctx: ctx, r: rc}, *buf)
+		copyBuffers.Put(buf)
 		rc.Close()
 		if err != nil {
 			return n, err
 		}
 	}
 	return n, w.Commit(ctx)
+}
+
+// tee writes to the blob writer w and then to the tap t, until t fails.
+type tee struct {
+	w    io.Writer
+	t    BlobTap
+	dead bool
+}
+
+func (t *tee) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if !t.dead && n > 0 {
+		if _, terr := t.t.Write(p[:n]); terr != nil {
+			t.dead = true
+		}
+	}
+	return n, err
 }
 
 // ctxReader stops a long copy when ctx is done.

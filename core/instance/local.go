@@ -220,7 +220,7 @@ func (l *Local) Writer(ctx context.Context, desc ocispec.Descriptor) (BlobWriter
 		f.Close()
 		return nil, fmt.Errorf("local: stage blob %s: %w", desc.Digest, err)
 	}
-	w.n = n
+	w.n, w.flushed = n, n
 	w.commit = func(ctx context.Context) error {
 		_, err := l.reg.PutBlobFile(ctx, w.path, desc.Digest, true)
 		return err
@@ -236,11 +236,17 @@ type fileBlobWriter struct {
 	desc     ocispec.Descriptor
 	digester digest.Digester
 	n        int64
+	flushed  int64 // bytes whose writeback started
 	done     bool
 	commit   func(ctx context.Context) error
 }
 
 func (w *fileBlobWriter) Offset() int64 { return w.n }
+
+// writebackEvery is how many written bytes start their writeback to disk
+// (see startWriteback): a large blob is mostly on disk when it is
+// committed, instead of all of it waiting for the store's fsync.
+const writebackEvery = 8 << 20
 
 func (w *fileBlobWriter) Write(p []byte) (int, error) {
 	if w.n+int64(len(p)) > w.desc.Size {
@@ -249,13 +255,18 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.digester.Hash().Write(p[:n])
 	w.n += int64(n)
+	if w.n-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.n-w.flushed)
+		w.flushed = w.n
+	}
 	return n, err
 }
 
+// Commit verifies the staged file and hands it to the registry, whose
+// store makes it durable (the filesystem store fsyncs it as it moves it
+// in): the staging file itself is not synced, a partial one that a crash
+// damaged fails its digest on the next try and is staged again.
 func (w *fileBlobWriter) Commit(ctx context.Context) error {
-	if err := w.f.Sync(); err != nil {
-		return err
-	}
 	if err := w.f.Close(); err != nil {
 		return err
 	}
@@ -299,5 +310,8 @@ func isBlobUnknown(err error) bool {
 }
 
 // BlobConcurrency: the local store takes several blobs at once (each is
-// staged in its own file; see Writer).
-func (l *Local) BlobConcurrency() int { return 4 }
+// staged in its own file; see Writer). 16, as the remote instance: with
+// many small layers the time goes in per-blob round trips and disk
+// flushes, which overlap (copy-small push, one run each: 0.70x at 4, 0.8x
+// at 8, 1.07x at 16).
+func (l *Local) BlobConcurrency() int { return 16 }

@@ -114,6 +114,13 @@ type Env struct {
 	// across calls (the venv mode's seed of pip wheels); it lives under the
 	// host's storage root. Empty: the mode picks its own (the user's cache).
 	CacheDir string `json:"cache_dir,omitempty"`
+	// StateDir is a folder the host keeps with this environment (outside
+	// the prefix: WORKDIR/.starwhale/state/<mode>/), where the mode may
+	// remember what it learnt about the environment between calls (the
+	// venv mode's pip check memo). What is there is a hint: it may be
+	// missing or older than the environment, so the mode checks it against
+	// the environment before trusting it. Empty: remember nothing.
+	StateDir string `json:"state_dir,omitempty"`
 	// LinkMode is how files come out of such caches: "clone", "hardlink",
 	// "copy", or "" for the best the filesystem allows (see internal/linkfile).
 	LinkMode string `json:"link_mode,omitempty"`

@@ -401,6 +401,11 @@ func (c *crashStore) GetWithInfo(ctx context.Context, key string, off, n int64) 
 	}
 	return &crashReader{rc: rc, c: &c.crash}, i, nil
 }
+
+// Compose keeps the plugin client's store.Composer visible.
+func (c *crashStore) Compose(ctx context.Context, dst string, srcs []string) error {
+	return c.wrap(store.ComposeOf(ctx, c.s, dst, srcs))
+}
 func (c *crashStore) Stat(ctx context.Context, key string) (store.Info, error) {
 	i, err := c.s.Stat(ctx, key)
 	return i, c.wrap(err)

@@ -48,8 +48,9 @@ func TestInstall(t *testing.T) {
 	res, err := plugin.Install(ctx, opts(store, "", false))
 	require.NoError(t, err)
 	sum, _ := plugin.FileSHA256(store)
+	// raw-bytes: the sdk serves every store's bytes on a raw channel
 	assert.Equal(t, plugin.InstallResult{Name: "teststore", Kind: "store", Version: "0.0.1-test", Path: store, SHA256: sum,
-		File: user, Protocol: []int{1}}, *res)
+		File: user, Protocol: []int{1}, Capabilities: []string{"raw-bytes"}}, *res)
 
 	_, err = plugin.Install(ctx, opts(store, "venv", false))
 	assert.EqualError(t, err, `"venv" is the name of a built-in mode plugin (`+builtin+`); pass --name to install under another name, or --force to replace it for this user`)

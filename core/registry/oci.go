@@ -180,15 +180,22 @@ func (r *Registry) linkBlobs(ctx context.Context, project, name string, ds []dig
 		if err := r.touch(ctx, ds[i]); err != nil {
 			return err
 		}
-		key := r.linkKey(project, name, ds[i])
-		if _, err := r.s.Stat(ctx, key); err == nil {
-			return nil
-		}
-		if err := r.s.Put(ctx, key, strings.NewReader("{}\n"), store.PutOptions{}); err != nil {
-			return fmt.Errorf("registry: link %s in %s/%s: %w", ds[i], project, name, err)
-		}
-		return nil
+		return r.link(ctx, project, name, ds[i])
 	})
+}
+
+// link writes the link of blob d in project/name, without leasing d: for
+// a blob this call stored itself, younger than GC's grace period (others
+// go through linkBlobs).
+func (r *Registry) link(ctx context.Context, project, name string, d digest.Digest) error {
+	key := r.linkKey(project, name, d)
+	if _, err := r.s.Stat(ctx, key); err == nil {
+		return nil
+	}
+	if err := r.s.Put(ctx, key, strings.NewReader("{}\n"), store.PutOptions{}); err != nil {
+		return fmt.Errorf("registry: link %s in %s/%s: %w", d, project, name, err)
+	}
+	return nil
 }
 
 // BlobLinked returns the size of blob d when it is readable through

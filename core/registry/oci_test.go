@@ -196,7 +196,13 @@ func TestBlobLinks(t *testing.T) {
 }
 
 func TestUploadSessions(t *testing.T) {
-	r, s := newRegistry(t)
+	layouts(t, testUploadSessions)
+}
+
+func testUploadSessions(t *testing.T, wrap func(store.Store, *store.FS) store.Store) {
+	fs := newFS(t)
+	s := wrap(fs, fs)
+	r := registry.New(s)
 	other := registry.New(s) // another server on the same store
 	data := bytes.Repeat([]byte("abcdefgh"), 1000)
 	d := digest.SHA512.FromBytes(data)
@@ -205,17 +211,23 @@ func TestUploadSessions(t *testing.T) {
 
 	_, err = r.AppendUpload(ctx, "self", "app", u.ID, 0, bytes.NewReader(data[:3000]))
 	require.NoError(t, err)
-	// a chunk whose reader fails stores nothing
+	// a chunk whose reader fails stores nothing of it (chunks), or what
+	// arrived (append): the session's size says which
+	_, isAppend := s.(store.Appender)
+	have := int64(3000)
+	if isAppend {
+		have = 4000
+	}
 	_, err = r.AppendUpload(ctx, "self", "app", u.ID, 3000, io.MultiReader(bytes.NewReader(data[3000:4000]), failing{}))
 	require.Error(t, err)
 	got, err := other.GetUpload(ctx, "self", "app", u.ID)
 	require.NoError(t, err)
-	assert.Equal(t, int64(3000), got.Size)
+	assert.Equal(t, have, got.Size)
 	_, err = other.AppendUpload(ctx, "self", "app", u.ID, 2000, bytes.NewReader(data[2000:]))
 	var re *registry.UploadRangeError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, int64(3000), re.Size)
-	_, err = other.AppendUpload(ctx, "self", "app", u.ID, -1, bytes.NewReader(data[3000:]))
+	assert.Equal(t, have, re.Size)
+	_, err = other.AppendUpload(ctx, "self", "app", u.ID, -1, bytes.NewReader(data[have:]))
 	require.NoError(t, err)
 
 	// another repository does not see the session

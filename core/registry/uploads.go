@@ -25,29 +25,44 @@ import (
 
 // Upload sessions of the OCI push API live in the store, so a session
 // started through one server can be continued and finished through another
-// sharing the store, and survives a restart of either side:
+// sharing the store, and survives a restart of either side. A session keeps
+// its bytes in one of two layouts, chosen when it starts and recorded in
+// the session record:
 //
-//	uploads/<id>/session                         JSON {"project","name","started"}
-//	uploads/<id>/chunks/<offset, 20 digits>      the bytes received from offset
-//	uploads/<id>/hash/sha256/<end, 20 digits>    the sha256 state after the chunk ending there
+//	uploads/<id>/session                         JSON {"project","name","started","layout"}
+//	uploads/<id>/data                            "append": the bytes received, one growing value
+//	uploads/<id>/chunks/<offset, 20 digits>      chunks (no layout): the bytes received from offset
+//	uploads/<id>/hash/sha256/<end, 20 digits>    the sha256 state after the bytes up to end
 //
-// Each chunk is one atomic Put created with IfNoneMatch: a chunk cut short
-// (client or server killed) is not stored at all, so the session's size is
-// always the sum of complete chunks and a client resumes from there; two
-// writers racing for the same offset cannot both win.
+// The append layout is for stores that can grow a value in place
+// (store.Appender: the filesystem store): every chunk is appended to the
+// data value, and finishing seals it into the blob key (a rename on the
+// filesystem), so each byte is written once. The store orders appends (one
+// at a time, each at the length it expects), so two writers racing for the
+// same offset cannot both win; a chunk cut short keeps what arrived (the
+// session's size says how much, and the client resumes from there).
 //
-// A chunk is hashed while it streams in, continuing the saved state of the
-// chunks before it, and the marshalled state (encoding.BinaryMarshaler) is
-// saved after the chunk, so finishing does not read the bytes again. The
-// state is a cache of what the chunks say: chunks are never changed once
-// stored, so the state at a chunk boundary is a fact about the session.
-// A state lost to a crash between the two writes (or a failed write), one
-// that is not at a chunk boundary or does not parse, is ignored and the
-// chunks after the last good state are re-hashed; a sha512 upload (no saved
-// states) is re-hashed whole. Finishing then composes the chunks into the
-// blob key (store.ComposeOf: a hard link or an in-kernel copy on the
-// filesystem store, a streaming copy elsewhere), links the blob in the
-// session's repository and deletes the session.
+// Other stores (S3) get the chunk layout: each chunk is one atomic Put
+// created with IfNoneMatch, so a chunk cut short is not stored at all and
+// the session's size is always the sum of complete chunks; finishing
+// composes the chunks into the blob key (store.ComposeOf: a streaming copy,
+// or the store's own Composer).
+//
+// Either way a chunk is hashed while it streams in, continuing the saved
+// state of the bytes before it, and the marshalled state
+// (encoding.BinaryMarshaler) is saved after the chunk, so finishing does
+// not read the bytes again. The state is a cache of what the bytes say:
+// bytes before a saved state's end never change (chunks are never changed
+// once stored; appends only add at the end), so the state at such an end
+// is a fact about the session, for as long as the bytes stay: for ever for
+// chunks, for the store's epoch for appended bytes (they are synced once,
+// when the blob is sealed; a machine crash before may garble them, and
+// the state says the epoch it was saved in). A state lost to a crash
+// between the two writes (or a failed write), one that is past the
+// session's end or (chunks) not at a chunk boundary, of another epoch, or
+// that does not parse, is ignored and the bytes after the last good state
+// are re-hashed; a sha512 upload (no saved states) is re-hashed whole. Finishing then links the blob in the session's
+// repository and deletes the session.
 
 // Upload is the state of an upload session.
 type Upload struct {
@@ -55,6 +70,9 @@ type Upload struct {
 	Project string    `json:"project"`
 	Name    string    `json:"name"`
 	Started time.Time `json:"started"`
+	// Layout is how the session keeps its bytes: layoutAppend, or "" for
+	// one key per chunk (see above).
+	Layout string `json:"layout,omitempty"`
 	// Size is the number of bytes received so far.
 	Size int64 `json:"-"`
 }
@@ -79,6 +97,11 @@ func (e *UploadRangeError) Error() string {
 var uploadIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func uploadPrefix(id string) string { return "uploads/" + id + "/" }
+func dataKey(id string) string      { return uploadPrefix(id) + "data" }
+
+// layoutAppend: the session's bytes are one growing value (store.Appender).
+const layoutAppend = "append"
+
 func chunkKey(id string, off int64) string {
 	return fmt.Sprintf("%schunks/%020d", uploadPrefix(id), off)
 }
@@ -102,6 +125,9 @@ func (r *Registry) StartUpload(ctx context.Context, project, name string) (Uploa
 		return Upload{}, err
 	}
 	u := Upload{ID: hex.EncodeToString(b[:]), Project: project, Name: name, Started: r.now()}
+	if _, ok := r.s.(store.Appender); ok {
+		u.Layout = layoutAppend
+	}
 	if err := r.putJSON(ctx, uploadPrefix(u.ID)+"session", u, store.PutOptions{IfNoneMatch: true}); err != nil {
 		return Upload{}, fmt.Errorf("registry: start upload: %w", err)
 	}
@@ -109,13 +135,30 @@ func (r *Registry) StartUpload(ctx context.Context, project, name string) (Uploa
 }
 
 // GetUpload returns session id of project/name with the bytes received so
-// far, or *UploadUnknownError.
+// far, or *UploadUnknownError. In the append layout a chunk still being
+// received (its client just went away, and the server is taking in what
+// is left in flight) is waited for, so a client resuming is told where
+// the session really ends, not where it ended a moment ago.
 func (r *Registry) GetUpload(ctx context.Context, project, name, id string) (Upload, error) {
 	u, _, err := r.upload(ctx, project, name, id)
-	return u, err
+	if err != nil || u.Layout != layoutAppend || u.Size == 0 {
+		return u, err // (at 0 a client starts over anyway: "0-0" tells nothing)
+	}
+	// An Append of no bytes at the length waits for the one running, then
+	// says the length it left (store.Appender).
+	_, err = r.s.(store.Appender).Append(ctx, dataKey(id), u.Size, bytes.NewReader(nil))
+	var se *store.SizeError
+	switch {
+	case errors.As(err, &se):
+		u.Size = se.Size
+	case err != nil:
+		return u, fmt.Errorf("registry: upload %s: %w", id, err)
+	}
+	return u, nil
 }
 
-// upload reads the session and the offsets of its chunks.
+// upload reads the session and the offsets of its chunks (none in the
+// append layout).
 func (r *Registry) upload(ctx context.Context, project, name, id string) (Upload, []int64, error) {
 	if !uploadIDRE.MatchString(id) {
 		return Upload{}, nil, &UploadUnknownError{ID: id}
@@ -129,6 +172,19 @@ func (r *Registry) upload(ctx context.Context, project, name, id string) (Upload
 		return Upload{}, nil, err
 	}
 	u.ID = id
+	if u.Layout == layoutAppend {
+		if _, ok := r.s.(store.Appender); !ok {
+			return Upload{}, nil, fmt.Errorf("registry: upload %s keeps its bytes in one growing value, which this store cannot append to", id)
+		}
+		info, err := r.s.Stat(ctx, dataKey(id))
+		switch {
+		case err == nil:
+			u.Size = info.Size
+		case !isNotFound(err): // no byte received yet
+			return Upload{}, nil, fmt.Errorf("registry: upload %s: %w", id, err)
+		}
+		return u, nil, nil
+	}
 	var offs []int64
 	err = r.s.List(ctx, uploadPrefix(id)+"chunks/", func(info store.Info) error {
 		off, err := strconv.ParseInt(info.Key[strings.LastIndexByte(info.Key, '/')+1:], 10, 64)
@@ -144,7 +200,9 @@ func (r *Registry) upload(ctx context.Context, project, name, id string) (Upload
 
 // AppendUpload stores the bytes of rd as the next chunk of session id. With
 // offset >= 0 the chunk must start there (*UploadRangeError otherwise); -1
-// appends at the end. A read error of rd stores nothing of the chunk.
+// appends at the end. A read error of rd stores nothing of the chunk in the
+// chunk layout and keeps what arrived in the append layout; the returned
+// Upload's Size says which, with the error.
 func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, offset int64, rd io.Reader) (Upload, error) {
 	u, offs, err := r.upload(ctx, project, name, id)
 	if err != nil {
@@ -166,7 +224,11 @@ func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, o
 		}
 		return u, err
 	}
-	cr := &countingReader{r: io.TeeReader(io.MultiReader(bytes.NewReader(first[:]), rd), h)}
+	body := io.TeeReader(io.MultiReader(bytes.NewReader(first[:]), rd), h)
+	if u.Layout == layoutAppend {
+		return r.appendData(ctx, r.s.(store.Appender), u, body, h)
+	}
+	cr := &countingReader{r: body}
 	err = r.s.Put(ctx, chunkKey(id, u.Size), cr, store.PutOptions{IfNoneMatch: true})
 	if isPrecondition(err) {
 		// another writer got this offset first
@@ -183,14 +245,44 @@ func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, o
 	// The chunk is stored: the upload has it whatever happens next. A
 	// state that fails to save only costs a re-hash later, so its error
 	// is not the client's.
-	_ = r.saveState(ctx, id, u.Size, h)
+	_ = r.saveState(ctx, u, u.Size, h)
 	return u, nil
 }
 
-// saveState stores h, the state after the chunk that ends at end. The value
-// is the end offset (8 bytes, big endian) then the marshalled state, so a
-// state copied under another name is recognised as not its boundary's.
-func (r *Registry) saveState(ctx context.Context, id string, end int64, h hash.Hash) error {
+// appendData appends body (teed into h, which holds the state at u.Size)
+// to the session's data value.
+func (r *Registry) appendData(ctx context.Context, app store.Appender, u Upload, body io.Reader, h hash.Hash) (Upload, error) {
+	n, err := app.Append(ctx, dataKey(u.ID), u.Size, body)
+	var se *store.SizeError
+	if errors.As(err, &se) {
+		// another writer appended first
+		return Upload{ID: u.ID, Project: u.Project, Name: u.Name, Started: u.Started, Layout: u.Layout, Size: se.Size},
+			&UploadRangeError{ID: u.ID, Size: se.Size, Offset: u.Size}
+	}
+	if n > 0 {
+		// The bytes are stored (and durable): h has hashed exactly them,
+		// also when reading the body failed after them. As with chunks, a
+		// state that fails to save only costs a re-hash.
+		u.Size += n
+		_ = r.saveState(ctx, u, u.Size, h)
+	}
+	if err != nil {
+		return u, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+	}
+	return u, nil
+}
+
+// saveState stores h, the state after the bytes of session u up to end.
+// The value is the end offset (8 bytes, big endian), the epoch of the
+// bytes (a length byte, then the store's Appender.Epoch for the append
+// layout, "" for chunks), then the marshalled state: a state copied under
+// another name is recognised as not its boundary's, and one of an epoch
+// that has ended as possibly no longer true. In the append layout the
+// state is itself appended (no flush of the disk per chunk: it is no more
+// durable than the bytes it describes, and the epoch says when both may
+// have gone); a state already there (another writer's, of the same bytes)
+// stays.
+func (r *Registry) saveState(ctx context.Context, u Upload, end int64, h hash.Hash) error {
 	m, ok := h.(encoding.BinaryMarshaler)
 	if !ok {
 		return nil
@@ -199,37 +291,60 @@ func (r *Registry) saveState(ctx context.Context, id string, end int64, h hash.H
 	if err != nil {
 		return err
 	}
+	epoch := r.epoch(u)
 	buf := binary.BigEndian.AppendUint64(nil, uint64(end))
-	err = r.s.Put(ctx, stateKey(id, end), bytes.NewReader(append(buf, state...)), store.PutOptions{IfNoneMatch: true})
+	buf = append(append(append(buf, byte(len(epoch))), epoch...), state...)
+	if u.Layout == layoutAppend {
+		_, err = r.s.(store.Appender).Append(ctx, stateKey(u.ID, end), 0, bytes.NewReader(buf))
+		if se := (*store.SizeError)(nil); errors.As(err, &se) {
+			return nil
+		}
+		return err
+	}
+	err = r.s.Put(ctx, stateKey(u.ID, end), bytes.NewReader(buf), store.PutOptions{IfNoneMatch: true})
 	if isPrecondition(err) {
 		return nil // another writer saved the same fact
 	}
 	return err
 }
 
-// loadState returns a hash of stateAlg holding the saved state at end, or
-// nil when there is none usable.
-func (r *Registry) loadState(ctx context.Context, id string, end int64) hash.Hash {
-	rc, err := r.s.Get(ctx, stateKey(id, end), 0, -1)
+// epoch is the span in which facts about u's bytes hold: the store's
+// Appender.Epoch for the append layout; chunks are durable once stored.
+func (r *Registry) epoch(u Upload) string {
+	if u.Layout == layoutAppend {
+		return r.s.(store.Appender).Epoch()
+	}
+	return ""
+}
+
+// loadState returns a hash of stateAlg holding the saved state of session
+// u at end, or nil when there is none usable.
+func (r *Registry) loadState(ctx context.Context, u Upload, end int64) hash.Hash {
+	rc, err := r.s.Get(ctx, stateKey(u.ID, end), 0, -1)
 	if err != nil {
 		return nil
 	}
 	b, err := io.ReadAll(io.LimitReader(rc, 1<<10))
 	_ = rc.Close()
-	if err != nil || len(b) < 8 || binary.BigEndian.Uint64(b) != uint64(end) {
+	if err != nil || len(b) < 9 || binary.BigEndian.Uint64(b) != uint64(end) {
+		return nil
+	}
+	n := int(b[8])
+	if len(b) < 9+n || string(b[9:9+n]) != r.epoch(u) {
 		return nil
 	}
 	h := stateAlg.Hash()
-	u, ok := h.(encoding.BinaryUnmarshaler)
-	if !ok || u.UnmarshalBinary(b[8:]) != nil {
+	um, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok || um.UnmarshalBinary(b[9+n:]) != nil {
 		return nil
 	}
 	return h
 }
 
 // uploadHash returns a hash of alg that has hashed the session's u.Size
-// bytes: from the last usable saved state at a chunk boundary, then
-// re-hashing the chunks after it (all of them when there is none).
+// bytes: from the last usable saved state at a boundary (a chunk's end, or
+// any length up to u.Size in the append layout), then re-hashing the bytes
+// after it (all of them when there is none).
 func (r *Registry) uploadHash(ctx context.Context, u Upload, offs []int64, alg digest.Algorithm) (hash.Hash, error) {
 	end := func(i int) int64 {
 		if i+1 < len(offs) {
@@ -238,22 +353,30 @@ func (r *Registry) uploadHash(ctx context.Context, u Upload, offs []int64, alg d
 		return u.Size
 	}
 	var h hash.Hash
-	next := 0 // the first chunk h has not hashed
-	if alg == stateAlg && len(offs) > 0 {
-		saved := map[int64]bool{}
+	var from int64 // the bytes h has hashed
+	if alg == stateAlg && u.Size > 0 {
+		var saved []int64 // ends with a state, ascending
 		err := r.s.List(ctx, statePrefix(u.ID), func(info store.Info) error {
 			if off, err := strconv.ParseInt(info.Key[len(statePrefix(u.ID)):], 10, 64); err == nil {
-				saved[off] = true
+				saved = append(saved, off)
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
 		}
-		for i := len(offs) - 1; i >= 0 && h == nil; i-- {
-			if saved[end(i)] {
-				if h = r.loadState(ctx, u.ID, end(i)); h != nil {
-					next = i + 1
+		boundary := func(e int64) bool { return e <= u.Size }
+		if u.Layout != layoutAppend {
+			ends := map[int64]bool{}
+			for i := range offs {
+				ends[end(i)] = true
+			}
+			boundary = func(e int64) bool { return ends[e] }
+		}
+		for i := len(saved) - 1; i >= 0 && h == nil; i-- {
+			if boundary(saved[i]) {
+				if h = r.loadState(ctx, u, saved[i]); h != nil {
+					from = saved[i]
 				}
 			}
 		}
@@ -261,15 +384,31 @@ func (r *Registry) uploadHash(ctx context.Context, u Upload, offs []int64, alg d
 	if h == nil {
 		h = alg.Hash()
 	}
-	for _, off := range offs[next:] {
-		rc, err := r.s.Get(ctx, chunkKey(u.ID, off), 0, -1)
+	rehash := func(key string, off, n int64) error {
+		rc, err := r.s.Get(ctx, key, off, n)
 		if err != nil {
-			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+			return fmt.Errorf("registry: upload %s: %w", u.ID, err)
 		}
 		_, err = io.Copy(h, rc)
 		_ = rc.Close()
 		if err != nil {
-			return nil, fmt.Errorf("registry: upload %s: %w", u.ID, err)
+			return fmt.Errorf("registry: upload %s: %w", u.ID, err)
+		}
+		return nil
+	}
+	if u.Layout == layoutAppend {
+		if from < u.Size {
+			if err := rehash(dataKey(u.ID), from, u.Size-from); err != nil {
+				return nil, err
+			}
+		}
+		return h, nil
+	}
+	for i, off := range offs {
+		if off >= from {
+			if err := rehash(chunkKey(u.ID, off), 0, end(i)-off); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return h, nil
@@ -310,25 +449,40 @@ func (r *Registry) FinishUpload(ctx context.Context, project, name, id string, d
 	var bu *BlobUnknownError
 	switch {
 	case errors.As(err, &bu):
-		keys := make([]string, len(offs))
-		for i, off := range offs {
-			keys[i] = chunkKey(id, off)
-		}
-		if err := store.ComposeOf(ctx, r.s, blobKey(d), keys); err != nil {
+		if err := r.storeUpload(ctx, u, offs, d); err != nil {
 			return desc, fmt.Errorf("registry: upload %s: store blob %s: %w", id, d, err)
 		}
+		err = r.link(ctx, project, name, d) // just stored: no lease needed
 	case err != nil:
 		return desc, err
 	case size != u.Size:
 		return desc, fmt.Errorf("registry: blob %s: stored with %d bytes, received %d", d, size, u.Size)
+	default:
+		err = r.linkBlobs(ctx, project, name, []digest.Digest{d})
 	}
-	if err := r.linkBlobs(ctx, project, name, []digest.Digest{d}); err != nil {
+	if err != nil {
 		return desc, err
 	}
 	return desc, r.CancelUpload(ctx, project, name, id)
 }
 
-// CancelUpload deletes session id, its chunks and their hash states.
+// storeUpload makes the session's bytes blob d: the data value sealed into
+// the blob key (append layout) or the chunks composed into it.
+func (r *Registry) storeUpload(ctx context.Context, u Upload, offs []int64, d digest.Digest) error {
+	if u.Layout == layoutAppend { // upload checked the store can append
+		if u.Size == 0 { // nothing was appended: there is no data value
+			return r.s.Put(ctx, blobKey(d), bytes.NewReader(nil), store.PutOptions{})
+		}
+		return r.s.(store.Appender).Seal(ctx, dataKey(u.ID), u.Size, blobKey(d))
+	}
+	keys := make([]string, len(offs))
+	for i, off := range offs {
+		keys[i] = chunkKey(u.ID, off)
+	}
+	return store.ComposeOf(ctx, r.s, blobKey(d), keys)
+}
+
+// CancelUpload deletes session id, its bytes and their hash states.
 func (r *Registry) CancelUpload(ctx context.Context, project, name, id string) error {
 	if _, _, err := r.upload(ctx, project, name, id); err != nil {
 		return err
@@ -384,6 +538,8 @@ func (r *Registry) PutRepoBlob(ctx context.Context, project, name string, rd io.
 		if desc, err = r.putBlobExpected(ctx, rd, d); err != nil {
 			return desc, err
 		}
+		// just stored (by this call, or by one racing it): no lease needed
+		return desc, r.link(ctx, project, name, d)
 	}
 	return desc, r.linkBlobs(ctx, project, name, []digest.Digest{d})
 }

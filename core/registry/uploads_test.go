@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,17 +38,54 @@ func (f *failStates) Put(ctx context.Context, key string, r io.Reader, opts stor
 	return f.FS.Put(ctx, key, r, opts)
 }
 
-// countGets is the filesystem store counting the Gets of chunks.
+// Append fails as Put does (hash states of the append layout are appended).
+func (f *failStates) Append(ctx context.Context, key string, at int64, r io.Reader) (int64, error) {
+	if strings.Contains(key, "/hash/") && f.fail(key) {
+		f.failed.Add(1)
+		return 0, errors.New("disk gone")
+	}
+	return f.FS.Append(ctx, key, at, r)
+}
+
+// countGets is the filesystem store counting the Gets of an upload's
+// bytes (chunks, or the growing data value).
 type countGets struct {
 	*store.FS
 	chunkGets atomic.Int32
 }
 
 func (c *countGets) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	if strings.Contains(key, "/chunks/") {
+	if strings.Contains(key, "/chunks/") || strings.HasSuffix(key, "/data") {
 		c.chunkGets.Add(1)
 	}
 	return c.FS.Get(ctx, key, off, n)
+}
+
+// chunksOnly is a store without the Appender capability, as a store plugin
+// (S3) is: its upload sessions keep one key per chunk, composed at the end
+// by the filesystem's Composer.
+type chunksOnly struct {
+	store.Store
+	c store.Composer
+}
+
+func (s chunksOnly) Compose(ctx context.Context, dst string, srcs []string) error {
+	return s.c.Compose(ctx, dst, srcs)
+}
+
+// layouts runs test once per way a session keeps its bytes: s is the
+// test's store over fs (the filesystem store, which appends), and as a
+// store that cannot append.
+func layouts(t *testing.T, test func(t *testing.T, wrap func(s store.Store, fs *store.FS) store.Store)) {
+	t.Run("append", func(t *testing.T) {
+		test(t, func(s store.Store, _ *store.FS) store.Store {
+			require.Implements(t, (*store.Appender)(nil), s)
+			return s
+		})
+	})
+	t.Run("chunks", func(t *testing.T) {
+		test(t, func(s store.Store, fs *store.FS) store.Store { return chunksOnly{s, fs} })
+	})
 }
 
 func randomData(t *testing.T, n int) []byte {
@@ -98,10 +137,17 @@ func requireBlob(t *testing.T, r *registry.Registry, d digest.Digest, want []byt
 // TestUploadSavesHashState: each chunk leaves the sha256 state at its end,
 // finishing uses it and removes it with the session.
 func TestUploadSavesHashState(t *testing.T) {
-	s := &countGets{FS: newFS(t)}
+	layouts(t, testUploadSavesHashState)
+}
+
+func testUploadSavesHashState(t *testing.T, wrap func(store.Store, *store.FS) store.Store) {
+	fs := newFS(t)
+	counted := &countGets{FS: fs}
+	s := wrap(counted, fs)
 	r := registry.New(s)
 	data := randomData(t, 300<<10)
 	u := pushChunks(t, r, data, 100<<10, 1, 200<<10-1)
+	dataFile, _ := os.Stat(filepath.Join(fs.Root(), "uploads", u.ID, "data"))
 	assert.Equal(t, []string{
 		fmt.Sprintf("uploads/%s/hash/sha256/%020d", u.ID, 100<<10),
 		fmt.Sprintf("uploads/%s/hash/sha256/%020d", u.ID, 100<<10+1),
@@ -120,15 +166,25 @@ func TestUploadSavesHashState(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, d, desc.Digest)
 	assert.Equal(t, int64(len(data)), desc.Size)
-	assert.Zero(t, s.chunkGets.Load(), "no chunk is read again: neither to hash nor to store the blob")
+	assert.Zero(t, counted.chunkGets.Load(), "no byte is read again: neither to hash nor to store the blob")
 	requireBlob(t, r, d, data)
-	assert.Empty(t, keysUnder(t, s, "uploads/"), "the session, its chunks and states are gone")
+	assert.Empty(t, keysUnder(t, s, "uploads/"), "the session, its bytes and states are gone")
+	if _, ok := s.(store.Appender); ok {
+		blobFile, err := os.Stat(filepath.Join(fs.Root(), "blobs", "sha256", d.Encoded()))
+		require.NoError(t, err)
+		require.NotNil(t, dataFile, "the session's bytes were one data file")
+		assert.True(t, os.SameFile(dataFile, blobFile), "the blob is the session's data file, renamed: no byte written twice")
+	}
 }
 
 // TestUploadStateLostBetweenChunkAndState: a state that was never written
 // (a crash after the chunk) is rebuilt from the chunks, by the next chunk
 // and by finishing alike, and the blob is right.
 func TestUploadStateLostBetweenChunkAndState(t *testing.T) {
+	layouts(t, testUploadStateLost)
+}
+
+func testUploadStateLost(t *testing.T, wrap func(store.Store, *store.FS) store.Store) {
 	data := randomData(t, 64<<10+5)
 	d := digest.FromBytes(data)
 	for name, fail := range map[string]func(string) bool{
@@ -139,12 +195,12 @@ func TestUploadStateLostBetweenChunkAndState(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fs := newFS(t)
 			faulty := &failStates{FS: fs, fail: fail}
-			r := registry.New(faulty)
+			r := registry.New(wrap(faulty, fs))
 			u := pushChunks(t, r, data, 1000, 3000, len(data)-4000)
 			require.NotZero(t, faulty.failed.Load(), "the fault happened")
 
 			// another server on the same store, without the fault, finishes
-			other := registry.New(fs)
+			other := registry.New(wrap(fs, fs))
 			_, err := other.FinishUpload(ctx, "self", "app", u.ID, digest.SHA256.FromString("x"))
 			var dm *registry.DigestMismatchError
 			require.True(t, errors.As(err, &dm), "%v", err)
@@ -160,7 +216,13 @@ func TestUploadStateLostBetweenChunkAndState(t *testing.T) {
 // name, one at an offset that is no chunk boundary, and one that does not
 // parse are all ignored.
 func TestUploadStateNotAtItsBoundaryIgnored(t *testing.T) {
-	r, s := newRegistry(t)
+	layouts(t, testUploadStateNotAtItsBoundary)
+}
+
+func testUploadStateNotAtItsBoundary(t *testing.T, wrap func(store.Store, *store.FS) store.Store) {
+	fs := newFS(t)
+	s := wrap(fs, fs)
+	r := registry.New(s)
 	data := randomData(t, 5000)
 	u := pushChunks(t, r, data, 1000, 1000, 3000)
 	key := func(end int) string { return fmt.Sprintf("uploads/%s/hash/sha256/%020d", u.ID, end) }
@@ -185,7 +247,12 @@ func TestUploadStateNotAtItsBoundaryIgnored(t *testing.T) {
 // TestUploadSHA512AndStoredBlob: a sha512 upload (no saved state) is
 // re-hashed; finishing a blob already stored verifies and links it.
 func TestUploadSHA512AndStoredBlob(t *testing.T) {
-	r, _ := newRegistry(t)
+	layouts(t, testUploadSHA512AndStoredBlob)
+}
+
+func testUploadSHA512AndStoredBlob(t *testing.T, wrap func(store.Store, *store.FS) store.Store) {
+	fs := newFS(t)
+	r := registry.New(wrap(fs, fs))
 	data := randomData(t, 70<<10)
 	d512 := digest.SHA512.FromBytes(data)
 	u := pushChunks(t, r, data, 10, 70<<10-10)
@@ -216,13 +283,86 @@ func TestUploadSHA512AndStoredBlob(t *testing.T) {
 }
 
 // TestUploadThroughCheckedStore: the server's store is the checked wrapper,
-// which forwards Compose.
+// which forwards Append and Seal (and Compose).
 func TestUploadThroughCheckedStore(t *testing.T) {
-	r := registry.New(store.Checked("local", newFS(t)))
+	s := store.Checked("local", newFS(t))
+	require.Implements(t, (*store.Appender)(nil), s)
+	r := registry.New(s)
 	data := randomData(t, 3<<20)
 	u := pushChunks(t, r, data, 1<<20, 2<<20)
+	require.Equal(t, []string{"uploads/" + u.ID + "/data"}, keysUnder(t, s, "uploads/"+u.ID+"/d"))
 	d := digest.FromBytes(data)
 	_, err := r.FinishUpload(ctx, "self", "app", u.ID, d)
+	require.NoError(t, err)
+	requireBlob(t, r, d, data)
+}
+
+// TestUploadAppendCutShortOrCrashed: in the append layout the bytes a
+// failed read delivered stay (the client resumes after them), and bytes a
+// crash left past the last saved state (a server killed after appending,
+// before saving the state) count and are hashed at the end.
+func TestUploadAppendCutShortOrCrashed(t *testing.T) {
+	r, fs := newRegistry(t)
+	data := randomData(t, 10000)
+	d := digest.FromBytes(data)
+	u, err := r.StartUpload(ctx, "self", "app")
+	require.NoError(t, err)
+	got, err := r.AppendUpload(ctx, "self", "app", u.ID, 0, io.MultiReader(bytes.NewReader(data[:4000]), failing{}))
+	require.Error(t, err)
+	assert.Equal(t, int64(4000), got.Size)
+	now, err := r.GetUpload(ctx, "self", "app", u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(4000), now.Size, "what arrived stays")
+	// the crash: bytes appended without the registry's state
+	_, err = fs.Append(ctx, "uploads/"+u.ID+"/data", 4000, bytes.NewReader(data[4000:7000]))
+	require.NoError(t, err)
+	_, err = r.AppendUpload(ctx, "self", "app", u.ID, 4000, bytes.NewReader(data[4000:]))
+	var re *registry.UploadRangeError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, int64(7000), re.Size, "the client is told to resume after the crash's bytes")
+	_, err = r.AppendUpload(ctx, "self", "app", u.ID, 7000, bytes.NewReader(data[7000:]))
+	require.NoError(t, err)
+	_, err = r.FinishUpload(ctx, "self", "app", u.ID, d)
+	require.NoError(t, err)
+	requireBlob(t, r, d, data)
+}
+
+// epochFS is the filesystem store whose Appender epoch the test sets (a
+// reboot of the machine is a new epoch).
+type epochFS struct {
+	*store.FS
+	epoch string
+}
+
+func (e *epochFS) Epoch() string { return e.epoch }
+
+// TestUploadStatesOfAnEndedEpochIgnored: after the epoch changes (the
+// machine restarted, and appended bytes may have been garbled), the saved
+// hash states are not trusted: finishing hashes the bytes as they are, so
+// garbled bytes are refused instead of stored under the digest the states
+// promised.
+func TestUploadStatesOfAnEndedEpochIgnored(t *testing.T) {
+	fs := newFS(t)
+	s := &epochFS{FS: fs, epoch: "boot:one"}
+	r := registry.New(s)
+	data := randomData(t, 200<<10)
+	d := digest.FromBytes(data)
+	u := pushChunks(t, r, data, 100<<10, 100<<10)
+	require.NotEmpty(t, keysUnder(t, s, "uploads/"+u.ID+"/hash/"))
+
+	s.epoch = "boot:two"
+	path := filepath.Join(fs.Root(), "uploads", u.ID, "data")
+	garbled := append([]byte(nil), data...)
+	copy(garbled[150<<10:], make([]byte, 4096)) // a block lost to the crash reads as zeros
+	require.NoError(t, os.WriteFile(path, garbled, 0o644))
+	_, err := r.FinishUpload(ctx, "self", "app", u.ID, d)
+	var dm *registry.DigestMismatchError
+	require.ErrorAs(t, err, &dm, "the bytes are hashed again, not taken from the old states")
+	assert.Equal(t, digest.FromBytes(garbled), dm.Actual)
+
+	// the session's true bytes finish (the mismatch kept the session)
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	_, err = r.FinishUpload(ctx, "self", "app", u.ID, d)
 	require.NoError(t, err)
 	requireBlob(t, r, d, data)
 }

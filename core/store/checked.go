@@ -13,7 +13,7 @@ import (
 // (*NotFoundError, *PreconditionError, *InvalidKeyError) inside.
 type DriverError struct {
 	Store string // the store's name (plugins.yaml, or "local")
-	Op    string // "put", "get", "read", "stat", "list", "delete", "compose", "ingest"
+	Op    string // "put", "get", "read", "stat", "list", "delete", "compose", "ingest", "append", "seal"
 	Key   string // the key or List prefix
 	Err   error
 }
@@ -50,12 +50,20 @@ func Checked(name string, s Store) Store {
 		if c.name == name {
 			return c
 		}
+	case *checkedAppender:
+		if c.name == name {
+			return c
+		}
 	}
 	c := &checked{name: name, s: s}
 	ing, ok1 := s.(Ingester)
 	td, ok2 := s.(TempDirer)
 	if ok1 && ok2 {
-		return &checkedLocal{checked: c, ing: ing, td: td}
+		cl := &checkedLocal{checked: c, ing: ing, td: td}
+		if app, ok := s.(Appender); ok {
+			return &checkedAppender{checkedLocal: cl, app: app}
+		}
+		return cl
 	}
 	return c
 }
@@ -226,3 +234,35 @@ func (c *checkedLocal) Ingest(ctx context.Context, key, localPath string) error 
 }
 
 func (c *checkedLocal) TempDir() string { return c.td.TempDir() }
+
+// checkedAppender is checkedLocal around a store whose values can also
+// grow in place (the filesystem store's Appender).
+type checkedAppender struct {
+	*checkedLocal
+	app Appender
+}
+
+func (c *checkedAppender) Append(ctx context.Context, key string, at int64, r io.Reader) (int64, error) {
+	if err := ValidateKey(key); err != nil {
+		return 0, c.fail("append", key, err)
+	}
+	if at < 0 {
+		return 0, c.fail("append", key, fmt.Errorf("negative offset %d", at))
+	}
+	n, err := c.app.Append(ctx, key, at, r)
+	return n, c.fail("append", key, err)
+}
+
+func (c *checkedAppender) Epoch() string { return c.app.Epoch() }
+
+func (c *checkedAppender) Seal(ctx context.Context, key string, size int64, dst string) error {
+	for _, k := range []string{key, dst} {
+		if err := ValidateKey(k); err != nil {
+			return c.fail("seal", k, err)
+		}
+	}
+	if size < 0 {
+		return c.fail("seal", key, fmt.Errorf("negative size %d", size))
+	}
+	return c.fail("seal", key, c.app.Seal(ctx, key, size, dst))
+}

@@ -42,6 +42,10 @@ import (
 //     use Stat.
 //   - Delete removes the file and then, best effort, the folders it leaves
 //     empty (never root).
+//   - The one exception to "never changed in place": a key grown by Append
+//     (the Appender capability, for upload sessions) is written in place,
+//     under an flock on its own file, and leaves by Seal (a rename, as a
+//     commit) or Delete (fs_append.go).
 //
 // Limits of a filesystem: a key cannot also be a folder of other keys ("a"
 // and "a/b" cannot both exist); such a Put fails with *InvalidKeyError. Keys
@@ -333,7 +337,9 @@ func (s *FS) Ingest(ctx context.Context, key, localPath string) error {
 	if err == nil && !fi.Mode().IsRegular() {
 		err = fmt.Errorf("%s is not a regular file", localPath)
 	}
-	if err == nil {
+	if err == nil && fi.Mode().Perm() != 0o644 {
+		// (only when needed: a chmod dirties the inode, which the fsync
+		// then has to commit even when the data is on disk already)
 		err = f.Chmod(0o644)
 	}
 	if err == nil {

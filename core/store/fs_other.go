@@ -3,6 +3,7 @@
 package store
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"sync"
@@ -17,5 +18,8 @@ func lockFile(f *os.File) (release func(), err error) {
 	mu.Lock()
 	return mu.Unlock, nil
 }
+
+// lockFileCtx is lockFile (a mutex wait cannot end with ctx).
+func lockFileCtx(_ context.Context, f *os.File) (release func(), err error) { return lockFile(f) }
 
 func fileID(fs.FileInfo) uint64 { return 0 }

@@ -16,6 +16,11 @@ func lockFile(f *os.File) (release func(), err error) {
 	return flock.Lock(context.Background(), f)
 }
 
+// lockFileCtx is lockFile whose wait ends with ctx.
+func lockFileCtx(ctx context.Context, f *os.File) (release func(), err error) {
+	return flock.Lock(ctx, f)
+}
+
 func fileID(fi fs.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Ino)

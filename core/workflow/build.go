@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -75,6 +77,7 @@ type buildInput struct {
 // dependencies, checks it (pip check), locks it, and stores a bundle of it in
 // the local store as a new version.
 func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
+	clk := s.newStepClock("build")
 	var in *buildInput
 	var err error
 	if o.From.Given() {
@@ -104,11 +107,12 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	if prefix == "" {
 		prefix = PrefixOf(in.wd, in.sp.Mode)
 	}
-	env := EnvFor(in.wd, prefix, in.rs, mode.Python{Version: in.sp.Python})
+	env := s.workdirModeEnv(in.wd, prefix, in.rs, mode.Python{Version: in.sp.Python})
 	if in.prefix == "" {
 		if err := s.ensureEnv(ctx, getMode, in.wd, in.relSpec, in.rs, env, o.NoCache); err != nil {
 			return nil, err
 		}
+		clk.step("environment ready")
 	}
 
 	// 2. Lock and pack the env layers at once (see lockAndPack).
@@ -116,7 +120,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 	pk := &cachingPacker{next: &bundlePacker{s: s, tmp: l.TempDir(), prefix: prefix, wd: in.wd},
 		cache: cache, has: func(ctx context.Context, d digest.Digest) bool { ok, _ := reg.HasBlob(ctx, d); return ok },
 		prefix: prefix, wd: in.wd}
-	lp, err := s.lockAndPack(ctx, o, in, env, getMode, pk, reg)
+	lp, err := s.lockAndPack(ctx, o, in, env, getMode, pk, reg, clk)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +150,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		return nil, err
 	}
 	defer snapPacked.discard()
+	clk.step("snapshot packed")
 
 	// 4. Store the blobs, then the version.
 	descs, reused, _, err := snapPacked.commit(ctx, reg)
@@ -166,9 +171,33 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 		return nil, err
 	}
 	lp.memo.save(in.wd, lp.lock, o.LockOnly, lp.rep, envDescs, rel)
+	clk.step("version stored")
 	return &BuildResult{Name: in.sp.Name, Version: v.Short, Digest: string(v.Digest), Tags: v.Tags,
 		URI:  l.URI(v).String(),
 		Size: v.Size, Layers: len(descs), Reused: reused}, nil
+}
+
+// stepClock logs, at debug level, how long each step of a workflow took
+// and how long since it started (where a build's time goes).
+type stepClock struct {
+	log         hclog.Logger
+	what        string
+	start, last time.Time
+	mu          sync.Mutex
+}
+
+func (s *Service) newStepClock(what string) *stepClock {
+	now := time.Now()
+	return &stepClock{log: s.log(), what: what, start: now, last: now}
+}
+
+// step logs that step just ended; steps may end on several goroutines.
+func (c *stepClock) step(step string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	c.log.Debug(c.what+" step done", "step", step, "took", now.Sub(c.last).Round(time.Millisecond), "since_start", now.Sub(c.start).Round(time.Millisecond))
+	c.last = now
 }
 
 // checkBuild checks a build's options and loads its runtime.yaml.

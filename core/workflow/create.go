@@ -175,7 +175,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*CreateResult, e
 	if err != nil {
 		return nil, err
 	}
-	env := s.withCaches(EnvFor(wd, prefix, rs, py))
+	env := s.workdirModeEnv(wd, prefix, rs, py)
 
 	// The old environment goes aside, and comes back if this fails;
 	// runtime.yaml is written only once the new one works.
@@ -223,6 +223,15 @@ func (s *Service) makeEnv(ctx context.Context, m mode.Mode, env mode.Env, deps [
 	}
 	s.stage("install dependencies", 0, int64(len(deps)))
 	return m.Install(ctx, mode.InstallRequest{Env: env, Dependencies: deps}, s.Events)
+}
+
+// workdirModeEnv is EnvFor for the environment a workdir owns (made,
+// built or locked there): with the host's caches and the environment's
+// state folder.
+func (s *Service) workdirModeEnv(wd, prefix string, rs *spec.Spec, py mode.Python) mode.Env {
+	env := s.withCaches(EnvFor(wd, prefix, rs, py))
+	env.StateDir = ModeStateDirOf(wd, rs.Mode)
+	return env
 }
 
 // EnvFor builds the mode.Env of a spec.

@@ -59,7 +59,7 @@ func (s *Service) Lock(ctx context.Context, o LockOptions) (*LockResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	env := EnvFor(in.wd, prefix, in.rs, mode.Python{Version: in.sp.Python})
+	env := s.workdirModeEnv(in.wd, prefix, in.rs, mode.Python{Version: in.sp.Python})
 	s.stage("lock", 0, 0)
 	lock, err := m.Lock(ctx, mode.LockRequest{Env: env, Check: true}, s.Events)
 	if err != nil {

@@ -48,11 +48,11 @@ func (lp *lockPack) commit(ctx context.Context, reg *registry.Registry) ([]ocisp
 //
 // The mode is seen through memoMode: a rebuild of an environment the last
 // build checked and locked reuses that lock, files report and layers. With no
-// memo to reuse (a first build, or --no-cache) the files report is asked for
-// while the prefix is walked, and the lock (pip check: a Python process of its
-// own) starts once the report is in, so it does not slow down what packing
-// waits for.
-func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInput, env mode.Env, getMode func() (mode.Mode, error), pk packer, reg *registry.Registry) (*lockPack, error) {
+// memo to reuse (a first build, or --no-cache) the lock and the files report
+// are both asked for at once, while the prefix is walked: the lock (pip
+// check, the inspect script: Python processes) runs beside the packing, which
+// needs only the report (the venv mode reads it in Go).
+func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInput, env mode.Env, getMode func() (mode.Mode, error), pk packer, reg *registry.Registry, clk *stepClock) (*lockPack, error) {
 	early := o.NoCache || !fileExists(memoPath(in.wd))
 	mm := &memoMode{s: s, get: getMode}
 	lp := &lockPack{memo: mm}
@@ -63,16 +63,16 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 			// The outer ctx: the lock is not cut short by a packing error,
 			// so its own error (which the user must see first) is complete.
 			lp.lock, lockErr = mm.Lock(ctx, mode.LockRequest{Env: env, Check: true}, s.Events)
+			clk.step("locked")
 			return lockErr
 		})
 	}
 	filesReq := mode.FilesRequest{Env: env, IncludeEditable: o.IncludeEditable}
-	prefetched := early && !o.LockOnly
-	switch {
-	case early && o.LockOnly:
+	if early {
 		startLock()
-	case prefetched:
-		mm.prefetchFiles(gctx, filesReq)
+		if !o.LockOnly {
+			mm.prefetchFiles(gctx, filesReq)
+		}
 	}
 	// One walk of the prefix gives its fingerprint, its plan and the stats
 	// of the files packed.
@@ -82,6 +82,7 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 	} else {
 		mm.key = envFingerprint(tree, in.sp.Mode) + "\x00" + s.Version + "\x00" + layerFormat
 	}
+	clk.step("prefix walked")
 	if !early {
 		mm.useMemo(in.wd, o)
 		startLock()
@@ -92,12 +93,10 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 		} else {
 			g.Go(func() error {
 				rep, err := mm.Files(gctx, filesReq)
-				if prefetched {
-					startLock()
-				}
 				if err != nil {
 					return err
 				}
+				clk.step("files listed")
 				lp.rep = rep
 				var plan []envpack.Layer
 				if tree != nil {
@@ -113,6 +112,7 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 					jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: env.Prefix, files: l.Files, sources: l.Sources, scrub: true, tree: tree})
 				}
 				lp.env, err = pk.prepare(gctx, jobs)
+				clk.step("env layers packed")
 				return err
 			})
 		}

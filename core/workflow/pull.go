@@ -2,8 +2,11 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"runtime"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -57,7 +60,7 @@ func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pre := s.prefill(pctx, to)
-	opts.Stored = pre.add
+	opts.Stored, opts.Tap = pre.add, pre.tap
 	res, err := instance.Copy(ctx, from, instance.RefOf(u), to, instance.Ref{Project: u.Project}, opts)
 	if err != nil {
 		cancel()
@@ -69,44 +72,114 @@ func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
 	return uri.URI{Instance: uri.LocalInstance, Project: res.Version.Project, Name: res.Version.Name, Version: string(res.Version.Digest)}.String(), nil
 }
 
-// prefiller unpacks env layers into the layer cache as a pull stores them,
-// a few at a time (unpacking is CPU-bound: one per core).
+// prefiller fills the layer cache with the env layers of a pull: a layer
+// that downloads from its first byte is unpacked from the wire as it
+// arrives (tap); one the store already held, or whose download resumed,
+// is unpacked from the store once it is there (add), a few at a time
+// (unpacking is CPU-bound: one per core).
+//
+// An entry from the wire is complete only once the blob proved whole: the
+// unpack reads the pipe to its end, and the end comes only when the copy
+// has verified and stored the blob (BlobTap.Done(nil)); a digest mismatch
+// or a cut download ends the pipe with that error, which fails the unpack,
+// and the layer cache discards what it unpacked.
 type prefiller struct {
 	add  func(d ocispec.Descriptor)
+	tap  func(d ocispec.Descriptor) instance.BlobTap
 	wait func()
+}
+
+func isEnvLayer(d ocispec.Descriptor) bool {
+	switch d.Annotations[bundle.AnnotationRole] {
+	case bundle.RoleBase, bundle.RolePackage:
+		return true
+	}
+	return false
 }
 
 func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 	lc := s.unpackedLayers()
 	if lc == nil {
-		return prefiller{add: func(ocispec.Descriptor) {}, wait: func() {}}
+		return prefiller{add: func(ocispec.Descriptor) {}, tap: func(ocispec.Descriptor) instance.BlobTap { return nil }, wait: func() {}}
 	}
 	var g errgroup.Group
+	var mu sync.Mutex
+	tapped := map[digest.Digest]bool{} // layers a tap unpacks (or tried: else the restore does)
 	sem := make(chan struct{}, max(runtime.NumCPU(), 1))
+	fill := func(d ocispec.Descriptor, how string, unpack func(dir string) error) {
+		unpacked, err := lc.Fill(ctx, d.Digest, unpack)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log().Debug("layer not unpacked during the pull; the restore unpacks it", "digest", d.Digest, "error", err)
+		case unpacked:
+			s.log().Debug("layer unpacked during the pull", "digest", d.Digest, "size", d.Size, "from", how)
+		}
+	}
 	return prefiller{
+		tap: func(d ocispec.Descriptor) instance.BlobTap {
+			if !isEnvLayer(d) {
+				return nil
+			}
+			mu.Lock()
+			tapped[d.Digest] = true
+			mu.Unlock()
+			pr, pw := io.Pipe()
+			g.Go(func() error {
+				fill(d, "the wire", func(dir string) error {
+					// The copy verifies the digest (no second hash here):
+					// the unpack is good once the pipe ends cleanly.
+					o := extractOptions(d)
+					o.Digest = ""
+					if _, err := bundle.ExtractLayer(ctx, pr, dir, o); err != nil {
+						return err
+					}
+					_, err := io.Copy(io.Discard, pr)
+					return err
+				})
+				// Whatever happened (an entry already complete reads
+				// nothing), the copy must not wait on this pipe.
+				pr.CloseWithError(errTapClosed)
+				return nil
+			})
+			return &pipeTap{pw: pw}
+		},
 		add: func(d ocispec.Descriptor) {
-			switch d.Annotations[bundle.AnnotationRole] {
-			case bundle.RoleBase, bundle.RolePackage:
-			default:
+			if !isEnvLayer(d) {
 				return
 			}
 			g.Go(func() error {
+				mu.Lock()
+				done := tapped[d.Digest]
+				mu.Unlock()
+				if done {
+					return nil
+				}
 				select {
 				case sem <- struct{}{}:
 				case <-ctx.Done():
 					return nil
 				}
 				defer func() { <-sem }()
-				unpacked, err := lc.Fill(ctx, d.Digest, func(dir string) error { return extractBlob(ctx, l, d, dir) })
-				switch {
-				case err != nil && ctx.Err() == nil:
-					s.log().Debug("layer not unpacked during the pull; the restore unpacks it", "digest", d.Digest, "error", err)
-				case unpacked:
-					s.log().Debug("layer unpacked during the pull", "digest", d.Digest, "size", d.Size)
-				}
+				fill(d, "the store", func(dir string) error { return extractBlob(ctx, l, d, dir) })
 				return nil
 			})
 		},
 		wait: func() { _ = g.Wait() },
 	}
+}
+
+var errTapClosed = errors.New("layer unpack finished")
+
+// pipeTap is a BlobTap feeding the unpack of a layer through a pipe: the
+// unpack sees the end of the layer only on Done(nil).
+type pipeTap struct{ pw *io.PipeWriter }
+
+func (t *pipeTap) Write(p []byte) (int, error) { return t.pw.Write(p) }
+
+func (t *pipeTap) Done(err error) {
+	if err == nil {
+		_ = t.pw.Close()
+		return
+	}
+	_ = t.pw.CloseWithError(err)
 }

@@ -84,6 +84,12 @@ func StatePathOf(workdir, modeName string) string {
 	return filepath.Join(workdir, DotDir, "state", modeName+".json")
 }
 
+// ModeStateDirOf is the folder a workdir's environment's mode keeps what it
+// remembers about the environment in (mode.Env.StateDir).
+func ModeStateDirOf(workdir, modeName string) string {
+	return filepath.Join(workdir, DotDir, "state", modeName)
+}
+
 // LockDirOf is where build writes the lock files.
 func LockDirOf(workdir string) string {
 	return filepath.Join(workdir, DotDir, "lock")

@@ -3,6 +3,9 @@ package pluginwire
 import (
 	"context"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/plugin/base"
 	"github.com/swcli/swcli/internal/pluginwire/pb"
@@ -17,6 +20,9 @@ type baseServer struct {
 }
 
 func (s *baseServer) Info(ctx context.Context, _ *pb.Empty) (*pb.InfoResponse, error) {
+	if s.info == nil {
+		return nil, status.Error(codes.Unimplemented, "no Info")
+	}
 	i, err := s.info(ctx)
 	if err != nil {
 		return nil, err

@@ -70,11 +70,29 @@ type StorePlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl store.Store
 	Info InfoFunc
+
+	mu   sync.Mutex
+	raws []*rawServer
 }
 
 func (p *StorePlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	RegisterStore(s, p.Impl, p.Info)
+	raw := registerStore(s, p.Impl, p.Info)
+	p.mu.Lock()
+	p.raws = append(p.raws, raw)
+	p.mu.Unlock()
 	return nil
+}
+
+// Close stops the raw channels this plugin serves and removes their
+// sockets (a plugin process also does it for every store at exit, see
+// CloseRawChannels).
+func (p *StorePlugin) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.raws {
+		r.close()
+	}
+	p.raws = nil
 }
 
 func (p *StorePlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
@@ -125,6 +143,7 @@ func (t *Tracker) StopOnExit() {
 				}
 			}
 			t.cancel()
+			CloseRawChannels()
 			done := make(chan struct{})
 			go func() { t.wg.Wait(); close(done) }()
 			select {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,26 +15,71 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/core/plugin/base"
 	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
 
-// StoreClient is a store.Store that calls a plugin over gRPC.
+// StoreClient is a store.Store that calls a plugin over gRPC, and moves the
+// bytes of Get and Put over the plugin's raw channel (raw.go) when the
+// plugin declares one. It composes in the plugin when the plugin declares
+// "compose".
 type StoreClient struct {
 	base BaseClient
 	c    pb.StoreClient
 	// noInfo: the plugin sent no Info when asked (built before Chunk.info)
 	noInfo atomic.Bool
+	// streamsOnly: never use the raw channel
+	streamsOnly bool
+
+	capsOnce sync.Once
+	caps     base.Capabilities
+	raw      *rawClient // nil: none offered, or it could not be opened
 }
 
 var (
 	_ store.Store      = (*StoreClient)(nil)
 	_ store.InfoGetter = (*StoreClient)(nil)
+	_ store.Composer   = (*StoreClient)(nil)
 )
 
 // NewStoreClient wraps a gRPC connection to a store plugin.
 func NewStoreClient(conn grpc.ClientConnInterface) *StoreClient {
 	return &StoreClient{base: BaseClient{pb.NewBaseClient(conn)}, c: pb.NewStoreClient(conn)}
+}
+
+// NewStreamsOnlyClient is NewStoreClient that sends every byte through the
+// gRPC streams, as a host built before the raw channel does (for tests of
+// that path).
+func NewStreamsOnlyClient(conn grpc.ClientConnInterface) *StoreClient {
+	c := NewStoreClient(conn)
+	c.streamsOnly = true
+	return c
+}
+
+// capsTimeout bounds the Info and OpenRawChannel calls made on first use.
+const capsTimeout = 30 * time.Second
+
+// setup learns, once, what the plugin declares and opens its raw channel.
+// Any failure leaves the gRPC paths, which every plugin serves.
+func (c *StoreClient) setup(ctx context.Context) {
+	c.capsOnce.Do(func() {
+		// not the first caller's deadline or cancellation: the answer is
+		// kept for every later call
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), capsTimeout)
+		defer cancel()
+		info, err := c.base.Info(ctx)
+		if err != nil {
+			return
+		}
+		c.caps = info.Capabilities
+		if !c.caps.RawBytes || c.streamsOnly {
+			return
+		}
+		if ch, err := c.c.OpenRawChannel(ctx, &pb.Empty{}); err == nil {
+			c.raw = &rawClient{network: ch.Network, address: ch.Address, token: ch.Token}
+		}
+	})
 }
 
 // Info asks the plugin for its Info.
@@ -61,9 +108,17 @@ func storeErr(err error, key string) error {
 	return wrapRPC(err)
 }
 
-// Put streams r to the plugin in chunks. If r fails, the stream is canceled
-// and the plugin's Put aborts, leaving the old value.
+// Put streams r to the plugin in chunks, on the raw channel when there is
+// one. If r fails, the call is canceled and the plugin's Put aborts,
+// leaving the old value.
 func (c *StoreClient) Put(ctx context.Context, key string, r io.Reader, opts store.PutOptions) error {
+	if c.setup(ctx); c.raw != nil {
+		conn, stop, err := c.raw.dial(ctx, &pb.RawRequest{Put: &pb.PutRequest{Key: key, IfNoneMatch: opts.IfNoneMatch, IfMatch: opts.IfMatch}})
+		if err == nil {
+			return c.raw.put(ctx, conn, stop, key, r)
+		}
+		// nothing of r was read: the gRPC stream can still carry it
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := c.c.Put(ctx)
@@ -138,7 +193,7 @@ func (c *StoreClient) Get(ctx context.Context, key string, offset, length int64)
 // none; then this falls back to Stat then Get (store.GetWithInfo without
 // the capability), and remembers to go straight there next time.
 func (c *StoreClient) GetWithInfo(ctx context.Context, key string, offset, length int64) (io.ReadCloser, store.Info, error) {
-	if !c.noInfo.Load() {
+	if c.setup(ctx); c.raw != nil || c.caps.URLGet || !c.noInfo.Load() {
 		rc, info, err := c.get(ctx, &pb.GetRequest{Key: key, Offset: offset, Length: length, WantInfo: true})
 		if err != nil || info != nil {
 			if err != nil {
@@ -155,6 +210,16 @@ func (c *StoreClient) GetWithInfo(ctx context.Context, key string, offset, lengt
 
 func (c *StoreClient) get(ctx context.Context, req *pb.GetRequest) (io.ReadCloser, *pb.StatResponse, error) {
 	key := req.Key
+	if c.setup(ctx); c.caps.URLGet && req.Length != 0 && !c.streamsOnly {
+		if rc, info, ok, err := c.urlGet(ctx, req); ok {
+			return rc, info, err
+		}
+	}
+	if c.raw != nil {
+		if conn, stop, err := c.raw.dial(ctx, &pb.RawRequest{Get: req}); err == nil {
+			return c.raw.get(ctx, conn, stop, req)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	st, err := c.c.Get(ctx, req)
 	if err != nil {
@@ -211,6 +276,22 @@ func (c *StoreClient) List(ctx context.Context, prefix string, fn func(store.Inf
 			}
 		}
 	}
+}
+
+// Compose implements store.Composer: in the plugin when it declares
+// "compose", else by streaming every src through the host (store.ComposeOf
+// without the capability).
+func (c *StoreClient) Compose(ctx context.Context, dst string, srcs []string) error {
+	if c.setup(ctx); c.caps.Compose {
+		_, err := c.c.Compose(ctx, &pb.ComposeRequest{Dst: dst, Srcs: srcs})
+		// a missing src is named by the plugin (storeStatus)
+		if st, ok := status.FromError(err); ok && st.Code() == codes.NotFound && slices.Contains(srcs, st.Message()) {
+			return &store.NotFoundError{Key: st.Message()}
+		}
+		return storeErr(err, dst)
+	}
+	// an interface value holding c hides its Compose
+	return store.ComposeOf(ctx, struct{ store.Store }{c}, dst, srcs)
 }
 
 func (c *StoreClient) Delete(ctx context.Context, key string) error {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
@@ -17,15 +18,39 @@ import (
 // 4 MiB per message).
 const ChunkSize = 1 << 20
 
-// RegisterStore serves s on srv (Base and Store services).
-func RegisterStore(srv *grpc.Server, s store.Store, info InfoFunc) {
+// RegisterStore serves s on srv (Base and Store services). The Info
+// declares what this package serves besides the Store contract: "raw-bytes"
+// always, "compose" when s implements store.Composer, "url-get" when it
+// implements URLGetter.
+func RegisterStore(srv *grpc.Server, s store.Store, info InfoFunc) { registerStore(srv, s, info) }
+
+// registerStore is RegisterStore, returning the raw channel's server (to
+// close it).
+func registerStore(srv *grpc.Server, s store.Store, info InfoFunc) *rawServer {
+	if info != nil {
+		info = withStoreCapabilities(s, info)
+	}
+	raw := &rawServer{s: s}
 	pb.RegisterBaseServer(srv, &baseServer{info: info})
-	pb.RegisterStoreServer(srv, &storeServer{s: s})
+	pb.RegisterStoreServer(srv, &storeServer{s: s, raw: raw})
+	return raw
+}
+
+func withStoreCapabilities(s store.Store, info InfoFunc) InfoFunc {
+	return func(ctx context.Context) (mode.Info, error) {
+		i, err := info(ctx)
+		_, compose := s.(store.Composer)
+		_, urlGet := s.(URLGetter)
+		i.Capabilities.Compose, i.Capabilities.URLGet = compose, urlGet
+		i.Capabilities.RawBytes = true
+		return i, err
+	}
 }
 
 type storeServer struct {
 	pb.UnimplementedStoreServer
-	s store.Store
+	s   store.Store
+	raw *rawServer
 }
 
 func storeStatus(err error) error {
@@ -92,23 +117,25 @@ func (s *storeServer) Put(st pb.Store_PutServer) error {
 // overlap instead of taking turns.
 const getDepth = 4
 
-func (s *storeServer) Get(req *pb.GetRequest, st pb.Store_GetServer) error {
-	var (
-		rc   io.ReadCloser
-		info *pb.StatResponse // sent on the first chunk, then nil
-		err  error
-	)
-	if req.WantInfo {
-		var i store.Info
-		rc, i, err = store.GetWithInfo(st.Context(), s.s, req.Key, req.Offset, req.Length)
-		info = statPB(i)
-	} else {
-		rc, err = s.s.Get(st.Context(), req.Key, req.Offset, req.Length)
+// openGet opens the value a GetRequest asks for, with its Info when the
+// request wants it (else nil).
+func openGet(ctx context.Context, s store.Store, req *pb.GetRequest) (io.ReadCloser, *pb.StatResponse, error) {
+	if !req.WantInfo {
+		rc, err := s.Get(ctx, req.Key, req.Offset, req.Length)
+		return rc, nil, err
 	}
+	rc, i, err := store.GetWithInfo(ctx, s, req.Key, req.Offset, req.Length)
 	if err != nil {
-		return storeStatus(err)
+		return nil, nil, err
 	}
-	defer rc.Close()
+	return rc, statPB(i), nil
+}
+
+// pump reads rc in chunks of up to ChunkSize, getDepth chunks ahead of
+// send, and calls send with each non-empty chunk in order; a chunk's buffer
+// is refilled once send returns. It returns send's error, else rc's
+// (nil at the end).
+func pump(rc io.Reader, send func([]byte) error) error {
 	type chunk struct {
 		buf []byte
 		n   int
@@ -120,8 +147,9 @@ func (s *storeServer) Get(req *pb.GetRequest, st pb.Store_GetServer) error {
 		free <- make([]byte, ChunkSize)
 	}
 	stop, done := make(chan struct{}), make(chan struct{})
-	// Before rc is closed, the reader is stopped and gone (a failed Send
-	// means the host canceled the call, which ends a pending read).
+	// Before the caller closes rc, the reader is stopped and gone (a
+	// failed send means the host canceled the call, which ends a pending
+	// read).
 	defer func() { close(stop); <-done }()
 	go func() {
 		defer close(done)
@@ -145,24 +173,64 @@ func (s *storeServer) Get(req *pb.GetRequest, st pb.Store_GetServer) error {
 		}
 	}()
 	for c := range full {
-		if c.n > 0 || info != nil {
-			// Send encodes the message before it returns (as the code
-			// before the read-ahead relied on too), so the buffer can be
-			// refilled.
-			if serr := st.Send(&pb.Chunk{Data: c.buf[:c.n], Info: info}); serr != nil {
-				return serr
+		if c.n > 0 {
+			if err := send(c.buf[:c.n]); err != nil {
+				return err
 			}
-			info = nil
 		}
 		free <- c.buf
 		switch {
 		case c.err == io.EOF || c.err == io.ErrUnexpectedEOF:
 			return nil
 		case c.err != nil:
-			return storeStatus(c.err)
+			return c.err
 		}
 	}
 	return nil
+}
+
+func (s *storeServer) Get(req *pb.GetRequest, st pb.Store_GetServer) error {
+	rc, info, err := openGet(st.Context(), s.s, req)
+	if err != nil {
+		return storeStatus(err)
+	}
+	defer rc.Close()
+	var sendErr error
+	err = pump(rc, func(b []byte) error {
+		// Send encodes the message before it returns, so the buffer can
+		// be refilled. The Info, when asked for, rides on the first chunk.
+		sendErr = st.Send(&pb.Chunk{Data: b, Info: info})
+		info = nil
+		return sendErr
+	})
+	switch {
+	case sendErr != nil:
+		return sendErr
+	case err != nil:
+		return storeStatus(err)
+	case info != nil: // an empty value: the Info still comes
+		return st.Send(&pb.Chunk{Info: info})
+	}
+	return nil
+}
+
+// Compose serves store.Composer for a store that has it (and declares
+// "compose"); otherwise Unimplemented, as from an older plugin.
+func (s *storeServer) Compose(ctx context.Context, req *pb.ComposeRequest) (*pb.Empty, error) {
+	c, ok := s.s.(store.Composer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "this store cannot compose")
+	}
+	return &pb.Empty{}, storeStatus(c.Compose(ctx, req.Dst, req.Srcs))
+}
+
+// OpenRawChannel opens (once) and gives the raw channel (raw.go).
+func (s *storeServer) OpenRawChannel(context.Context, *pb.Empty) (*pb.RawChannel, error) {
+	ch, err := s.raw.open()
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, "raw channel: "+err.Error())
+	}
+	return ch, nil
 }
 
 func statPB(i store.Info) *pb.StatResponse {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,12 +25,6 @@ func serveFS(t *testing.T, newServer func([]grpc.ServerOption) *grpc.Server, dia
 	fs, err := store.NewFS(t.TempDir())
 	require.NoError(t, err)
 	return serveWith(t, fs, newServer, dialOpts)
-}
-
-// serveStore serves s as a plugin does, to a host's client.
-func serveStore(t *testing.T, s store.Store) store.Store {
-	t.Helper()
-	return serveWith(t, s, pluginwire.NewServer, pluginwire.DialOptions())
 }
 
 func serveWith(t *testing.T, fs store.Store, newServer func([]grpc.ServerOption) *grpc.Server, dialOpts []grpc.DialOption) store.Store {
@@ -82,63 +75,5 @@ func TestTransportWindows(t *testing.T) {
 				assert.True(t, bytes.Equal(want, got), "range %v: %d bytes, want %d", rg, len(got), len(want))
 			}
 		})
-	}
-}
-
-// failingStore's Get streams n bytes of zeros and then fails; closed
-// reports each Close of a Get stream.
-type failingStore struct {
-	store.Store
-	n      int64
-	closed chan struct{}
-}
-
-type failingReader struct {
-	left   int64
-	closed chan struct{}
-}
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if r.left <= 0 {
-		return 0, io.ErrClosedPipe
-	}
-	n := min(int64(len(p)), r.left)
-	clear(p[:n])
-	r.left -= n
-	return int(n), nil
-}
-
-func (r *failingReader) Close() error { r.closed <- struct{}{}; return nil }
-
-func (s *failingStore) Get(context.Context, string, int64, int64) (io.ReadCloser, error) {
-	return &failingReader{left: s.n, closed: s.closed}, nil
-}
-
-// TestGetReadAhead: the plugin reads a Get ahead of what it sent; a
-// store's read error still reaches the host after the bytes before it,
-// and a host that stops reading early ends the plugin's call, which closes
-// the store's stream.
-func TestGetReadAhead(t *testing.T) {
-	fs := &failingStore{n: 10*pluginwire.ChunkSize + 5, closed: make(chan struct{}, 1)}
-	s := serveStore(t, fs)
-	rc, err := s.Get(context.Background(), "k", 0, -1)
-	require.NoError(t, err)
-	n, err := io.Copy(io.Discard, rc)
-	rc.Close()
-	assert.Equal(t, fs.n, n, "every byte before the failure arrives")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), io.ErrClosedPipe.Error())
-	<-fs.closed
-
-	fs.n = 1 << 40 // endless
-	rc, err = s.Get(context.Background(), "k", 0, -1)
-	require.NoError(t, err)
-	_, err = io.ReadFull(rc, make([]byte, 3*pluginwire.ChunkSize))
-	require.NoError(t, err)
-	rc.Close()
-	select { // the plugin's call ended and closed the store's stream
-	case <-fs.closed:
-	case <-time.After(time.Minute):
-		t.Fatal("the plugin's Get went on after the host closed the stream")
 	}
 }

@@ -101,11 +101,16 @@ func (p *Proxy) record(r *http.Request) {
 	p.callsMu.Lock()
 	defer p.callsMu.Unlock()
 	if len(p.calls) < maxCalls {
-		p.calls = append(p.calls, r.Method+" "+r.URL.Path)
+		c := r.Method + " " + r.URL.Path
+		if r.Header.Get("X-Amz-Copy-Source") != "" {
+			c += " (copy)" // CopyObject, UploadPartCopy
+		}
+		p.calls = append(p.calls, c)
 	}
 }
 
-// Calls returns "METHOD /bucket/key" of each request that reached the
+// Calls returns "METHOD /bucket/key" (with " (copy)" for a copy inside
+// the service) of each request that reached the
 // proxy since the last Calls (at most the first 10000), and forgets them:
 // tests count and print the S3 requests one call of theirs costs.
 func (p *Proxy) Calls() []string {

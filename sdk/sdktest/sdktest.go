@@ -26,7 +26,9 @@ func ModeOverGRPC(t testing.TB, m sdk.Mode) sdk.Mode {
 // it. Its Info is s's own if s implements sdk.StoreInfo, otherwise info.
 func StoreOverGRPC(t testing.TB, s sdk.Store, info sdk.Info) sdk.Store {
 	t.Helper()
-	return dispense(t, sdk.KindStore, &pluginwire.StorePlugin{Impl: s, Info: sdk.StoreInfoFunc(s, info)}).(sdk.Store)
+	p := &pluginwire.StorePlugin{Impl: s, Info: sdk.StoreInfoFunc(s, info)}
+	t.Cleanup(p.Close)
+	return dispense(t, sdk.KindStore, p).(sdk.Store)
 }
 
 func dispense(t testing.TB, kind string, p plugin.Plugin) any {

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FailedPutKeepsOld", testFailedPut},
 		{"CanceledPut", testCanceledPut},
 		{"GetDuringPut", testGetDuringPut},
+		{"Compose", testCompose},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -119,6 +120,52 @@ func testPutGetLarge(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(value)), info.Size)
 	assert.Equal(t, value[10<<20:10<<20+100], get(t, s, "large", 10<<20, 100))
+}
+
+// testCompose checks store.ComposeOf, which uses the store's
+// store.Composer when it has one: values of several sizes (parts of 5 MiB
+// and more, as an S3 multipart copy wants, and small ones anywhere) compose
+// in order, the srcs stay, an existing dst is replaced, and a missing src
+// fails naming it and leaves dst as it was.
+func testCompose(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	big1, big2, small := randomBytes(6<<20, 2), randomBytes(5<<20+1, 3), []byte("small")
+	put(t, s, "src/big1", big1)
+	put(t, s, "src/big2", big2)
+	put(t, s, "src/small", small)
+	put(t, s, "src/empty", nil)
+	cat := func(vs ...[]byte) []byte { return bytes.Join(vs, nil) }
+	for _, c := range []struct {
+		name string
+		srcs []string
+		want []byte
+	}{
+		{"one", []string{"src/big1"}, big1},
+		{"one small", []string{"src/small"}, small},
+		{"large parts", []string{"src/big1", "src/big2", "src/small"}, cat(big1, big2, small)},
+		{"small between", []string{"src/small", "src/big1", "src/small"}, cat(small, big1, small)},
+		{"empty ones", []string{"src/empty", "src/big2", "src/empty"}, big2},
+		{"none", nil, nil},
+	} {
+		require.NoError(t, store.ComposeOf(ctx, s, "out/v", c.srcs), c.name)
+		got := get(t, s, "out/v", 0, -1)
+		require.Equal(t, len(c.want), len(got), c.name)
+		require.Equal(t, sha256.Sum256(c.want), sha256.Sum256(got), c.name)
+		info, err := s.Stat(ctx, "out/v")
+		require.NoError(t, err)
+		require.Equal(t, int64(len(c.want)), info.Size, c.name)
+	}
+	assert.Equal(t, small, get(t, s, "src/small", 0, -1), "srcs stay")
+	assert.Equal(t, sha256.Sum256(big1), sha256.Sum256(get(t, s, "src/big1", 0, -1)), "srcs stay")
+
+	put(t, s, "out/v", []byte("old"))
+	for _, srcs := range [][]string{{"src/missing"}, {"src/big1", "src/missing"}, {"src/small", "src/missing"}} {
+		err := store.ComposeOf(ctx, s, "out/v", srcs)
+		var nf *store.NotFoundError
+		require.ErrorAs(t, err, &nf, "%v", srcs)
+		assert.Equal(t, "src/missing", nf.Key, "%v", srcs)
+		assert.Equal(t, "old", string(get(t, s, "out/v", 0, -1)), "dst unchanged after %v", srcs)
+	}
 }
 
 func testGetRange(t *testing.T, s store.Store) {

@@ -1,8 +1,10 @@
 package remote
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -73,6 +75,18 @@ func (in *Instance) notFound(project, name, ref string) error {
 		msg = fmt.Sprintf("instance %s: repository %s has no tag or version %s", in.name, in.repoPath(project, name), ref)
 	}
 	return &mapped{msg, nf}
+}
+
+// errorResponse reads a registry's error answer as an
+// errcode.ErrorResponse (as oras reports them), so callers map it as they
+// map oras' (Instance.wrap). It does not close resp.Body.
+func errorResponse(resp *http.Response) error {
+	er := &errcode.ErrorResponse{Method: resp.Request.Method, URL: resp.Request.URL, StatusCode: resp.StatusCode}
+	var body struct{ Errors errcode.Errors }
+	if json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body) == nil {
+		er.Errors = body.Errors
+	}
+	return er
 }
 
 func statusOf(err error) int {

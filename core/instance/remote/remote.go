@@ -83,7 +83,11 @@ func Open(_ context.Context, name string, known *instance.Known, storageRoot str
 		return nil, fmt.Errorf("instance %s: %q is not a URL; allowed: http(s)://host[:port], oci://host[:port]", name, raw)
 	}
 	in := &Instance{name: name, host: u.Host, stateDir: filepath.Join(storageRoot, "uploads")}
-	hc := &http.Client{Transport: http.DefaultTransport}
+	// Keep a connection for each blob moving at once (the default keeps 2
+	// idle per host, so the others would dial again for every request).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 2 * blobConcurrency
+	hc := &http.Client{Transport: tr}
 	switch u.Scheme {
 	case "http", "https":
 		in.base = u.Scheme + "://" + u.Host
@@ -195,14 +199,15 @@ func (in *Instance) Stat(ctx context.Context, d digest.Digest) (int64, error) {
 	return desc.Size, nil
 }
 
-func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (rc io.ReadCloser, err error) {
+// Get reads blob d from offset on: one GET whose headers describe the
+// blob (oras checks its digest against the one asked for), or from an
+// offset one ranged GET (getFrom).
+func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (io.ReadCloser, error) {
 	r, err := in.current()
 	if err != nil {
 		return nil, err
 	}
 	if offset == 0 {
-		// One round trip: the GET's headers describe the blob (oras checks
-		// its digest against the one asked for).
 		desc, rc, err := r.Blobs().FetchReference(ctx, d.String())
 		if err != nil {
 			return nil, in.blobErr(err, d)
@@ -212,38 +217,7 @@ func (in *Instance) Get(ctx context.Context, d digest.Digest, offset int64) (rc 
 		}
 		return rc, nil
 	}
-	desc, err := r.Blobs().Resolve(ctx, d.String())
-	if err != nil {
-		return nil, in.blobErr(err, d)
-	}
-	if offset > desc.Size {
-		return nil, fmt.Errorf("instance %s: blob %s has %d bytes, cannot read from %d", in.name, d, desc.Size, offset)
-	}
-	if rc, err = r.Blobs().Fetch(ctx, desc); err != nil {
-		return nil, in.blobErr(err, d)
-	}
-	if p := progressOf(ctx); p != nil {
-		defer func() {
-			if err == nil {
-				rc = &progressReader{ReadCloser: rc, p: p, d: d, done: offset, size: desc.Size, last: offset}
-			}
-		}()
-	}
-	if offset == 0 {
-		return rc, nil
-	}
-	// oras gives a seeker when the registry takes Range requests: the
-	// download resumes there; otherwise skip what the caller has.
-	if s, ok := rc.(io.Seeker); ok {
-		if _, err := s.Seek(offset, io.SeekStart); err == nil {
-			return rc, nil
-		}
-	}
-	if _, err := io.CopyN(io.Discard, rc, offset); err != nil {
-		rc.Close()
-		return nil, in.wrap(err)
-	}
-	return rc, nil
+	return in.getFrom(ctx, d, offset)
 }
 
 // --- Place ---
@@ -615,5 +589,9 @@ func (in *Instance) GC(context.Context, instance.GCOptions) (instance.GCStats, e
 }
 
 // BlobConcurrency: blobs move over separate requests (each upload has its
-// own session and state file), several at once.
-func (in *Instance) BlobConcurrency() int { return 4 }
+// own session and state file, or is one request; none is buffered),
+// several at once: enough that the round trips and disk flushes of small
+// blobs overlap.
+func (in *Instance) BlobConcurrency() int { return blobConcurrency }
+
+const blobConcurrency = 16

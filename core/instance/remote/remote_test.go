@@ -45,7 +45,7 @@ const adminToken = "swt_test_admin_token_0123456789abcdef"
 // 127.0.0.1 that counts the blob bytes it receives.
 type cloud struct {
 	url      string
-	received atomic.Int64 // body bytes of PATCH and PUT on /v2/.../blobs/uploads
+	received atomic.Int64 // body bytes of POST, PATCH and PUT on /v2/.../blobs/uploads
 }
 
 func startCloud(t *testing.T) *cloud {
@@ -60,7 +60,7 @@ func startCloud(t *testing.T) *cloud {
 	require.NoError(t, srv.Bootstrap(ctx))
 	c := &cloud{}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/blobs/uploads/") && (r.Method == "PATCH" || r.Method == "PUT") {
+		if strings.Contains(r.URL.Path, "/blobs/uploads/") && r.Method != "GET" && r.Method != "DELETE" {
 			r.Body = countingBody{r.Body, &c.received}
 		}
 		srv.ServeHTTP(w, r)

@@ -49,6 +49,21 @@ type Capabilities struct {
 	// reporting each editable distribution's source files as External. A
 	// mode without it is refused `build --include-editable` up front.
 	IncludeEditable bool
+	// Compose (store): the plugin serves store.Composer (the Compose
+	// call), so the host composes values in the store without the bytes
+	// crossing the wire; without it the host streams them (store.ComposeOf).
+	// Declared by internal/pluginwire for a store that implements it.
+	Compose bool
+	// RawBytes (store): the plugin serves the bytes of Get and Put on a
+	// private Unix socket besides the gRPC streams (internal/pluginwire's
+	// raw channel), which the host then uses; without it (an already-built
+	// plugin) they go through gRPC. Declared by internal/pluginwire.
+	RawBytes bool
+	// URLGet (store): the plugin gives, for a Get, a short-lived URL that
+	// the host fetches the bytes from itself (an S3 presigned GetObject),
+	// so they do not pass through the plugin at all. Declared by
+	// internal/pluginwire for a store that can.
+	URLGet bool
 	// Other are capability names the host does not act on, shown by
 	// `swcli plugin list` (a store's "conditional-put").
 	Other []string
@@ -59,6 +74,9 @@ const (
 	CapRelocate        = "relocate"
 	CapSelfContained   = "self-contained"
 	CapIncludeEditable = "include-editable"
+	CapCompose         = "compose"
+	CapRawBytes        = "raw-bytes"
+	CapURLGet          = "url-get"
 )
 
 // retired are names that plugins built before the typed fields declared
@@ -77,6 +95,12 @@ func ParseCapabilities(names []string) Capabilities {
 			c.SelfContained = true
 		case n == CapIncludeEditable:
 			c.IncludeEditable = true
+		case n == CapCompose:
+			c.Compose = true
+		case n == CapRawBytes:
+			c.RawBytes = true
+		case n == CapURLGet:
+			c.URLGet = true
 		case slices.Contains(retired, n) || slices.Contains(c.Other, n):
 		default:
 			c.Other = append(c.Other, n)
@@ -91,7 +115,8 @@ func (c Capabilities) Names() []string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{c.Relocate, CapRelocate}, {c.SelfContained, CapSelfContained}, {c.IncludeEditable, CapIncludeEditable}} {
+	}{{c.Relocate, CapRelocate}, {c.SelfContained, CapSelfContained}, {c.IncludeEditable, CapIncludeEditable},
+		{c.Compose, CapCompose}, {c.RawBytes, CapRawBytes}, {c.URLGet, CapURLGet}} {
 		if f.on {
 			out = append(out, f.name)
 		}

@@ -941,6 +941,308 @@ func (x *ListResponse) GetItems() []*StatResponse {
 	return nil
 }
 
+// Store errors travel as gRPC status codes: NOT_FOUND, FAILED_PRECONDITION,
+// INVALID_ARGUMENT (bad key), anything else is internal.
+// ComposeRequest asks a store that declares the "compose" capability to
+// make dst the concatenation of srcs (store.Composer), without the bytes
+// crossing the wire.
+type ComposeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dst           string                 `protobuf:"bytes,1,opt,name=dst,proto3" json:"dst,omitempty"`
+	Srcs          []string               `protobuf:"bytes,2,rep,name=srcs,proto3" json:"srcs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComposeRequest) Reset() {
+	*x = ComposeRequest{}
+	mi := &file_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComposeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComposeRequest) ProtoMessage() {}
+
+func (x *ComposeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComposeRequest.ProtoReflect.Descriptor instead.
+func (*ComposeRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ComposeRequest) GetDst() string {
+	if x != nil {
+		return x.Dst
+	}
+	return ""
+}
+
+func (x *ComposeRequest) GetSrcs() []string {
+	if x != nil {
+		return x.Srcs
+	}
+	return nil
+}
+
+// RawChannel is where a plugin that declares the "raw-bytes" capability
+// serves the bytes of Get and Put besides the gRPC streams: a Unix socket in
+// a folder only its user can enter. Every connection carries one call and
+// starts with the token (see internal/pluginwire/raw.go for the framing).
+type RawChannel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       string                 `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	Token         []byte                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RawChannel) Reset() {
+	*x = RawChannel{}
+	mi := &file_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RawChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RawChannel) ProtoMessage() {}
+
+func (x *RawChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RawChannel.ProtoReflect.Descriptor instead.
+func (*RawChannel) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RawChannel) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *RawChannel) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *RawChannel) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+// RawRequest opens a call on the raw channel: exactly one of get and put
+// (put without data: the bytes follow as frames).
+type RawRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         []byte                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Get           *GetRequest            `protobuf:"bytes,2,opt,name=get,proto3" json:"get,omitempty"`
+	Put           *PutRequest            `protobuf:"bytes,3,opt,name=put,proto3" json:"put,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RawRequest) Reset() {
+	*x = RawRequest{}
+	mi := &file_plugin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RawRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RawRequest) ProtoMessage() {}
+
+func (x *RawRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RawRequest.ProtoReflect.Descriptor instead.
+func (*RawRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RawRequest) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *RawRequest) GetGet() *GetRequest {
+	if x != nil {
+		return x.Get
+	}
+	return nil
+}
+
+func (x *RawRequest) GetPut() *PutRequest {
+	if x != nil {
+		return x.Put
+	}
+	return nil
+}
+
+// RawStatus ends a call on the raw channel, and for Get also opens the
+// bytes: code and message as a gRPC status (codes.OK for success), and the
+// Info when the Get asked for it.
+type RawStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          int32                  `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Info          *StatResponse          `protobuf:"bytes,3,opt,name=info,proto3" json:"info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RawStatus) Reset() {
+	*x = RawStatus{}
+	mi := &file_plugin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RawStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RawStatus) ProtoMessage() {}
+
+func (x *RawStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RawStatus.ProtoReflect.Descriptor instead.
+func (*RawStatus) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RawStatus) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *RawStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RawStatus) GetInfo() *StatResponse {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+// GetURL answers a GetRequest of a store that declares "url-get": a
+// short-lived URL the host fetches the bytes from itself with an HTTP GET,
+// sending the headers given (they are signed into the URL). The URL is a
+// credential until it expires: never logged.
+type GetURL struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Header        map[string]string      `protobuf:"bytes,2,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetURL) Reset() {
+	*x = GetURL{}
+	mi := &file_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetURL) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetURL) ProtoMessage() {}
+
+func (x *GetURL) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetURL.ProtoReflect.Descriptor instead.
+func (*GetURL) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetURL) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *GetURL) GetHeader() map[string]string {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -1003,7 +1305,30 @@ const file_plugin_proto_rawDesc = "" +
 	"\vListRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"C\n" +
 	"\fListResponse\x123\n" +
-	"\x05items\x18\x01 \x03(\v2\x1d.swcli.plugin.v1.StatResponseR\x05items2E\n" +
+	"\x05items\x18\x01 \x03(\v2\x1d.swcli.plugin.v1.StatResponseR\x05items\"6\n" +
+	"\x0eComposeRequest\x12\x10\n" +
+	"\x03dst\x18\x01 \x01(\tR\x03dst\x12\x12\n" +
+	"\x04srcs\x18\x02 \x03(\tR\x04srcs\"V\n" +
+	"\n" +
+	"RawChannel\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\fR\x05token\"\x80\x01\n" +
+	"\n" +
+	"RawRequest\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\fR\x05token\x12-\n" +
+	"\x03get\x18\x02 \x01(\v2\x1b.swcli.plugin.v1.GetRequestR\x03get\x12-\n" +
+	"\x03put\x18\x03 \x01(\v2\x1b.swcli.plugin.v1.PutRequestR\x03put\"l\n" +
+	"\tRawStatus\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x121\n" +
+	"\x04info\x18\x03 \x01(\v2\x1d.swcli.plugin.v1.StatResponseR\x04info\"\x92\x01\n" +
+	"\x06GetURL\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12;\n" +
+	"\x06header\x18\x02 \x03(\v2#.swcli.plugin.v1.GetURL.HeaderEntryR\x06header\x1a9\n" +
+	"\vHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012E\n" +
 	"\x04Base\x12=\n" +
 	"\x04Info\x12\x16.swcli.plugin.v1.Empty\x1a\x1d.swcli.plugin.v1.InfoResponse2\x8c\x04\n" +
 	"\x04Mode\x12;\n" +
@@ -1015,13 +1340,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05Files\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result\x12B\n" +
 	"\bRelocate\x12\x18.swcli.plugin.v1.Payload\x1a\x1a.swcli.plugin.v1.ModeEvent0\x01\x12?\n" +
 	"\n" +
-	"Activation\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result2\xcd\x02\n" +
+	"Activation\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result2\x9b\x04\n" +
 	"\x05Store\x12<\n" +
 	"\x03Put\x12\x1b.swcli.plugin.v1.PutRequest\x1a\x16.swcli.plugin.v1.Empty(\x01\x12<\n" +
 	"\x03Get\x12\x1b.swcli.plugin.v1.GetRequest\x1a\x16.swcli.plugin.v1.Chunk0\x01\x12B\n" +
 	"\x04Stat\x12\x1b.swcli.plugin.v1.KeyRequest\x1a\x1d.swcli.plugin.v1.StatResponse\x12E\n" +
 	"\x04List\x12\x1c.swcli.plugin.v1.ListRequest\x1a\x1d.swcli.plugin.v1.ListResponse0\x01\x12=\n" +
-	"\x06Delete\x12\x1b.swcli.plugin.v1.KeyRequest\x1a\x16.swcli.plugin.v1.EmptyB/Z-github.com/swcli/swcli/internal/pluginwire/pbb\x06proto3"
+	"\x06Delete\x12\x1b.swcli.plugin.v1.KeyRequest\x1a\x16.swcli.plugin.v1.Empty\x12B\n" +
+	"\aCompose\x12\x1f.swcli.plugin.v1.ComposeRequest\x1a\x16.swcli.plugin.v1.Empty\x12E\n" +
+	"\x0eOpenRawChannel\x12\x16.swcli.plugin.v1.Empty\x1a\x1b.swcli.plugin.v1.RawChannel\x12A\n" +
+	"\tGetURLFor\x12\x1b.swcli.plugin.v1.GetRequest\x1a\x17.swcli.plugin.v1.GetURLB/Z-github.com/swcli/swcli/internal/pluginwire/pbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1035,23 +1363,29 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_plugin_proto_goTypes = []any{
-	(*Empty)(nil),         // 0: swcli.plugin.v1.Empty
-	(*InfoResponse)(nil),  // 1: swcli.plugin.v1.InfoResponse
-	(*Payload)(nil),       // 2: swcli.plugin.v1.Payload
-	(*PluginError)(nil),   // 3: swcli.plugin.v1.PluginError
-	(*Result)(nil),        // 4: swcli.plugin.v1.Result
-	(*LogEvent)(nil),      // 5: swcli.plugin.v1.LogEvent
-	(*ProgressEvent)(nil), // 6: swcli.plugin.v1.ProgressEvent
-	(*ModeEvent)(nil),     // 7: swcli.plugin.v1.ModeEvent
-	(*PutRequest)(nil),    // 8: swcli.plugin.v1.PutRequest
-	(*GetRequest)(nil),    // 9: swcli.plugin.v1.GetRequest
-	(*Chunk)(nil),         // 10: swcli.plugin.v1.Chunk
-	(*KeyRequest)(nil),    // 11: swcli.plugin.v1.KeyRequest
-	(*StatResponse)(nil),  // 12: swcli.plugin.v1.StatResponse
-	(*ListRequest)(nil),   // 13: swcli.plugin.v1.ListRequest
-	(*ListResponse)(nil),  // 14: swcli.plugin.v1.ListResponse
+	(*Empty)(nil),          // 0: swcli.plugin.v1.Empty
+	(*InfoResponse)(nil),   // 1: swcli.plugin.v1.InfoResponse
+	(*Payload)(nil),        // 2: swcli.plugin.v1.Payload
+	(*PluginError)(nil),    // 3: swcli.plugin.v1.PluginError
+	(*Result)(nil),         // 4: swcli.plugin.v1.Result
+	(*LogEvent)(nil),       // 5: swcli.plugin.v1.LogEvent
+	(*ProgressEvent)(nil),  // 6: swcli.plugin.v1.ProgressEvent
+	(*ModeEvent)(nil),      // 7: swcli.plugin.v1.ModeEvent
+	(*PutRequest)(nil),     // 8: swcli.plugin.v1.PutRequest
+	(*GetRequest)(nil),     // 9: swcli.plugin.v1.GetRequest
+	(*Chunk)(nil),          // 10: swcli.plugin.v1.Chunk
+	(*KeyRequest)(nil),     // 11: swcli.plugin.v1.KeyRequest
+	(*StatResponse)(nil),   // 12: swcli.plugin.v1.StatResponse
+	(*ListRequest)(nil),    // 13: swcli.plugin.v1.ListRequest
+	(*ListResponse)(nil),   // 14: swcli.plugin.v1.ListResponse
+	(*ComposeRequest)(nil), // 15: swcli.plugin.v1.ComposeRequest
+	(*RawChannel)(nil),     // 16: swcli.plugin.v1.RawChannel
+	(*RawRequest)(nil),     // 17: swcli.plugin.v1.RawRequest
+	(*RawStatus)(nil),      // 18: swcli.plugin.v1.RawStatus
+	(*GetURL)(nil),         // 19: swcli.plugin.v1.GetURL
+	nil,                    // 20: swcli.plugin.v1.GetURL.HeaderEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	2,  // 0: swcli.plugin.v1.Result.result:type_name -> swcli.plugin.v1.Payload
@@ -1062,39 +1396,49 @@ var file_plugin_proto_depIdxs = []int32{
 	3,  // 5: swcli.plugin.v1.ModeEvent.error:type_name -> swcli.plugin.v1.PluginError
 	12, // 6: swcli.plugin.v1.Chunk.info:type_name -> swcli.plugin.v1.StatResponse
 	12, // 7: swcli.plugin.v1.ListResponse.items:type_name -> swcli.plugin.v1.StatResponse
-	0,  // 8: swcli.plugin.v1.Base.Info:input_type -> swcli.plugin.v1.Empty
-	2,  // 9: swcli.plugin.v1.Mode.Doctor:input_type -> swcli.plugin.v1.Payload
-	2,  // 10: swcli.plugin.v1.Mode.Create:input_type -> swcli.plugin.v1.Payload
-	2,  // 11: swcli.plugin.v1.Mode.Install:input_type -> swcli.plugin.v1.Payload
-	2,  // 12: swcli.plugin.v1.Mode.Lock:input_type -> swcli.plugin.v1.Payload
-	2,  // 13: swcli.plugin.v1.Mode.Restore:input_type -> swcli.plugin.v1.Payload
-	2,  // 14: swcli.plugin.v1.Mode.Files:input_type -> swcli.plugin.v1.Payload
-	2,  // 15: swcli.plugin.v1.Mode.Relocate:input_type -> swcli.plugin.v1.Payload
-	2,  // 16: swcli.plugin.v1.Mode.Activation:input_type -> swcli.plugin.v1.Payload
-	8,  // 17: swcli.plugin.v1.Store.Put:input_type -> swcli.plugin.v1.PutRequest
-	9,  // 18: swcli.plugin.v1.Store.Get:input_type -> swcli.plugin.v1.GetRequest
-	11, // 19: swcli.plugin.v1.Store.Stat:input_type -> swcli.plugin.v1.KeyRequest
-	13, // 20: swcli.plugin.v1.Store.List:input_type -> swcli.plugin.v1.ListRequest
-	11, // 21: swcli.plugin.v1.Store.Delete:input_type -> swcli.plugin.v1.KeyRequest
-	1,  // 22: swcli.plugin.v1.Base.Info:output_type -> swcli.plugin.v1.InfoResponse
-	4,  // 23: swcli.plugin.v1.Mode.Doctor:output_type -> swcli.plugin.v1.Result
-	7,  // 24: swcli.plugin.v1.Mode.Create:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 25: swcli.plugin.v1.Mode.Install:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 26: swcli.plugin.v1.Mode.Lock:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 27: swcli.plugin.v1.Mode.Restore:output_type -> swcli.plugin.v1.ModeEvent
-	4,  // 28: swcli.plugin.v1.Mode.Files:output_type -> swcli.plugin.v1.Result
-	7,  // 29: swcli.plugin.v1.Mode.Relocate:output_type -> swcli.plugin.v1.ModeEvent
-	4,  // 30: swcli.plugin.v1.Mode.Activation:output_type -> swcli.plugin.v1.Result
-	0,  // 31: swcli.plugin.v1.Store.Put:output_type -> swcli.plugin.v1.Empty
-	10, // 32: swcli.plugin.v1.Store.Get:output_type -> swcli.plugin.v1.Chunk
-	12, // 33: swcli.plugin.v1.Store.Stat:output_type -> swcli.plugin.v1.StatResponse
-	14, // 34: swcli.plugin.v1.Store.List:output_type -> swcli.plugin.v1.ListResponse
-	0,  // 35: swcli.plugin.v1.Store.Delete:output_type -> swcli.plugin.v1.Empty
-	22, // [22:36] is the sub-list for method output_type
-	8,  // [8:22] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	9,  // 8: swcli.plugin.v1.RawRequest.get:type_name -> swcli.plugin.v1.GetRequest
+	8,  // 9: swcli.plugin.v1.RawRequest.put:type_name -> swcli.plugin.v1.PutRequest
+	12, // 10: swcli.plugin.v1.RawStatus.info:type_name -> swcli.plugin.v1.StatResponse
+	20, // 11: swcli.plugin.v1.GetURL.header:type_name -> swcli.plugin.v1.GetURL.HeaderEntry
+	0,  // 12: swcli.plugin.v1.Base.Info:input_type -> swcli.plugin.v1.Empty
+	2,  // 13: swcli.plugin.v1.Mode.Doctor:input_type -> swcli.plugin.v1.Payload
+	2,  // 14: swcli.plugin.v1.Mode.Create:input_type -> swcli.plugin.v1.Payload
+	2,  // 15: swcli.plugin.v1.Mode.Install:input_type -> swcli.plugin.v1.Payload
+	2,  // 16: swcli.plugin.v1.Mode.Lock:input_type -> swcli.plugin.v1.Payload
+	2,  // 17: swcli.plugin.v1.Mode.Restore:input_type -> swcli.plugin.v1.Payload
+	2,  // 18: swcli.plugin.v1.Mode.Files:input_type -> swcli.plugin.v1.Payload
+	2,  // 19: swcli.plugin.v1.Mode.Relocate:input_type -> swcli.plugin.v1.Payload
+	2,  // 20: swcli.plugin.v1.Mode.Activation:input_type -> swcli.plugin.v1.Payload
+	8,  // 21: swcli.plugin.v1.Store.Put:input_type -> swcli.plugin.v1.PutRequest
+	9,  // 22: swcli.plugin.v1.Store.Get:input_type -> swcli.plugin.v1.GetRequest
+	11, // 23: swcli.plugin.v1.Store.Stat:input_type -> swcli.plugin.v1.KeyRequest
+	13, // 24: swcli.plugin.v1.Store.List:input_type -> swcli.plugin.v1.ListRequest
+	11, // 25: swcli.plugin.v1.Store.Delete:input_type -> swcli.plugin.v1.KeyRequest
+	15, // 26: swcli.plugin.v1.Store.Compose:input_type -> swcli.plugin.v1.ComposeRequest
+	0,  // 27: swcli.plugin.v1.Store.OpenRawChannel:input_type -> swcli.plugin.v1.Empty
+	9,  // 28: swcli.plugin.v1.Store.GetURLFor:input_type -> swcli.plugin.v1.GetRequest
+	1,  // 29: swcli.plugin.v1.Base.Info:output_type -> swcli.plugin.v1.InfoResponse
+	4,  // 30: swcli.plugin.v1.Mode.Doctor:output_type -> swcli.plugin.v1.Result
+	7,  // 31: swcli.plugin.v1.Mode.Create:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 32: swcli.plugin.v1.Mode.Install:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 33: swcli.plugin.v1.Mode.Lock:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 34: swcli.plugin.v1.Mode.Restore:output_type -> swcli.plugin.v1.ModeEvent
+	4,  // 35: swcli.plugin.v1.Mode.Files:output_type -> swcli.plugin.v1.Result
+	7,  // 36: swcli.plugin.v1.Mode.Relocate:output_type -> swcli.plugin.v1.ModeEvent
+	4,  // 37: swcli.plugin.v1.Mode.Activation:output_type -> swcli.plugin.v1.Result
+	0,  // 38: swcli.plugin.v1.Store.Put:output_type -> swcli.plugin.v1.Empty
+	10, // 39: swcli.plugin.v1.Store.Get:output_type -> swcli.plugin.v1.Chunk
+	12, // 40: swcli.plugin.v1.Store.Stat:output_type -> swcli.plugin.v1.StatResponse
+	14, // 41: swcli.plugin.v1.Store.List:output_type -> swcli.plugin.v1.ListResponse
+	0,  // 42: swcli.plugin.v1.Store.Delete:output_type -> swcli.plugin.v1.Empty
+	0,  // 43: swcli.plugin.v1.Store.Compose:output_type -> swcli.plugin.v1.Empty
+	16, // 44: swcli.plugin.v1.Store.OpenRawChannel:output_type -> swcli.plugin.v1.RawChannel
+	19, // 45: swcli.plugin.v1.Store.GetURLFor:output_type -> swcli.plugin.v1.GetURL
+	29, // [29:46] is the sub-list for method output_type
+	12, // [12:29] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1114,7 +1458,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

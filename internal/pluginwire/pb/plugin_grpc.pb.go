@@ -514,25 +514,31 @@ var Mode_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Store_Put_FullMethodName    = "/swcli.plugin.v1.Store/Put"
-	Store_Get_FullMethodName    = "/swcli.plugin.v1.Store/Get"
-	Store_Stat_FullMethodName   = "/swcli.plugin.v1.Store/Stat"
-	Store_List_FullMethodName   = "/swcli.plugin.v1.Store/List"
-	Store_Delete_FullMethodName = "/swcli.plugin.v1.Store/Delete"
+	Store_Put_FullMethodName            = "/swcli.plugin.v1.Store/Put"
+	Store_Get_FullMethodName            = "/swcli.plugin.v1.Store/Get"
+	Store_Stat_FullMethodName           = "/swcli.plugin.v1.Store/Stat"
+	Store_List_FullMethodName           = "/swcli.plugin.v1.Store/List"
+	Store_Delete_FullMethodName         = "/swcli.plugin.v1.Store/Delete"
+	Store_Compose_FullMethodName        = "/swcli.plugin.v1.Store/Compose"
+	Store_OpenRawChannel_FullMethodName = "/swcli.plugin.v1.Store/OpenRawChannel"
+	Store_GetURLFor_FullMethodName      = "/swcli.plugin.v1.Store/GetURLFor"
 )
 
 // StoreClient is the client API for Store service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
-//
-// Store errors travel as gRPC status codes: NOT_FOUND, FAILED_PRECONDITION,
-// INVALID_ARGUMENT (bad key), anything else is internal.
 type StoreClient interface {
 	Put(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PutRequest, Empty], error)
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Chunk], error)
 	Stat(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*StatResponse, error)
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListResponse], error)
 	Delete(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Added after the first release: a host calls them only when the plugin
+	// declares the capability in Info ("compose", "raw-bytes", "url-get"); an older
+	// plugin declares neither and answers Unimplemented.
+	Compose(ctx context.Context, in *ComposeRequest, opts ...grpc.CallOption) (*Empty, error)
+	OpenRawChannel(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*RawChannel, error)
+	GetURLFor(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*GetURL, error)
 }
 
 type storeClient struct {
@@ -614,18 +620,51 @@ func (c *storeClient) Delete(ctx context.Context, in *KeyRequest, opts ...grpc.C
 	return out, nil
 }
 
+func (c *storeClient) Compose(ctx context.Context, in *ComposeRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Store_Compose_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *storeClient) OpenRawChannel(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*RawChannel, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RawChannel)
+	err := c.cc.Invoke(ctx, Store_OpenRawChannel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *storeClient) GetURLFor(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*GetURL, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetURL)
+	err := c.cc.Invoke(ctx, Store_GetURLFor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StoreServer is the server API for Store service.
 // All implementations must embed UnimplementedStoreServer
 // for forward compatibility.
-//
-// Store errors travel as gRPC status codes: NOT_FOUND, FAILED_PRECONDITION,
-// INVALID_ARGUMENT (bad key), anything else is internal.
 type StoreServer interface {
 	Put(grpc.ClientStreamingServer[PutRequest, Empty]) error
 	Get(*GetRequest, grpc.ServerStreamingServer[Chunk]) error
 	Stat(context.Context, *KeyRequest) (*StatResponse, error)
 	List(*ListRequest, grpc.ServerStreamingServer[ListResponse]) error
 	Delete(context.Context, *KeyRequest) (*Empty, error)
+	// Added after the first release: a host calls them only when the plugin
+	// declares the capability in Info ("compose", "raw-bytes", "url-get"); an older
+	// plugin declares neither and answers Unimplemented.
+	Compose(context.Context, *ComposeRequest) (*Empty, error)
+	OpenRawChannel(context.Context, *Empty) (*RawChannel, error)
+	GetURLFor(context.Context, *GetRequest) (*GetURL, error)
 	mustEmbedUnimplementedStoreServer()
 }
 
@@ -650,6 +689,15 @@ func (UnimplementedStoreServer) List(*ListRequest, grpc.ServerStreamingServer[Li
 }
 func (UnimplementedStoreServer) Delete(context.Context, *KeyRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedStoreServer) Compose(context.Context, *ComposeRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method Compose not implemented")
+}
+func (UnimplementedStoreServer) OpenRawChannel(context.Context, *Empty) (*RawChannel, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenRawChannel not implemented")
+}
+func (UnimplementedStoreServer) GetURLFor(context.Context, *GetRequest) (*GetURL, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetURLFor not implemented")
 }
 func (UnimplementedStoreServer) mustEmbedUnimplementedStoreServer() {}
 func (UnimplementedStoreServer) testEmbeddedByValue()               {}
@@ -737,6 +785,60 @@ func _Store_Delete_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Store_Compose_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ComposeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StoreServer).Compose(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Store_Compose_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StoreServer).Compose(ctx, req.(*ComposeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Store_OpenRawChannel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StoreServer).OpenRawChannel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Store_OpenRawChannel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StoreServer).OpenRawChannel(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Store_GetURLFor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StoreServer).GetURLFor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Store_GetURLFor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StoreServer).GetURLFor(ctx, req.(*GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Store_ServiceDesc is the grpc.ServiceDesc for Store service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -751,6 +853,18 @@ var Store_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Delete",
 			Handler:    _Store_Delete_Handler,
+		},
+		{
+			MethodName: "Compose",
+			Handler:    _Store_Compose_Handler,
+		},
+		{
+			MethodName: "OpenRawChannel",
+			Handler:    _Store_OpenRawChannel_Handler,
+		},
+		{
+			MethodName: "GetURLFor",
+			Handler:    _Store_GetURLFor_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -30,16 +30,26 @@ func (s *Store) partSize(n int32) int64 {
 // putMultipart stores first (one full part) followed by the rest of r with a
 // multipart upload, published by CompleteMultipartUpload (conditional when
 // opts say so). Any failure aborts the upload.
-func (s *Store) putMultipart(ctx context.Context, key string, first []byte, r io.Reader, opts store.PutOptions) error {
+func (s *Store) putMultipart(ctx context.Context, key string, first *chunks, r io.Reader, opts store.PutOptions) error {
 	if err := s.precheck(ctx, key, opts); err != nil {
 		return err
 	}
+	return s.multipart(ctx, "put", key, opts, func(uploadID *string) ([]types.CompletedPart, error) {
+		return s.uploadParts(ctx, key, uploadID, first, r)
+	})
+}
+
+// multipart makes key's value with one multipart upload whose parts
+// upload makes, published by CompleteMultipartUpload (conditional when opts
+// say so, retried on 409 ConditionalRequestConflict). Any failure aborts the
+// upload.
+func (s *Store) multipart(ctx context.Context, op, key string, opts store.PutOptions, upload func(uploadID *string) ([]types.CompletedPart, error)) error {
 	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket: aws.String(s.cfg.Bucket),
 		Key:    s.object(key),
 	})
 	if err != nil {
-		return s.mapError("put", key, err)
+		return s.mapError(op, key, err)
 	}
 	uploadID := created.UploadId
 	completed := false
@@ -49,7 +59,7 @@ func (s *Store) putMultipart(ctx context.Context, key string, first []byte, r io
 		}
 	}()
 
-	parts, err := s.uploadParts(ctx, key, uploadID, first, r)
+	parts, err := upload(uploadID)
 	if err != nil {
 		return err
 	}
@@ -68,6 +78,9 @@ func (s *Store) putMultipart(ctx context.Context, key string, first []byte, r io
 		}
 		if s.conflictRetry(ctx, attempt, err) {
 			continue
+		}
+		if op != "put" {
+			return s.mapError(op, key, err)
 		}
 		return s.putError(key, opts, err)
 	}
@@ -101,7 +114,7 @@ func (s *Store) precheck(ctx context.Context, key string, opts store.PutOptions)
 // new part is started and the parts in flight are let finish, so that the
 // abort that follows finds every part (an UploadPart cut off by the client
 // may still be stored by the server after an abort, as S3 documents).
-func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, first []byte, r io.Reader) ([]types.CompletedPart, error) {
+func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, first *chunks, r io.Reader) ([]types.CompletedPart, error) {
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -135,24 +148,21 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		defer mu.Unlock()
 		return firstErr != nil
 	}
-	upload := func(n int32, data []byte, pooled bool) {
+	// release (if not nil) gives the part's buffer back once its
+	// UploadPart returned
+	upload := func(n int32, body io.ReadSeeker, size int64, release func()) {
 		defer wg.Done()
 		defer func() { <-slots }()
-		if pooled {
-			defer func() {
-				select {
-				case free <- data[:cap(data)]:
-				default:
-				}
-			}()
+		if release != nil {
+			defer release()
 		}
 		out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
 			Bucket:        aws.String(s.cfg.Bucket),
 			Key:           s.object(key),
 			UploadId:      uploadID,
 			PartNumber:    aws.Int32(n),
-			Body:          bytes.NewReader(data),
-			ContentLength: aws.Int64(int64(len(data))),
+			Body:          body,
+			ContentLength: aws.Int64(size),
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -165,7 +175,7 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		parts[n-1] = types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag}
 		mu.Unlock()
 	}
-	start := func(n int32, data []byte, pooled bool) bool {
+	start := func(n int32, body io.ReadSeeker, size int64, release func()) bool {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
@@ -180,11 +190,11 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		parts = append(parts, types.CompletedPart{})
 		mu.Unlock()
 		wg.Add(1)
-		go upload(n, data, pooled)
+		go upload(n, body, size, release)
 		return true
 	}
 
-	ok := start(1, first, false) // the caller's buffer
+	ok := start(1, first.reader(), first.size, nil) // the caller's buffer
 	for n := int32(2); ok; n++ {
 		if n > maxParts {
 			fail(fmt.Errorf("s3 store: put %s: value larger than %d parts", key, maxParts))
@@ -194,7 +204,12 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		buf := buffer(s.partSize(n))
 		m, err := io.ReadFull(r, buf)
 		if m > 0 && (err == nil || errors.Is(err, io.ErrUnexpectedEOF)) {
-			ok = start(n, buf[:m], true)
+			ok = start(n, bytes.NewReader(buf[:m]), int64(m), func() {
+				select {
+				case free <- buf[:cap(buf)]:
+				default:
+				}
+			})
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			break

@@ -59,6 +59,13 @@
 //     prefix whose names are not valid keys (folder markers "x/", names
 //     written by other tools) are skipped.
 //   - Delete is DeleteObject, which succeeds for a missing key.
+//   - Compose (store.Composer) copies inside S3: CopyObject, or
+//     UploadPartCopy parts of one multipart upload (compose.go).
+//   - GetURL (sdk.URLGetter) presigns a GetObject, so the host reads a Get
+//     from S3 itself rather than through the plugin.
+//   - Checksums and payload signing are set once for every client
+//     (integrity.go): CRC32 only where S3 requires it, the payload's
+//     SHA-256 left out on loopback endpoints as on TLS.
 //
 // Limits: an S3-compatible service backed by a filesystem (versitygw's
 // posix backend) cannot hold both "a" and "a/b", like the filesystem store;
@@ -72,6 +79,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -162,6 +170,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 		// Ranged and multipart GETs have no whole-object checksum to
 		// check; do not log that on every Get.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		integrity(cfg.Endpoint, o)
 	})
 	return &Store{client: client, cfg: cfg, opts: opts}, nil
 }
@@ -227,13 +236,7 @@ func (s *Store) get(ctx context.Context, key string, offset, length int64, withI
 		}
 		return empty, info, nil
 	}
-	in := &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: s.object(key)}
-	switch {
-	case length > 0:
-		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
-	case offset > 0:
-		in.Range = aws.String(fmt.Sprintf("bytes=%d-", offset))
-	}
+	in := s.getInput(key, offset, length)
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		if code, status := errorCode(err); code == codeInvalidRange || status == 416 {
@@ -263,6 +266,41 @@ func (s *Store) get(ctx context.Context, key string, offset, length int64, withI
 		return rc, info, err
 	}
 	return out.Body, info, nil
+}
+
+// getInput is the GetObject of bytes offset..offset+length-1 of key
+// (length < 0: to the end).
+func (s *Store) getInput(key string, offset, length int64) *s3.GetObjectInput {
+	in := &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: s.object(key)}
+	switch {
+	case length > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
+	case offset > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-", offset))
+	}
+	return in
+}
+
+// urlExpiry is how long a URL from GetURL is valid: enough to start the
+// GET it is made for, which follows at once.
+const urlExpiry = time.Minute
+
+// GetURL implements sdk.URLGetter: a presigned GetObject (with its Range),
+// so the host fetches a Get's bytes from S3 itself instead of through the
+// plugin. It does not contact S3; a missing key shows in the GET (404
+// NoSuchKey), anything unusual makes the host call Get.
+func (s *Store) GetURL(ctx context.Context, key string, offset, length int64) (string, http.Header, error) {
+	if err := store.ValidateKey(key); err != nil {
+		return "", nil, err
+	}
+	if offset < 0 {
+		return "", nil, fmt.Errorf("s3 store: get %s: negative offset %d", key, offset)
+	}
+	req, err := s3.NewPresignClient(s.client).PresignGetObject(ctx, s.getInput(key, offset, length), s3.WithPresignExpires(urlExpiry))
+	if err != nil {
+		return "", nil, fmt.Errorf("s3 store: presign get %s: %w", key, err)
+	}
+	return req.URL, req.SignedHeader, nil
 }
 
 // objectSize is the whole object's size from a GetObject answer: the total
@@ -380,7 +418,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts store.Put
 	r = ctxReader{ctx, r}
 	// Read up to SinglePutSize and one byte more: a value that fits is
 	// sent in one PutObject.
-	first, err := readPart(r, s.cfg.SinglePutSize)
+	first, err := readChunks(r, s.cfg.SinglePutSize)
 	if errors.Is(err, io.EOF) {
 		return s.putObject(ctx, key, first, opts)
 	}
@@ -398,36 +436,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts store.Put
 	return s.putMultipart(ctx, key, first, io.MultiReader(bytes.NewReader(next[:]), r), opts)
 }
 
-// readPart reads r until it ends (io.EOF, with what was read) or max bytes
-// were read (nil error). Its buffer grows with what it reads, never past max:
-// a small value takes little memory.
-func readPart(r io.Reader, max int64) ([]byte, error) {
-	buf := make([]byte, 0, min(max, 64<<10))
-	for {
-		if len(buf) == cap(buf) {
-			if int64(len(buf)) == max {
-				return buf, nil
-			}
-			grown := make([]byte, len(buf), min(max, 2*int64(cap(buf))))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			return buf, err
-		}
-	}
-}
-
 // putObject stores a value that fits in memory with one PutObject.
-func (s *Store) putObject(ctx context.Context, key string, data []byte, opts store.PutOptions) error {
+func (s *Store) putObject(ctx context.Context, key string, data *chunks, opts store.PutOptions) error {
 	for attempt := 0; ; attempt++ {
 		in := &s3.PutObjectInput{
 			Bucket:        aws.String(s.cfg.Bucket),
 			Key:           s.object(key),
-			Body:          bytes.NewReader(data),
-			ContentLength: aws.Int64(int64(len(data))),
+			Body:          data.reader(),
+			ContentLength: aws.Int64(data.size),
 		}
 		in.IfNoneMatch, in.IfMatch = conditions(opts)
 		_, err := s.client.PutObject(ctx, in)

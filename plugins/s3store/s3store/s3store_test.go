@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -472,4 +473,126 @@ func TestGetWithInfo(t *testing.T) {
 		require.True(t, ok, "the plugin client has the capability")
 		storetest.GetWithInfo(t, s)
 	})
+}
+
+// TestComposeCopiesInService: composing through the plugin protocol sends
+// no byte of the value: one src is one CopyObject, several large ones are
+// UploadPartCopy parts, and only a small src in the middle makes the
+// plugin stream (GETs of the srcs and a PUT).
+func TestComposeCopiesInService(t *testing.T) {
+	srv := s3test.Start(t)
+	p := s3test.NewProxy(t, srv)
+	bucket := srv.Bucket(t)
+	s3s, err := s3store.New(context.Background(), s3store.Config{Endpoint: p.Endpoint, Bucket: bucket, Region: s3test.Region,
+		AccessKeyID: s3test.AccessKey, SecretAccessKey: s3test.SecretKey}, s3store.Options{})
+	require.NoError(t, err)
+	s := sdktest.StoreOverGRPC(t, s3s, s3store.PluginInfo("test"))
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("0123456789abcdef"), s3store.MinPartSize/16+1)
+	for _, k := range []string{"a", "b"} {
+		require.NoError(t, s.Put(ctx, k, bytes.NewReader(big), store.PutOptions{}))
+	}
+	require.NoError(t, s.Put(ctx, "small", strings.NewReader("x"), store.PutOptions{}))
+	kinds := func() (copies, gets, puts int) {
+		for _, c := range p.Calls() {
+			switch {
+			case strings.HasSuffix(c, " (copy)"):
+				copies++
+			case strings.HasPrefix(c, "GET "):
+				gets++
+			case strings.HasPrefix(c, "PUT "):
+				puts++
+			}
+		}
+		return
+	}
+	p.Calls()
+	require.NoError(t, store.ComposeOf(ctx, s, "one", []string{"a"}))
+	copies, gets, puts := kinds()
+	assert.Equal(t, [3]int{1, 0, 0}, [3]int{copies, gets, puts}, "one CopyObject")
+
+	require.NoError(t, store.ComposeOf(ctx, s, "two", []string{"a", "b", "small"}))
+	copies, gets, puts = kinds()
+	assert.Equal(t, [3]int{3, 0, 0}, [3]int{copies, gets, puts}, "three UploadPartCopy")
+
+	require.NoError(t, store.ComposeOf(ctx, s, "three", []string{"small", "a"}))
+	copies, gets, puts = kinds()
+	assert.Equal(t, 0, copies, "a small src first: streamed")
+	assert.Equal(t, 2, gets)
+	for k, want := range map[string][]byte{"one": big, "two": append(append(append([]byte{}, big...), big...), 'x'), "three": append([]byte("x"), big...)} {
+		rc, err := s.Get(ctx, k, 0, -1)
+		require.NoError(t, err)
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want, got), "%s: %d bytes, want %d", k, len(got), len(want))
+	}
+}
+
+// countingGets counts the Gets the plugin itself serves.
+type countingGets struct {
+	*s3store.Store
+	gets atomic.Int64
+}
+
+func (c *countingGets) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key, offset, length)
+}
+
+func (c *countingGets) GetWithInfo(ctx context.Context, key string, offset, length int64) (io.ReadCloser, store.Info, error) {
+	c.gets.Add(1)
+	return c.Store.GetWithInfo(ctx, key, offset, length)
+}
+
+// TestGetFromURL: through the plugin protocol the host fetches a Get's
+// bytes from a presigned URL itself (the plugin serves no Get): whole
+// values, ranges, the Info with them, and a missing key; an offset past
+// the end (S3's 416) falls back to the plugin's Get.
+func TestGetFromURL(t *testing.T) {
+	srv := s3test.Start(t)
+	p := s3test.NewProxy(t, srv)
+	s3s, err := s3store.New(context.Background(), s3store.Config{Endpoint: p.Endpoint, Bucket: srv.Bucket(t), Region: s3test.Region,
+		AccessKeyID: s3test.AccessKey, SecretAccessKey: s3test.SecretKey}, s3store.Options{})
+	require.NoError(t, err)
+	cg := &countingGets{Store: s3s}
+	s := sdktest.StoreOverGRPC(t, cg, s3store.PluginInfo("test"))
+	ctx := context.Background()
+	val := bytes.Repeat([]byte("0123456789"), 300_000)
+	require.NoError(t, s.Put(ctx, "v", bytes.NewReader(val), store.PutOptions{}))
+	st, err := s.Stat(ctx, "v")
+	require.NoError(t, err)
+	p.Calls()
+
+	for _, rg := range [][2]int64{{0, -1}, {5, 10}, {2_999_990, -1}} {
+		rc, err := s.Get(ctx, "v", rg[0], rg[1])
+		require.NoError(t, err)
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		want := val[rg[0]:]
+		if rg[1] >= 0 {
+			want = want[:rg[1]]
+		}
+		assert.True(t, bytes.Equal(want, got), "range %v", rg)
+	}
+	rc, info, err := store.GetWithInfo(ctx, s, "v", 10, 5)
+	require.NoError(t, err)
+	rc.Close()
+	assert.Equal(t, st.ETag, info.ETag)
+	assert.Equal(t, int64(len(val)), info.Size, "the whole value's size")
+	assert.WithinDuration(t, st.ModTime, info.ModTime, time.Second)
+	_, err = s.Get(ctx, "missing", 0, -1)
+	var nf *store.NotFoundError
+	require.ErrorAs(t, err, &nf)
+	assert.Zero(t, cg.gets.Load(), "the plugin served no Get")
+	assert.Len(t, p.Calls(), 5, "one S3 request each")
+
+	rc, err = s.Get(ctx, "v", int64(len(val))+5, -1)
+	require.NoError(t, err)
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	assert.Equal(t, int64(1), cg.gets.Load(), "past the end: the plugin's Get")
 }

@@ -3,6 +3,7 @@ package s3store
 import (
 	"context"
 	"io"
+	"net/http"
 	"os"
 
 	"github.com/swcli/swcli/core/plugin/base"
@@ -55,3 +56,12 @@ func (u *unconfigured) Stat(context.Context, string) (store.Info, error) {
 func (u *unconfigured) List(context.Context, string, func(store.Info) error) error { return u.err }
 
 func (u *unconfigured) Delete(context.Context, string) error { return u.err }
+
+// Compose and GetURL fail like every call, and make the Info of an
+// unconfigured plugin (`swcli plugin info`) declare what a configured one
+// does.
+func (u *unconfigured) Compose(context.Context, string, []string) error { return u.err }
+
+func (u *unconfigured) GetURL(context.Context, string, int64, int64) (string, http.Header, error) {
+	return "", nil, u.err
+}

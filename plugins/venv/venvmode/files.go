@@ -53,7 +53,7 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 		ex, t, err := excludes(prefix)
 		wch <- walked{ex, t, err}
 	}()
-	info, err := m.inspectFiles(ctx, req.Env, prefix)
+	info, err := m.inspectFiles(ctx, req.Env, prefix, req.IncludeEditable)
 	w := <-wch
 	if err != nil {
 		return mode.FilesReport{}, err

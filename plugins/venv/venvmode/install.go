@@ -46,6 +46,12 @@ func inWorkdir(env mode.Env, p string) string {
 
 // Install installs the dependencies in order. pip's output streams as info
 // events, with one progress event (Stage "install") per dependency.
+//
+// When the host keeps a state folder for the environment (Env.StateDir) and
+// something was installed, Install ends with pip check and remembers a clean
+// one there (checkmemo.go), so that the build that follows does not run it
+// again. A conflict does not fail Install (pip itself installs such
+// environments): it is logged, and Lock with Check reports it.
 func (m *Mode) Install(ctx context.Context, req mode.InstallRequest, ev mode.Events) error {
 	env := req.Env
 	py, err := envPython(env.Prefix)
@@ -53,13 +59,25 @@ func (m *Mode) Install(ctx context.Context, req mode.InstallRequest, ev mode.Eve
 		return err
 	}
 	n := int64(len(req.Dependencies))
+	changed := false
 	for i, d := range req.Dependencies {
 		if err := ctx.Err(); err != nil {
 			return mode.Errorf(mode.ErrToolFailed, "install: %v", err)
 		}
 		ev.Emit(mode.Event{Stage: "install", Current: int64(i) + 1, Total: n, Message: describeDep(d)})
-		if err := m.installOne(ctx, env, py, d, ev); err != nil {
+		ran, err := m.installOne(ctx, env, py, d, ev)
+		if err != nil {
 			return err
+		}
+		changed = changed || ran
+	}
+	if changed && env.StateDir != "" {
+		ev.Emit(mode.Event{Stage: "check", Current: 0, Total: 1, Message: "pip check"})
+		if err := m.pipCheck(ctx, env); err != nil {
+			if ctx.Err() != nil {
+				return mode.Errorf(mode.ErrToolFailed, "install: %v", ctx.Err())
+			}
+			m.log.Debug("pip check after install failed; a build will report it", "prefix", env.Prefix, "error", err)
 		}
 	}
 	return nil
@@ -79,8 +97,8 @@ func describeDep(d mode.Dependency) string {
 	return d.Kind
 }
 
-func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.Dependency, ev mode.Events) error {
-	pip := func(what string, extra ...string) error {
+func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.Dependency, ev mode.Events) (bool, error) {
+	pip := func(what string, extra ...string) (bool, error) {
 		_, err := m.run(ctx, command{
 			name: py,
 			args: append(pipInstallArgs(env), extra...),
@@ -88,44 +106,44 @@ func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.D
 			env:  activatedEnv(env.Prefix),
 			what: what,
 		}, ev, true)
-		return err
+		return true, err
 	}
 	switch d.Kind {
 	case mode.DepPipReq:
 		if d.Path == "" {
-			return mode.Errorf(mode.ErrInvalid, "pip_req dependency without a path")
+			return false, mode.Errorf(mode.ErrInvalid, "pip_req dependency without a path")
 		}
 		p := inWorkdir(env, d.Path)
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return mode.Errorf(mode.ErrInvalid, "requirements file %s: %v", d.Path, err)
+			return false, mode.Errorf(mode.ErrInvalid, "requirements file %s: %v", d.Path, err)
 		}
 		if !requiresAnything(data) {
 			ev.Logf("info", "%s lists no requirements; nothing to install", d.Path)
-			return nil
+			return false, nil
 		}
 		return pip("pip install -r "+d.Path, "-r", p)
 	case mode.DepPip:
 		if len(d.Packages) == 0 {
-			return nil
+			return false, nil
 		}
 		return pip("pip install "+strings.Join(d.Packages, " "), d.Packages...)
 	case mode.DepWheel:
 		if len(d.Packages) == 0 {
-			return nil
+			return false, nil
 		}
 		var paths []string
 		for _, p := range d.Packages {
 			ap := inWorkdir(env, p)
 			if _, err := os.Stat(ap); err != nil {
-				return mode.Errorf(mode.ErrInvalid, "wheel %s: %v", p, err)
+				return false, mode.Errorf(mode.ErrInvalid, "wheel %s: %v", p, err)
 			}
 			paths = append(paths, ap)
 		}
 		return pip("pip install "+strings.Join(d.Packages, " "), paths...)
 	case mode.DepFile:
 		if d.Src == "" || d.Dest == "" {
-			return mode.Errorf(mode.ErrInvalid, "file dependency needs src and dest (got src %q, dest %q)", d.Src, d.Dest)
+			return false, mode.Errorf(mode.ErrInvalid, "file dependency needs src and dest (got src %q, dest %q)", d.Src, d.Dest)
 		}
 		src := inWorkdir(env, d.Src)
 		dest := d.Dest
@@ -133,13 +151,13 @@ func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.D
 			dest = filepath.Join(env.Prefix, dest)
 		}
 		if err := fsutil.CopyPath(src, dest); err != nil {
-			return mode.Errorf(mode.ErrInvalid, "copy %s to %s: %v", d.Src, d.Dest, err)
+			return false, mode.Errorf(mode.ErrInvalid, "copy %s to %s: %v", d.Src, d.Dest, err)
 		}
 		ev.Logf("info", "copied %s to %s", d.Src, dest)
-		return nil
+		return true, nil
 	case mode.DepCommand:
 		if strings.TrimSpace(d.Command) == "" {
-			return nil
+			return false, nil
 		}
 		_, err := m.run(ctx, command{
 			name: "/bin/sh",
@@ -148,11 +166,11 @@ func (m *Mode) installOne(ctx context.Context, env mode.Env, py string, d mode.D
 			env:  activatedEnv(env.Prefix),
 			what: fmt.Sprintf("command %q", d.Command),
 		}, ev, true)
-		return err
+		return true, err
 	case mode.DepConda, mode.DepCondaEnv:
-		return mode.Errorf(mode.ErrUnsupported, "the venv mode cannot install %s dependencies (%s); use mode: conda", d.Kind, describeDep(d))
+		return false, mode.Errorf(mode.ErrUnsupported, "the venv mode cannot install %s dependencies (%s); use mode: conda", d.Kind, describeDep(d))
 	}
-	return mode.Errorf(mode.ErrInvalid, "unknown dependency kind %q", d.Kind)
+	return false, mode.Errorf(mode.ErrInvalid, "unknown dependency kind %q", d.Kind)
 }
 
 // requiresAnything tells whether a requirements file can make pip install

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -88,23 +87,53 @@ func (m *Mode) inspect(ctx context.Context, prefix string) (*envInfo, error) {
 	return &info, nil
 }
 
-// inspectFiles is inspect for Files. A bare venv (its one site-packages
-// empty: what Create made for a restore to fill) has no distributions to
-// find, and what else Files reports (version, platform, ABI) is its
-// interpreter's, which the probe cache knows without starting Python.
-func (m *Mode) inspectFiles(ctx context.Context, env mode.Env, prefix string) (*envInfo, error) {
-	sites, _ := filepath.Glob(filepath.Join(prefix, "lib", "python*", "site-packages"))
-	if len(sites) == 1 {
-		ents, err := os.ReadDir(sites[0])
-		exe, lerr := filepath.EvalSymlinks(filepath.Join(prefix, "bin", "python"))
-		if err == nil && len(ents) == 0 && lerr == nil {
-			it, err := probes(env).Probe(ctx, exe)
-			if err == nil && "python"+it.Version == filepath.Base(filepath.Dir(sites[0])) {
-				return &envInfo{Python: it.Patch, Platform: it.Platform, ABI: it.ABI, Prefix: prefix, SiteDirs: sites}, nil
-			}
+// inspectFiles is inspect for Files. Without IncludeEditable, Files needs
+// no list of distributions (it reads the dist-info folders itself), only
+// the site-packages folders and what the interpreter says about itself
+// (version, platform, ABI): a venv's purelib and platlib are
+// PREFIX/lib[64]/pythonX.Y/site-packages, and the interpreter's answers are
+// in the probe cache, so no Python starts (but the first time an
+// interpreter is probed). The inspect script runs when editable installs
+// must be found, or the prefix is not laid out so (several site-packages
+// folders, or one that is not the interpreter's version).
+func (m *Mode) inspectFiles(ctx context.Context, env mode.Env, prefix string, includeEditable bool) (*envInfo, error) {
+	if !includeEditable {
+		if info, ok := venvLayout(ctx, env, prefix); ok {
+			return info, nil
 		}
 	}
 	return m.inspect(ctx, prefix)
+}
+
+// venvLayout is what inspectFiles reads without starting Python.
+func venvLayout(ctx context.Context, env mode.Env, prefix string) (*envInfo, bool) {
+	var sites []string
+	seen := map[string]bool{}
+	for _, lib := range []string{"lib", "lib64"} {
+		found, _ := filepath.Glob(filepath.Join(prefix, lib, "python*", "site-packages"))
+		for _, s := range found {
+			real, err := filepath.EvalSymlinks(s)
+			if err != nil {
+				return nil, false
+			}
+			if !seen[real] {
+				seen[real] = true
+				sites = append(sites, s)
+			}
+		}
+	}
+	if len(sites) != 1 {
+		return nil, false
+	}
+	exe, err := filepath.EvalSymlinks(filepath.Join(prefix, "bin", "python"))
+	if err != nil {
+		return nil, false
+	}
+	it, err := probes(env).Probe(ctx, exe)
+	if err != nil || "python"+it.Version != filepath.Base(filepath.Dir(sites[0])) {
+		return nil, false
+	}
+	return &envInfo{Python: it.Patch, Platform: it.Platform, ABI: it.ABI, Prefix: prefix, SiteDirs: sites}, true
 }
 
 // Lock reports every distribution installed in the environment (not in the
@@ -112,7 +141,7 @@ func (m *Mode) inspectFiles(ctx context.Context, env mode.Env, prefix string) (*
 func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (mode.Lock, error) {
 	ev.Emit(mode.Event{Stage: "lock", Current: 0, Total: 1})
 	if req.Check {
-		if err := m.pipCheck(ctx, req.Env.Prefix); err != nil {
+		if err := m.pipCheck(ctx, req.Env); err != nil {
 			return mode.Lock{}, err
 		}
 	}
@@ -280,20 +309,48 @@ func localPath(s string) string {
 	return s
 }
 
-// pipCheck runs `python -m pip check` in the environment at prefix. Broken
-// requirements fail with ErrConflict naming the first one; an environment
-// without pip (a bare one) has nothing pip could check and passes.
-func (m *Mode) pipCheck(ctx context.Context, prefix string) error {
+// pipCheck runs `python -m pip check` in the environment, unless the
+// memo in env.StateDir says this very environment passed it before
+// (checkmemo.go); a clean check is remembered there. Broken requirements
+// fail with ErrConflict naming the first one; an environment without pip (a
+// bare one) has nothing pip could check and passes.
+func (m *Mode) pipCheck(ctx context.Context, env mode.Env) error {
+	stamp := ""
+	if env.StateDir != "" {
+		stamp = checkStamp(env.Prefix)
+	}
+	if checkedBefore(env.StateDir, stamp) {
+		m.log.Debug("pip check skipped: the environment is as it was when pip check last passed", "prefix", env.Prefix)
+		return nil
+	}
+	if err := m.runPipCheck(ctx, env.Prefix); err != nil {
+		return err
+	}
+	// Remembered only if nothing changed while pip looked.
+	if stamp != "" && checkStamp(env.Prefix) == stamp {
+		rememberCheck(env.StateDir, stamp)
+	}
+	return nil
+}
+
+// runPipCheck runs `python -m pip check` in the environment at prefix (see
+// pipCheck).
+func (m *Mode) runPipCheck(ctx context.Context, prefix string) error {
+	m.pipChecks.Add(1)
 	py, err := envPython(prefix)
 	if err != nil {
 		return err
 	}
 	env := append(activatedEnv(prefix), "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PYTHONWARNINGS=ignore")
-	if _, err := m.run(ctx, command{name: py, args: []string{"-I", "-c", "import pip"}, dir: prefix, env: env, what: "find pip"}, nil, false); err != nil {
-		if ctx.Err() != nil {
-			return err
+	// Is there a pip to run? Its package in site-packages says so without
+	// starting Python; else ask Python (a pip from elsewhere on its path).
+	if !hasPip(prefix) {
+		if _, err := m.run(ctx, command{name: py, args: []string{"-I", "-c", "import pip"}, dir: prefix, env: env, what: "find pip"}, nil, false); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return nil
 		}
-		return nil
 	}
 	res, err := m.run(ctx, command{name: py, args: []string{"-m", "pip", "check"}, dir: prefix, env: env, what: "pip check"}, nil, false)
 	if err == nil {
@@ -318,4 +375,11 @@ func (m *Mode) pipCheck(ctx context.Context, prefix string) error {
 		msg += fmt.Sprintf(" (and %d more)", len(lines)-1)
 	}
 	return &mode.Error{Code: mode.ErrConflict, Message: msg, Detail: strings.Join(lines, "\n")}
+}
+
+// hasPip says whether a site-packages folder of the environment at prefix
+// holds pip's package.
+func hasPip(prefix string) bool {
+	found, _ := filepath.Glob(filepath.Join(prefix, "lib", "python*", "site-packages", "pip", "__init__.py"))
+	return len(found) > 0
 }

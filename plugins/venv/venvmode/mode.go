@@ -3,9 +3,11 @@
 // (plugins/venv) wraps it in gRPC with sdk.ServeMode; tests use it directly.
 //
 // It owns how a venv is created, filled, locked, restored, listed for packing
-// and relocated. It keeps no state between calls (everything it needs is read
-// back from the environment at the prefix it is given) and never talks to the
-// host's store, bundles or gRPC.
+// and relocated. It keeps no state between calls but caches: everything it
+// needs is read back from the environment at the prefix it is given, and what
+// it remembers (interpreter probes and pip seeds in Env.CacheDir, the pip
+// check memo in Env.StateDir) is checked against what it describes before
+// use. It never talks to the host's store, bundles or gRPC.
 //
 // Every tool runs through sdk/pyenv.Run, in its own process group, so
 // cancelling the context kills pip and whatever pip started.
@@ -13,6 +15,7 @@ package venvmode
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -34,6 +37,8 @@ type Options struct {
 type Mode struct {
 	opts Options
 	log  hclog.Logger
+	// pipChecks counts the pip checks run (tests see what the memo saved).
+	pipChecks atomic.Int64
 }
 
 var _ mode.Mode = (*Mode)(nil)

@@ -102,11 +102,13 @@ func sameTree(t *testing.T, want, got string) {
 	assert.Equal(t, w, g)
 }
 
-// TestFilesOfBareVenvNeedNoPython: Files of a bare venv (what a restore
-// asks before placing layers, for the ABI) answers from the interpreter
-// probe cache without starting Python, and says what Files of a venv with
-// pip in it (which runs the inspect script) says about the interpreter.
-func TestFilesOfBareVenvNeedNoPython(t *testing.T) {
+// TestFilesNeedNoPython: Files of a venv (what build packs from) and of a
+// bare venv (what a restore asks before placing layers, for the ABI) answer
+// from the dist-info folders and the interpreter probe cache without
+// starting Python, and say what the inspect script says (Files with
+// IncludeEditable runs it): the same interpreter facts and, with no
+// editable installs, the same files of the same packages.
+func TestFilesNeedNoPython(t *testing.T) {
 	py := testpy.AnyPythons(t, 1)[0]
 	ctx := context.Background()
 	var logs bytes.Buffer
@@ -119,16 +121,21 @@ func TestFilesOfBareVenvNeedNoPython(t *testing.T) {
 	require.NoError(t, m.Create(ctx, mode.CreateRequest{Env: full}, func(mode.Event) {}))
 	require.NoError(t, m.Create(ctx, mode.CreateRequest{Env: bare, Bare: true}, func(mode.Event) {}))
 	const inspect = "Prints, as JSON"
-	want, err := m.Files(ctx, mode.FilesRequest{Env: full})
+	got, err := m.Files(ctx, mode.FilesRequest{Env: full})
 	require.NoError(t, err)
-	require.Equal(t, 1, strings.Count(logs.String(), inspect), "Files of a venv with pip runs the inspect script")
-	got, err := m.Files(ctx, mode.FilesRequest{Env: bare})
+	gotBare, err := m.Files(ctx, mode.FilesRequest{Env: bare})
 	require.NoError(t, err)
-	assert.Equal(t, 1, strings.Count(logs.String(), inspect), "Files of a bare venv runs no Python")
+	assert.Zero(t, strings.Count(logs.String(), inspect), "Files runs no Python")
+	want, err := m.Files(ctx, mode.FilesRequest{Env: full, IncludeEditable: true})
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(logs.String(), inspect), "Files with IncludeEditable runs the inspect script")
 	assert.NotEmpty(t, want.ABI)
-	assert.Equal(t, want.ABI, got.ABI)
-	assert.Equal(t, want.Python, got.Python)
-	assert.Equal(t, want.Platform, got.Platform)
-	assert.Empty(t, got.Packages)
 	assert.NotEmpty(t, want.Packages, "pip is in the full venv")
+	assert.Equal(t, want, got)
+	for _, r := range []mode.FilesReport{got, gotBare} {
+		assert.Equal(t, want.ABI, r.ABI)
+		assert.Equal(t, want.Python, r.Python)
+		assert.Equal(t, want.Platform, r.Platform)
+	}
+	assert.Empty(t, gotBare.Packages)
 }

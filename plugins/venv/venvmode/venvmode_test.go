@@ -98,7 +98,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The user's cache (~/.cache/swcli: interpreter probes, pip seeds) is
+	// shared with every swcli on the machine, of any version: these tests
+	// get their own.
+	cache, err := os.MkdirTemp("", "venvmode-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
+	_ = os.RemoveAll(cache)
 	if fixtureDir != "" {
 		os.RemoveAll(fixtureDir)
 	}
