@@ -19,6 +19,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/swcli/swcli/internal/writeback"
 )
 
 // PackOptions tune PackLayer.
@@ -202,7 +203,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 		if f != nil && err == nil {
 			// Start writing it back now, while other layers are packed, so
 			// that storing it (which syncs it) does not wait for all of it.
-			startWriteback(f)
+			writeback.Start(f, 0, 0)
 		}
 		if f != nil {
 			if cerr := f.Close(); err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/core/uri"
+	"github.com/swcli/swcli/internal/writeback"
 )
 
 // Local is the standalone instance: a registry over the filesystem store
@@ -244,7 +245,7 @@ type fileBlobWriter struct {
 func (w *fileBlobWriter) Offset() int64 { return w.n }
 
 // writebackEvery is how many written bytes start their writeback to disk
-// (see startWriteback): a large blob is mostly on disk when it is
+// (see internal/writeback): a large blob is mostly on disk when it is
 // committed, instead of all of it waiting for the store's fsync.
 const writebackEvery = 8 << 20
 
@@ -256,7 +257,7 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 	w.digester.Hash().Write(p[:n])
 	w.n += int64(n)
 	if w.n-w.flushed >= writebackEvery {
-		startWriteback(w.f, w.flushed, w.n-w.flushed)
+		writeback.Start(w.f, w.flushed, w.n-w.flushed)
 		w.flushed = w.n
 	}
 	return n, err

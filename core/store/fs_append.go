@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/swcli/swcli/internal/writeback"
 )
 
 var _ Appender = (*FS)(nil)
@@ -15,7 +17,7 @@ const (
 	// body is read into it): large, so 600 MiB is a few hundred writes.
 	fsAppendBuffer = 1 << 20
 	// fsWritebackEvery: an Append asks the kernel to start writing back
-	// what it wrote every this many bytes (startWriteback), so its closing
+	// what it wrote every this many bytes (internal/writeback), so its closing
 	// sync waits for little more than the last stretch.
 	fsWritebackEvery = 8 << 20
 )
@@ -168,7 +170,7 @@ func (w *writebackWriter) Write(p []byte) (int, error) {
 		return n, err
 	}
 	if w.ahead += int64(n); w.ahead >= fsWritebackEvery {
-		startWriteback(w.f, w.start, w.ahead)
+		writeback.Start(w.f, w.start, w.ahead)
 		w.start, w.ahead = w.start+w.ahead, 0
 	}
 	return n, nil
