@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -183,21 +184,34 @@ type stepClock struct {
 	log         hclog.Logger
 	what        string
 	start, last time.Time
+	lastCPU     time.Duration
 	mu          sync.Mutex
+}
+
+// cpuTime is the CPU time (user + system) this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (s *Service) newStepClock(what string) *stepClock {
 	now := time.Now()
-	return &stepClock{log: s.log(), what: what, start: now, last: now}
+	return &stepClock{log: s.log(), what: what, start: now, last: now, lastCPU: cpuTime()}
 }
 
 // step logs that step just ended; steps may end on several goroutines.
 func (c *stepClock) step(step string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := time.Now()
-	c.log.Debug(c.what+" step done", "step", step, "took", now.Sub(c.last).Round(time.Millisecond), "since_start", now.Sub(c.start).Round(time.Millisecond))
-	c.last = now
+	now, cpu := time.Now(), cpuTime()
+	// cpu is swcli's own CPU time in the step (not its plugins'), from any
+	// goroutine: over took, it says how many cores the step kept busy.
+	c.log.Debug(c.what+" step done", "step", step, "took", now.Sub(c.last).Round(time.Millisecond),
+		"cpu", (cpu - c.lastCPU).Round(time.Millisecond), "since_start", now.Sub(c.start).Round(time.Millisecond))
+	c.last, c.lastCPU = now, cpu
 }
 
 // checkBuild checks a build's options and loads its runtime.yaml.
