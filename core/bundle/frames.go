@@ -30,10 +30,11 @@ import (
 const FrameSize = 4 << 20
 
 // framesAhead is how many frames of one layer may be waiting to be written
-// (besides the one being written) while its tar stream goes on: one fewer
-// than the CPUs, so one layer can keep them all busy, and a layer's memory
-// stays about 2 * (framesAhead+2) * FrameSize of tar and compressed bytes
-// at most (20 MiB on 2 CPUs). It does not change the output.
+// (besides the one being written and the one just flushed) while its tar
+// stream goes on: one fewer than the CPUs, so one layer can keep them all
+// busy, and a layer's memory stays about 2 * (framesAhead+3) * FrameSize
+// of tar and compressed bytes at most (32 MiB on 2 CPUs). It does not
+// change the output.
 func framesAhead() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
 var (
@@ -126,16 +127,20 @@ func (fw *frameWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flush starts compressing the current frame.
+// flush starts compressing the current frame, then queues it for writing.
+// Compressing starts before the queue is asked for room: when the writer
+// is busy writing the oldest frame, the frames behind it keep the CPUs busy
+// (the shared encoder bounds how many compress at once), instead of one
+// waiting for the queue while a CPU idles.
 func (fw *frameWriter) flush() {
 	f := &frame{in: fw.cur, out: framePool.Get().(*[]byte), done: make(chan struct{})}
 	fw.cur = nil
-	fw.q <- f // blocks while framesAhead frames are on their way
 	go func() {
 		*f.out = fw.enc.EncodeAll(*f.in, (*f.out)[:0])
 		framePool.Put(f.in)
 		close(f.done)
 	}()
+	fw.q <- f // blocks while framesAhead frames wait to be written
 }
 
 // Close compresses the last frame and waits for every frame to be written.

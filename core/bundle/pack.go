@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
@@ -476,7 +477,7 @@ func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, 
 
 func writeFile(ctx context.Context, tw *tar.Writer, root string, e entry, opts PackOptions, s *scratch) error {
 	full := opts.full(root, e.rel)
-	f, err := os.Open(full)
+	f, err := openRead(full)
 	if err != nil {
 		return err
 	}
@@ -528,3 +529,47 @@ func writeFile(ctx context.Context, tw *tar.Writer, root string, e entry, opts P
 	}
 	return nil
 }
+
+// readFile is a file opened for reading by openRead.
+type readFile struct {
+	fd   int
+	name string
+}
+
+// openRead opens a file to pack. os.Open costs five more system calls per
+// file than open(2) (it tries to register the file with the network poller,
+// which refuses regular files, and sets and clears O_NONBLOCK around that);
+// across the 20,000 files of an environment that is a tenth of a second of
+// CPU, so the packer reads with plain system calls.
+func openRead(name string) (*readFile, error) {
+	for {
+		fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		}
+		return &readFile{fd: fd, name: name}, nil
+	}
+}
+
+func (f *readFile) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := syscall.Read(f.fd, p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return 0, &os.PathError{Op: "read", Path: f.name, Err: err}
+		case n == 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (f *readFile) Close() error { return syscall.Close(f.fd) }
