@@ -145,7 +145,7 @@ func (m *Mode) Lock(ctx context.Context, req mode.LockRequest, ev mode.Events) (
 			return mode.Lock{}, err
 		}
 	}
-	info, err := m.inspect(ctx, req.Env.Prefix)
+	info, err := m.inspectLock(ctx, req.Env)
 	if err != nil {
 		return mode.Lock{}, err
 	}
