@@ -129,88 +129,138 @@ func walkDir(prefix string, fn walkFunc) error {
 }
 
 func plan(prefix string, rep mode.FilesReport, walk func(walkFunc) error) ([]Layer, error) {
-	ex := newExcluder(rep.Exclude)
-	pkgs := append([]mode.PackageFiles(nil), rep.Packages...)
-	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
-	owner := map[string]int{}
-	drop := map[string]bool{}
-	for i, p := range pkgs {
-		for _, f := range p.Files {
-			f = path.Clean(strings.TrimPrefix(filepath.ToSlash(f), "./"))
-			if _, ok := owner[f]; !ok {
-				owner[f] = i
-			}
-		}
-		for _, f := range p.Drop {
-			drop[path.Clean(strings.TrimPrefix(filepath.ToSlash(f), "./"))] = true
-		}
-	}
-	byPkg := make([][]string, len(pkgs))
-	sources := make([]map[string]string, len(pkgs))
-	external := map[string]bool{}
-	for i, p := range pkgs {
-		for _, x := range p.External {
-			dest, src, err := checkExternal(prefix, p.Name, x)
-			if err != nil {
-				return nil, err
-			}
-			if external[dest] || drop[dest] || ex.file(dest) || excludedDir(ex, dest) {
-				continue
-			}
-			external[dest] = true
-			if sources[i] == nil {
-				sources[i] = map[string]string{}
-			}
-			sources[i][dest] = src
-			byPkg[i] = append(byPkg[i], dest)
-			// The folders above it that the prefix does not have are read
-			// from the folders above the source, level for level (only
-			// their being folders matters).
-			for d, s := path.Dir(dest), filepath.Dir(src); d != "."; d, s = path.Dir(d), filepath.Dir(s) {
-				if _, ok := sources[i][d]; ok {
-					break
-				}
-				if _, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(d))); err == nil {
-					break
-				}
-				sources[i][d] = s
-			}
-		}
+	p, err := newPlanner(prefix, rep)
+	if err != nil {
+		return nil, err
 	}
 	var base []string
-	err := walk(func(rel string, d fs.DirEntry) error {
-		if d.IsDir() {
-			if ex.dir(rel) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if ex.file(rel) || drop[rel] || external[rel] {
-			return nil
-		}
-		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
-			return fmt.Errorf("envpack: %s: %s is neither a file, a folder nor a symlink; environments cannot hold it", prefix, rel)
-		}
-		if i, ok := owner[rel]; ok {
-			byPkg[i] = append(byPkg[i], rel)
-		} else {
+	err = walk(func(rel string, d fs.DirEntry) error {
+		i, err := p.place(rel, d)
+		switch {
+		case err != nil || i == skipped:
+			return err
+		case i == inBase:
 			base = append(base, rel)
+		default:
+			p.byPkg[i] = append(p.byPkg[i], rel)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(base)
-	out := []Layer{{Role: RoleBase, Files: base}}
-	for i, p := range pkgs {
-		if len(byPkg[i]) == 0 {
+	return append([]Layer{baseLayer(base)}, p.packageLayers()...), nil
+}
+
+// planner holds the rules of a plan: which package owns a path (the first by
+// name that lists it), what is excluded or dropped, and the External files
+// of each package (already in byPkg, with their sources).
+type planner struct {
+	prefix   string
+	ex       *excluder
+	pkgs     []mode.PackageFiles // sorted by name
+	owner    map[string]int
+	drop     map[string]bool
+	external map[string]bool
+	byPkg    [][]string
+	sources  []map[string]string
+}
+
+// What place says of a path that is not a package's.
+const (
+	skipped = -1 // not packed (or, for a folder: what is under it neither)
+	inBase  = -2
+)
+
+func newPlanner(prefix string, rep mode.FilesReport) (*planner, error) {
+	p := &planner{prefix: prefix, ex: newExcluder(rep.Exclude), owner: map[string]int{}, drop: map[string]bool{}, external: map[string]bool{}}
+	p.pkgs = append([]mode.PackageFiles(nil), rep.Packages...)
+	sort.Slice(p.pkgs, func(i, j int) bool { return p.pkgs[i].Name < p.pkgs[j].Name })
+	for i, pk := range p.pkgs {
+		for _, f := range pk.Files {
+			f = cleanRel(f)
+			if _, ok := p.owner[f]; !ok {
+				p.owner[f] = i
+			}
+		}
+		for _, f := range pk.Drop {
+			p.drop[cleanRel(f)] = true
+		}
+	}
+	p.byPkg = make([][]string, len(p.pkgs))
+	p.sources = make([]map[string]string, len(p.pkgs))
+	for i, pk := range p.pkgs {
+		for _, x := range pk.External {
+			dest, src, err := checkExternal(prefix, pk.Name, x)
+			if err != nil {
+				return nil, err
+			}
+			if p.external[dest] || p.drop[dest] || p.ex.file(dest) || excludedDir(p.ex, dest) {
+				continue
+			}
+			p.external[dest] = true
+			if p.sources[i] == nil {
+				p.sources[i] = map[string]string{}
+			}
+			p.sources[i][dest] = src
+			p.byPkg[i] = append(p.byPkg[i], dest)
+			// The folders above it that the prefix does not have are read
+			// from the folders above the source, level for level (only
+			// their being folders matters).
+			for d, s := path.Dir(dest), filepath.Dir(src); d != "."; d, s = path.Dir(d), filepath.Dir(s) {
+				if _, ok := p.sources[i][d]; ok {
+					break
+				}
+				if _, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(d))); err == nil {
+					break
+				}
+				p.sources[i][d] = s
+			}
+		}
+	}
+	return p, nil
+}
+
+func cleanRel(f string) string { return path.Clean(strings.TrimPrefix(filepath.ToSlash(f), "./")) }
+
+// place says where the walk's path rel goes: the index of the package that
+// owns it, inBase, or skipped (a folder, or what is not packed;
+// filepath.SkipDir for a folder whose content is not packed either).
+func (p *planner) place(rel string, d fs.DirEntry) (int, error) {
+	if d.IsDir() {
+		if p.ex.dir(rel) {
+			return skipped, filepath.SkipDir
+		}
+		return skipped, nil
+	}
+	if p.ex.file(rel) || p.drop[rel] || p.external[rel] {
+		return skipped, nil
+	}
+	if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+		return skipped, fmt.Errorf("envpack: %s: %s is neither a file, a folder nor a symlink; environments cannot hold it", p.prefix, rel)
+	}
+	if i, ok := p.owner[rel]; ok {
+		return i, nil
+	}
+	return inBase, nil
+}
+
+func baseLayer(files []string) Layer {
+	sort.Strings(files)
+	return Layer{Role: RoleBase, Files: files}
+}
+
+// packageLayers are the non-empty package layers of byPkg, by name.
+func (p *planner) packageLayers() []Layer {
+	var out []Layer
+	for i, pk := range p.pkgs {
+		if len(p.byPkg[i]) == 0 {
 			continue
 		}
-		sort.Strings(byPkg[i])
-		out = append(out, Layer{Role: RolePackage, Package: p.Name + "==" + p.Version, Files: byPkg[i], Sources: sources[i]})
+		sort.Strings(p.byPkg[i])
+		out = append(out, Layer{Role: RolePackage, Package: pk.Name + "==" + pk.Version, Files: p.byPkg[i], Sources: p.sources[i]})
 	}
-	return out, nil
+	return out
 }
 
 // Tree is a walk of an environment's prefix: every folder, file and symlink
