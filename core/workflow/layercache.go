@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	digest "github.com/opencontainers/go-digest"
@@ -113,6 +114,7 @@ type layerCache struct {
 	entries map[string]cacheEntry
 	used    map[string]bool
 	dirty   bool
+	mu      sync.Mutex
 }
 
 func loadLayerCache(wd string, skip bool) *layerCache {
@@ -128,6 +130,8 @@ func loadLayerCache(wd string, skip bool) *layerCache {
 }
 
 func (c *layerCache) get(k string) (cacheEntry, bool) {
+	c.mu.Lock() // the base layer and the package layers are prepared at once
+	defer c.mu.Unlock()
 	e, ok := c.entries[k]
 	if ok {
 		c.used[k] = true
@@ -136,6 +140,8 @@ func (c *layerCache) get(k string) (cacheEntry, bool) {
 }
 
 func (c *layerCache) put(k string, e cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.entries[k], c.used[k], c.dirty = e, true, true
 }
 

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"io/fs"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
@@ -17,6 +18,9 @@ type lockPack struct {
 	lock mode.Lock
 	rep  mode.FilesReport
 	env  *packed
+	// base is the base layer, packed on its own when the package layers
+	// started before the prefix was walked (joined to env once both are).
+	base *packed
 	memo *memoMode
 	// memoLayers and memoRel are the env layers of the last build, reused.
 	memoLayers []ocispec.Descriptor
@@ -24,8 +28,10 @@ type lockPack struct {
 }
 
 func (lp *lockPack) discard() {
-	if lp.env != nil {
-		lp.env.discard()
+	for _, p := range []*packed{lp.env, lp.base} {
+		if p != nil {
+			p.discard()
+		}
 	}
 }
 
@@ -48,10 +54,12 @@ func (lp *lockPack) commit(ctx context.Context, reg *registry.Registry) ([]ocisp
 //
 // The mode is seen through memoMode: a rebuild of an environment the last
 // build checked and locked reuses that lock, files report and layers. With no
-// memo to reuse (a first build, or --no-cache) the lock and the files report
-// are both asked for at once, while the prefix is walked: the lock (pip
-// check, the inspect script: Python processes) runs beside the packing, which
-// needs only the report (the venv mode reads it in Go).
+// memo to reuse (a first build, or --no-cache) nothing waits for anything it
+// does not need: the lock, the files report and the walk of the prefix start
+// at once; the package layers are planned from the report alone
+// (envpack.PlanPackages) and packed as soon as it is in, biggest first,
+// while the prefix is still walked; the base layer follows the walk
+// (envpack.Split.Base), beside them.
 func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInput, env mode.Env, getMode func() (mode.Mode, error), pk packer, reg *registry.Registry, clk *stepClock) (*lockPack, error) {
 	early := o.NoCache || !fileExists(memoPath(in.wd))
 	mm := &memoMode{s: s, get: getMode}
@@ -68,18 +76,47 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 		})
 	}
 	filesReq := mode.FilesRequest{Env: env, IncludeEditable: o.IncludeEditable}
+	envJobs := func(layers []envpack.Layer, stats interface{ Stat(string) fs.FileInfo }) []layerJob {
+		jobs := make([]layerJob, 0, len(layers))
+		for _, l := range layers {
+			jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: env.Prefix, files: l.Files, sources: l.Sources, scrub: true, stats: stats})
+		}
+		return jobs
+	}
+	// files waits for the files report (asked early, or now).
+	files := func() (mode.FilesReport, error) {
+		rep, err := mm.Files(gctx, filesReq)
+		if err == nil {
+			clk.step("files listed")
+			lp.rep = rep
+		}
+		return rep, err
+	}
+	split := make(chan *envpack.Split, 1)
 	if early {
 		startLock()
 		if !o.LockOnly {
 			mm.prefetchFiles(gctx, filesReq)
+			g.Go(func() error {
+				rep, err := files()
+				if err != nil {
+					return err
+				}
+				sp, layers, err := envpack.PlanPackages(env.Prefix, rep)
+				if err != nil {
+					return err
+				}
+				split <- sp
+				lp.env, err = pk.prepare(gctx, envJobs(layers, sp))
+				clk.step("package layers packed")
+				return err
+			})
 		}
 	}
-	// One walk of the prefix gives its fingerprint, its plan and the stats
-	// of the files packed.
-	tree, err := envpack.Walk(env.Prefix)
-	if err != nil {
-		tree = nil
-	} else {
+	// One walk of the prefix gives its fingerprint, its plan (the base
+	// layer's) and the stats of the files packed.
+	tree, walkErr := envpack.Walk(env.Prefix)
+	if walkErr == nil {
 		mm.key = envFingerprint(tree, in.sp.Mode) + "\x00" + s.Version + "\x00" + layerFormat
 	}
 	clk.step("prefix walked")
@@ -87,43 +124,64 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 		mm.useMemo(in.wd, o)
 		startLock()
 	}
-	if !o.LockOnly {
+	switch {
+	case o.LockOnly:
+	case early:
+		g.Go(func() error {
+			if walkErr != nil {
+				return walkErr
+			}
+			var sp *envpack.Split
+			select {
+			case sp = <-split:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			base, err := sp.Base(tree)
+			if err != nil {
+				return err
+			}
+			lp.base, err = pk.prepare(gctx, envJobs([]envpack.Layer{base}, tree))
+			clk.step("base layer packed")
+			return err
+		})
+	default:
 		if layers, rel, rep, ok := mm.envLayers(ctx, reg); ok {
 			lp.memoLayers, lp.memoRel, lp.rep = layers, rel, rep
-		} else {
-			g.Go(func() error {
-				rep, err := mm.Files(gctx, filesReq)
-				if err != nil {
-					return err
-				}
-				clk.step("files listed")
-				lp.rep = rep
-				var plan []envpack.Layer
-				if tree != nil {
-					plan, err = envpack.PlanTree(tree, rep)
-				} else {
-					plan, err = envpack.Plan(env.Prefix, rep)
-				}
-				if err != nil {
-					return err
-				}
-				jobs := make([]layerJob, 0, len(plan))
-				for _, l := range plan {
-					jobs = append(jobs, layerJob{role: l.Role, pkg: l.Package, root: env.Prefix, files: l.Files, sources: l.Sources, scrub: true, tree: tree})
-				}
-				lp.env, err = pk.prepare(gctx, jobs)
-				clk.step("env layers packed")
-				return err
-			})
+			break
 		}
+		g.Go(func() error {
+			rep, err := files()
+			if err != nil {
+				return err
+			}
+			var plan []envpack.Layer
+			var stats interface{ Stat(string) fs.FileInfo }
+			if walkErr == nil {
+				plan, err = envpack.PlanTree(tree, rep)
+				stats = tree
+			} else {
+				plan, err = envpack.Plan(env.Prefix, rep)
+			}
+			if err != nil {
+				return err
+			}
+			lp.env, err = pk.prepare(gctx, envJobs(plan, stats))
+			clk.step("env layers packed")
+			return err
+		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	if lockErr != nil {
 		err = lockErr
 	}
 	if err != nil {
 		lp.discard()
 		return nil, err
+	}
+	if lp.base != nil {
+		// The layers in plan order: the base first.
+		lp.env, lp.base = lp.base.join(lp.env), nil
 	}
 	return lp, nil
 }

@@ -23,9 +23,9 @@ type layerJob struct {
 	// their paths (envpack.Layer.Sources).
 	sources map[string]string
 	scrub   bool
-	// tree, when set, is a walk of root that gives the Lstat of the files
-	// read from root.
-	tree *envpack.Tree
+	// stats, when set, gives the Lstat of the files read from root that a
+	// walk or a plan made already (an *envpack.Tree, an *envpack.Split).
+	stats interface{ Stat(rel string) fs.FileInfo }
 }
 
 // source returns the file to read for the layer path rel ("" for root/rel).
@@ -34,10 +34,10 @@ func (j *layerJob) source(rel string) string { return j.sources[rel] }
 // stat returns the Lstat of the file read for rel from the job's tree, or
 // nil.
 func (j *layerJob) stat(rel string) fs.FileInfo {
-	if j.tree == nil || j.sources[rel] != "" {
+	if j.stats == nil || j.sources[rel] != "" {
 		return nil
 	}
-	return j.tree.Stat(rel)
+	return j.stats.Stat(rel)
 }
 
 // packer packs layer jobs into temporary files; nothing is stored until the
@@ -80,7 +80,7 @@ func (b *bundlePacker) prepare(ctx context.Context, jobs []layerJob) (*packed, e
 		if len(j.sources) > 0 {
 			opts.Source = j.source
 		}
-		if j.tree != nil {
+		if j.stats != nil {
 			opts.Stat = j.stat
 		}
 		if j.scrub {
@@ -105,6 +105,28 @@ func (b *bundlePacker) prepare(ctx context.Context, jobs []layerJob) (*packed, e
 		}
 	}
 	return p, nil
+}
+
+// join puts the layers of q after those of p, as one packed (p's prefix).
+func (p *packed) join(q *packed) *packed {
+	n := len(p.jobs)
+	out := &packed{jobs: append(append([]layerJob{}, p.jobs...), q.jobs...), entries: append(append([]cacheEntry{}, p.entries...), q.entries...),
+		todo: append([]int{}, p.todo...), res: append(append([]bundle.LayerResult{}, p.res...), q.res...),
+		scrubbers: append(append([]*envpack.Scrubber{}, p.scrubbers...), q.scrubbers...), reused: p.reused + q.reused, prefix: p.prefix}
+	for _, i := range q.todo {
+		out.todo = append(out.todo, n+i)
+	}
+	if p.stored != nil || q.stored != nil {
+		out.stored = func(i int, e cacheEntry) {
+			switch {
+			case i < n && p.stored != nil:
+				p.stored(i, e)
+			case i >= n && q.stored != nil:
+				q.stored(i-n, e)
+			}
+		}
+	}
+	return out
 }
 
 // discard removes the temporary files of layers not committed.

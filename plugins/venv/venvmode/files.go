@@ -33,7 +33,9 @@ func canonicalName(n string) string { return strings.ToLower(nameRun.ReplaceAllS
 // console scripts (../../../bin/x in RECORD) become bin/x, __pycache__ and
 // *.pyc are left out, and only files that exist are kept. Exclude names what
 // Create and Relocate regenerate on the target: pyvenv.cfg, bin/python*,
-// bin/activate*, bin/Activate.ps1, lib64 and every __pycache__/ folder.
+// bin/activate*, bin/Activate.ps1, lib64 and "__pycache__/" (every folder of
+// that name). The prefix is not walked: the host walks it anyway, and each
+// RECORD entry is checked with one Lstat.
 //
 // With IncludeEditable, each editable install also lists the files of its
 // source tree as External (at the paths a normal install would give them)
@@ -42,27 +44,12 @@ func canonicalName(n string) string { return strings.ToLower(nameRun.ReplaceAllS
 // metadata is the project's *.egg-info) gets a PackageFiles of its own.
 func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesReport, error) {
 	prefix := filepath.Clean(req.Env.Prefix)
-	// The prefix is walked while the interpreter inspects it.
-	type walked struct {
-		exclude []string
-		tree    *tree
-		err     error
-	}
-	wch := make(chan walked, 1)
-	go func() {
-		ex, t, err := excludes(prefix)
-		wch <- walked{ex, t, err}
-	}()
 	info, err := m.inspectFiles(ctx, req.Env, prefix, req.IncludeEditable)
-	w := <-wch
 	if err != nil {
 		return mode.FilesReport{}, err
 	}
 	rep := mode.FilesReport{Python: info.Python, Platform: info.Platform, ABI: info.ABI, Packages: []mode.PackageFiles{}}
-	exclude, err := w.exclude, w.err
-	if err != nil {
-		return rep, mode.Errorf(mode.ErrInternal, "files: %v", err)
-	}
+	exclude := excludes(prefix)
 	rep.Exclude = exclude
 	// rel is excluded when it is an entry of exclude, or under one that
 	// ends with "/".
@@ -125,7 +112,7 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 		for range max(1, min(len(dis), goruntime.NumCPU())) {
 			wg.Go(func() {
 				for i := range next {
-					pfs[i], errs[i] = distFiles(prefix, siteRel, filepath.Join(site, dis[i].Name()), excluded, w.tree)
+					pfs[i], errs[i] = distFiles(prefix, siteRel, filepath.Join(site, dis[i].Name()), excluded)
 				}
 			})
 		}
@@ -239,7 +226,7 @@ func legacyEditables(prefix string, sites []string, editable map[string]distInfo
 // distFiles reads one dist-info folder: its METADATA for the name and
 // version, its RECORD for the files, plus any file of the folder itself that
 // RECORD misses.
-func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool, t *tree) (*mode.PackageFiles, error) {
+func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*mode.PackageFiles, error) {
 	name, version, err := readMetadata(filepath.Join(distInfo, "METADATA"))
 	if err != nil || name == "" {
 		return nil, nil // not a readable distribution; it stays in the base
@@ -253,11 +240,7 @@ func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool, t *
 		if strings.HasSuffix(rel, ".pyc") || strings.Contains("/"+rel+"/", "/__pycache__/") {
 			return
 		}
-		if known, isFile := t.file(rel); known {
-			if !isFile {
-				return
-			}
-		} else if st, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(rel))); err != nil || st.IsDir() {
+		if st, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(rel))); err != nil || st.IsDir() {
 			return
 		}
 		set[rel] = true
@@ -338,27 +321,15 @@ func readMetadata(p string) (name, version string, err error) {
 	return name, version, sc.Err()
 }
 
-// tree is what a walk of the prefix saw (but under __pycache__ folders):
-// the folders it listed and the files and symlinks in them.
-type tree struct {
-	dirs  map[string]bool
-	files map[string]bool
-}
-
-// file says whether the walk listed the folder of rel (known), and if so
-// whether rel is a file or a symlink in it (what an Lstat that is not a
-// folder says).
-func (t *tree) file(rel string) (known, isFile bool) {
-	if t == nil || !t.dirs[path.Dir(rel)] {
-		return false, false
-	}
-	return true, t.files[rel]
-}
+// pycacheExclude leaves out every __pycache__ folder, at any depth (a bare
+// folder name: see mode.FilesReport.Exclude), without walking the prefix
+// to list them.
+const pycacheExclude = "__pycache__/"
 
 // excludes lists what must not be packed because Create (on the target) or
-// Relocate regenerates it, and returns the tree its walk of the prefix saw.
-func excludes(prefix string) ([]string, *tree, error) {
-	var out []string
+// Relocate regenerates it.
+func excludes(prefix string) []string {
+	out := []string{pycacheExclude}
 	for _, n := range []string{"pyvenv.cfg", ".gitignore", "lib64"} {
 		if _, err := os.Lstat(filepath.Join(prefix, n)); err == nil {
 			out = append(out, n)
@@ -371,30 +342,6 @@ func excludes(prefix string) ([]string, *tree, error) {
 			out = append(out, "bin/"+n)
 		}
 	}
-	t := &tree{dirs: map[string]bool{}, files: map[string]bool{}}
-	err := filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
-		r, rerr := filepath.Rel(prefix, p)
-		if rerr != nil {
-			return nil
-		}
-		r = filepath.ToSlash(r)
-		if err != nil {
-			delete(t.dirs, r) // a folder that could not be read
-			return nil
-		}
-		if d.IsDir() && d.Name() == "__pycache__" {
-			out = append(out, r+"/")
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			// Listed in full, unless reading it fails (then the walk
-			// calls us again with the error, and the folder is unknown).
-			t.dirs[r] = true
-			return nil
-		}
-		t.files[r] = true
-		return nil
-	})
 	sort.Strings(out)
-	return out, t, err
+	return out
 }

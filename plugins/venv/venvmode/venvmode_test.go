@@ -416,6 +416,10 @@ func TestRelocateCycle(t *testing.T) {
 			if rel == strings.TrimSuffix(e, "/") || (strings.HasSuffix(e, "/") && strings.HasPrefix(rel, e)) {
 				return true
 			}
+			// A bare folder name ("__pycache__/") is that folder anywhere.
+			if name, ok := strings.CutSuffix(e, "/"); ok && !strings.Contains(name, "/") && strings.Contains("/"+rel+"/", "/"+name+"/") {
+				return true
+			}
 		}
 		return false
 	}
