@@ -34,7 +34,11 @@ func OpenLocal(root string) (*Local, error) {
 	if root == "" {
 		return nil, fmt.Errorf("no storage root (set SW_LOCAL_STORAGE)")
 	}
-	fs, err := store.NewFS(filepath.Join(root, "store"))
+	// DEFERRED: blobs, links and leases are committed without waiting for
+	// the disk, and checked after a power loss (registry.Checkable); the
+	// records stay synced. One machine, one boot: the page cache is the
+	// truth until the machine goes down.
+	fs, err := store.NewFS(filepath.Join(root, "store"), store.Deferred(registry.Checkable))
 	if err != nil {
 		return nil, fmt.Errorf("open the local store at %s: %w", root, err)
 	}
