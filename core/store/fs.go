@@ -103,9 +103,12 @@ func NewFS(root string, opts ...FSOption) (*FS, error) {
 		}
 	}
 	s.cleanTemp(time.Now().Add(-fsStaleTemp))
-	if s.check != nil && s.boot != "" {
+	if s.DefersSync() {
 		if err := s.recoverBoots(context.Background()); err != nil {
 			return nil, &RecoveryError{Root: s.root, Err: err}
+		}
+		if err := s.renewMarker(context.Background()); err != nil {
+			return nil, fmt.Errorf("fs store %s: renew the unsynced marker: %w", s.root, err)
 		}
 	}
 	return s, nil
@@ -227,7 +230,8 @@ func (s *FS) fillTemp(synced bool, fill func(f *os.File) error) (string, error) 
 
 // commit renames src to key's file under the key's lock, after checking the
 // precondition; synced, it then fsyncs the folder (src is synced already),
-// else it makes sure this boot's marker is durable first (see Deferred). A
+// else it holds the renew lock shared and makes sure this boot's marker is
+// durable first (see Deferred and renewMarker). A
 // rename across filesystems returns the *os.LinkError with EXDEV, so
 // Ingest can fall back to copying.
 func (s *FS) commit(key, src string, opts PutOptions, synced bool) error {
@@ -237,6 +241,11 @@ func (s *FS) commit(key, src string, opts PutOptions, synced bool) error {
 		return err
 	}
 	if !synced {
+		release, err := s.holdCommit()
+		if err != nil {
+			return fmt.Errorf("fs store: put %s: %w", key, err)
+		}
+		defer release()
 		if err := s.markBoot(time.Now()); err != nil {
 			return fmt.Errorf("fs store: put %s: %w", key, err)
 		}

@@ -32,7 +32,10 @@ type FSOption func(*FS)
 // is made durable; a store opened Deferred in a later boot that finds a
 // marker of another boot checks every key check names committed since that
 // marker, removes the damaged ones and syncs the rest before it serves
-// (recoverBoots). Where the boot cannot be told (no Linux boot_id), every
+// (recoverBoots). An open in the same boot whose marker is older than a
+// few minutes syncs the filesystem once and moves the marker to now
+// (renewMarker), so recovery reads only what came after. Where the boot
+// cannot be told (no Linux boot_id), every
 // commit stays synced. The default, SYNCED, fsyncs every commit (the
 // server keeps it: a store several machines share has no one boot).
 func Deferred(check Checker) FSOption { return func(s *FS) { s.check = check } }
@@ -47,6 +50,13 @@ const (
 	// fsRecoveryLock (in root/.locks) is held by the recovery of a boot's
 	// marker, so two opens in a new boot recover once.
 	fsRecoveryLock = "unsynced"
+	// fsRenewLock (in root/.locks) is held shared by every unsynced commit
+	// and exclusively by renewMarker.
+	fsRenewLock = "unsynced-renew"
+	// fsRenewAfter: an open of a Deferred store whose boot's marker is
+	// older than this syncs the filesystem and moves the marker to now
+	// (renewMarker), so a later boot checks at most what came since.
+	fsRenewAfter = 5 * time.Minute
 	// fsClockMargin: a key whose mtime is at most this much older than a
 	// marker is still checked (the clock may step back a little during a
 	// boot; commitLocked also pulls the marker back when it sees that).
@@ -322,4 +332,66 @@ func (s *FS) syncFilesystem() error {
 	defer f.Close()
 	s.syncs.Add(1)
 	return syncfs(f)
+}
+
+// holdCommit takes the renew lock shared for one unsynced commit, from
+// before it sets the key's mtime until after its rename (see renewMarker).
+func (s *FS) holdCommit() (release func(), err error) {
+	f, err := os.OpenFile(filepath.Join(s.locks, fsRenewLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockFileShared(f)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		unlock()
+		_ = f.Close()
+	}, nil
+}
+
+// renewMarker bounds what a later boot's recovery must read: when this
+// boot's marker is older than fsRenewAfter, it takes the renew lock
+// exclusively (no unsynced commit is between setting its mtime and its
+// rename), notes the time t0, syncs the filesystem (syncfs) and sets the
+// marker's mtime to t0. Every commit renamed before t0 is then durable;
+// every later one sets its mtime after the lock is released, so after t0,
+// inside the window recovery checks. Where syncfs does not exist nothing
+// is renewed (recovery then checks the whole boot).
+func (s *FS) renewMarker(ctx context.Context) error {
+	p := filepath.Join(s.markerDir(), markerName(s.boot))
+	old := func() (bool, error) {
+		fi, err := os.Stat(p)
+		if notExist(err) {
+			return false, nil
+		}
+		return err == nil && time.Since(fi.ModTime()) >= fsRenewAfter, err
+	}
+	if due, err := old(); !due || err != nil {
+		return err
+	}
+	unlock, err := s.lockName(ctx, fsRenewLock)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if due, err := old(); !due || err != nil {
+		return err // renewed by another open meanwhile
+	}
+	t0 := time.Now()
+	if err := s.syncFilesystem(); errors.Is(err, errors.ErrUnsupported) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := os.Chtimes(p, t0, t0); err != nil {
+		return err
+	}
+	if err := s.syncPath(p); err != nil {
+		return err
+	}
+	s.marked.Store(t0.UnixNano())
+	return nil
 }

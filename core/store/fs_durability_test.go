@@ -310,3 +310,39 @@ func TestFSDeferredHelperProcess(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// An open in the same boot whose marker is old syncs the filesystem and
+// moves the marker to now: a later boot checks only what came after (a
+// blob committed before the renewal is durable and left alone), while a
+// commit after it is still checked. A fresh marker is not renewed.
+func TestFSRenewsAnOldMarker(t *testing.T) {
+	root := t.TempDir()
+	a := openDeferred(t, root, "boot:a")
+	before := putBlob(t, a, "before the renewal")
+	p := filepath.Join(root, ".unsynced", "boot:a")
+	hourAgo := time.Now().Add(-time.Hour)
+	file := func(k string) string { return filepath.Join(root, filepath.FromSlash(k)) }
+	require.NoError(t, os.Chtimes(p, hourAgo, hourAgo))
+	require.NoError(t, os.Chtimes(file(before), hourAgo, hourAgo))
+
+	fresh := openDeferred(t, root, "boot:a")
+	assert.EqualValues(t, 2, store.Syncs(fresh), "one syncfs and the marker's fsync")
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), fi.ModTime(), time.Minute, "the marker moved to now")
+	again := openDeferred(t, root, "boot:a")
+	assert.EqualValues(t, 0, store.Syncs(again), "a fresh marker is not renewed")
+
+	after := putBlob(t, again, "after the renewal")
+	// damage both: the first is not checked (it was synced by the
+	// renewal, a power loss could not have done this), the second is
+	require.NoError(t, os.Truncate(file(after), 0))
+	require.NoError(t, os.Truncate(file(before), 1))
+	require.NoError(t, os.Chtimes(file(before), hourAgo, hourAgo))
+	b := openDeferred(t, root, "boot:b")
+	_, err = b.Stat(ctx, before)
+	assert.NoError(t, err, "before the renewal: outside the window")
+	_, err = b.Stat(ctx, after)
+	var nf *store.NotFoundError
+	assert.ErrorAs(t, err, &nf, "after the renewal: checked and deleted")
+}
