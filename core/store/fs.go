@@ -345,11 +345,17 @@ func (s *FS) lock(key string) (unlock func(), err error) {
 
 // lockName takes the exclusive lock of the lock file name in root/.locks.
 func (s *FS) lockName(ctx context.Context, name string) (unlock func(), err error) {
+	return s.lockWith(name, func(f *os.File) (func(), error) { return lockFileCtx(ctx, f) })
+}
+
+// lockWith opens the lock file name in root/.locks and locks it with take;
+// unlock also closes it.
+func (s *FS) lockWith(name string, take func(*os.File) (func(), error)) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(s.locks, name), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	release, err := lockFileCtx(ctx, f)
+	release, err := take(f)
 	if err != nil {
 		_ = f.Close()
 		return nil, err

@@ -337,19 +337,7 @@ func (s *FS) syncFilesystem() error {
 // holdCommit takes the renew lock shared for one unsynced commit, from
 // before it sets the key's mtime until after its rename (see renewMarker).
 func (s *FS) holdCommit() (release func(), err error) {
-	f, err := os.OpenFile(filepath.Join(s.locks, fsRenewLock), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := lockFileShared(f)
-	if err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	return func() {
-		unlock()
-		_ = f.Close()
-	}, nil
+	return s.lockWith(fsRenewLock, lockFileShared)
 }
 
 // renewMarker bounds what a later boot's recovery must read: when this
