@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -69,4 +70,39 @@ func TestCheckableKeysOfAVersion(t *testing.T) {
 		_, ok := registry.Checkable(k)
 		assert.False(t, ok, k)
 	}
+}
+
+// What Checkable's comment relies on for links: a link that recovery
+// deleted comes back when the version is put again (a re-copy or rebuild
+// of it), so the OCI view of the repository is whole again.
+func TestPutVersionAgainRemakesALostLink(t *testing.T) {
+	s, err := store.NewFS(t.TempDir(), store.Deferred(registry.Checkable))
+	require.NoError(t, err)
+	r := registry.New(s)
+	m := fakeManifest(t, r, "one", "layer a", "layer b")
+	v, err := r.PutVersion(ctx, "self", "rt", m, nil)
+	require.NoError(t, err)
+	var links []string
+	require.NoError(t, s.List(ctx, "projects/self/runtimes/rt/links/", func(i store.Info) error {
+		links = append(links, i.Key)
+		return nil
+	}))
+	require.Len(t, links, 4)
+	require.NoError(t, s.Delete(ctx, links[1]))
+	lost := links[1][strings.LastIndex(links[1], "/")+1:]
+	_, err = r.BlobLinked(ctx, "self", "rt", digestOf(t, "sha256:"+lost))
+	require.Error(t, err)
+
+	again, err := r.PutVersion(ctx, "self", "rt", m, nil)
+	require.NoError(t, err)
+	assert.Equal(t, v.Digest, again.Digest)
+	_, err = r.BlobLinked(ctx, "self", "rt", digestOf(t, "sha256:"+lost))
+	assert.NoError(t, err, "linked again")
+}
+
+func digestOf(t *testing.T, s string) digest.Digest {
+	t.Helper()
+	d, err := digest.Parse(s)
+	require.NoError(t, err)
+	return d
 }
