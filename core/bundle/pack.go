@@ -101,6 +101,13 @@ type LayerJob struct {
 	Options PackOptions
 	Writer  io.Writer
 	Dir     string
+	// Writeback starts the writeback of the temporary file to disk as soon
+	// as the layer is written: set it when the file will be fsynced (a
+	// store that syncs what it commits), so the sync does not wait for all
+	// of it. Otherwise leave it off: the early writeback competes for the
+	// disk and makes the next small fsync on the filesystem (a version
+	// record) wait for the whole layer.
+	Writeback bool
 }
 
 // LayerResult is the outcome of one LayerJob. Path is the temporary file the
@@ -201,7 +208,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 			w = f
 		}
 		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.s)
-		if f != nil && err == nil {
+		if f != nil && err == nil && job.Writeback {
 			// Start writing it back now, while other layers are packed, so
 			// that storing it (which syncs it) does not wait for all of it.
 			writeback.Start(f, 0, 0)

@@ -13,6 +13,7 @@ import (
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/envpack"
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/store"
 )
 
 type layerJob struct {
@@ -69,6 +70,8 @@ type bundlePacker struct {
 	s          *Service
 	tmp        string
 	prefix, wd string
+	// writeback: the store fsyncs the blobs it commits (bundle.LayerJob).
+	writeback bool
 }
 
 func (b *bundlePacker) prepare(ctx context.Context, jobs []layerJob) (*packed, error) {
@@ -93,7 +96,7 @@ func (b *bundlePacker) prepare(ctx context.Context, jobs []layerJob) (*packed, e
 			// scan's stat.
 			opts.RewriteMax, opts.Transform = envpack.MaxScan, sc.Transform
 		}
-		bjobs = append(bjobs, bundle.LayerJob{Root: j.root, Paths: j.files, Options: opts, Dir: b.tmp})
+		bjobs = append(bjobs, bundle.LayerJob{Root: j.root, Paths: j.files, Options: opts, Dir: b.tmp, Writeback: b.writeback})
 	}
 	if len(bjobs) > 0 {
 		b.s.stage(fmt.Sprintf("pack %d layers", len(bjobs)), 0, int64(len(bjobs)))
@@ -127,6 +130,13 @@ func (p *packed) join(q *packed) *packed {
 		}
 	}
 	return out
+}
+
+// syncsBlobs says whether st fsyncs a blob when it commits it; a local
+// store opened DEFERRED (store.FS.DefersSync) does not.
+func syncsBlobs(st store.Store) bool {
+	d, ok := st.(interface{ DefersSync() bool })
+	return !ok || !d.DefersSync()
 }
 
 // discard removes the temporary files of layers not committed.
