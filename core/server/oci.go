@@ -426,7 +426,7 @@ func (h *ociHandler) startUpload(w http.ResponseWriter, r *http.Request, p Princ
 		if err != nil {
 			return err
 		}
-		if _, err := h.reg.PutRepoBlob(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d); err != nil {
+		if _, err := h.reg.PutRepoBlobSized(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d, r.ContentLength); err != nil {
 			return err
 		}
 		h.blobCreated(w, rp, d)
@@ -543,7 +543,7 @@ func (h *ociHandler) finishUpload(w http.ResponseWriter, r *http.Request, rp rep
 	if cur.Size == 0 && off <= 0 && r.ContentLength != 0 {
 		// POST then PUT with the whole blob (oras-go does this): it streams
 		// straight into the blob, without a chunk to copy.
-		if _, err := h.reg.PutRepoBlob(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d); err != nil {
+		if _, err := h.reg.PutRepoBlobSized(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d, r.ContentLength); err != nil {
 			return err
 		}
 		if err := h.reg.CancelUpload(ctx, rp.Project, rp.Name, id); err != nil {

@@ -328,7 +328,7 @@ func (b *putBody) Read(p []byte) (int, error) {
 
 func (r *rawServer) put(ctx context.Context, cancel context.CancelFunc, c net.Conn, fr *frameReader, req *pb.PutRequest) {
 	body := &putBody{fr: fr, c: c, cancel: cancel}
-	err := r.s.Put(ctx, req.Key, body, store.PutOptions{IfNoneMatch: req.IfNoneMatch, IfMatch: req.IfMatch})
+	err := putOf(ctx, r.s, req, body)
 	if err == nil && !body.done {
 		// The store returned without reading to the end: not a Put of
 		// the whole value.
