@@ -16,8 +16,9 @@ import (
 
 var _ store.SizedPutter = (*Store)(nil)
 
-// PutSized implements store.SizedPutter. A value of at least PartSize
-// bytes streams as it arrives into the parts of one multipart upload, each
+// PutSized implements store.SizedPutter. A value larger than
+// SinglePutSize streams as it arrives into the parts of one multipart
+// upload, each
 // UploadPart sent with its Content-Length while the caller is still
 // sending the rest: nothing is held in memory, and the service stores the
 // value while it is received (a pushed blob is received and stored at
@@ -29,8 +30,11 @@ var _ store.SizedPutter = (*Store)(nil)
 // service: versitygw v1.8.0 stores a PutObject whose body was cut short
 // at the length it got; parts are invisible until completed.)
 //
-// The others go through Put (the size still checked): smaller values (one
-// PutObject from memory is cheaper than a multipart upload), and endpoints
+// The others go through Put (the size still checked): values up to
+// SinglePutSize (one PutObject from memory: measured on versitygw, a 50
+// MiB blob streamed into parts pushed at 0.5-0.7x of one PutObject, whose
+// service stores one file where a multipart upload stores the parts and
+// then copies them into the object), and endpoints
 // where SigV4 signs the payload's SHA-256 (plain HTTP beyond the loopback:
 // the SDK would read each part twice).
 //
@@ -45,7 +49,7 @@ func (s *Store) PutSized(ctx context.Context, key string, r io.Reader, size int6
 		return fmt.Errorf("s3 store: put %s: negative size %d", key, size)
 	}
 	r = store.ExactReader(r, size)
-	if size < s.cfg.PartSize || !s.unsignedPayload() {
+	if size <= s.cfg.SinglePutSize || !s.unsignedPayload() {
 		return s.Put(ctx, key, r, opts)
 	}
 	if opts.IfNoneMatch && opts.IfMatch != "" {
