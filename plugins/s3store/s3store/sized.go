@@ -8,7 +8,6 @@ import (
 	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/swcli/swcli/core/store"
@@ -76,14 +75,7 @@ func (s *Store) streamParts(ctx context.Context, key string, uploadID *string, r
 		}
 		ps := min(s.partSize(n), size-off)
 		body := &streamBody{r: ctxReader{ctx, io.LimitReader(r, ps)}, size: ps}
-		out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
-			Bucket:        aws.String(s.cfg.Bucket),
-			Key:           s.object(key),
-			UploadId:      uploadID,
-			PartNumber:    aws.Int32(n),
-			Body:          body,
-			ContentLength: aws.Int64(ps),
-		})
+		out, err := s.uploadPart(ctx, key, uploadID, n, body, ps)
 		if body.err != nil && !errors.Is(body.err, io.EOF) {
 			// the caller's reader failed (or gave the wrong size): that,
 			// not the request cut short, is the error
