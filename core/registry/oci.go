@@ -192,7 +192,7 @@ func (r *Registry) link(ctx context.Context, project, name string, d digest.Dige
 	if _, err := r.s.Stat(ctx, key); err == nil {
 		return nil
 	}
-	if err := r.s.Put(ctx, key, strings.NewReader("{}\n"), store.PutOptions{}); err != nil {
+	if err := r.s.Put(ctx, key, strings.NewReader(markRecord), store.PutOptions{}); err != nil {
 		return fmt.Errorf("registry: link %s in %s/%s: %w", d, project, name, err)
 	}
 	return nil
