@@ -424,8 +424,32 @@ func (h *ociHandler) limitBody(w http.ResponseWriter, r *http.Request, have int6
 	if r.ContentLength > h.maxBlob-have {
 		return errReader{&http.MaxBytesError{Limit: h.maxBlob}}
 	}
-	return http.MaxBytesReader(w, r.Body, h.maxBlob-have)
+	return bodyReader{http.MaxBytesReader(w, r.Body, h.maxBlob-have)}
 }
+
+// bodyReader marks a failed read of a push's body (the client went away,
+// or sent less than its Content-Length) as *ClientBodyError, so the
+// request ends as the client's fault, not as a server error.
+type bodyReader struct{ r io.Reader }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			err = &ClientBodyError{Err: err}
+		}
+	}
+	return n, err
+}
+
+// ClientBodyError is a push whose request body could not be read to its
+// end: the client disconnected or its body was cut short. What the
+// session held before the request is kept, so the client can resume.
+type ClientBodyError struct{ Err error }
+
+func (e *ClientBodyError) Error() string { return "request body ended early: " + e.Err.Error() }
+func (e *ClientBodyError) Unwrap() error { return e.Err }
 
 type errReader struct{ err error }
 
