@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -196,11 +197,16 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, opts PutOptions) 
 // returns its path.
 func (s *FS) writeTemp(ctx context.Context, r io.Reader, synced bool) (string, error) {
 	return s.fillTemp(synced, func(f *os.File) error {
-		buf := make([]byte, 1<<20)
-		_, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, buf)
+		buf := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(buf)
+		_, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, *buf)
 		return err
 	})
 }
+
+// copyBuffers are writeTemp's 1 MiB copy buffers: most Puts are records of
+// a few bytes, which should not each allocate (and clear) a megabyte.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // fillTemp creates a temporary file, lets fill write it, then makes it
 // readable, syncs it (if synced) and returns its path; on any error the
@@ -241,14 +247,11 @@ func (s *FS) commit(key, src string, opts PutOptions, synced bool) error {
 		return err
 	}
 	if !synced {
-		release, err := s.holdCommit()
+		release, err := s.beginUnsynced()
 		if err != nil {
 			return fmt.Errorf("fs store: put %s: %w", key, err)
 		}
 		defer release()
-		if err := s.markBoot(time.Now()); err != nil {
-			return fmt.Errorf("fs store: put %s: %w", key, err)
-		}
 	}
 	unlock, err := s.lock(key)
 	if err != nil {

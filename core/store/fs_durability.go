@@ -334,6 +334,20 @@ func (s *FS) syncFilesystem() error {
 	return syncfs(f)
 }
 
+// beginUnsynced starts one unsynced commit: the renew lock held shared
+// (holdCommit) until release, and this boot's marker durable (markBoot).
+func (s *FS) beginUnsynced() (release func(), err error) {
+	release, err = s.holdCommit()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.markBoot(time.Now()); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
 // holdCommit takes the renew lock shared for one unsynced commit, from
 // before it sets the key's mtime until after its rename (see renewMarker).
 func (s *FS) holdCommit() (release func(), err error) {
