@@ -214,7 +214,7 @@ func (l *Local) Writer(ctx context.Context, desc ocispec.Descriptor) (BlobWriter
 	}
 	// The writeback hint only helps a commit that fsyncs; a DEFERRED store
 	// does not, and the hint would only compete for the disk.
-	hint := l.fs == nil || !l.fs.DefersSync()
+	hint := !store.DefersSync(l.reg.Store())
 	w := &fileBlobWriter{f: f, path: path, desc: desc, digester: digest.SHA256.Digester(), hint: hint}
 	// What an earlier writer left counts only up to the blob's size.
 	n, err := io.Copy(w.digester.Hash(), io.LimitReader(f, desc.Size))

@@ -77,6 +77,16 @@ type durability struct {
 // for a commit's fsync (internal/writeback) need not.
 func (s *FS) DefersSync() bool { return s.check != nil && s.boot != "" }
 
+// DefersSync tells whether st commits blobs without waiting for the disk
+// (a filesystem store opened Deferred, where the boot is known): a writer
+// that would only hurry its bytes to the disk for the commit's fsync
+// (internal/writeback) need not. Any other store syncs, or has no disk of
+// ours to hurry.
+func DefersSync(st Store) bool {
+	d, ok := st.(interface{ DefersSync() bool })
+	return ok && d.DefersSync()
+}
+
 // deferred tells whether key's commit skips the fsyncs.
 func (s *FS) deferred(key string) bool {
 	if s.check == nil || s.boot == "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/core/store"
 )
 
 // BuildOptions are the inputs of `runtime build`.
@@ -118,7 +119,7 @@ func (s *Service) Build(ctx context.Context, o BuildOptions) (*BuildResult, erro
 
 	// 2. Lock and pack the env layers at once (see lockAndPack).
 	cache := loadLayerCache(in.wd, o.NoCache)
-	pk := &cachingPacker{next: &bundlePacker{s: s, tmp: l.TempDir(), prefix: prefix, wd: in.wd, writeback: syncsBlobs(reg.Store())},
+	pk := &cachingPacker{next: &bundlePacker{s: s, tmp: l.TempDir(), prefix: prefix, wd: in.wd, writeback: !store.DefersSync(reg.Store())},
 		cache: cache, has: func(ctx context.Context, d digest.Digest) bool { ok, _ := reg.HasBlob(ctx, d); return ok },
 		prefix: prefix, wd: in.wd}
 	lp, err := s.lockAndPack(ctx, o, in, env, getMode, pk, reg, clk)

@@ -13,7 +13,6 @@ import (
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/envpack"
 	"github.com/swcli/swcli/core/registry"
-	"github.com/swcli/swcli/core/store"
 )
 
 type layerJob struct {
@@ -130,13 +129,6 @@ func (p *packed) join(q *packed) *packed {
 		}
 	}
 	return out
-}
-
-// syncsBlobs says whether st fsyncs a blob when it commits it; a local
-// store opened DEFERRED (store.FS.DefersSync) does not.
-func syncsBlobs(st store.Store) bool {
-	d, ok := st.(interface{ DefersSync() bool })
-	return !ok || !d.DefersSync()
 }
 
 // discard removes the temporary files of layers not committed.

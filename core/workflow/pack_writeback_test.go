@@ -20,9 +20,9 @@ func TestSyncsBlobs(t *testing.T) {
 	st := l.Registry().Store()
 	fs, ok := st.(*store.FS)
 	require.True(t, ok, "the local instance's store is a *store.FS (%T)", st)
-	assert.Equal(t, !fs.DefersSync(), syncsBlobs(st))
-	assert.False(t, syncsBlobs(st), "on Linux the local store defers blob syncs")
+	assert.Equal(t, !fs.DefersSync(), !store.DefersSync(st))
+	assert.False(t, !store.DefersSync(st), "on Linux the local store defers blob syncs")
 	synced, err := store.NewFS(filepath.Join(t.TempDir(), "store"))
 	require.NoError(t, err)
-	assert.True(t, syncsBlobs(synced))
+	assert.True(t, !store.DefersSync(synced))
 }
