@@ -15,6 +15,7 @@ import (
 	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
+	"github.com/swcli/swcli/core/store"
 )
 
 // BuildOptions say what to build and where it goes.
@@ -81,7 +82,9 @@ func Build(ctx context.Context, reg *registry.Registry, o BuildOptions) (BuildRe
 				continue
 			}
 		}
-		jobs = append(jobs, layerJob(o.Dir, o.TempDir, c, sizes))
+		job := layerJob(o.Dir, o.TempDir, c, sizes)
+		job.Writeback = !store.DefersSync(reg.Store()) // the hint helps only a commit that fsyncs
+		jobs = append(jobs, job)
 		todo = append(todo, i)
 	}
 	packed, err := bundle.PackLayers(ctx, jobs, 0)
