@@ -79,9 +79,9 @@ func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
 // (unpacking is CPU-bound: one per core).
 //
 // An entry from the wire is complete only once the blob proved whole: the
-// unpack reads the pipe to its end, and the end comes only when the copy
+// unpack reads its tapBuffer to the end, and the end comes only when the copy
 // has verified and stored the blob (BlobTap.Done(nil)); a digest mismatch
-// or a cut download ends the pipe with that error, which fails the unpack,
+// or a cut download ends the buffer with that error, which fails the unpack,
 // and the layer cache discards what it unpacked.
 type prefiller struct {
 	add  func(d ocispec.Descriptor)
@@ -123,25 +123,25 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 			mu.Lock()
 			tapped[d.Digest] = true
 			mu.Unlock()
-			pr, pw := io.Pipe()
+			buf := newTapBuffer(tapLimit(d.Size))
 			g.Go(func() error {
 				fill(d, "the wire", func(dir string) error {
 					// The copy verifies the digest (no second hash here):
-					// the unpack is good once the pipe ends cleanly.
+					// the unpack is good once the buffer ends cleanly.
 					o := extractOptions(d)
 					o.Digest = ""
-					if _, err := bundle.ExtractLayer(ctx, pr, dir, o); err != nil {
+					if _, err := bundle.ExtractLayer(ctx, buf, dir, o); err != nil {
 						return err
 					}
-					_, err := io.Copy(io.Discard, pr)
+					_, err := io.Copy(io.Discard, buf)
 					return err
 				})
 				// Whatever happened (an entry already complete reads
-				// nothing), the copy must not wait on this pipe.
-				pr.CloseWithError(errTapClosed)
+				// nothing), the copy must not wait on this buffer.
+				buf.CloseRead(errTapClosed)
 				return nil
 			})
-			return &pipeTap{pw: pw}
+			return &bufferTap{b: buf}
 		},
 		add: func(d ocispec.Descriptor) {
 			if !isEnvLayer(d) {
@@ -170,16 +170,18 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 
 var errTapClosed = errors.New("layer unpack finished")
 
-// pipeTap is a BlobTap feeding the unpack of a layer through a pipe: the
-// unpack sees the end of the layer only on Done(nil).
-type pipeTap struct{ pw *io.PipeWriter }
-
-func (t *pipeTap) Write(p []byte) (int, error) { return t.pw.Write(p) }
-
-func (t *pipeTap) Done(err error) {
-	if err == nil {
-		_ = t.pw.Close()
-		return
-	}
-	_ = t.pw.CloseWithError(err)
+// tapLimit is how many bytes of a layer may wait between its download and
+// its unpack: an eighth of the layer, from 1 to 32 MiB, so a big layer's
+// download runs well ahead of its file writes while the many small layers
+// moving at once hold little.
+func tapLimit(size int64) int {
+	return int(min(max(size/8, 1<<20), 32<<20))
 }
+
+// bufferTap is a BlobTap feeding the unpack of a layer through a
+// tapBuffer: the unpack sees the end of the layer only on Done(nil).
+type bufferTap struct{ b *tapBuffer }
+
+func (t *bufferTap) Write(p []byte) (int, error) { return t.b.Write(p) }
+
+func (t *bufferTap) Done(err error) { t.b.CloseWrite(err) }
