@@ -130,7 +130,7 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 					// the unpack is good once the buffer ends cleanly.
 					o := extractOptions(d)
 					o.Digest = ""
-					if _, err := bundle.ExtractLayer(ctx, buf, dir, o); err != nil {
+					if err := fillLayer(ctx, buf, dir, o); err != nil {
 						return err
 					}
 					_, err := io.Copy(io.Discard, buf)
@@ -160,7 +160,14 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 					return nil
 				}
 				defer func() { <-sem }()
-				fill(d, "the store", func(dir string) error { return extractBlob(ctx, l, d, dir) })
+				fill(d, "the store", func(dir string) error {
+					rc, err := l.Get(ctx, d.Digest, 0)
+					if err != nil {
+						return err
+					}
+					defer rc.Close()
+					return fillLayer(ctx, rc, dir, extractOptions(d))
+				})
 				return nil
 			})
 		},
