@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 
@@ -29,8 +30,9 @@ import (
 // cache as soon as the store holds it, while the other layers still
 // download (prefill), so the restore that follows only links. A layer that
 // fails to unpack here is left to the restore, which unpacks it again and
-// reports the failure.
-func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
+// reports the failure. With warm (the caller makes an environment next),
+// the version's mode is warmed up meanwhile (warmMode).
+func (s *Service) pullRemote(ctx context.Context, src string, warm bool) (string, error) {
 	if uri.IsFile(src) {
 		return src, nil
 	}
@@ -59,7 +61,7 @@ func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pre := s.prefill(pctx, to)
+	pre := s.prefill(pctx, to, warm)
 	opts.Stored, opts.Tap = pre.add, pre.tap
 	res, err := instance.Copy(ctx, from, instance.RefOf(u), to, instance.Ref{Project: u.Project}, opts)
 	if err != nil {
@@ -97,7 +99,7 @@ func isEnvLayer(d ocispec.Descriptor) bool {
 	return false
 }
 
-func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
+func (s *Service) prefill(ctx context.Context, l *instance.Local, warm bool) prefiller {
 	lc := s.unpackedLayers()
 	if lc == nil {
 		return prefiller{add: func(ocispec.Descriptor) {}, tap: func(ocispec.Descriptor) instance.BlobTap { return nil }, wait: func() {}}
@@ -144,6 +146,9 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 			return &bufferTap{b: buf}
 		},
 		add: func(d ocispec.Descriptor) {
+			if warm && d.MediaType == bundle.MediaTypeConfig {
+				g.Go(func() error { s.warmMode(ctx, l, d); return nil })
+			}
 			if !isEnvLayer(d) {
 				return
 			}
@@ -176,6 +181,54 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 }
 
 var errTapClosed = errors.New("layer unpack finished")
+
+// warmMode does, while the layers download, the mode's work for the
+// pulled version that does not need them: it starts the mode's plugin and
+// makes a bare environment for the version's Python in a scratch folder
+// (then removed) and asks its ABI, so the per-interpreter caches a mode
+// keeps under ModeCacheDir (the venv mode's skeleton and interpreter
+// probe) are filled when the restore makes the real one. It only warms:
+// any failure is the restore's to meet and report, so it is logged and
+// dropped.
+func (s *Service) warmMode(ctx context.Context, l *instance.Local, d ocispec.Descriptor) {
+	if s.Modes == nil || s.StorageRoot == "" {
+		return
+	}
+	err := func() error {
+		rm, err := readConfig(ctx, l, d)
+		if err != nil {
+			return err
+		}
+		m, err := s.Modes.Mode(ctx, rm.Mode)
+		if err != nil {
+			return err
+		}
+		info, err := m.Info(ctx)
+		if err != nil || info.Capabilities.SelfContained {
+			return err
+		}
+		_, tmpRoot, err := s.Local()
+		if err != nil {
+			return err
+		}
+		scratch, err := os.MkdirTemp(tmpRoot, "warm-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(scratch)
+		env := s.withCaches(mode.Env{Workdir: scratch, Prefix: PrefixOf(scratch, rm.Mode), Python: mode.Python{Version: rm.PythonVersion}})
+		if err := m.Create(ctx, mode.CreateRequest{Env: env, Bare: true}, nil); err != nil {
+			return err
+		}
+		if rm.ABI != "" {
+			_, err = m.Files(ctx, mode.FilesRequest{Env: env})
+		}
+		return err
+	}()
+	if err != nil && ctx.Err() == nil {
+		s.log().Debug("mode not warmed up during the pull; the restore does it", "error", err)
+	}
+}
 
 // tapLimit is how many bytes of a layer may wait between its download and
 // its unpack: an eighth of the layer, from 1 to 32 MiB, so a big layer's
