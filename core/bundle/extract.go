@@ -13,7 +13,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
@@ -116,15 +115,8 @@ func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOpt
 		seen:  map[string]byte{},
 		chmod: umask(),
 	}
-	x.rootRef = &dirRef{r: root}
-	x.rootRef.hold()
 	x.tr = tar.NewReader(x.end)
 	err = x.run()
-	// The writers finish (or fail) before anything is returned: after
-	// ExtractLayer nothing writes into dest.
-	if werr := x.waitWriters(); err == nil {
-		err = werr
-	}
 	x.closeCur()
 	if err != nil {
 		return x.stats, src.classify(err)
@@ -154,16 +146,13 @@ type extractor struct {
 	opts  ExtractOptions
 	buf   []byte
 	stats ExtractStats
-	smu   sync.Mutex      // guards stats.Files and stats.Bytes (the writers count too)
 	n     int             // entries so far
 	dirs  map[string]bool // directories known to be real (not symlinks)
 	seen  map[string]byte // entries of this layer: their tar type
 	chmod fs.FileMode     // mode bits the umask removes: files need a chmod
-	w     *writers        // the goroutines writing small files (extract_writers.go)
 
-	rootRef *dirRef // dest itself
-	cur     *dirRef // the directory of the last file, open
-	curDir  string
+	cur    *os.Root // the directory of the last file, open
+	curDir string
 }
 
 func (x *extractor) run() error {
@@ -246,13 +235,6 @@ func (x *extractor) entry(hdr *tar.Header) error {
 		})
 	default: // tar.TypeReg
 		mode := fs.FileMode(fileMode(isExec(fs.FileMode(hdr.Mode))))
-		if hdr.Size <= queuedFileMax {
-			d, err := x.dirRoot(dir)
-			if err != nil {
-				return err
-			}
-			return x.queueFile(raw, name, d, base, mode, hdr.Size)
-		}
 		return x.create(raw, dir, base, func(r *os.Root) error {
 			return x.writeFile(r, name, base, mode, hdr.Size)
 		})
@@ -274,7 +256,7 @@ func (x *extractor) parents(raw, dir string) error {
 		}
 		if !x.dirs[anc] {
 			// An entry of this layer that is not a directory is refused
-			// by its name: a writer may not have created it yet.
+			// by its name, before any look at the disk.
 			switch x.seen[anc] {
 			case tar.TypeSymlink:
 				return formatErr(raw, "path goes through the symlink %q", anc)
@@ -359,16 +341,11 @@ func (x *extractor) mkdir(raw, name string) error {
 // create calls make in the directory of an entry. If the name exists, a file or
 // symlink (of an earlier layer) is replaced; a directory is refused.
 func (x *extractor) create(raw, dir, base string, make func(*os.Root) error) error {
-	d, err := x.dirRoot(dir)
+	r, err := x.dirRoot(dir)
 	if err != nil {
 		return err
 	}
-	return x.createIn(raw, d.r, base, make)
-}
-
-// createIn is create in the open directory r (safe for the writers).
-func (x *extractor) createIn(raw string, r *os.Root, base string, make func(*os.Root) error) error {
-	err := make(r)
+	err = make(r)
 	if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
@@ -385,12 +362,10 @@ func (x *extractor) createIn(raw string, r *os.Root, base string, make func(*os.
 	return make(r)
 }
 
-// dirRoot returns the open directory dir (already checked by parents);
-// the extractor holds it until the next file is in another directory, a
-// writer until its file is written.
-func (x *extractor) dirRoot(dir string) (*dirRef, error) {
+// dirRoot returns an os.Root for dir (already checked by parents).
+func (x *extractor) dirRoot(dir string) (*os.Root, error) {
 	if dir == "" {
-		return x.rootRef, nil
+		return x.root, nil
 	}
 	if x.cur != nil && x.curDir == dir {
 		return x.cur, nil
@@ -400,13 +375,13 @@ func (x *extractor) dirRoot(dir string) (*dirRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.cur, x.curDir = (&dirRef{r: r, own: true}).hold(), dir
-	return x.cur, nil
+	x.cur, x.curDir = r, dir
+	return r, nil
 }
 
 func (x *extractor) closeCur() {
 	if x.cur != nil {
-		x.cur.release()
+		x.cur.Close()
 		x.cur = nil
 	}
 }
@@ -469,10 +444,8 @@ func (x *extractor) closeNew(f *os.File, mode fs.FileMode, size int64) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	x.smu.Lock()
 	x.stats.Files++
 	x.stats.Bytes += size
-	x.smu.Unlock()
 	return nil
 }
 

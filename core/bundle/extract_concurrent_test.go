@@ -55,10 +55,10 @@ func TestExtractLayersConcurrently(t *testing.T) {
 	}
 }
 
-// A layer of many small files (created by the writers) mixed with large
-// ones (written in line) in many folders comes out whole, however the
-// writers interleave; a file a writer cannot create fails the extraction.
-func TestExtractLayerWritersKeepEveryFile(t *testing.T) {
+// A layer of many small files mixed with large ones (more than one read
+// buffer) in many folders comes out whole; a file that cannot be created
+// fails the extraction.
+func TestExtractLayerKeepsEveryFile(t *testing.T) {
 	var ents []tent
 	want := map[string]string{}
 	for i := 0; i < 3000; i++ {
@@ -69,7 +69,7 @@ func TestExtractLayerWritersKeepEveryFile(t *testing.T) {
 		name := fmt.Sprintf("%s/f%04d.py", d, i)
 		body := fmt.Sprintf("file %d\n", i)
 		if i%500 == 7 {
-			body = strings.Repeat(body, queuedFileMax/len(body)+10) // larger than a writer takes
+			body = strings.Repeat(body, bufSize/len(body)+10) // more than one read buffer
 		}
 		want[name] = body
 		ents = append(ents, file(name, body))
@@ -92,10 +92,10 @@ func TestExtractLayerWritersKeepEveryFile(t *testing.T) {
 	require.Contains(t, err.Error(), "replace an existing directory")
 }
 
-// Sums hears every regular file once, with the sha256 of what was written,
-// whether a writer or the extractor wrote it.
+// Sums hears every regular file once, with the sha256 of what was
+// written, a small file and one of several read buffers alike.
 func TestExtractLayerSums(t *testing.T) {
-	small, large := "small\n", strings.Repeat("large\n", queuedFileMax/6+100)
+	small, large := "small\n", strings.Repeat("large\n", 2*bufSize/6+100)
 	blob := compress(t, makeTar(t, dir("d/"), file("d/s", small), file("d/l", large), symlink("d/ln", "s")))
 	var mu sync.Mutex
 	got := map[string][sha256.Size]byte{}
