@@ -12,9 +12,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -47,7 +49,12 @@ var benchmarks []Benchmark
 // register adds a benchmark; call it from init.
 func register(b Benchmark) { benchmarks = append(benchmarks, b) }
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run runs the chosen benchmarks and returns the exit code; its scratch
+// folder goes however it ends (a failed benchmark, or an interrupt: the
+// 600 MiB runtimes and their stores are gigabytes).
+func run() int {
 	bin := flag.String("bin", "bin", "folder holding swcli and its plugins (make build)")
 	runs := flag.Int("runs", 5, "repetitions of each timed command (median reported)")
 	only := flag.String("only", "", "comma-separated benchmark names to run (default all)")
@@ -58,7 +65,7 @@ func main() {
 		for _, b := range benchmarks {
 			fmt.Println(b.Name)
 		}
-		return
+		return 0
 	}
 	abs, err := filepath.Abs(*bin)
 	if err != nil {
@@ -72,6 +79,14 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(tmp)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "bench: %v: removing %s\n", s, tmp)
+		_ = os.RemoveAll(tmp)
+		os.Exit(130)
+	}()
 	env := &Env{Bin: abs, Runs: max(*runs, 1), Tmp: tmp}
 	want := map[string]bool{}
 	for _, n := range strings.Split(*only, ",") {
@@ -90,8 +105,9 @@ func main() {
 		}
 	}
 	if failed {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // order keeps the quick figures first; unknown names go last, by name.

@@ -381,12 +381,13 @@ func (b *s3bench) server() error {
 	// One push each (only a first push sends every byte), then pulls that
 	// take turns, so that the load of a shared machine weighs on both alike.
 	var pushes [2]time.Duration
+	var pushCPU [2]string
 	for i, c := range clients {
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTicks()
 		if err := c.push(repo, "latest-push", ls, par); err != nil {
 			return err
 		}
-		pushes[i] = time.Since(t0)
+		pushes[i], pushCPU[i] = time.Since(t0), cpuSince(c0)
 	}
 	var pulls [2][]time.Duration
 	for r := 0; r < min(b.env.Runs, 3); r++ {
@@ -402,6 +403,9 @@ func (b *s3bench) server() error {
 	mb := float64(mib<<20) / 1e6
 	b.env.Printf("s3 server push %d MiB: %.0f MB/s on S3, %.0f MB/s on the filesystem: %.2fx (target >= 0.7x)", mib, mb/sp.Seconds(), mb/fp.Seconds(), fp.Seconds()/sp.Seconds())
 	b.env.Printf("s3 server pull %d MiB: %.0f MB/s on S3, %.0f MB/s on the filesystem: %.2fx (target >= 0.7x)", mib, mb/sg.Seconds(), mb/fg.Seconds(), fg.Seconds()/sg.Seconds())
+	if pushCPU[0] != "" {
+		b.env.Printf("s3 server push %d MiB, CPU used: on S3: %s; on the filesystem: %s (printed)", mib, pushCPU[1], pushCPU[0])
+	}
 	b.env.Printf("s3 server on S3 against the S3 service's own speed (SDK in process, this run): push %.2fx of %.0f MB/s, pull %.2fx of %.0f MB/s",
 		mb/sp.Seconds()/b.rawPut, b.rawPut, mb/sg.Seconds()/b.rawGet, b.rawGet)
 	return nil

@@ -34,7 +34,11 @@ func OpenLocal(root string) (*Local, error) {
 	if root == "" {
 		return nil, fmt.Errorf("no storage root (set SW_LOCAL_STORAGE)")
 	}
-	fs, err := store.NewFS(filepath.Join(root, "store"))
+	// DEFERRED: blobs, links and leases are committed without waiting for
+	// the disk, and checked after a power loss (registry.Checkable); the
+	// records stay synced. One machine, one boot: the page cache is the
+	// truth until the machine goes down.
+	fs, err := store.NewFS(filepath.Join(root, "store"), store.Deferred(registry.Checkable))
 	if err != nil {
 		return nil, fmt.Errorf("open the local store at %s: %w", root, err)
 	}
@@ -208,7 +212,10 @@ func (l *Local) Writer(ctx context.Context, desc ocispec.Descriptor) (BlobWriter
 		}
 		path = f.Name()
 	}
-	w := &fileBlobWriter{f: f, path: path, desc: desc, digester: digest.SHA256.Digester()}
+	// The writeback hint only helps a commit that fsyncs; a DEFERRED store
+	// does not, and the hint would only compete for the disk.
+	hint := l.fs == nil || !l.fs.DefersSync()
+	w := &fileBlobWriter{f: f, path: path, desc: desc, digester: digest.SHA256.Digester(), hint: hint}
 	// What an earlier writer left counts only up to the blob's size.
 	n, err := io.Copy(w.digester.Hash(), io.LimitReader(f, desc.Size))
 	if err == nil {
@@ -238,6 +245,7 @@ type fileBlobWriter struct {
 	digester digest.Digester
 	n        int64
 	flushed  int64 // bytes whose writeback started
+	hint     bool  // start writeback as the bytes arrive (see Writer)
 	done     bool
 	commit   func(ctx context.Context) error
 }
@@ -256,7 +264,7 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.digester.Hash().Write(p[:n])
 	w.n += int64(n)
-	if w.n-w.flushed >= writebackEvery {
+	if w.hint && w.n-w.flushed >= writebackEvery {
 		writeback.Start(w.f, w.flushed, w.n-w.flushed)
 		w.flushed = w.n
 	}
@@ -264,9 +272,10 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 }
 
 // Commit verifies the staged file and hands it to the registry, whose
-// store makes it durable (the filesystem store fsyncs it as it moves it
-// in): the staging file itself is not synced, a partial one that a crash
-// damaged fails its digest on the next try and is staged again.
+// store makes it durable (a SYNCED filesystem store fsyncs it as it moves
+// it in; a DEFERRED one checks it after a power loss): the staging file
+// itself is not synced, a partial one that a crash damaged fails its
+// digest on the next try and is staged again.
 func (w *fileBlobWriter) Commit(ctx context.Context) error {
 	if err := w.f.Close(); err != nil {
 		return err

@@ -393,6 +393,11 @@ func (c *crashStore) Get(ctx context.Context, key string, off, n int64) (io.Read
 	return &crashReader{rc: rc, c: &c.crash}, nil
 }
 
+// PutSized keeps the plugin client's store.SizedPutter visible.
+func (c *crashStore) PutSized(ctx context.Context, key string, r io.Reader, size int64, o store.PutOptions) error {
+	return c.wrap(store.PutSized(ctx, c.s, key, r, size, o))
+}
+
 // GetWithInfo keeps the plugin client's store.InfoGetter visible.
 func (c *crashStore) GetWithInfo(ctx context.Context, key string, off, n int64) (io.ReadCloser, store.Info, error) {
 	rc, i, err := store.GetWithInfo(ctx, c.s, key, off, n)

@@ -2,10 +2,7 @@ package plugin_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +10,7 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/plugin"
+	"github.com/swcli/swcli/internal/testbin"
 )
 
 // oldSDK is the last commit whose sdk kept the wire in sdk/internal (before
@@ -27,21 +25,7 @@ const oldSDK = "cc06273f1cdd078674cab135ce68dbb48e452f48"
 // commit.
 func TestPluginBuiltFromOldSDK(t *testing.T) {
 	t.Parallel()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	if err := exec.Command("git", "-C", root, "cat-file", "-e", oldSDK+"^{commit}").Run(); err != nil {
-		t.Skipf("git checkout with commit %.12s needed to build the old sdk: %v", oldSDK, err)
-	}
-	src := t.TempDir()
-	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" go.mod go.sum core sdk internal | tar -x -C "$3"`, "sh", root, oldSDK, src)
-	out, err := archive.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	bin := filepath.Join(t.TempDir(), "swcli-plugin-oldcrash")
-	build := exec.Command("go", "build", "-o", bin, "./core/plugin/testdata/crashmode")
-	build.Dir = src
-	build.Env = append(os.Environ(), "GOPROXY=off", "GOWORK=off", "GOFLAGS=-mod=mod")
-	out, err = build.CombinedOutput()
-	require.NoError(t, err, "build crashmode from the old sdk: %s", out)
+	bin := testbin.BuildAt(t, oldSDK, "./core/plugin/testdata/crashmode", "go.mod", "go.sum", "core", "sdk", "internal")
 
 	h := plugin.NewHost(catalog(t, "oldcrash", "mode", bin, ""), nil)
 	defer h.Close()

@@ -23,7 +23,7 @@ import (
 // has one, so an Ingester store moves it in without a copy).
 func (r *Registry) PutBlob(ctx context.Context, rd io.Reader, expected digest.Digest) (ocispec.Descriptor, error) {
 	if expected != "" {
-		return r.putBlobExpected(ctx, rd, expected)
+		return r.putBlobExpected(ctx, rd, expected, -1)
 	}
 	dir := os.TempDir()
 	if td, ok := r.s.(store.TempDirer); ok {
@@ -59,7 +59,11 @@ func (r *Registry) PutBlob(ctx context.Context, rd io.Reader, expected digest.Di
 	return ocispec.Descriptor{Digest: d, Size: n}, nil
 }
 
-func (r *Registry) putBlobExpected(ctx context.Context, rd io.Reader, expected digest.Digest) (ocispec.Descriptor, error) {
+// putBlobExpected streams rd into blob expected through a verifying
+// reader; size >= 0 is rd's length when the caller knows it (a request's
+// Content-Length), so the store can stream the bytes on as they arrive
+// (store.PutSized; rd must then give exactly size bytes).
+func (r *Registry) putBlobExpected(ctx context.Context, rd io.Reader, expected digest.Digest, size int64) (ocispec.Descriptor, error) {
 	if err := checkDigest(expected); err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -67,7 +71,7 @@ func (r *Registry) putBlobExpected(ctx context.Context, rd io.Reader, expected d
 		return ocispec.Descriptor{Digest: expected, Size: size}, nil
 	}
 	vr := &verifyingReader{r: rd, expected: expected, digester: expected.Algorithm().Digester()}
-	if err := r.s.Put(ctx, blobKey(expected), vr, store.PutOptions{}); err != nil {
+	if err := store.PutSized(ctx, r.s, blobKey(expected), vr, size, store.PutOptions{}); err != nil {
 		if vr.mismatch != nil {
 			return ocispec.Descriptor{}, vr.mismatch
 		}

@@ -75,4 +75,14 @@
 //     in the store, so GC on any server or process sharing the store sees
 //     it; GC reads each victim's lease again right before deleting it (see
 //     GC for the one round trip that remains).
+//   - Durability: the commit points (version records, tags, counters,
+//     removal records, referrers, upload sessions) are durable when their
+//     Put returns. Blobs, links and leases may be committed unsynced
+//     (store.Deferred with Checkable, as the local instance opens its
+//     store): after a power loss the store verifies them before serving
+//     and deletes the damaged ones, so a version whose record survived may
+//     find a blob missing (*BlobUnknownError, as for any missing blob); a
+//     re-copy or rebuild stats every blob and writes it again, and
+//     PutVersion links every blob again (durability.go says why each kind
+//     is safe).
 package registry

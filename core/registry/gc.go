@@ -61,7 +61,7 @@ func leaseKey(d digest.Digest) string {
 // The lease is a key in the store, so it is seen by every server on a
 // shared bucket.
 func (r *Registry) touch(ctx context.Context, d digest.Digest) error {
-	if err := r.s.Put(ctx, leaseKey(d), strings.NewReader("{}\n"), store.PutOptions{}); err != nil {
+	if err := store.Mark(ctx, r.s, leaseKey(d), []byte(markRecord)); err != nil {
 		return fmt.Errorf("registry: lease blob %s: %w", d, err)
 	}
 	return nil

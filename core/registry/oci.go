@@ -192,7 +192,7 @@ func (r *Registry) link(ctx context.Context, project, name string, d digest.Dige
 	if _, err := r.s.Stat(ctx, key); err == nil {
 		return nil
 	}
-	if err := r.s.Put(ctx, key, strings.NewReader("{}\n"), store.PutOptions{}); err != nil {
+	if err := store.Mark(ctx, r.s, key, []byte(markRecord)); err != nil {
 		return fmt.Errorf("registry: link %s in %s/%s: %w", d, project, name, err)
 	}
 	return nil
@@ -201,18 +201,8 @@ func (r *Registry) link(ctx context.Context, project, name string, d digest.Dige
 // BlobLinked returns the size of blob d when it is readable through
 // repository project/name, else *BlobUnknownError.
 func (r *Registry) BlobLinked(ctx context.Context, project, name string, d digest.Digest) (int64, error) {
-	if err := checkNames(project, name); err != nil {
+	if err := r.checkLinked(ctx, project, name, d); err != nil {
 		return 0, err
-	}
-	if err := checkDigest(d); err != nil {
-		return 0, err
-	}
-	_, err := r.s.Stat(ctx, r.linkKey(project, name, d))
-	if isNotFound(err) {
-		return 0, &BlobUnknownError{Digest: d}
-	}
-	if err != nil {
-		return 0, fmt.Errorf("registry: blob %s: %w", d, err)
 	}
 	return r.BlobSize(ctx, d)
 }

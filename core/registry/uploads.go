@@ -510,6 +510,16 @@ func (r *Registry) CancelUpload(ctx context.Context, project, name, id string) e
 // is already stored: a client that does not have the bytes cannot link a
 // blob it only knows the digest of. A mismatch gives *DigestMismatchError.
 func (r *Registry) PutRepoBlob(ctx context.Context, project, name string, rd io.Reader, d digest.Digest) (ocispec.Descriptor, error) {
+	return r.PutRepoBlobSized(ctx, project, name, rd, d, -1)
+}
+
+// PutRepoBlobSized is PutRepoBlob of a blob whose size the caller knows
+// (size >= 0: the request's Content-Length; -1: unknown). The store then
+// streams the bytes on as they arrive (store.PutSized: on S3 one PutObject
+// while the client is still sending, instead of receiving the blob into
+// memory first); the digest is still checked before the blob exists, and
+// a body of another length stores nothing.
+func (r *Registry) PutRepoBlobSized(ctx context.Context, project, name string, rd io.Reader, d digest.Digest, size int64) (ocispec.Descriptor, error) {
 	if err := checkNames(project, name); err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -517,7 +527,7 @@ func (r *Registry) PutRepoBlob(ctx context.Context, project, name string, rd io.
 		return ocispec.Descriptor{}, err
 	}
 	var desc ocispec.Descriptor
-	if size, err := r.BlobSize(ctx, d); err == nil {
+	if stored, err := r.BlobSize(ctx, d); err == nil {
 		dg := d.Algorithm().Digester()
 		n, err := io.Copy(dg.Hash(), rd)
 		if err != nil {
@@ -526,16 +536,16 @@ func (r *Registry) PutRepoBlob(ctx context.Context, project, name string, rd io.
 		if actual := dg.Digest(); actual != d {
 			return desc, &DigestMismatchError{Expected: d, Actual: actual}
 		}
-		if n != size {
-			return desc, fmt.Errorf("registry: blob %s: stored with %d bytes, received %d", d, size, n)
+		if n != stored {
+			return desc, fmt.Errorf("registry: blob %s: stored with %d bytes, received %d", d, stored, n)
 		}
-		desc = ocispec.Descriptor{Digest: d, Size: size}
+		desc = ocispec.Descriptor{Digest: d, Size: stored}
 	} else {
 		var bu *BlobUnknownError
 		if !errors.As(err, &bu) {
 			return desc, err
 		}
-		if desc, err = r.putBlobExpected(ctx, rd, d); err != nil {
+		if desc, err = r.putBlobExpected(ctx, rd, d, size); err != nil {
 			return desc, err
 		}
 		// just stored (by this call, or by one racing it): no lease needed

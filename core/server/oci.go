@@ -306,14 +306,25 @@ func (h *ociHandler) getBlob(w http.ResponseWriter, r *http.Request, rp repo, d 
 			return err
 		}
 	}
+	if r.Method == http.MethodGet && r.Header.Get("Range") == "" {
+		// the whole blob: its size comes with the bytes (one store
+		// request less than a HEAD of the blob and then a GET)
+		rc, size, err := h.reg.OpenLinkedBlob(r.Context(), rp.Project, rp.Name, d)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		h.blobHeaders(w, d)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		w.WriteHeader(http.StatusOK)
+		h.sendBlob(w, rp, d, rc)
+		return nil
+	}
 	size, err := h.reg.BlobLinked(r.Context(), rp.Project, rp.Name, d)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Docker-Content-Digest", d.String())
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Accept-Ranges", "bytes")
-	w.Header().Set("ETag", `"`+d.String()+`"`)
+	h.blobHeaders(w, d)
 	off, n, partial, err := parseRange(r.Header.Get("Range"), size)
 	if err != nil {
 		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
@@ -335,10 +346,24 @@ func (h *ociHandler) getBlob(w http.ResponseWriter, r *http.Request, rp repo, d 
 	}
 	defer rc.Close()
 	w.WriteHeader(status)
+	h.sendBlob(w, rp, d, rc)
+	return nil
+}
+
+// blobHeaders are the headers of every answer with blob d.
+func (h *ociHandler) blobHeaders(w http.ResponseWriter, d digest.Digest) {
+	w.Header().Set("Docker-Content-Digest", d.String())
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Accept-Ranges", "bytes")
+	w.Header().Set("ETag", `"`+d.String()+`"`)
+}
+
+// sendBlob copies the blob's bytes to the client, whose going away is
+// only logged (the status line is sent).
+func (h *ociHandler) sendBlob(w http.ResponseWriter, rp repo, d digest.Digest, rc io.Reader) {
 	if _, err := io.Copy(w, rc); err != nil {
 		h.log.Debug("blob download cut short", "repo", rp.String(), "digest", d.String(), "error", err)
 	}
-	return nil
 }
 
 // parseRange reads a single-range "bytes=" header against size; partial is
@@ -399,8 +424,32 @@ func (h *ociHandler) limitBody(w http.ResponseWriter, r *http.Request, have int6
 	if r.ContentLength > h.maxBlob-have {
 		return errReader{&http.MaxBytesError{Limit: h.maxBlob}}
 	}
-	return http.MaxBytesReader(w, r.Body, h.maxBlob-have)
+	return bodyReader{http.MaxBytesReader(w, r.Body, h.maxBlob-have)}
 }
+
+// bodyReader marks a failed read of a push's body (the client went away,
+// or sent less than its Content-Length) as *ClientBodyError, so the
+// request ends as the client's fault, not as a server error.
+type bodyReader struct{ r io.Reader }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			err = &ClientBodyError{Err: err}
+		}
+	}
+	return n, err
+}
+
+// ClientBodyError is a push whose request body could not be read to its
+// end: the client disconnected or its body was cut short. What the
+// session held before the request is kept, so the client can resume.
+type ClientBodyError struct{ Err error }
+
+func (e *ClientBodyError) Error() string { return "request body ended early: " + e.Err.Error() }
+func (e *ClientBodyError) Unwrap() error { return e.Err }
 
 type errReader struct{ err error }
 
@@ -426,7 +475,7 @@ func (h *ociHandler) startUpload(w http.ResponseWriter, r *http.Request, p Princ
 		if err != nil {
 			return err
 		}
-		if _, err := h.reg.PutRepoBlob(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d); err != nil {
+		if _, err := h.reg.PutRepoBlobSized(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d, r.ContentLength); err != nil {
 			return err
 		}
 		h.blobCreated(w, rp, d)
@@ -543,7 +592,7 @@ func (h *ociHandler) finishUpload(w http.ResponseWriter, r *http.Request, rp rep
 	if cur.Size == 0 && off <= 0 && r.ContentLength != 0 {
 		// POST then PUT with the whole blob (oras-go does this): it streams
 		// straight into the blob, without a chunk to copy.
-		if _, err := h.reg.PutRepoBlob(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d); err != nil {
+		if _, err := h.reg.PutRepoBlobSized(ctx, rp.Project, rp.Name, h.limitBody(w, r, 0), d, r.ContentLength); err != nil {
 			return err
 		}
 		if err := h.reg.CancelUpload(ctx, rp.Project, rp.Name, id); err != nil {

@@ -31,8 +31,12 @@ func ociErr(status int, code, msg string) *ociError {
 // rest are 500s, logged.
 func (h *ociHandler) writeOCIError(w http.ResponseWriter, r *http.Request, err error) {
 	oe := h.toOCIError(err)
-	if oe.Status >= 500 {
+	var cbe *ClientBodyError
+	switch {
+	case oe.Status >= 500:
 		h.log.Error("oci request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	case errors.As(err, &cbe):
+		h.log.Info("client sent less than its request said (went away?)", "method", r.Method, "path", r.URL.Path, "error", cbe.Err)
 	}
 	if oe.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="swcli"`)
@@ -63,6 +67,7 @@ func (h *ociHandler) toOCIError(err error) *ociError {
 		mbe *http.MaxBytesError
 		ur  *registry.UploadRangeError
 		de  *store.DriverError
+		cbe *ClientBodyError
 	)
 	switch {
 	case errors.As(err, &oe):
@@ -101,6 +106,8 @@ func (h *ociHandler) toOCIError(err error) *ociError {
 		return ociErr(http.StatusBadRequest, "NAME_INVALID", in.Error())
 	case errors.As(err, &mbe):
 		return ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", "request body larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
+	case errors.As(err, &cbe):
+		return ociErr(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", cbe.Error())
 	case errors.As(err, &ur):
 		return ociErr(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", ur.Error())
 	case errors.As(err, &de):

@@ -91,6 +91,18 @@ func (c *checked) Put(ctx context.Context, key string, r io.Reader, opts PutOpti
 	return c.fail("put", key, c.s.Put(ctx, key, r, opts))
 }
 
+// PutSized validates as Put does and answers from the wrapped store's
+// SizedPutter, or from its Put with the size checked (PutSized).
+func (c *checked) PutSized(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) error {
+	if err := ValidateKey(key); err != nil {
+		return c.fail("put", key, err)
+	}
+	if size < 0 {
+		return c.fail("put", key, fmt.Errorf("negative size %d", size))
+	}
+	return c.fail("put", key, PutSized(ctx, c.s, key, r, size, opts))
+}
+
 func (c *checked) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	if err := ValidateKey(key); err != nil {
 		return nil, c.fail("get", key, err)

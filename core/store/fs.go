@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,16 @@ import (
 //     holding the old file keeps reading the old bytes; a failed Put leaves
 //     only a temporary file, which is removed (or cleaned up by a later
 //     NewFS when the process died).
+//   - Durability per boot (a store opened Deferred; the default is SYNCED):
+//     a key whose value can be checked later (the Checker the key's owner
+//     gives: blobs by digest, links and leases by their fixed content) is
+//     committed without the file and folder fsync, after this boot's marker
+//     root/.unsynced/<boot> is durable; every other key (the commit points:
+//     records, tags, counters) stays synced. Until the machine goes down
+//     the page cache is the truth; a Deferred open in a later boot that
+//     finds another boot's marker verifies every checkable key committed
+//     since, deletes the damaged ones (a later write puts them back) and
+//     syncs the rest before it serves (fs_durability.go).
 //   - Every change of a key (Put, Ingest, Delete) renames or unlinks under an
 //     exclusive flock on one of 256 lock files in root/.locks, chosen by a
 //     hash of the key. A conditional Put checks its precondition and renames
@@ -49,11 +60,13 @@ import (
 //
 // Limits of a filesystem: a key cannot also be a folder of other keys ("a"
 // and "a/b" cannot both exist); such a Put fails with *InvalidKeyError. Keys
-// whose first segment is ".tmp" or ".locks" are reserved for the store.
+// whose first segment is ".tmp", ".locks" or ".unsynced" are reserved for
+// the store.
 type FS struct {
 	root  string
 	tmp   string
 	locks string
+	durability
 }
 
 var (
@@ -72,19 +85,33 @@ const (
 	fsStaleTemp = 24 * time.Hour
 )
 
-// NewFS opens the filesystem store at root, creating the folder if needed.
-func NewFS(root string) (*FS, error) {
+// NewFS opens the filesystem store at root, creating the folder if needed:
+// SYNCED unless opts say Deferred. A Deferred store first checks what an
+// earlier boot left unsynced (see Deferred; a failure is *RecoveryError).
+func NewFS(root string, opts ...FSOption) (*FS, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("fs store: %w", err)
 	}
 	s := &FS{root: abs, tmp: filepath.Join(abs, fsTmpDir), locks: filepath.Join(abs, fsLockDir)}
+	s.boot = machineBoot()
+	for _, o := range opts {
+		o(s)
+	}
 	for _, d := range []string{s.root, s.tmp, s.locks} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("fs store: %w", err)
 		}
 	}
 	s.cleanTemp(time.Now().Add(-fsStaleTemp))
+	if s.DefersSync() {
+		if err := s.recoverBoots(context.Background()); err != nil {
+			return nil, &RecoveryError{Root: s.root, Err: err}
+		}
+		if err := s.renewMarker(context.Background()); err != nil {
+			return nil, fmt.Errorf("fs store %s: renew the unsynced marker: %w", s.root, err)
+		}
+	}
 	return s, nil
 }
 
@@ -110,7 +137,9 @@ func (s *FS) cleanTemp(before time.Time) {
 	}
 }
 
-func fsReserved(segment string) bool { return segment == fsTmpDir || segment == fsLockDir }
+func fsReserved(segment string) bool {
+	return segment == fsTmpDir || segment == fsLockDir || segment == fsUnsyncedDir
+}
 
 func firstSegment(key string) string {
 	if i := strings.IndexByte(key, '/'); i >= 0 {
@@ -152,30 +181,37 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader, opts PutOptions) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tmp, err := s.writeTemp(ctx, r)
+	synced := !s.deferred(key)
+	tmp, err := s.writeTemp(ctx, r, synced)
 	if err != nil {
 		return fmt.Errorf("fs store: put %s: %w", key, err)
 	}
-	if err := s.commit(key, tmp, opts); err != nil {
+	if err := s.commit(key, tmp, opts, synced); err != nil {
 		_ = os.Remove(tmp)
 		return err
 	}
 	return nil
 }
 
-// writeTemp copies r into a new, synced temporary file and returns its path.
-func (s *FS) writeTemp(ctx context.Context, r io.Reader) (string, error) {
-	return s.fillTemp(func(f *os.File) error {
-		buf := make([]byte, 1<<20)
-		_, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, buf)
+// writeTemp copies r into a new temporary file (synced if synced) and
+// returns its path.
+func (s *FS) writeTemp(ctx context.Context, r io.Reader, synced bool) (string, error) {
+	return s.fillTemp(synced, func(f *os.File) error {
+		buf := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(buf)
+		_, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxReader{ctx, r}, *buf)
 		return err
 	})
 }
 
+// copyBuffers are writeTemp's 1 MiB copy buffers: most Puts are records of
+// a few bytes, which should not each allocate (and clear) a megabyte.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
 // fillTemp creates a temporary file, lets fill write it, then makes it
-// readable, syncs it and returns its path; on any error the file is
-// removed.
-func (s *FS) fillTemp(fill func(f *os.File) error) (string, error) {
+// readable, syncs it (if synced) and returns its path; on any error the
+// file is removed.
+func (s *FS) fillTemp(synced bool, fill func(f *os.File) error) (string, error) {
 	f, err := os.CreateTemp(s.tmp, "put-*")
 	if err != nil {
 		return "", err
@@ -185,8 +221,8 @@ func (s *FS) fillTemp(fill func(f *os.File) error) (string, error) {
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
-	if err == nil {
-		err = f.Sync()
+	if err == nil && synced {
+		err = s.syncFile(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -199,13 +235,23 @@ func (s *FS) fillTemp(fill func(f *os.File) error) (string, error) {
 }
 
 // commit renames src to key's file under the key's lock, after checking the
-// precondition. A rename across filesystems returns the *os.LinkError with
-// EXDEV, so Ingest can fall back to copying.
-func (s *FS) commit(key, src string, opts PutOptions) error {
+// precondition; synced, it then fsyncs the folder (src is synced already),
+// else it holds the renew lock shared and makes sure this boot's marker is
+// durable first (see Deferred and renewMarker). A
+// rename across filesystems returns the *os.LinkError with EXDEV, so
+// Ingest can fall back to copying.
+func (s *FS) commit(key, src string, opts PutOptions, synced bool) error {
 	dst := s.path(key)
 	dir := filepath.Dir(dst)
 	if err := s.mkdir(key, dir); err != nil {
 		return err
+	}
+	if !synced {
+		release, err := s.beginUnsynced()
+		if err != nil {
+			return fmt.Errorf("fs store: put %s: %w", key, err)
+		}
+		defer release()
 	}
 	unlock, err := s.lock(key)
 	if err != nil {
@@ -213,8 +259,8 @@ func (s *FS) commit(key, src string, opts PutOptions) error {
 	}
 	err = s.commitLocked(key, src, dst, dir, opts)
 	unlock()
-	if err == nil {
-		syncDir(dir)
+	if err == nil && synced {
+		_ = s.syncDir(dir) // the value is durable; only its name may wait for the journal
 	}
 	return err
 }
@@ -297,12 +343,22 @@ func (s *FS) mkdir(key, dir string) error {
 func (s *FS) lock(key string) (unlock func(), err error) {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
-	name := filepath.Join(s.locks, fmt.Sprintf("%02x", h.Sum32()%fsLockShards))
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	return s.lockName(context.Background(), fmt.Sprintf("%02x", h.Sum32()%fsLockShards))
+}
+
+// lockName takes the exclusive lock of the lock file name in root/.locks.
+func (s *FS) lockName(ctx context.Context, name string) (unlock func(), err error) {
+	return s.lockWith(name, func(f *os.File) (func(), error) { return lockFileCtx(ctx, f) })
+}
+
+// lockWith opens the lock file name in root/.locks and locks it with take;
+// unlock also closes it.
+func (s *FS) lockWith(name string, take func(*os.File) (func(), error)) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(s.locks, name), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	release, err := lockFile(f)
+	release, err := take(f)
 	if err != nil {
 		_ = f.Close()
 		return nil, err
@@ -311,13 +367,6 @@ func (s *FS) lock(key string) (unlock func(), err error) {
 		release()
 		_ = f.Close()
 	}, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // Ingest implements Ingester: it renames localPath to key's file, or, when
@@ -342,14 +391,15 @@ func (s *FS) Ingest(ctx context.Context, key, localPath string) error {
 		// then has to commit even when the data is on disk already)
 		err = f.Chmod(0o644)
 	}
-	if err == nil {
-		err = f.Sync()
+	synced := !s.deferred(key)
+	if err == nil && synced {
+		err = s.syncFile(f)
 	}
 	_ = f.Close()
 	if err != nil {
 		return fmt.Errorf("fs store: ingest %s: %w", key, err)
 	}
-	err = s.commit(key, localPath, PutOptions{})
+	err = s.commit(key, localPath, PutOptions{}, synced)
 	if !errors.Is(err, syscall.EXDEV) {
 		return err
 	}
@@ -358,12 +408,12 @@ func (s *FS) Ingest(ctx context.Context, key, localPath string) error {
 	if err != nil {
 		return fmt.Errorf("fs store: ingest %s: %w", key, err)
 	}
-	tmp, err := s.writeTemp(ctx, src)
+	tmp, err := s.writeTemp(ctx, src, synced)
 	_ = src.Close()
 	if err != nil {
 		return fmt.Errorf("fs store: ingest %s: %w", key, err)
 	}
-	if err := s.commit(key, tmp, PutOptions{}); err != nil {
+	if err := s.commit(key, tmp, PutOptions{}, synced); err != nil {
 		_ = os.Remove(tmp)
 		return err
 	}

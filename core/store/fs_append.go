@@ -68,7 +68,7 @@ func (s *FS) Append(ctx context.Context, key string, at int64, r io.Reader) (int
 		return 0, fmt.Errorf("fs store: append %s: %w", key, w.err)
 	}
 	if n > 0 && s.Epoch() == "" {
-		if serr := f.Sync(); serr != nil {
+		if serr := s.syncFile(f); serr != nil {
 			_ = f.Truncate(at)
 			return 0, fmt.Errorf("fs store: append %s: %w", key, serr)
 		}
@@ -79,11 +79,11 @@ func (s *FS) Append(ctx context.Context, key string, at int64, r io.Reader) (int
 // Epoch implements Appender: the boot of this machine (Linux's boot_id),
 // since the page cache keeps what Append wrote until then; "" where that
 // cannot be told, and Append then syncs.
-func (s *FS) Epoch() string { return machineBoot() }
+func (s *FS) Epoch() string { return s.boot }
 
 // Seal implements Appender: under the file's lock it cuts the file to
-// size, makes it durable and renames it to dst's file (commit, as a Put
-// does).
+// size, makes it durable (unless dst is a key a Deferred store commits
+// unsynced) and renames it to dst's file (commit, as a Put does).
 func (s *FS) Seal(ctx context.Context, key string, size int64, dst string) error {
 	if err := s.checkKey(key); err != nil {
 		return err
@@ -110,13 +110,14 @@ func (s *FS) Seal(ctx context.Context, key string, size int64, dst string) error
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
-	if err == nil {
-		err = f.Sync()
+	synced := !s.deferred(dst)
+	if err == nil && synced {
+		err = s.syncFile(f)
 	}
 	if err != nil {
 		return fmt.Errorf("fs store: seal %s: %w", key, err)
 	}
-	return s.commit(dst, s.path(key), PutOptions{})
+	return s.commit(dst, s.path(key), PutOptions{}, synced)
 }
 
 // openGrowing opens key's file with flags and locks it; the file must

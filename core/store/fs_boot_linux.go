@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // machineBoot is this boot's boot_id: it changes when the machine
@@ -15,3 +17,6 @@ var machineBoot = sync.OnceValue(func() string {
 	}
 	return "boot:" + strings.TrimSpace(string(b))
 })
+
+// syncfs makes everything written to f's filesystem durable (syncfs(2)).
+func syncfs(f *os.File) error { return unix.Syncfs(int(f.Fd())) }

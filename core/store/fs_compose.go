@@ -31,10 +31,11 @@ func (s *FS) Compose(ctx context.Context, dst string, srcs []string) error {
 	}
 	var tmp string
 	var err error
+	synced := !s.deferred(dst)
 	if len(srcs) == 1 {
 		tmp, err = s.linkTemp(srcs[0])
 	} else {
-		tmp, err = s.concatTemp(ctx, srcs)
+		tmp, err = s.concatTemp(ctx, srcs, synced)
 	}
 	if err != nil {
 		var nf *NotFoundError
@@ -43,7 +44,7 @@ func (s *FS) Compose(ctx context.Context, dst string, srcs []string) error {
 		}
 		return fmt.Errorf("fs store: compose %s: %w", dst, err)
 	}
-	err = s.commit(dst, tmp, PutOptions{})
+	err = s.commit(dst, tmp, PutOptions{}, synced)
 	// also after a successful commit: renaming a link onto another link of
 	// the same file (dst already was src) leaves both names
 	_ = os.Remove(tmp)
@@ -71,10 +72,10 @@ func (s *FS) linkTemp(key string) (string, error) {
 	return name, nil
 }
 
-// concatTemp copies the files of keys, in order, into a new, synced
-// temporary file and returns its path.
-func (s *FS) concatTemp(ctx context.Context, keys []string) (string, error) {
-	return s.fillTemp(func(f *os.File) error {
+// concatTemp copies the files of keys, in order, into a new temporary
+// file (synced if synced) and returns its path.
+func (s *FS) concatTemp(ctx context.Context, keys []string, synced bool) (string, error) {
+	return s.fillTemp(synced, func(f *os.File) error {
 		for _, k := range keys {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -328,7 +328,7 @@ func (b *putBody) Read(p []byte) (int, error) {
 
 func (r *rawServer) put(ctx context.Context, cancel context.CancelFunc, c net.Conn, fr *frameReader, req *pb.PutRequest) {
 	body := &putBody{fr: fr, c: c, cancel: cancel}
-	err := r.s.Put(ctx, req.Key, body, store.PutOptions{IfNoneMatch: req.IfNoneMatch, IfMatch: req.IfMatch})
+	err := putOf(ctx, r.s, req, body)
 	if err == nil && !body.done {
 		// The store returned without reading to the end: not a Put of
 		// the whole value.
@@ -498,8 +498,15 @@ func (rc *rawClient) put(ctx context.Context, c net.Conn, stop func() bool, key 
 			break
 		}
 		if rerr != nil {
-			// Closing without E makes the plugin's Put abort, leaving
-			// the old value.
+			// Ending the value without E makes the plugin's Put abort,
+			// leaving the old value. Half-closed, the connection still
+			// brings the plugin's status once the abort is done, so
+			// nothing of this Put is left in the store (an S3 multipart
+			// upload) when it returns; closed, the abort would run on
+			// after it.
+			if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+				_, _ = readStatus(newFrameReader(c))
+			}
 			return rerr
 		}
 	}

@@ -38,9 +38,10 @@ type StoreClient struct {
 }
 
 var (
-	_ store.Store      = (*StoreClient)(nil)
-	_ store.InfoGetter = (*StoreClient)(nil)
-	_ store.Composer   = (*StoreClient)(nil)
+	_ store.Store       = (*StoreClient)(nil)
+	_ store.InfoGetter  = (*StoreClient)(nil)
+	_ store.Composer    = (*StoreClient)(nil)
+	_ store.SizedPutter = (*StoreClient)(nil)
 )
 
 // NewStoreClient wraps a gRPC connection to a store plugin.
@@ -112,8 +113,21 @@ func storeErr(err error, key string) error {
 // one. If r fails, the call is canceled and the plugin's Put aborts,
 // leaving the old value.
 func (c *StoreClient) Put(ctx context.Context, key string, r io.Reader, opts store.PutOptions) error {
+	return c.put(ctx, key, r, nil, opts)
+}
+
+// PutSized implements store.SizedPutter: Put with the size on the first
+// message, so the plugin can stream the value to its service as it
+// arrives. A plugin built before the field ignores it and Puts as for an
+// unknown size; either way the bytes are checked against the size here
+// too, so a wrong-sized value fails the same way with every plugin.
+func (c *StoreClient) PutSized(ctx context.Context, key string, r io.Reader, size int64, opts store.PutOptions) error {
+	return c.put(ctx, key, store.ExactReader(r, size), &size, opts)
+}
+
+func (c *StoreClient) put(ctx context.Context, key string, r io.Reader, size *int64, opts store.PutOptions) error {
 	if c.setup(ctx); c.raw != nil {
-		conn, stop, err := c.raw.dial(ctx, &pb.RawRequest{Put: &pb.PutRequest{Key: key, IfNoneMatch: opts.IfNoneMatch, IfMatch: opts.IfMatch}})
+		conn, stop, err := c.raw.dial(ctx, &pb.RawRequest{Put: &pb.PutRequest{Key: key, IfNoneMatch: opts.IfNoneMatch, IfMatch: opts.IfMatch, Size: size}})
 		if err == nil {
 			return c.raw.put(ctx, conn, stop, key, r)
 		}
@@ -134,7 +148,7 @@ func (c *StoreClient) Put(ctx context.Context, key string, r io.Reader, opts sto
 			// free to be refilled (no copy per chunk).
 			m := &pb.PutRequest{Data: buf[:n]}
 			if first {
-				m.Key, m.IfNoneMatch, m.IfMatch = key, opts.IfNoneMatch, opts.IfMatch
+				m.Key, m.IfNoneMatch, m.IfMatch, m.Size = key, opts.IfNoneMatch, opts.IfMatch, size
 				first = false
 			}
 			if err := st.Send(m); err != nil {

@@ -105,11 +105,21 @@ func (s *storeServer) Put(st pb.Store_PutServer) error {
 		return err
 	}
 	r := &putReader{st: st, buf: first.Data}
-	err = s.s.Put(st.Context(), first.Key, r, store.PutOptions{IfNoneMatch: first.IfNoneMatch, IfMatch: first.IfMatch})
+	err = putOf(st.Context(), s.s, first, r)
 	if err != nil {
 		return storeStatus(err)
 	}
 	return st.SendAndClose(&pb.Empty{})
+}
+
+// putOf is the store's Put of req's value, read from r: sized
+// (store.PutSized) when the host sent the size.
+func putOf(ctx context.Context, s store.Store, req *pb.PutRequest, r io.Reader) error {
+	opts := store.PutOptions{IfNoneMatch: req.IfNoneMatch, IfMatch: req.IfMatch}
+	if req.Size != nil {
+		return store.PutSized(ctx, s, req.Key, r, req.GetSize(), opts)
+	}
+	return s.Put(ctx, req.Key, r, opts)
 }
 
 // getDepth is how many chunks of a Get the plugin reads ahead of what it

@@ -6,6 +6,12 @@
 // The folder holds two swcli builds: swcli, as shipped, and TestBinary,
 // the same with the test hooks compiled in (-tags swclitest: crash at a
 // stage, small upload chunks), which the end-to-end tests run.
+//
+// A fresh build's folder (about 125 MB) is held by its test process with a
+// shared flock on its .inuse file for the life of the process (the kernel
+// drops it when the process ends, however it ends); the next fresh build
+// removes every swcli-testbin-* folder whose lock nobody holds, so test
+// runs do not fill the temp folder.
 package testbin
 
 import (
@@ -13,8 +19,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -48,8 +58,12 @@ func Dir(t testing.TB) string {
 			dir = fromRoot(d)
 			return
 		}
-		dir, err = os.MkdirTemp("", "swcli-testbin-")
+		removeAbandoned()
+		dir, err = os.MkdirTemp("", tempPrefix)
 		if err != nil {
+			return
+		}
+		if err = holdFolder(dir); err != nil {
 			return
 		}
 		root := repoRoot()
@@ -76,6 +90,66 @@ func Dir(t testing.TB) string {
 		}
 	}
 	return dir
+}
+
+const (
+	tempPrefix = "swcli-testbin-"
+	inUseFile  = ".inuse"
+)
+
+// held keeps the open .inuse file of this process's build folder, and with
+// it the shared flock, until the process ends.
+var held *os.File
+
+// holdFolder takes a shared flock on dir's .inuse file and keeps it. The
+// file is locked before it gets its name, so an .inuse that can be locked
+// exclusively is never one whose process is still starting.
+func holdFolder(dir string) error {
+	tmp := filepath.Join(dir, inUseFile+".new")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = unix.Flock(int(f.Fd()), unix.LOCK_SH)
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, inUseFile))
+	}
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+	held = f
+	return nil
+}
+
+// removeAbandoned removes the build folders of test processes that have
+// ended: those whose .inuse lock can be taken exclusively at once. A folder
+// without .inuse is another process's build still being made (it creates
+// the file right after the folder) unless it is an hour old (left by a
+// version of this package that did not clean up).
+func removeAbandoned() {
+	tmp := os.TempDir()
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		d := filepath.Join(tmp, e.Name())
+		f, err := os.Open(filepath.Join(d, inUseFile))
+		if err != nil {
+			if fi, serr := e.Info(); serr == nil && os.IsNotExist(err) && time.Since(fi.ModTime()) > time.Hour {
+				_ = os.RemoveAll(d)
+			}
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			_ = os.RemoveAll(d) // its process has ended; we hold the lock while removing
+		}
+		_ = f.Close()
+	}
 }
 
 // TestTag is the build tag of swcli's test hooks; TestBinary the name of

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CanceledPut", testCanceledPut},
 		{"GetDuringPut", testGetDuringPut},
 		{"Compose", testCompose},
+		{"PutSized", PutSized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

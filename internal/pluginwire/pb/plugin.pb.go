@@ -547,10 +547,15 @@ func (*ModeEvent_Error) isModeEvent_Event() {}
 type PutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The first message carries key and conditions; every message may carry data.
-	Key           string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	IfNoneMatch   bool   `protobuf:"varint,2,opt,name=if_none_match,json=ifNoneMatch,proto3" json:"if_none_match,omitempty"`
-	IfMatch       string `protobuf:"bytes,3,opt,name=if_match,json=ifMatch,proto3" json:"if_match,omitempty"`
-	Data          []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	Key         string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	IfNoneMatch bool   `protobuf:"varint,2,opt,name=if_none_match,json=ifNoneMatch,proto3" json:"if_none_match,omitempty"`
+	IfMatch     string `protobuf:"bytes,3,opt,name=if_match,json=ifMatch,proto3" json:"if_match,omitempty"`
+	Data        []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// On the first message: the value has exactly size bytes (a sized Put,
+	// store.SizedPutter), so the plugin may stream them to its service as
+	// they arrive. Absent: unknown. A plugin built before this field ignores
+	// it and Puts as for an unknown size, which is also correct.
+	Size          *int64 `protobuf:"varint,5,opt,name=size,proto3,oneof" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -611,6 +616,13 @@ func (x *PutRequest) GetData() []byte {
 		return x.Data
 	}
 	return nil
+}
+
+func (x *PutRequest) GetSize() int64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
 }
 
 type GetRequest struct {
@@ -1278,13 +1290,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\bprogress\x18\x02 \x01(\v2\x1e.swcli.plugin.v1.ProgressEventH\x00R\bprogress\x122\n" +
 	"\x06result\x18\x03 \x01(\v2\x18.swcli.plugin.v1.PayloadH\x00R\x06result\x124\n" +
 	"\x05error\x18\x04 \x01(\v2\x1c.swcli.plugin.v1.PluginErrorH\x00R\x05errorB\a\n" +
-	"\x05event\"q\n" +
+	"\x05event\"\x93\x01\n" +
 	"\n" +
 	"PutRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\"\n" +
 	"\rif_none_match\x18\x02 \x01(\bR\vifNoneMatch\x12\x19\n" +
 	"\bif_match\x18\x03 \x01(\tR\aifMatch\x12\x12\n" +
-	"\x04data\x18\x04 \x01(\fR\x04data\"k\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12\x17\n" +
+	"\x04size\x18\x05 \x01(\x03H\x00R\x04size\x88\x01\x01B\a\n" +
+	"\x05_size\"k\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
@@ -1452,6 +1466,7 @@ func file_plugin_proto_init() {
 		(*ModeEvent_Result)(nil),
 		(*ModeEvent_Error)(nil),
 	}
+	file_plugin_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -156,14 +156,7 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		if release != nil {
 			defer release()
 		}
-		out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
-			Bucket:        aws.String(s.cfg.Bucket),
-			Key:           s.object(key),
-			UploadId:      uploadID,
-			PartNumber:    aws.Int32(n),
-			Body:          body,
-			ContentLength: aws.Int64(size),
-		})
+		out, err := s.uploadPart(ctx, key, uploadID, n, body, size)
 		if err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
@@ -224,6 +217,18 @@ func (s *Store) uploadParts(ctx context.Context, key string, uploadID *string, f
 		return nil, firstErr
 	}
 	return parts, nil
+}
+
+// uploadPart sends size bytes of body as part n of upload uploadID.
+func (s *Store) uploadPart(ctx context.Context, key string, uploadID *string, n int32, body io.Reader, size int64) (*s3.UploadPartOutput, error) {
+	return s.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket:        aws.String(s.cfg.Bucket),
+		Key:           s.object(key),
+		UploadId:      uploadID,
+		PartNumber:    aws.Int32(n),
+		Body:          body,
+		ContentLength: aws.Int64(size),
+	})
 }
 
 // abort ends a multipart upload so that its parts are not kept (and billed).

@@ -59,6 +59,10 @@
 //     prefix whose names are not valid keys (folder markers "x/", names
 //     written by other tools) are skipped.
 //   - Delete is DeleteObject, which succeeds for a missing key.
+//   - PutSized (store.SizedPutter, sized.go): a value whose size the
+//     caller knows, larger than SinglePutSize, streams into the parts of
+//     one multipart upload as it arrives (nothing held in memory),
+//     completed only once the reader ended cleanly at that size.
 //   - Compose (store.Composer) copies inside S3: CopyObject, or
 //     UploadPartCopy parts of one multipart upload (compose.go).
 //   - GetURL (sdk.URLGetter) presigns a GetObject, so the host reads a Get
