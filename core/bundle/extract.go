@@ -37,6 +37,11 @@ type ExtractOptions struct {
 	// path. It lets one layer's bytes be laid out at different paths (a
 	// content-addressed file of a model, see core/artifact).
 	Rename func(name string) string
+	// Sums, if set, hears the size and sha256 of each regular file written
+	// (name: its slash path in dest), hashed from the bytes as they are
+	// written; it may be called from several goroutines at once. A cache
+	// fill passes them on so its seal need not read the files back.
+	Sums func(name string, size int64, sum [sha256.Size]byte)
 }
 
 // ExtractStats says what ExtractLayer wrote.
@@ -107,12 +112,13 @@ func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOpt
 		opts:  opts,
 		buf:   *bp,
 		dirs:  map[string]bool{},
-		seen:  map[string]bool{},
+		seen:  map[string]byte{},
 		chmod: umask(),
 	}
 	x.tr = tar.NewReader(x.end)
-	defer x.closeCur()
-	if err := x.run(); err != nil {
+	err = x.run()
+	x.closeCur()
+	if err != nil {
 		return x.stats, src.classify(err)
 	}
 	if sum != nil {
@@ -142,7 +148,7 @@ type extractor struct {
 	stats ExtractStats
 	n     int             // entries so far
 	dirs  map[string]bool // directories known to be real (not symlinks)
-	seen  map[string]bool // entries of this layer
+	seen  map[string]byte // entries of this layer: their tar type
 	chmod fs.FileMode     // mode bits the umask removes: files need a chmod
 
 	cur    *os.Root // the directory of the last file, open
@@ -201,10 +207,10 @@ func (x *extractor) entry(hdr *tar.Header) error {
 	if x.opts.MaxFiles > 0 && x.n > x.opts.MaxFiles {
 		return formatErr(raw, "layer has more than %d entries", x.opts.MaxFiles)
 	}
-	if x.seen[name] {
+	if _, dup := x.seen[name]; dup {
 		return formatErr(raw, "duplicate entry")
 	}
-	x.seen[name] = true
+	x.seen[name] = hdr.Typeflag
 	if x.lim.left >= 0 && hdr.Size > x.lim.left {
 		return formatErr(raw, "layer expands beyond %d bytes", x.opts.MaxBytes)
 	}
@@ -228,8 +234,9 @@ func (x *extractor) entry(hdr *tar.Header) error {
 			return nil
 		})
 	default: // tar.TypeReg
+		mode := fs.FileMode(fileMode(isExec(fs.FileMode(hdr.Mode))))
 		return x.create(raw, dir, base, func(r *os.Root) error {
-			return x.writeFile(raw, r, base, hdr)
+			return x.writeFile(r, name, base, mode, hdr.Size)
 		})
 	}
 }
@@ -248,6 +255,14 @@ func (x *extractor) parents(raw, dir string) error {
 			i += j + 1
 		}
 		if !x.dirs[anc] {
+			// An entry of this layer that is not a directory is refused
+			// by its name, before any look at the disk.
+			switch x.seen[anc] {
+			case tar.TypeSymlink:
+				return formatErr(raw, "path goes through the symlink %q", anc)
+			case tar.TypeReg:
+				return formatErr(raw, "path goes through the file %q", anc)
+			}
 			fi, err := x.root.Lstat(anc)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
@@ -371,13 +386,17 @@ func (x *extractor) closeCur() {
 	}
 }
 
-func (x *extractor) writeFile(raw string, r *os.Root, base string, hdr *tar.Header) error {
-	mode := fs.FileMode(fileMode(isExec(fs.FileMode(hdr.Mode))))
-	f, err := r.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+// writeFile writes the current (large) file from the tar stream.
+func (x *extractor) writeFile(r *os.Root, name, base string, mode fs.FileMode, size int64) error {
+	f, err := x.openNew(r, base, mode)
 	if err != nil {
 		return err
 	}
-	for left := hdr.Size; left > 0; {
+	var h hash.Hash
+	if x.opts.Sums != nil {
+		h = sha256.New()
+	}
+	for left := size; left > 0; {
 		n := int(min(int64(len(x.buf)), left))
 		n, err := io.ReadFull(x.tr, x.buf[:n])
 		if err != nil {
@@ -388,6 +407,9 @@ func (x *extractor) writeFile(raw string, r *os.Root, base string, hdr *tar.Head
 			f.Close()
 			return err
 		}
+		if h != nil {
+			h.Write(x.buf[:n])
+		}
 		left -= int64(n)
 		if left > 0 {
 			if err := x.ctx.Err(); err != nil {
@@ -396,6 +418,23 @@ func (x *extractor) writeFile(raw string, r *os.Root, base string, hdr *tar.Head
 			}
 		}
 	}
+	if err := x.closeNew(f, mode, size); err != nil {
+		return err
+	}
+	if h != nil {
+		var sum [sha256.Size]byte
+		x.opts.Sums(name, size, [sha256.Size]byte(h.Sum(sum[:0])))
+	}
+	return nil
+}
+
+// openNew creates the regular file base in r; it must not exist.
+func (x *extractor) openNew(r *os.Root, base string, mode fs.FileMode) (*os.File, error) {
+	return r.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+}
+
+// closeNew gives a written file its mode and closes it, counting it.
+func (x *extractor) closeNew(f *os.File, mode fs.FileMode, size int64) error {
 	if x.chmod&mode != 0 { // the umask took bits away
 		if err := f.Chmod(mode); err != nil {
 			f.Close()
@@ -406,7 +445,7 @@ func (x *extractor) writeFile(raw string, r *os.Root, base string, hdr *tar.Head
 		return err
 	}
 	x.stats.Files++
-	x.stats.Bytes += hdr.Size
+	x.stats.Bytes += size
 	return nil
 }
 

@@ -2,10 +2,15 @@ package bundle
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // Layers with disjoint files but shared (and missing) parent directories
@@ -48,4 +53,57 @@ func TestExtractLayersConcurrently(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A layer of many small files mixed with large ones (more than one read
+// buffer) in many folders comes out whole; a file that cannot be created
+// fails the extraction.
+func TestExtractLayerKeepsEveryFile(t *testing.T) {
+	var ents []tent
+	want := map[string]string{}
+	for i := 0; i < 3000; i++ {
+		d := fmt.Sprintf("pkg/sub%02d", i%37)
+		if i < 37 {
+			ents = append(ents, dir(d+"/"))
+		}
+		name := fmt.Sprintf("%s/f%04d.py", d, i)
+		body := fmt.Sprintf("file %d\n", i)
+		if i%500 == 7 {
+			body = strings.Repeat(body, bufSize/len(body)+10) // more than one read buffer
+		}
+		want[name] = body
+		ents = append(ents, file(name, body))
+	}
+	blob := compress(t, makeTar(t, ents...))
+	dest := filepath.Join(t.TempDir(), "env")
+	st, err := ExtractLayer(ctx, bytes.NewReader(blob), dest, ExtractOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 3000, st.Files)
+	got := readTree(t, dest)
+	for name, body := range want {
+		require.Equal(t, body, got[name], name)
+	}
+
+	dest = filepath.Join(t.TempDir(), "env")
+	require.NoError(t, os.MkdirAll(filepath.Join(dest, fmt.Sprintf("pkg/sub%02d/f2000.py", 2000%37)), 0o755))
+	_, err = ExtractLayer(ctx, bytes.NewReader(blob), dest, ExtractOptions{})
+	var fe *FormatError
+	require.ErrorAs(t, err, &fe)
+	require.Contains(t, err.Error(), "replace an existing directory")
+}
+
+// Sums hears every regular file once, with the sha256 of what was
+// written, a small file and one of several read buffers alike.
+func TestExtractLayerSums(t *testing.T) {
+	small, large := "small\n", strings.Repeat("large\n", 2*bufSize/6+100)
+	blob := compress(t, makeTar(t, dir("d/"), file("d/s", small), file("d/l", large), symlink("d/ln", "s")))
+	var mu sync.Mutex
+	got := map[string][sha256.Size]byte{}
+	_, err := ExtractLayer(ctx, bytes.NewReader(blob), t.TempDir(), ExtractOptions{Sums: func(name string, size int64, sum [sha256.Size]byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[name] = sum
+	}})
+	require.NoError(t, err)
+	require.Equal(t, map[string][sha256.Size]byte{"d/s": sha256.Sum256([]byte(small)), "d/l": sha256.Sum256([]byte(large))}, got)
 }

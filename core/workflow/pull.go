@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 
@@ -29,8 +30,9 @@ import (
 // cache as soon as the store holds it, while the other layers still
 // download (prefill), so the restore that follows only links. A layer that
 // fails to unpack here is left to the restore, which unpacks it again and
-// reports the failure.
-func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
+// reports the failure. With warm (the caller makes an environment next),
+// the version's mode is warmed up meanwhile (warmMode).
+func (s *Service) pullRemote(ctx context.Context, src string, warm bool) (string, error) {
 	if uri.IsFile(src) {
 		return src, nil
 	}
@@ -59,7 +61,7 @@ func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pre := s.prefill(pctx, to)
+	pre := s.prefill(pctx, to, warm)
 	opts.Stored, opts.Tap = pre.add, pre.tap
 	res, err := instance.Copy(ctx, from, instance.RefOf(u), to, instance.Ref{Project: u.Project}, opts)
 	if err != nil {
@@ -79,9 +81,9 @@ func (s *Service) pullRemote(ctx context.Context, src string) (string, error) {
 // (unpacking is CPU-bound: one per core).
 //
 // An entry from the wire is complete only once the blob proved whole: the
-// unpack reads the pipe to its end, and the end comes only when the copy
+// unpack reads its tapBuffer to the end, and the end comes only when the copy
 // has verified and stored the blob (BlobTap.Done(nil)); a digest mismatch
-// or a cut download ends the pipe with that error, which fails the unpack,
+// or a cut download ends the buffer with that error, which fails the unpack,
 // and the layer cache discards what it unpacked.
 type prefiller struct {
 	add  func(d ocispec.Descriptor)
@@ -97,7 +99,7 @@ func isEnvLayer(d ocispec.Descriptor) bool {
 	return false
 }
 
-func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
+func (s *Service) prefill(ctx context.Context, l *instance.Local, warm bool) prefiller {
 	lc := s.unpackedLayers()
 	if lc == nil {
 		return prefiller{add: func(ocispec.Descriptor) {}, tap: func(ocispec.Descriptor) instance.BlobTap { return nil }, wait: func() {}}
@@ -123,27 +125,30 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 			mu.Lock()
 			tapped[d.Digest] = true
 			mu.Unlock()
-			pr, pw := io.Pipe()
+			buf := newTapBuffer(tapLimit(d.Size))
 			g.Go(func() error {
 				fill(d, "the wire", func(dir string) error {
 					// The copy verifies the digest (no second hash here):
-					// the unpack is good once the pipe ends cleanly.
+					// the unpack is good once the buffer ends cleanly.
 					o := extractOptions(d)
 					o.Digest = ""
-					if _, err := bundle.ExtractLayer(ctx, pr, dir, o); err != nil {
+					if err := fillLayer(ctx, buf, dir, o); err != nil {
 						return err
 					}
-					_, err := io.Copy(io.Discard, pr)
+					_, err := io.Copy(io.Discard, buf)
 					return err
 				})
 				// Whatever happened (an entry already complete reads
-				// nothing), the copy must not wait on this pipe.
-				pr.CloseWithError(errTapClosed)
+				// nothing), the copy must not wait on this buffer.
+				buf.CloseRead(errTapClosed)
 				return nil
 			})
-			return &pipeTap{pw: pw}
+			return &bufferTap{b: buf}
 		},
 		add: func(d ocispec.Descriptor) {
+			if warm && d.MediaType == bundle.MediaTypeConfig {
+				g.Go(func() error { s.warmMode(ctx, l, d); return nil })
+			}
 			if !isEnvLayer(d) {
 				return
 			}
@@ -160,7 +165,14 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 					return nil
 				}
 				defer func() { <-sem }()
-				fill(d, "the store", func(dir string) error { return extractBlob(ctx, l, d, dir) })
+				fill(d, "the store", func(dir string) error {
+					rc, err := l.Get(ctx, d.Digest, 0)
+					if err != nil {
+						return err
+					}
+					defer rc.Close()
+					return fillLayer(ctx, rc, dir, extractOptions(d))
+				})
 				return nil
 			})
 		},
@@ -170,16 +182,66 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local) prefiller {
 
 var errTapClosed = errors.New("layer unpack finished")
 
-// pipeTap is a BlobTap feeding the unpack of a layer through a pipe: the
-// unpack sees the end of the layer only on Done(nil).
-type pipeTap struct{ pw *io.PipeWriter }
-
-func (t *pipeTap) Write(p []byte) (int, error) { return t.pw.Write(p) }
-
-func (t *pipeTap) Done(err error) {
-	if err == nil {
-		_ = t.pw.Close()
+// warmMode does, while the layers download, the mode's work for the
+// pulled version that does not need them: it starts the mode's plugin and
+// makes a bare environment for the version's Python in a scratch folder
+// (then removed) and asks its ABI, so the per-interpreter caches a mode
+// keeps under ModeCacheDir (the venv mode's skeleton and interpreter
+// probe) are filled when the restore makes the real one. It only warms:
+// any failure is the restore's to meet and report, so it is logged and
+// dropped.
+func (s *Service) warmMode(ctx context.Context, l *instance.Local, d ocispec.Descriptor) {
+	if s.Modes == nil || s.StorageRoot == "" {
 		return
 	}
-	_ = t.pw.CloseWithError(err)
+	err := func() error {
+		rm, err := readConfig(ctx, l, d)
+		if err != nil {
+			return err
+		}
+		m, err := s.Modes.Mode(ctx, rm.Mode)
+		if err != nil {
+			return err
+		}
+		info, err := m.Info(ctx)
+		if err != nil || info.Capabilities.SelfContained {
+			return err
+		}
+		_, tmpRoot, err := s.Local()
+		if err != nil {
+			return err
+		}
+		scratch, err := os.MkdirTemp(tmpRoot, "warm-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(scratch)
+		env := s.withCaches(mode.Env{Workdir: scratch, Prefix: PrefixOf(scratch, rm.Mode), Python: mode.Python{Version: rm.PythonVersion}})
+		if err := m.Create(ctx, mode.CreateRequest{Env: env, Bare: true}, nil); err != nil {
+			return err
+		}
+		if rm.ABI != "" {
+			_, err = m.Files(ctx, mode.FilesRequest{Env: env})
+		}
+		return err
+	}()
+	if err != nil && ctx.Err() == nil {
+		s.log().Debug("mode not warmed up during the pull; the restore does it", "error", err)
+	}
 }
+
+// tapLimit is how many bytes of a layer may wait between its download and
+// its unpack: an eighth of the layer, from 1 to 32 MiB, so a big layer's
+// download runs well ahead of its file writes while the many small layers
+// moving at once hold little.
+func tapLimit(size int64) int {
+	return int(min(max(size/8, 1<<20), 32<<20))
+}
+
+// bufferTap is a BlobTap feeding the unpack of a layer through a
+// tapBuffer: the unpack sees the end of the layer only on Done(nil).
+type bufferTap struct{ b *tapBuffer }
+
+func (t *bufferTap) Write(p []byte) (int, error) { return t.b.Write(p) }
+
+func (t *bufferTap) Done(err error) { t.b.CloseWrite(err) }

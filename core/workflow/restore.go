@@ -61,8 +61,8 @@ type source struct {
 	cleanup func()
 }
 
-func (s *Service) openSource(ctx context.Context, src string) (*source, error) {
-	src, err := s.pullRemote(ctx, src)
+func (s *Service) openSource(ctx context.Context, src string, warm bool) (*source, error) {
+	src, err := s.pullRemote(ctx, src, warm)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) cacheDirOf(d digest.Digest) string {
 // or killed leaves "restoring", which is never taken as done and is redone
 // by the next restore (or run, for the cache).
 func (s *Service) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
-	src, err := s.openSource(ctx, o.Source)
+	src, err := s.openSource(ctx, o.Source, true)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (s *Service) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult
 // restoring it into the cache first when needed (once: concurrent callers
 // wait for the first).
 func (s *Service) OpenVersion(ctx context.Context, source string) (*Target, error) {
-	source, err := s.pullRemote(ctx, source)
+	source, err := s.pullRemote(ctx, source, true)
 	if err != nil {
 		return nil, err
 	}
@@ -721,7 +721,7 @@ func (s *Service) OpenTarget(ctx context.Context, arg string) (*Target, error) {
 // Extract writes a version's snapshot (runtime.yaml, requirement files,
 // lock, wheels, files) as plain files into dir.
 func (s *Service) Extract(ctx context.Context, source, dir string, force bool) (*RestoreResult, error) {
-	src, err := s.openSource(ctx, source)
+	src, err := s.openSource(ctx, source, false)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,13 @@ package workflow
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -50,11 +54,37 @@ func (s *Service) placeLayer(ctx context.Context, lc *layercache.Cache, src *sou
 	if lc == nil {
 		return nil, false, src.extract(ctx, d, prefix)
 	}
-	placed, err := lc.Place(ctx, d.Digest, prefix, own, func(dir string) error { return src.extract(ctx, d, dir) })
+	placed, err := lc.Place(ctx, d.Digest, prefix, own, func(dir string) error {
+		rc, err := src.open(ctx, d.Digest)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		return fillLayer(ctx, rc, dir, extractOptions(d))
+	})
 	if placed.Unpacked {
 		s.log().Debug("layer unpacked into the layer cache", "digest", d.Digest, "package", d.Annotations[bundle.AnnotationPackage], "size", d.Size)
 	}
 	return placed.Dists, err == nil, err
+}
+
+// fillLayer is a layer cache fill: it extracts the layer read from r into
+// dir, the entry being filled, and hands the tree cache the sha256 of each
+// file as the extraction wrote it (treecache.WriteSums), so the entry's
+// seal does not read the files back.
+func fillLayer(ctx context.Context, r io.Reader, dir string, o bundle.ExtractOptions) error {
+	var mu sync.Mutex
+	sums := map[string]treecache.Sum{}
+	o.Sums = func(name string, size int64, sum [sha256.Size]byte) {
+		s := treecache.Sum{Size: size, SHA256: hex.EncodeToString(sum[:])}
+		mu.Lock()
+		sums[name] = s
+		mu.Unlock()
+	}
+	if _, err := bundle.ExtractLayer(ctx, r, dir, o); err != nil {
+		return err
+	}
+	return treecache.WriteSums(dir, sums)
 }
 
 // relocatedFiles are the paths of a manifest's relocation lists.

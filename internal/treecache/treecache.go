@@ -367,6 +367,7 @@ func (c *Cache) fill(key string, fill func(dir string) error) (Manifest, error) 
 	defer func() {
 		if !ok {
 			_ = removeTree(tmp)
+			_ = os.Remove(sumsPath(tmp))
 		}
 	}()
 	if err := fill(tmp); err != nil {
@@ -406,7 +407,9 @@ func (c *Cache) hook(point string) {
 }
 
 // seal makes the files of dir read-only and lists them (and moves the
-// fill's RequiresName list into the manifest).
+// fill's RequiresName list into the manifest). The walk is serial; the
+// per-file work (chmod, and a hash where the fill gave none, see
+// WriteSums) runs on several goroutines, as Place's checks do.
 func seal(dir, key string) (Manifest, error) {
 	m := Manifest{Key: key}
 	if b, err := os.ReadFile(filepath.Join(dir, RequiresName)); err == nil {
@@ -421,7 +424,12 @@ func seal(dir, key string) (Manifest, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return m, fmt.Errorf("tree cache: seal %s: %w", key, err)
 	}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	sums, err := readSums(dir)
+	if err != nil {
+		return m, fmt.Errorf("tree cache: seal %s: %w", key, err)
+	}
+	var files []int // indexes of regular files in m.Items
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -437,14 +445,8 @@ func seal(dir, key string) (Manifest, error) {
 		it.Mode = st.Mode().Type() | st.Mode().Perm()
 		switch {
 		case st.Mode().IsRegular():
-			if err := os.Chmod(p, st.Mode().Perm()&^0o222); err != nil {
-				return err
-			}
-			sum, err := HashFile(p)
-			if err != nil {
-				return err
-			}
-			it.Size, it.MTimeNS, it.Inode, it.SHA256 = st.Size(), st.ModTime().UnixNano(), inode(st), sum
+			it.Size = st.Size()
+			files = append(files, len(m.Items))
 		case st.Mode().Type() == fs.ModeSymlink:
 			if it.Target, err = os.Readlink(p); err != nil {
 				return err
@@ -456,11 +458,77 @@ func seal(dir, key string) (Manifest, error) {
 		m.Items = append(m.Items, it)
 		return nil
 	})
+	if err == nil {
+		err = parallel(len(files), min(8, max(1, len(files)/64)), func(i int) error {
+			return sealFile(dir, &m.Items[files[i]], sums)
+		})
+	}
 	if err != nil {
 		return m, fmt.Errorf("tree cache: seal %s: %w", key, err)
 	}
 	sort.SliceStable(m.Items, func(i, j int) bool { return m.Items[i].Path < m.Items[j].Path })
 	return m, nil
+}
+
+// sealFile makes the regular file it read-only and records its mtime,
+// inode and sha256 (the fill's, when it gave one for this size).
+func sealFile(dir string, it *Item, sums map[string]Sum) error {
+	p := filepath.Join(dir, filepath.FromSlash(it.Path))
+	if err := os.Chmod(p, it.Mode.Perm()&^0o222); err != nil {
+		return err
+	}
+	st, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() || st.Size() != it.Size {
+		return fmt.Errorf("%s: changed while the entry was sealed", it.Path)
+	}
+	it.MTimeNS, it.Inode = st.ModTime().UnixNano(), inode(st)
+	if s, ok := sums[it.Path]; ok && s.Size == it.Size {
+		it.SHA256 = s.SHA256
+		return nil
+	}
+	it.SHA256, err = HashFile(p)
+	return err
+}
+
+// Sum is what a fill knows of a file it wrote: its size and sha256 (hex).
+type Sum struct {
+	Size   int64
+	SHA256 string
+}
+
+// sumsPath is where WriteSums keeps a fill's sums: beside the folder it
+// fills, so no file of the entry can pose as them.
+func sumsPath(dir string) string { return filepath.Clean(dir) + ".sums" }
+
+// WriteSums, called by a fill on the folder it fills, gives the sha256 of
+// files it wrote (by slash path in the folder), hashed as it wrote them,
+// so sealing the entry need not read them back. A file without a sum, or
+// whose size differs from its sum's, is hashed as before.
+func WriteSums(dir string, sums map[string]Sum) error {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(sums); err != nil {
+		return err
+	}
+	return os.WriteFile(sumsPath(dir), buf.Bytes(), 0o644)
+}
+
+// readSums reads and removes what WriteSums left for dir (none: nil).
+func readSums(dir string) (map[string]Sum, error) {
+	b, err := os.ReadFile(sumsPath(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var sums map[string]Sum
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&sums); err != nil {
+		return nil, fmt.Errorf("the fill's sums: %w", err)
+	}
+	return sums, os.Remove(sumsPath(dir))
 }
 
 // Placement says how LinkTree places an entry's files.

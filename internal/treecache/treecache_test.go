@@ -348,3 +348,41 @@ func TestPruneDropsEntriesWhoseRequiresAreGone(t *testing.T) {
 	assert.False(t, c.Has("needs"))
 	assert.True(t, c.Has("free"))
 }
+
+// A fill's sums (WriteSums) go into the manifest for files of that size;
+// a file without one, or whose size differs, is hashed from its bytes.
+// The sums are kept outside the entry and gone once it is sealed.
+func TestSealTakesTheFillsSums(t *testing.T) {
+	c := &treecache.Cache{Root: t.TempDir()}
+	given := "given-sum-of-a" // not a real hash: shows it was taken, not computed
+	var sumsFile string
+	fill := func(dir string) error {
+		if err := fillTree(dir); err != nil {
+			return err
+		}
+		sumsFile = filepath.Clean(dir) + ".sums"
+		return treecache.WriteSums(dir, map[string]treecache.Sum{
+			"pkg/a.py":     {Size: int64(len("print('a')\n")), SHA256: given},
+			"pkg/sub/tool": {Size: 1, SHA256: "wrong-size"},
+		})
+	}
+	var got treecache.Manifest
+	require.NoError(t, c.Use(context.Background(), "k", fill, func(_ string, m treecache.Manifest, _ bool) error {
+		got = m
+		return nil
+	}))
+	sums := map[string]string{}
+	for _, it := range got.Items {
+		sums[it.Path] = it.SHA256
+	}
+	assert.Equal(t, given, sums["pkg/a.py"])
+	want, err := treecache.HashFile(filepath.Join(c.EntryDir("k"), "pkg", "sub", "tool"))
+	require.NoError(t, err)
+	assert.Equal(t, want, sums["pkg/sub/tool"])
+	assert.NoFileExists(t, sumsFile)
+	_, err = os.Lstat(filepath.Join(c.EntryDir("k"), filepath.Base(sumsFile)))
+	assert.True(t, os.IsNotExist(err))
+	st, err := os.Stat(filepath.Join(c.EntryDir("k"), "pkg", "a.py"))
+	require.NoError(t, err)
+	assert.Zero(t, st.Mode().Perm()&0o222, "sealed read-only")
+}
