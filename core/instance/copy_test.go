@@ -63,32 +63,40 @@ func (w *gatedWriter) Close() error {
 	return w.BlobWriter.Close()
 }
 
+// putLayeredVersion stores in l a runtime name of n package layers (layer
+// i is "layer i " repeated rep times) and returns its layers and manifest.
+func putLayeredVersion(t *testing.T, l *instance.Local, name string, n, rep int) ([]ocispec.Descriptor, []byte) {
+	t.Helper()
+	var layers []ocispec.Descriptor
+	for i := range n {
+		data := bytes.Repeat([]byte(fmt.Sprintf("layer %d ", i)), rep)
+		d := digest.FromBytes(data)
+		_, err := l.Registry().PutBlob(ctx, bytes.NewReader(data), d)
+		require.NoError(t, err)
+		layers = append(layers, bundle.LayerDescriptor(bundle.LayerInfo{Digest: d, Size: int64(len(data)), UncompressedSize: int64(len(data))}, bundle.RolePackage, fmt.Sprintf("p%d==1", i)))
+	}
+	config := []byte(`{"name":"` + name + `"}`)
+	cd := bundle.ConfigDescriptor(config)
+	_, err := l.Registry().PutBlob(ctx, bytes.NewReader(config), cd.Digest)
+	require.NoError(t, err)
+	m, err := bundle.Manifest(cd, layers, nil)
+	require.NoError(t, err)
+	_, err = l.PutManifest(ctx, "self", name, m, nil)
+	require.NoError(t, err)
+	return layers, m
+}
+
 // Several blobs of one version move at once between two local instances
 // (both ConcurrentBlobs);
 // Stored hears every blob once, copied or found there.
 func TestCopyMovesBlobsConcurrentlyAndReportsEachStored(t *testing.T) {
 	src := newLocal(t)
-	var layers []ocispec.Descriptor
-	for i := range 8 {
-		data := bytes.Repeat([]byte(fmt.Sprintf("layer %d ", i)), 1000)
-		d := digest.FromBytes(data)
-		_, err := src.Registry().PutBlob(ctx, bytes.NewReader(data), d)
-		require.NoError(t, err)
-		layers = append(layers, bundle.LayerDescriptor(bundle.LayerInfo{Digest: d, Size: int64(len(data)), UncompressedSize: int64(len(data))}, bundle.RolePackage, fmt.Sprintf("p%d==1", i)))
-	}
-	config := []byte(`{"name":"many"}`)
-	cd := bundle.ConfigDescriptor(config)
-	_, err := src.Registry().PutBlob(ctx, bytes.NewReader(config), cd.Digest)
-	require.NoError(t, err)
-	m, err := bundle.Manifest(cd, layers, nil)
-	require.NoError(t, err)
-	_, err = src.PutManifest(ctx, "self", "many", m, nil)
-	require.NoError(t, err)
+	layers, m := putLayeredVersion(t, src, "many", 8, 1000)
 
 	dst := &gate{Local: newLocal(t), together: make(chan struct{})}
 	// One layer is there already: it is not copied but still reported.
 	data := bytes.Repeat([]byte("layer 0 "), 1000)
-	_, err = dst.Registry().PutBlob(ctx, bytes.NewReader(data), layers[0].Digest)
+	_, err := dst.Registry().PutBlob(ctx, bytes.NewReader(data), layers[0].Digest)
 	require.NoError(t, err)
 
 	var mu sync.Mutex

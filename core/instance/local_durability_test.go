@@ -1,18 +1,14 @@
 package instance_test
 
 import (
-	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/swcli/swcli/core/bundle"
 	"github.com/swcli/swcli/core/instance"
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/store"
@@ -25,22 +21,7 @@ import (
 // the version is whole again.
 func TestLocalRecoversABlobDamagedByAPowerLoss(t *testing.T) {
 	src := newLocal(t)
-	var layers []ocispec.Descriptor
-	for i := range 3 {
-		data := bytes.Repeat([]byte(fmt.Sprintf("layer %d ", i)), 5000)
-		d := digest.FromBytes(data)
-		_, err := src.Registry().PutBlob(ctx, bytes.NewReader(data), d)
-		require.NoError(t, err)
-		layers = append(layers, bundle.LayerDescriptor(bundle.LayerInfo{Digest: d, Size: int64(len(data)), UncompressedSize: int64(len(data))}, bundle.RolePackage, fmt.Sprintf("p%d==1", i)))
-	}
-	config := []byte(`{"name":"pl"}`)
-	cd := bundle.ConfigDescriptor(config)
-	_, err := src.Registry().PutBlob(ctx, bytes.NewReader(config), cd.Digest)
-	require.NoError(t, err)
-	m, err := bundle.Manifest(cd, layers, nil)
-	require.NoError(t, err)
-	_, err = src.PutManifest(ctx, "self", "pl", m, nil)
-	require.NoError(t, err)
+	layers, _ := putLayeredVersion(t, src, "pl", 3, 5000)
 
 	root := t.TempDir()
 	dst, err := instance.OpenLocal(root)
