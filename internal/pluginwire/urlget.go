@@ -39,13 +39,7 @@ func (s *storeServer) GetURLFor(ctx context.Context, req *pb.GetRequest) (*pb.Ge
 	if err != nil {
 		return nil, storeStatus(err)
 	}
-	hdr := map[string]string{}
-	for k, v := range h {
-		if len(v) > 0 && !strings.EqualFold(k, "Host") { // net/http sends Host from the URL
-			hdr[k] = v[0]
-		}
-	}
-	return &pb.GetURL{Url: u, Header: hdr}, nil
+	return &pb.GetURL{Url: u, Header: headerMap(h)}, nil
 }
 
 // urlClient fetches the URLs stores give. Keep-alive connections are
