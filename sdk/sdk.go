@@ -76,6 +76,8 @@ type (
 	URLPutter = pluginwire.URLPutter
 	// URLPart is a part of a URLPutter upload as the host sent it.
 	URLPart = pluginwire.URLPart
+	// URLPutPlan is how the host sends a URLPutter's bytes.
+	URLPutPlan = pluginwire.URLPutPlan
 )
 
 // Plugin kinds, as written in plugins.yaml and returned by Info.

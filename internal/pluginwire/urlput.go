@@ -28,10 +28,11 @@ import (
 // plugin every byte is received and sent once more: on S3 a third of a
 // push's CPU, measured here). The plugin declares it as "url-put".
 //
-//   - StartURLPut says how size bytes for key are sent: uploadID "" is one
-//     request for the whole value (PutURL with part 0), else a multipart
-//     upload with parts of partSize bytes (the last one shorter).
-//     store.ErrNoURL makes the host Put through the plugin instead.
+//   - StartURLPut says how size bytes for key are sent (URLPutPlan): no
+//     UploadID is one request for the whole value (PutURL with part 0),
+//     else a multipart upload with parts of PartSize bytes (the last one
+//     shorter); and how the host retries its requests. store.ErrNoURL
+//     makes the host Put through the plugin instead.
 //   - PutURL presigns the request that sends part n (1-based; 0 without an
 //     upload: the whole value) of size bytes whose CRC-32 (IEEE) is crc:
 //     the host PUTs them to the URL with the headers given and
@@ -52,9 +53,19 @@ import (
 // here. The URLs are credentials until they expire: never logged, and no
 // error names them.
 type URLPutter interface {
-	StartURLPut(ctx context.Context, key string, size int64) (uploadID string, partSize int64, err error)
+	StartURLPut(ctx context.Context, key string, size int64) (URLPutPlan, error)
 	PutURL(ctx context.Context, key, uploadID string, n int32, size int64, crc uint32) (url string, header http.Header, err error)
 	FinishURLPut(ctx context.Context, key, uploadID string, parts []URLPart, abort bool) error
+}
+
+// URLPutPlan is how the host sends a url-put's bytes.
+type URLPutPlan struct {
+	UploadID string // "": one request
+	PartSize int64  // every part's size but the last's
+	// MaxAttempts and MaxBackoff configure the AWS SDK's standard retryer
+	// the host retries each request with (0: the retryer's defaults).
+	MaxAttempts int
+	MaxBackoff  time.Duration
 }
 
 // URLPart is a part of a URLPutter upload as the host sent it.
@@ -86,14 +97,15 @@ func (s *storeServer) PutURLFor(ctx context.Context, req *pb.PutURLRequest) (*pb
 		}
 		return &pb.PutURLResponse{}, storeStatus(p.FinishURLPut(ctx, req.Key, req.UploadId, parts, req.Abort))
 	}
-	id, ps, err := p.StartURLPut(ctx, req.Key, req.Size)
+	plan, err := p.StartURLPut(ctx, req.Key, req.Size)
 	if errors.Is(err, store.ErrNoURL) {
 		return nil, status.Error(codes.Unimplemented, err.Error())
 	}
 	if err != nil {
 		return nil, storeStatus(err)
 	}
-	return &pb.PutURLResponse{UploadId: id, PartSize: ps}, nil
+	return &pb.PutURLResponse{UploadId: plan.UploadID, PartSize: plan.PartSize,
+		MaxAttempts: int32(plan.MaxAttempts), MaxBackoffMs: plan.MaxBackoff.Milliseconds()}, nil
 }
 
 // headerMap is h on the wire: one value per name, Host left out (net/http
@@ -124,12 +136,21 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 	if err != nil {
 		return true, storeErr(err, key)
 	}
+	rt := retry.NewStandard(func(o *retry.StandardOptions) {
+		if start.MaxAttempts > 0 {
+			o.MaxAttempts = int(start.MaxAttempts)
+		}
+		if start.MaxBackoffMs > 0 {
+			o.MaxBackoff = time.Duration(start.MaxBackoffMs) * time.Millisecond
+			o.Backoff = retry.NewExponentialJitterBackoff(o.MaxBackoff)
+		}
+	})
 	if start.UploadId == "" {
 		buf := make([]byte, size)
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return true, err
 		}
-		_, err := c.sendPart(ctx, key, "", 0, buf)
+		_, err := c.sendPart(ctx, rt, key, "", 0, buf)
 		return true, err
 	}
 	if start.PartSize <= 0 {
@@ -143,7 +164,7 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 			if _, err := io.ReadFull(r, b); err != nil {
 				return err
 			}
-			p, err := c.sendPart(ctx, key, start.UploadId, n, b)
+			p, err := c.sendPart(ctx, rt, key, start.UploadId, n, b)
 			if err != nil {
 				return err
 			}
@@ -162,12 +183,12 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 }
 
 // sendPart sends b, part n of upload uploadID ("": the whole value), to
-// the URL the plugin presigns for it, retrying what the AWS SDK's
-// standard retryer retries (throttling, 5xx, dropped connections: b is in
-// memory, so it can be sent again), and gives the part as sent.
-func (c *StoreClient) sendPart(ctx context.Context, key, uploadID string, n int32, b []byte) (*pb.PutURLPart, error) {
+// the URL the plugin presigns for it, retrying what rt, the AWS SDK's
+// standard retryer configured as the store is, retries (throttling, 5xx,
+// dropped connections: b is in memory, so it can be sent again), and
+// gives the part as sent.
+func (c *StoreClient) sendPart(ctx context.Context, rt *retry.Standard, key, uploadID string, n int32, b []byte) (*pb.PutURLPart, error) {
 	p := &pb.PutURLPart{Number: n, Size: int64(len(b)), Crc32: crc32.ChecksumIEEE(b)}
-	rt := retry.NewStandard()
 	for attempt := 1; ; attempt++ {
 		u, err := c.c.PutURLFor(ctx, &pb.PutURLRequest{Key: key, UploadId: uploadID, PartNumber: n, Size: p.Size, Crc32: p.Crc32, Presign: true})
 		if err != nil {

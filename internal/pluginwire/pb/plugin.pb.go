@@ -1439,15 +1439,19 @@ func (x *PutURLPart) GetCrc32() uint32 {
 }
 
 // PutURLResponse answers a PutURLRequest: start gives the upload id (empty
-// for one request) and the size of every part but the last; presign gives
+// for one request), the size of every part but the last and the retry
+// settings; presign gives
 // a URL to PUT the bytes to with the headers given. The URL is a
 // credential until it expires: never logged.
 type PutURLResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	UploadId      string                 `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
-	PartSize      int64                  `protobuf:"varint,2,opt,name=part_size,json=partSize,proto3" json:"part_size,omitempty"`
-	Url           string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
-	Header        map[string]string      `protobuf:"bytes,4,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	UploadId string                 `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	PartSize int64                  `protobuf:"varint,2,opt,name=part_size,json=partSize,proto3" json:"part_size,omitempty"`
+	Url      string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Header   map[string]string      `protobuf:"bytes,4,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// start: how the host retries its requests (the store's own settings)
+	MaxAttempts   int32 `protobuf:"varint,5,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	MaxBackoffMs  int64 `protobuf:"varint,6,opt,name=max_backoff_ms,json=maxBackoffMs,proto3" json:"max_backoff_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1508,6 +1512,20 @@ func (x *PutURLResponse) GetHeader() map[string]string {
 		return x.Header
 	}
 	return nil
+}
+
+func (x *PutURLResponse) GetMaxAttempts() int32 {
+	if x != nil {
+		return x.MaxAttempts
+	}
+	return 0
+}
+
+func (x *PutURLResponse) GetMaxBackoffMs() int64 {
+	if x != nil {
+		return x.MaxBackoffMs
+	}
+	return 0
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -1614,12 +1632,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x14\n" +
-	"\x05crc32\x18\x04 \x01(\rR\x05crc32\"\xdc\x01\n" +
+	"\x05crc32\x18\x04 \x01(\rR\x05crc32\"\xa5\x02\n" +
 	"\x0ePutURLResponse\x12\x1b\n" +
 	"\tupload_id\x18\x01 \x01(\tR\buploadId\x12\x1b\n" +
 	"\tpart_size\x18\x02 \x01(\x03R\bpartSize\x12\x10\n" +
 	"\x03url\x18\x03 \x01(\tR\x03url\x12C\n" +
-	"\x06header\x18\x04 \x03(\v2+.swcli.plugin.v1.PutURLResponse.HeaderEntryR\x06header\x1a9\n" +
+	"\x06header\x18\x04 \x03(\v2+.swcli.plugin.v1.PutURLResponse.HeaderEntryR\x06header\x12!\n" +
+	"\fmax_attempts\x18\x05 \x01(\x05R\vmaxAttempts\x12$\n" +
+	"\x0emax_backoff_ms\x18\x06 \x01(\x03R\fmaxBackoffMs\x1a9\n" +
 	"\vHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012E\n" +

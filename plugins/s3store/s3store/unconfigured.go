@@ -67,8 +67,8 @@ func (u *unconfigured) GetURL(context.Context, string, int64, int64) (string, ht
 	return "", nil, u.err
 }
 
-func (u *unconfigured) StartURLPut(context.Context, string, int64) (string, int64, error) {
-	return "", 0, u.err
+func (u *unconfigured) StartURLPut(context.Context, string, int64) (sdk.URLPutPlan, error) {
+	return sdk.URLPutPlan{}, u.err
 }
 
 func (u *unconfigured) PutURL(context.Context, string, string, int32, int64, uint32) (string, http.Header, error) {

@@ -21,26 +21,28 @@ var _ sdk.URLPutter = (*Store)(nil)
 // bytes to S3 itself, to a presigned PutObject (up to SinglePutSize, as
 // Put sends it) or to the presigned UploadParts of a multipart upload
 // created here with CRC-32 checksums, PartSize bytes each (doubled until
-// the value fits in 10000 parts). Endpoints where SigV4 signs the
+// the value fits in 10000 parts); the host retries as the SDK does here
+// (max_attempts, max_backoff). Endpoints where SigV4 signs the
 // payload's SHA-256 (plain HTTP beyond the loopback, integrity.go) get
 // store.ErrNoURL: a presigned request carries none, so the bytes go
 // through the plugin there.
-func (s *Store) StartURLPut(ctx context.Context, key string, size int64) (string, int64, error) {
+func (s *Store) StartURLPut(ctx context.Context, key string, size int64) (sdk.URLPutPlan, error) {
 	if err := store.ValidateKey(key); err != nil {
-		return "", 0, err
+		return sdk.URLPutPlan{}, err
 	}
 	if size <= 0 || !s.unsignedPayload() {
-		return "", 0, store.ErrNoURL
+		return sdk.URLPutPlan{}, store.ErrNoURL
 	}
+	plan := sdk.URLPutPlan{PartSize: size, MaxAttempts: s.cfg.MaxAttempts, MaxBackoff: s.cfg.MaxBackoff}
 	if size <= s.cfg.SinglePutSize {
-		return "", size, nil
+		return plan, nil
 	}
 	partSize := s.cfg.PartSize
 	for (size+partSize-1)/partSize > maxParts && partSize < maxPartSize {
 		partSize *= 2
 	}
 	if (size+partSize-1)/partSize > maxParts {
-		return "", 0, fmt.Errorf("s3 store: put %s: %d bytes do not fit in %d parts", key, size, maxParts)
+		return sdk.URLPutPlan{}, fmt.Errorf("s3 store: put %s: %d bytes do not fit in %d parts", key, size, maxParts)
 	}
 	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket:            aws.String(s.cfg.Bucket),
@@ -48,9 +50,10 @@ func (s *Store) StartURLPut(ctx context.Context, key string, size int64) (string
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
 	})
 	if err != nil {
-		return "", 0, s.mapError("put", key, err)
+		return sdk.URLPutPlan{}, s.mapError("put", key, err)
 	}
-	return aws.ToString(created.UploadId), partSize, nil
+	plan.UploadID, plan.PartSize = aws.ToString(created.UploadId), partSize
+	return plan, nil
 }
 
 // PutURL implements sdk.URLPutter: a presigned PutObject (n 0, no upload)

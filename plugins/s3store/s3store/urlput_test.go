@@ -109,7 +109,8 @@ func TestURLPutRefusesBadBodies(t *testing.T) {
 		conn.Close()
 		time.Sleep(300 * time.Millisecond) // the service has seen the end
 	}
-	put := func(u string, h http.Header, body []byte) int {
+	// put sends body whole, with the signed headers; status and ETag
+	put := func(u string, h http.Header, body []byte) (int, string) {
 		req, err := http.NewRequest("PUT", u, bytes.NewReader(body))
 		require.NoError(t, err)
 		for k, vs := range h {
@@ -120,51 +121,78 @@ func TestURLPutRefusesBadBodies(t *testing.T) {
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
-		return resp.StatusCode
+		return resp.StatusCode, resp.Header.Get("ETag")
 	}
 	other := append([]byte{}, v...)
 	other[12345] ^= 1
 
-	id, _, err := s.StartURLPut(ctx, "one", int64(len(v)))
+	plan, err := s.StartURLPut(ctx, "one", int64(len(v)))
 	require.NoError(t, err)
-	require.Empty(t, id, "1 MiB is one PutObject")
+	require.Empty(t, plan.UploadID, "1 MiB is one PutObject")
 	u, h, err := s.PutURL(ctx, "one", "", 0, int64(len(v)), crc)
 	require.NoError(t, err)
 	cutShort(u, h)
-	assert.NotEqual(t, http.StatusOK, put(u, h, other), "other bytes are refused")
+	code, _ := put(u, h, other)
+	assert.NotEqual(t, http.StatusOK, code, "other bytes are refused")
 	_, err = s.Stat(ctx, "one")
 	var nf *store.NotFoundError
 	require.ErrorAs(t, err, &nf, "neither a cut-short body nor other bytes were stored")
-	require.Equal(t, http.StatusOK, put(u, h, v))
+	code, _ = put(u, h, v)
+	require.Equal(t, http.StatusOK, code)
 	_, err = s.Stat(ctx, "one")
 	require.NoError(t, err)
 
 	big := int64(2*s3store.MinPartSize + 1)
-	id, ps, err := s.StartURLPut(ctx, "parts", big)
+	plan, err = s.StartURLPut(ctx, "parts", big)
 	require.NoError(t, err)
+	id := plan.UploadID
 	require.NotEmpty(t, id)
-	assert.EqualValues(t, s3store.MinPartSize, ps)
+	assert.EqualValues(t, s3store.MinPartSize, plan.PartSize)
 	u, h, err = s.PutURL(ctx, "parts", id, 1, int64(len(v)), crc)
 	require.NoError(t, err)
 	cutShort(u, h)
-	assert.NotEqual(t, http.StatusOK, put(u, h, other))
+	code, _ = put(u, h, other)
+	assert.NotEqual(t, http.StatusOK, code)
 	out, err := srv.Client.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(bucket), Key: aws.String("u/parts"), UploadId: aws.String(id)})
 	require.NoError(t, err)
 	assert.Empty(t, out.Parts, "no part was stored")
-	req, err := http.NewRequest("PUT", u, bytes.NewReader(v))
-	require.NoError(t, err)
-	for k, vs := range h {
-		if k != "Host" && k != "Content-Length" {
-			req.Header.Set(k, vs[0])
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	err = s.FinishURLPut(ctx, "parts", id, []sdk.URLPart{{Number: 1, ETag: resp.Header.Get("ETag"), Size: int64(len(v)) + 1, CRC32: crc}}, false)
+	code, etag := put(u, h, v)
+	require.Equal(t, http.StatusOK, code)
+	err = s.FinishURLPut(ctx, "parts", id, []sdk.URLPart{{Number: 1, ETag: etag, Size: int64(len(v)) + 1, CRC32: crc}}, false)
 	require.Error(t, err, "a part of another size than stored")
 	assert.Zero(t, uploads(t, srv, bucket), "the upload is aborted")
 	_, err = s.Stat(ctx, "parts")
 	require.ErrorAs(t, err, &nf)
+}
+
+// TestURLPutRetries: the host's own requests to S3 are retried as the
+// SDK's are: throttling (503 SlowDown) and dropped connections on the
+// presigned PutObject and UploadParts cost nothing but time.
+func TestURLPutRetries(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.Bucket(t)
+	p := s3test.NewProxy(t, srv)
+	ctx := context.Background()
+	st, err := s3store.New(ctx, s3store.Config{Endpoint: p.Endpoint, Bucket: bucket, Region: s3test.Region,
+		AccessKeyID: s3test.AccessKey, SecretAccessKey: s3test.SecretKey,
+		PartSize: s3store.MinPartSize, SinglePutSize: s3store.MinPartSize, MaxBackoff: 50 * time.Millisecond}, s3store.Options{Version: "test"})
+	require.NoError(t, err)
+	pc := &putCounting{Store: st}
+	s := sdktest.StoreOverGRPC(t, pc, s3store.PluginInfo("test"))
+	for i, n := range []int{1000, 2*s3store.MinPartSize + 5} {
+		v := randomBytes(uint64(10+i), n)
+		key := fmt.Sprintf("r/%d", i)
+		before := p.Faults.Load()
+		p.SlowDown(2)
+		p.Drop(1)
+		require.NoError(t, store.PutSized(ctx, s, key, bytes.NewReader(v), int64(n), store.PutOptions{}), "%d bytes", n)
+		assert.EqualValues(t, 3, p.Faults.Load()-before, "%d bytes: the faults were met", n)
+		rc, err := s.Get(ctx, key, 0, -1)
+		require.NoError(t, err)
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		assert.True(t, bytes.Equal(v, got), "%d bytes read back", n)
+	}
+	assert.Zero(t, pc.puts.Load(), "sent by the host, not the plugin")
+	assert.Zero(t, uploads(t, srv, bucket))
 }
