@@ -578,7 +578,7 @@ func (h *ociHandler) patchUpload(w http.ResponseWriter, r *http.Request, rp repo
 	if err != nil {
 		return err
 	}
-	u, err := h.reg.AppendUpload(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size))
+	u, err := h.reg.AppendUploadSized(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size), r.ContentLength)
 	var re *registry.UploadRangeError
 	if errors.As(err, &re) {
 		w.Header().Set("Location", uploadLocation(rp, id))
@@ -637,7 +637,7 @@ func (h *ociHandler) finishUpload(w http.ResponseWriter, r *http.Request, rp rep
 		return nil
 	}
 	if r.ContentLength != 0 {
-		if _, err := h.reg.AppendUpload(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size)); err != nil {
+		if _, err := h.reg.AppendUploadSized(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size), r.ContentLength); err != nil {
 			return err
 		}
 	}

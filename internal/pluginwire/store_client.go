@@ -122,13 +122,13 @@ func (c *StoreClient) Put(ctx context.Context, key string, r io.Reader, opts sto
 // unknown size; either way the bytes are checked against the size here
 // too, so a wrong-sized value fails the same way with every plugin.
 //
-// For a plugin that declares "url-put" the bytes of an unconditional Put
-// go from here straight to the service (urlput.go), unless the plugin
-// says it wants them itself.
+// For a plugin that declares "url-put" the bytes go from here straight
+// to the service (urlput.go), unless the plugin says it wants them
+// itself.
 func (c *StoreClient) PutSized(ctx context.Context, key string, r io.Reader, size int64, opts store.PutOptions) error {
 	r = store.ExactReader(r, size)
-	if c.setup(ctx); c.caps.URLPut && !c.streamsOnly && size > 0 && !opts.IfNoneMatch && opts.IfMatch == "" {
-		if handled, err := c.urlPut(ctx, key, r, size); handled {
+	if c.setup(ctx); c.caps.URLPut && !c.streamsOnly && size > 0 {
+		if handled, err := c.urlPut(ctx, key, r, size, opts); handled {
 			return err
 		}
 	}

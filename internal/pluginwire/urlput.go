@@ -32,7 +32,11 @@ import (
 //     UploadID is one request for the whole value (PutURL with part 0),
 //     else a multipart upload with parts of PartSize bytes (the last one
 //     shorter); and how the host retries its requests. store.ErrNoURL
-//     makes the host Put through the plugin instead.
+//     makes the host Put through the plugin instead. Every call carries
+//     the Put's conditions (store.PutOptions): a conditional Put is
+//     presigned and published with them (S3's If-None-Match and If-Match
+//     on PutObject and CompleteMultipartUpload); the service's 412, or 404
+//     for If-Match, is *store.PreconditionError.
 //   - PutURL presigns the request that sends part n (1-based; 0 without an
 //     upload: the whole value) of size bytes whose CRC-32 (IEEE) is crc:
 //     the host PUTs them to the URL with the headers given and
@@ -49,13 +53,12 @@ import (
 // before sending it, from a reader that holds the value's last byte back
 // until it ended cleanly at the announced size (store.ExactReader): a
 // value that is short, long or fails (a pushed blob whose digest does not
-// match) sends no last part and is aborted. Conditional Puts never come
-// here. The URLs are credentials until they expire: never logged, and no
+// match) sends no last part and is aborted. The URLs are credentials until they expire: never logged, and no
 // error names them.
 type URLPutter interface {
-	StartURLPut(ctx context.Context, key string, size int64) (URLPutPlan, error)
-	PutURL(ctx context.Context, key, uploadID string, n int32, size int64, crc uint32) (url string, header http.Header, err error)
-	FinishURLPut(ctx context.Context, key, uploadID string, parts []URLPart, abort bool) error
+	StartURLPut(ctx context.Context, key string, size int64, opts store.PutOptions) (URLPutPlan, error)
+	PutURL(ctx context.Context, key, uploadID string, n int32, size int64, crc uint32, opts store.PutOptions) (url string, header http.Header, err error)
+	FinishURLPut(ctx context.Context, key, uploadID string, parts []URLPart, opts store.PutOptions, abort bool) error
 }
 
 // URLPutPlan is how the host sends a url-put's bytes.
@@ -83,9 +86,10 @@ func (s *storeServer) PutURLFor(ctx context.Context, req *pb.PutURLRequest) (*pb
 	if !ok {
 		return nil, status.Error(codes.Unimplemented, "this store takes no bytes from URLs")
 	}
+	opts := store.PutOptions{IfNoneMatch: req.IfNoneMatch, IfMatch: req.IfMatch}
 	switch {
 	case req.Presign:
-		u, h, err := p.PutURL(ctx, req.Key, req.UploadId, req.PartNumber, req.Size, req.Crc32)
+		u, h, err := p.PutURL(ctx, req.Key, req.UploadId, req.PartNumber, req.Size, req.Crc32, opts)
 		if err != nil {
 			return nil, storeStatus(err)
 		}
@@ -95,9 +99,9 @@ func (s *storeServer) PutURLFor(ctx context.Context, req *pb.PutURLRequest) (*pb
 		for i, pp := range req.Parts {
 			parts[i] = URLPart{Number: pp.Number, ETag: pp.Etag, Size: pp.Size, CRC32: pp.Crc32}
 		}
-		return &pb.PutURLResponse{}, storeStatus(p.FinishURLPut(ctx, req.Key, req.UploadId, parts, req.Abort))
+		return &pb.PutURLResponse{}, storeStatus(p.FinishURLPut(ctx, req.Key, req.UploadId, parts, opts, req.Abort))
 	}
-	plan, err := p.StartURLPut(ctx, req.Key, req.Size)
+	plan, err := p.StartURLPut(ctx, req.Key, req.Size, opts)
 	if errors.Is(err, store.ErrNoURL) {
 		return nil, status.Error(codes.Unimplemented, err.Error())
 	}
@@ -128,8 +132,13 @@ const finishTimeout = 30 * time.Second
 // to the URLs the plugin presigns. handled is false when the plugin wants
 // the bytes itself (it has no URLs for this value): then nothing of r was
 // read.
-func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size int64) (handled bool, err error) {
-	start, err := c.c.PutURLFor(ctx, &pb.PutURLRequest{Key: key, Size: size})
+func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size int64, opts store.PutOptions) (handled bool, err error) {
+	// every request carries the conditions
+	step := func(req *pb.PutURLRequest) *pb.PutURLRequest {
+		req.Key, req.IfNoneMatch, req.IfMatch = key, opts.IfNoneMatch, opts.IfMatch
+		return req
+	}
+	start, err := c.c.PutURLFor(ctx, step(&pb.PutURLRequest{Size: size}))
 	if st, _ := status.FromError(err); err != nil && st.Code() == codes.Unimplemented {
 		return false, nil
 	}
@@ -150,7 +159,7 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return true, err
 		}
-		_, err := c.sendPart(ctx, rt, key, "", 0, buf)
+		_, err := c.sendPart(ctx, rt, step, "", 0, buf)
 		return true, err
 	}
 	if start.PartSize <= 0 {
@@ -164,20 +173,20 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 			if _, err := io.ReadFull(r, b); err != nil {
 				return err
 			}
-			p, err := c.sendPart(ctx, rt, key, start.UploadId, n, b)
+			p, err := c.sendPart(ctx, rt, step, start.UploadId, n, b)
 			if err != nil {
 				return err
 			}
 			parts = append(parts, p)
 			off += int64(len(b))
 		}
-		_, err := c.c.PutURLFor(ctx, &pb.PutURLRequest{Key: key, UploadId: start.UploadId, Parts: parts, Finish: true})
+		_, err := c.c.PutURLFor(ctx, step(&pb.PutURLRequest{UploadId: start.UploadId, Parts: parts, Finish: true}))
 		return storeErr(err, key)
 	}()
 	if err != nil {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 		defer cancel()
-		_, _ = c.c.PutURLFor(actx, &pb.PutURLRequest{Key: key, UploadId: start.UploadId, Abort: true})
+		_, _ = c.c.PutURLFor(actx, step(&pb.PutURLRequest{UploadId: start.UploadId, Abort: true}))
 	}
 	return true, err
 }
@@ -186,11 +195,16 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 // the URL the plugin presigns for it, retrying what rt, the AWS SDK's
 // standard retryer configured as the store is, retries (throttling, 5xx,
 // dropped connections: b is in memory, so it can be sent again), and
-// gives the part as sent.
-func (c *StoreClient) sendPart(ctx context.Context, rt *retry.Standard, key, uploadID string, n int32, b []byte) (*pb.PutURLPart, error) {
+// gives the part as sent. A conditional one-request Put whose condition
+// fails is *store.PreconditionError; one that meets another conditional
+// write in flight (409 ConditionalRequestConflict) is tried again, as S3
+// asks.
+func (c *StoreClient) sendPart(ctx context.Context, rt *retry.Standard, step func(*pb.PutURLRequest) *pb.PutURLRequest, uploadID string, n int32, b []byte) (*pb.PutURLPart, error) {
 	p := &pb.PutURLPart{Number: n, Size: int64(len(b)), Crc32: crc32.ChecksumIEEE(b)}
 	for attempt := 1; ; attempt++ {
-		u, err := c.c.PutURLFor(ctx, &pb.PutURLRequest{Key: key, UploadId: uploadID, PartNumber: n, Size: p.Size, Crc32: p.Crc32, Presign: true})
+		req := step(&pb.PutURLRequest{UploadId: uploadID, PartNumber: n, Size: p.Size, Crc32: p.Crc32, Presign: true})
+		key := req.Key
+		u, err := c.c.PutURLFor(ctx, req)
 		if err != nil {
 			return nil, storeErr(err, key)
 		}
@@ -202,7 +216,12 @@ func (c *StoreClient) sendPart(ctx context.Context, rt *retry.Standard, key, upl
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if attempt >= rt.MaxAttempts() || !rt.IsErrorRetryable(err) {
+		var se *ServiceError
+		conflict := errors.As(err, &se) && se.Code == "ConditionalRequestConflict"
+		if errors.As(err, &se) && (se.Status == http.StatusPreconditionFailed || (se.Status == http.StatusNotFound && req.IfMatch != "")) {
+			return nil, &store.PreconditionError{Key: key}
+		}
+		if attempt >= rt.MaxAttempts() || !(conflict || rt.IsErrorRetryable(err)) {
 			return nil, fmt.Errorf("plugin store: put %s: part %d: %w", key, n, err)
 		}
 		d, derr := rt.RetryDelay(attempt, err)

@@ -1261,16 +1261,19 @@ func (x *GetURL) GetHeader() map[string]string {
 // upload_id, or 0 without one for the whole value in one request; size
 // and crc32 of those bytes), finish (upload_id and parts, or abort).
 type PutURLRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	UploadId      string                 `protobuf:"bytes,3,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
-	PartNumber    int32                  `protobuf:"varint,4,opt,name=part_number,json=partNumber,proto3" json:"part_number,omitempty"`
-	Crc32         uint32                 `protobuf:"varint,5,opt,name=crc32,proto3" json:"crc32,omitempty"`
-	Parts         []*PutURLPart          `protobuf:"bytes,6,rep,name=parts,proto3" json:"parts,omitempty"`
-	Abort         bool                   `protobuf:"varint,7,opt,name=abort,proto3" json:"abort,omitempty"`
-	Finish        bool                   `protobuf:"varint,8,opt,name=finish,proto3" json:"finish,omitempty"`
-	Presign       bool                   `protobuf:"varint,9,opt,name=presign,proto3" json:"presign,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Key        string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Size       int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	UploadId   string                 `protobuf:"bytes,3,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	PartNumber int32                  `protobuf:"varint,4,opt,name=part_number,json=partNumber,proto3" json:"part_number,omitempty"`
+	Crc32      uint32                 `protobuf:"varint,5,opt,name=crc32,proto3" json:"crc32,omitempty"`
+	Parts      []*PutURLPart          `protobuf:"bytes,6,rep,name=parts,proto3" json:"parts,omitempty"`
+	Abort      bool                   `protobuf:"varint,7,opt,name=abort,proto3" json:"abort,omitempty"`
+	Finish     bool                   `protobuf:"varint,8,opt,name=finish,proto3" json:"finish,omitempty"`
+	Presign    bool                   `protobuf:"varint,9,opt,name=presign,proto3" json:"presign,omitempty"`
+	// the Put's conditions, on every step
+	IfNoneMatch   bool   `protobuf:"varint,10,opt,name=if_none_match,json=ifNoneMatch,proto3" json:"if_none_match,omitempty"`
+	IfMatch       string `protobuf:"bytes,11,opt,name=if_match,json=ifMatch,proto3" json:"if_match,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1366,6 +1369,20 @@ func (x *PutURLRequest) GetPresign() bool {
 		return x.Presign
 	}
 	return false
+}
+
+func (x *PutURLRequest) GetIfNoneMatch() bool {
+	if x != nil {
+		return x.IfNoneMatch
+	}
+	return false
+}
+
+func (x *PutURLRequest) GetIfMatch() string {
+	if x != nil {
+		return x.IfMatch
+	}
+	return ""
 }
 
 // PutURLPart is a part the host sent: its number, the ETag the service
@@ -1615,7 +1632,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06header\x18\x02 \x03(\v2#.swcli.plugin.v1.GetURL.HeaderEntryR\x06header\x1a9\n" +
 	"\vHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc3\x02\n" +
 	"\rPutURLRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x1b\n" +
@@ -1626,7 +1643,10 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05parts\x18\x06 \x03(\v2\x1b.swcli.plugin.v1.PutURLPartR\x05parts\x12\x14\n" +
 	"\x05abort\x18\a \x01(\bR\x05abort\x12\x16\n" +
 	"\x06finish\x18\b \x01(\bR\x06finish\x12\x18\n" +
-	"\apresign\x18\t \x01(\bR\apresign\"b\n" +
+	"\apresign\x18\t \x01(\bR\apresign\x12\"\n" +
+	"\rif_none_match\x18\n" +
+	" \x01(\bR\vifNoneMatch\x12\x19\n" +
+	"\bif_match\x18\v \x01(\tR\aifMatch\"b\n" +
 	"\n" +
 	"PutURLPart\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x12\n" +

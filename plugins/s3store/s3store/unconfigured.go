@@ -67,14 +67,14 @@ func (u *unconfigured) GetURL(context.Context, string, int64, int64) (string, ht
 	return "", nil, u.err
 }
 
-func (u *unconfigured) StartURLPut(context.Context, string, int64) (sdk.URLPutPlan, error) {
+func (u *unconfigured) StartURLPut(context.Context, string, int64, store.PutOptions) (sdk.URLPutPlan, error) {
 	return sdk.URLPutPlan{}, u.err
 }
 
-func (u *unconfigured) PutURL(context.Context, string, string, int32, int64, uint32) (string, http.Header, error) {
+func (u *unconfigured) PutURL(context.Context, string, string, int32, int64, uint32, store.PutOptions) (string, http.Header, error) {
 	return "", nil, u.err
 }
 
-func (u *unconfigured) FinishURLPut(context.Context, string, string, []sdk.URLPart, bool) error {
+func (u *unconfigured) FinishURLPut(context.Context, string, string, []sdk.URLPart, store.PutOptions, bool) error {
 	return u.err
 }

@@ -26,12 +26,18 @@ var _ sdk.URLPutter = (*Store)(nil)
 // payload's SHA-256 (plain HTTP beyond the loopback, integrity.go) get
 // store.ErrNoURL: a presigned request carries none, so the bytes go
 // through the plugin there.
-func (s *Store) StartURLPut(ctx context.Context, key string, size int64) (sdk.URLPutPlan, error) {
+func (s *Store) StartURLPut(ctx context.Context, key string, size int64, opts store.PutOptions) (sdk.URLPutPlan, error) {
 	if err := store.ValidateKey(key); err != nil {
 		return sdk.URLPutPlan{}, err
 	}
 	if size <= 0 || !s.unsignedPayload() {
 		return sdk.URLPutPlan{}, store.ErrNoURL
+	}
+	if opts.IfNoneMatch && opts.IfMatch != "" {
+		return sdk.URLPutPlan{}, fmt.Errorf("s3 store: put %s: IfNoneMatch and IfMatch cannot be combined", key)
+	}
+	if err := s.precheck(ctx, key, opts); err != nil {
+		return sdk.URLPutPlan{}, err
 	}
 	plan := sdk.URLPutPlan{PartSize: size, MaxAttempts: s.cfg.MaxAttempts, MaxBackoff: s.cfg.MaxBackoff}
 	if size <= s.cfg.SinglePutSize {
@@ -56,22 +62,25 @@ func (s *Store) StartURLPut(ctx context.Context, key string, size int64) (sdk.UR
 	return plan, nil
 }
 
-// PutURL implements sdk.URLPutter: a presigned PutObject (n 0, no upload)
-// or UploadPart with its Content-Length and x-amz-checksum-crc32 signed,
-// so S3 refuses a body of another length or CRC-32.
-func (s *Store) PutURL(ctx context.Context, key, uploadID string, n int32, size int64, crc uint32) (string, http.Header, error) {
+// PutURL implements sdk.URLPutter: a presigned PutObject (n 0, no upload;
+// with the Put's conditions) or UploadPart with its Content-Length and
+// x-amz-checksum-crc32 signed, so S3 refuses a body of another length or
+// CRC-32.
+func (s *Store) PutURL(ctx context.Context, key, uploadID string, n int32, size int64, crc uint32, opts store.PutOptions) (string, http.Header, error) {
 	if err := store.ValidateKey(key); err != nil {
 		return "", nil, err
 	}
 	sum := crc32Base64(crc)
 	ps := s3.NewPresignClient(s.client)
 	if uploadID == "" {
-		r, err := ps.PresignPutObject(ctx, &s3.PutObjectInput{
+		in := &s3.PutObjectInput{
 			Bucket:        aws.String(s.cfg.Bucket),
 			Key:           s.object(key),
 			ContentLength: aws.Int64(size),
 			ChecksumCRC32: aws.String(sum),
-		}, s3.WithPresignExpires(urlExpiry))
+		}
+		in.IfNoneMatch, in.IfMatch = conditions(opts)
+		r, err := ps.PresignPutObject(ctx, in, s3.WithPresignExpires(urlExpiry))
 		if err != nil {
 			return "", nil, fmt.Errorf("s3 store: presign put %s: %w", key, err)
 		}
@@ -96,9 +105,10 @@ func (s *Store) PutURL(ctx context.Context, key, uploadID string, n int32, size 
 
 // FinishURLPut implements sdk.URLPutter: the stored parts are listed and
 // must be exactly the parts the host sent (numbers, ETags, sizes), then
-// CompleteMultipartUpload publishes the value (unconditionally: url-put
-// serves no conditional Put). Anything else, and abort, aborts the upload.
-func (s *Store) FinishURLPut(ctx context.Context, key, uploadID string, parts []sdk.URLPart, abort bool) error {
+// CompleteMultipartUpload publishes the value, with the Put's conditions
+// (retried on 409 ConditionalRequestConflict). Anything else, and abort,
+// aborts the upload.
+func (s *Store) FinishURLPut(ctx context.Context, key, uploadID string, parts []sdk.URLPart, opts store.PutOptions, abort bool) error {
 	if err := store.ValidateKey(key); err != nil {
 		return err
 	}
@@ -120,17 +130,23 @@ func (s *Store) FinishURLPut(ctx context.Context, key, uploadID string, parts []
 	for i, p := range parts {
 		cp[i] = types.CompletedPart{PartNumber: aws.Int32(p.Number), ETag: aws.String(p.ETag), ChecksumCRC32: aws.String(crc32Base64(p.CRC32))}
 	}
-	_, err := s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket:          aws.String(s.cfg.Bucket),
-		Key:             s.object(key),
-		UploadId:        id,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: cp},
-	})
-	if err != nil {
-		return s.mapError("put", key, err)
+	for attempt := 0; ; attempt++ {
+		in := &s3.CompleteMultipartUploadInput{
+			Bucket:          aws.String(s.cfg.Bucket),
+			Key:             s.object(key),
+			UploadId:        id,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: cp},
+		}
+		in.IfNoneMatch, in.IfMatch = conditions(opts)
+		_, err := s.client.CompleteMultipartUpload(ctx, in)
+		if err == nil {
+			completed = true
+			return nil
+		}
+		if !s.conflictRetry(ctx, attempt, err) {
+			return s.putError(key, opts, err)
+		}
 	}
-	completed = true
-	return nil
 }
 
 // checkParts says whether the parts S3 holds for upload id are exactly

@@ -54,7 +54,7 @@ func randomBytes(seed uint64, n int) []byte {
 // TestURLPutSkipsThePlugin: through the plugin protocol, a sized Put of
 // one PutObject and one of several parts go from the host to S3 (the
 // plugin's own Put is not called), read back byte for byte, and leave no
-// upload; a conditional sized Put still goes through the plugin.
+// upload; conditional ones too, and their conditions hold.
 func TestURLPutSkipsThePlugin(t *testing.T) {
 	srv := s3test.Start(t)
 	bucket := srv.Bucket(t)
@@ -75,8 +75,23 @@ func TestURLPutSkipsThePlugin(t *testing.T) {
 	}
 	assert.Zero(t, p.puts.Load(), "the bytes did not pass through the plugin")
 	assert.Zero(t, uploads(t, srv, bucket))
-	require.NoError(t, store.PutSized(ctx, s, "cond", bytes.NewReader([]byte("x")), 1, store.PutOptions{IfNoneMatch: true}))
-	assert.EqualValues(t, 1, p.puts.Load(), "a conditional Put is the plugin's")
+	for i, n := range []int{1000, 2*s3store.MinPartSize + 3} {
+		key := fmt.Sprintf("cond/%d", i)
+		v := randomBytes(uint64(20+i), n)
+		put := func(o store.PutOptions) error {
+			return store.PutSized(ctx, s, key, bytes.NewReader(v), int64(n), o)
+		}
+		require.NoError(t, put(store.PutOptions{IfNoneMatch: true}), "%d bytes: create", n)
+		var pe *store.PreconditionError
+		assert.ErrorAs(t, put(store.PutOptions{IfNoneMatch: true}), &pe, "%d bytes: exists", n)
+		info, err := s.Stat(ctx, key)
+		require.NoError(t, err)
+		assert.ErrorAs(t, put(store.PutOptions{IfMatch: "stale"}), &pe, "%d bytes: a stale ETag", n)
+		require.NoError(t, put(store.PutOptions{IfMatch: info.ETag}), "%d bytes: the current ETag", n)
+		assert.ErrorAs(t, store.PutSized(ctx, s, "cond/missing", bytes.NewReader(v), int64(n), store.PutOptions{IfMatch: info.ETag}), &pe, "%d bytes: If-Match on a missing key", n)
+	}
+	assert.Zero(t, p.puts.Load(), "conditional Puts did not pass through the plugin either")
+	assert.Zero(t, uploads(t, srv, bucket))
 }
 
 // TestURLPutRefusesBadBodies: what makes url-put safe on a service that
@@ -126,10 +141,10 @@ func TestURLPutRefusesBadBodies(t *testing.T) {
 	other := append([]byte{}, v...)
 	other[12345] ^= 1
 
-	plan, err := s.StartURLPut(ctx, "one", int64(len(v)))
+	plan, err := s.StartURLPut(ctx, "one", int64(len(v)), store.PutOptions{})
 	require.NoError(t, err)
 	require.Empty(t, plan.UploadID, "1 MiB is one PutObject")
-	u, h, err := s.PutURL(ctx, "one", "", 0, int64(len(v)), crc)
+	u, h, err := s.PutURL(ctx, "one", "", 0, int64(len(v)), crc, store.PutOptions{})
 	require.NoError(t, err)
 	cutShort(u, h)
 	code, _ := put(u, h, other)
@@ -143,12 +158,12 @@ func TestURLPutRefusesBadBodies(t *testing.T) {
 	require.NoError(t, err)
 
 	big := int64(2*s3store.MinPartSize + 1)
-	plan, err = s.StartURLPut(ctx, "parts", big)
+	plan, err = s.StartURLPut(ctx, "parts", big, store.PutOptions{})
 	require.NoError(t, err)
 	id := plan.UploadID
 	require.NotEmpty(t, id)
 	assert.EqualValues(t, s3store.MinPartSize, plan.PartSize)
-	u, h, err = s.PutURL(ctx, "parts", id, 1, int64(len(v)), crc)
+	u, h, err = s.PutURL(ctx, "parts", id, 1, int64(len(v)), crc, store.PutOptions{})
 	require.NoError(t, err)
 	cutShort(u, h)
 	code, _ = put(u, h, other)
@@ -158,7 +173,7 @@ func TestURLPutRefusesBadBodies(t *testing.T) {
 	assert.Empty(t, out.Parts, "no part was stored")
 	code, etag := put(u, h, v)
 	require.Equal(t, http.StatusOK, code)
-	err = s.FinishURLPut(ctx, "parts", id, []sdk.URLPart{{Number: 1, ETag: etag, Size: int64(len(v)) + 1, CRC32: crc}}, false)
+	err = s.FinishURLPut(ctx, "parts", id, []sdk.URLPart{{Number: 1, ETag: etag, Size: int64(len(v)) + 1, CRC32: crc}}, store.PutOptions{}, false)
 	require.Error(t, err, "a part of another size than stored")
 	assert.Zero(t, uploads(t, srv, bucket), "the upload is aborted")
 	_, err = s.Stat(ctx, "parts")
