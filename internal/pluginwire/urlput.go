@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -155,7 +156,8 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 		}
 	})
 	if start.UploadId == "" {
-		buf := make([]byte, size)
+		buf := getBuffer(size)
+		defer putBuffer(buf)
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return true, err
 		}
@@ -167,7 +169,8 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 	}
 	var parts []*pb.PutURLPart
 	err = func() error {
-		buf := make([]byte, min(start.PartSize, size))
+		buf := getBuffer(min(start.PartSize, size))
+		defer putBuffer(buf)
 		for n, off := int32(1), int64(0); off < size; n++ {
 			b := buf[:min(start.PartSize, size-off)]
 			if _, err := io.ReadFull(r, b); err != nil {
@@ -190,6 +193,23 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 	}
 	return true, err
 }
+
+// buffers are the byte buffers of url-puts, reused: a push of many blobs
+// would otherwise allocate (and zero) every byte it sends once more.
+var buffers sync.Pool
+
+// getBuffer is a buffer of n bytes, from the pool when one is large enough.
+func getBuffer(n int64) []byte {
+	if b, ok := buffers.Get().(*[]byte); ok {
+		if int64(cap(*b)) >= n {
+			return (*b)[:n]
+		}
+		buffers.Put(b)
+	}
+	return make([]byte, n)
+}
+
+func putBuffer(b []byte) { buffers.Put(&b) }
 
 // sendPart sends b, part n of upload uploadID ("": the whole value), to
 // the URL the plugin presigns for it, retrying what rt, the AWS SDK's

@@ -130,23 +130,11 @@ func (s *Store) FinishURLPut(ctx context.Context, key, uploadID string, parts []
 	for i, p := range parts {
 		cp[i] = types.CompletedPart{PartNumber: aws.Int32(p.Number), ETag: aws.String(p.ETag), ChecksumCRC32: aws.String(crc32Base64(p.CRC32))}
 	}
-	for attempt := 0; ; attempt++ {
-		in := &s3.CompleteMultipartUploadInput{
-			Bucket:          aws.String(s.cfg.Bucket),
-			Key:             s.object(key),
-			UploadId:        id,
-			MultipartUpload: &types.CompletedMultipartUpload{Parts: cp},
-		}
-		in.IfNoneMatch, in.IfMatch = conditions(opts)
-		_, err := s.client.CompleteMultipartUpload(ctx, in)
-		if err == nil {
-			completed = true
-			return nil
-		}
-		if !s.conflictRetry(ctx, attempt, err) {
-			return s.putError(key, opts, err)
-		}
+	if err := s.complete(ctx, "put", key, id, cp, opts); err != nil {
+		return err
 	}
+	completed = true
+	return nil
 }
 
 // checkParts says whether the parts S3 holds for upload id are exactly
