@@ -14,7 +14,8 @@ import (
 
 // TestServerStoreS3Redirect: a `swcli server start --store s3://...`
 // answers blob GETs with 307 to presigned URLs of versitygw (the default),
-// and swcli follows them: a runtime pushed through the server is pulled
+// and swcli follows them: a runtime pushed through the server (after a
+// push killed in the middle of a blob, which resumes) is pulled
 // (whole, and again after the pull was killed in the middle of a blob),
 // checked and run on another machine. The server's log, at trace level
 // with the plugin's, shows the redirects and never a presigned URL. With --blob-redirect=false the same pull is
@@ -37,6 +38,14 @@ func TestServerStoreS3Redirect(t *testing.T) {
 		require.NoError(t, err)
 		token := strings.TrimSpace(string(tok))
 		c.ok("instance", "login", s.url, "--alias", "s3dev", "--token", token)
+		if redirect {
+			// a push killed in the middle of a blob (chunks of 16 KiB, each
+			// sent from the server to S3 by url-put) resumes
+			c.setenv("SWCLI_TEST_CHUNK_SIZE=16384")
+			stKilledAt(t, c, "copy bytes#40", "runtime", "copy", fixtureName, "s3dev/project/self")
+			c.setenv("SWCLI_TEST_CHUNK_SIZE=") // the default again
+			c.fail([]string{"has no runtime"}, "runtime", "info", "s3dev/project/self/runtime/"+fixtureName+"/version/latest")
+		}
 		c.ok("runtime", "copy", fixtureName, "s3dev/project/self")
 
 		c2 := newCLI(t)
