@@ -169,19 +169,48 @@ func (c *StoreClient) urlPut(ctx context.Context, key string, r io.Reader, size 
 	}
 	var parts []*pb.PutURLPart
 	err = func() error {
-		buf := getBuffer(min(start.PartSize, size))
-		defer putBuffer(buf)
+		// part n is read into bufs[n%2] while part n-1 is sent from the
+		// other: receiving and sending overlap
+		type sent struct {
+			p   *pb.PutURLPart
+			err error
+		}
+		var pending chan sent // the part being sent, if any
+		wait := func() error {
+			if pending == nil {
+				return nil
+			}
+			s := <-pending
+			pending = nil
+			if s.err == nil {
+				parts = append(parts, s.p)
+			}
+			return s.err
+		}
+		ps := min(start.PartSize, size)
+		bufs := [2][]byte{getBuffer(ps), getBuffer(ps)}
+		defer putBuffer(bufs[0])
+		defer putBuffer(bufs[1])
+		defer func() { _ = wait() }() // runs first: no send outlives the buffers
 		for n, off := int32(1), int64(0); off < size; n++ {
-			b := buf[:min(start.PartSize, size-off)]
-			if _, err := io.ReadFull(r, b); err != nil {
+			b := bufs[n%2][:min(start.PartSize, size-off)]
+			_, rerr := io.ReadFull(r, b)
+			if err := wait(); err != nil {
 				return err
 			}
-			p, err := c.sendPart(ctx, rt, step, start.UploadId, n, b)
-			if err != nil {
-				return err
+			if rerr != nil {
+				return rerr
 			}
-			parts = append(parts, p)
+			ch := make(chan sent, 1)
+			go func(n int32, b []byte) {
+				p, err := c.sendPart(ctx, rt, step, start.UploadId, n, b)
+				ch <- sent{p, err}
+			}(n, b)
+			pending = ch
 			off += int64(len(b))
+		}
+		if err := wait(); err != nil {
+			return err
 		}
 		_, err := c.c.PutURLFor(ctx, step(&pb.PutURLRequest{UploadId: start.UploadId, Parts: parts, Finish: true}))
 		return storeErr(err, key)
