@@ -2,6 +2,7 @@ package testpy
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
@@ -85,6 +86,26 @@ func AnyPythons(t testing.TB, n int) []Python {
 		t.Skipf("testpy: need %d Python versions with venv and pip; found: %s", n, describe(all))
 	}
 	return ok[:n]
+}
+
+// NewestVenvPython is the newest interpreter whose venv module and
+// ensurepip work (so `python -m venv` gives an environment with pip), or
+// that of X.Y want when want is not "": for the benchmarks and the demo,
+// which pick one without a *testing.T. The error names what was found.
+func NewestVenvPython(want string) (Python, error) {
+	all := FindPythons()
+	var found []string
+	for i := len(all) - 1; i >= 0; i-- {
+		p := all[i]
+		found = append(found, p.Version)
+		if (want == "" || p.Version == want) && canVenv(p) {
+			return p, nil
+		}
+	}
+	if want != "" {
+		return Python{}, fmt.Errorf("no Python %s with venv and ensurepip; found: %s", want, strings.Join(found, ", "))
+	}
+	return Python{}, fmt.Errorf("no Python 3 with venv and ensurepip found (looked at pyenv versions and python3.X on PATH; found: %s)", strings.Join(found, ", "))
 }
 
 var (
