@@ -135,10 +135,10 @@ func newEncoderWith(concurrency int) (*zstd.Encoder, error) {
 }
 
 // LayerFormat names how layers are written (tar entries as the package
-// documentation says, zstd settings, FrameSize): caches of packed layers
-// keyed on their input include it, so a new format is never mixed up with
-// an old one.
-const LayerFormat = "tar-zstd3-frames4m"
+// documentation says, zstd settings, FrameSize, which frames are stored raw
+// (encodeFrame)): caches of packed layers keyed on their input include it,
+// so a new format is never mixed up with an old one.
+const LayerFormat = "tar-zstd3-frames4m-raw"
 
 const bufSize = 1 << 20
 
