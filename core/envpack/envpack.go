@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -343,22 +344,37 @@ func (w *treeWalker) fail(err error) {
 }
 
 // fill reads folder n: its entries (sorted by name, as os.ReadDir gives
-// them) with their Lstat, and the folders among them, on a goroutine of
+// them) with their Lstat (lstatAt, relative to the open folder), and the folders among them, on a goroutine of
 // their own while one is free, else on this one.
 func (w *treeWalker) fill(n *walkNode) {
-	des, err := os.ReadDir(filepath.Join(w.prefix, filepath.FromSlash(n.entry.Rel)))
+	dirPath := filepath.Join(w.prefix, filepath.FromSlash(n.entry.Rel))
+	dir, err := os.Open(dirPath)
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	des, err := dir.ReadDir(-1)
+	if err != nil {
+		dir.Close()
+		w.fail(err)
+		return
+	}
+	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	infos := make([]fs.FileInfo, len(des))
+	fd := int(dir.Fd())
+	for i, d := range des {
+		if infos[i], err = lstatAt(fd, dirPath, d.Name()); err != nil {
+			break
+		}
+	}
+	dir.Close() // before going down: a walk holds one folder open at a time per goroutine
 	if err != nil {
 		w.fail(err)
 		return
 	}
 	n.kids = make([]*walkNode, len(des))
 	for i, d := range des {
-		info, err := d.Info()
-		if err != nil {
-			w.fail(err)
-			return
-		}
-		k := &walkNode{entry: TreeEntry{Rel: path.Join(n.entry.Rel, d.Name()), Info: info}}
+		k := &walkNode{entry: TreeEntry{Rel: path.Join(n.entry.Rel, d.Name()), Info: infos[i]}}
 		n.kids[i] = k
 		if !d.IsDir() {
 			continue
