@@ -3,6 +3,7 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -84,7 +85,8 @@ func TestFramesSameBytes(t *testing.T) {
 	}
 	for round, maxPiece := range []int{1 << 10, 2 << 20, 9 << 20} {
 		var out bytes.Buffer
-		fw, err := newFrameWriter(&out)
+		sum := sha256.New()
+		fw, err := newFrameWriter(&out, sum)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,6 +102,9 @@ func TestFramesSameBytes(t *testing.T) {
 		}
 		if !bytes.Equal(out.Bytes(), want) {
 			t.Fatalf("round %d (pieces up to %d bytes): %d bytes differ from the %d bytes of the frames made one by one", round, maxPiece, out.Len(), len(want))
+		}
+		if got := sha256.Sum256(want); !bytes.Equal(sum.Sum(nil), got[:]) || fw.written() != int64(len(want)) {
+			t.Fatalf("round %d: the hash or the count (%d) of the frames written is not theirs (%d bytes)", round, fw.written(), len(want))
 		}
 	}
 	dec, err := zstd.NewReader(bytes.NewReader(want))
@@ -131,7 +136,7 @@ func (f *failWriter) Write(p []byte) (int, error) {
 // writer of the tar stream and Close, and that Close still returns (the
 // frames on their way are waited for).
 func TestFramesWriteError(t *testing.T) {
-	fw, err := newFrameWriter(&failWriter{n: 100})
+	fw, err := newFrameWriter(&failWriter{n: 100}, sha256.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,9 +26,11 @@ package bundle
 
 import (
 	"encoding/binary"
+	"hash"
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
@@ -63,50 +65,86 @@ func frameEncoder() (*zstd.Encoder, error) {
 }
 
 // frame is one frame of a layer: its tar bytes in (given back to the pool
-// once compressed), its compressed bytes out once done is closed.
+// once compressed), its compressed bytes out once done is closed (given
+// back once both written and hashed: users counts down).
 type frame struct {
 	in, out *[]byte
 	done    chan struct{}
+	users   atomic.Int32
+}
+
+// release gives out back to the pool after its last user.
+func (f *frame) release() {
+	if f.users.Add(-1) == 0 {
+		framePool.Put(f.out)
+	}
 }
 
 // frameWriter takes a layer's tar stream (Write), cuts it into frames,
-// compresses them in parallel and writes them, in order, to w. Close
-// compresses what is left and waits until everything is written; after an
-// error from w, Write and Close return it. A frameWriter is for one
-// goroutine.
+// compresses them in parallel and writes them, in order, to w, and hashes
+// them, in order, into h: the hash of a frame runs while it is written (two
+// goroutines, as the sha256 of the layer and its write to the page cache
+// are each as much CPU as the rest of a frame of random bytes). Close
+// compresses what is left and waits until everything is written and
+// hashed; after an error from w, Write and Close return it. A frameWriter
+// is for one goroutine.
 type frameWriter struct {
-	enc  *zstd.Encoder
-	cur  *[]byte
-	q    chan *frame // frames in order, to the writing goroutine
-	done chan struct{}
-	mu   sync.Mutex
-	werr error
+	enc    *zstd.Encoder
+	cur    *[]byte
+	q      chan *frame // frames in order, to the writing goroutine
+	hq     chan *frame // frames in order, from the writing to the hashing goroutine
+	done   chan struct{}
+	hashed chan struct{}
+	n      int64 // bytes written to w, once done is closed
+	mu     sync.Mutex
+	werr   error
 }
 
-func newFrameWriter(w io.Writer) (*frameWriter, error) {
+func newFrameWriter(w io.Writer, h hash.Hash) (*frameWriter, error) {
 	enc, err := frameEncoder()
 	if err != nil {
 		return nil, err
 	}
-	fw := &frameWriter{enc: enc, q: make(chan *frame, framesAhead()), done: make(chan struct{})}
+	// hq is unbuffered: a frame is handed on once the hash of the one
+	// before is done, so hashing holds no frame of its own.
+	fw := &frameWriter{enc: enc, q: make(chan *frame, framesAhead()), hq: make(chan *frame),
+		done: make(chan struct{}), hashed: make(chan struct{})}
 	go fw.writeFrames(w)
+	go fw.hashFrames(h)
 	return fw, nil
 }
 
-// writeFrames writes the frames to w as they are done, in order; after an
-// error it only waits for the rest and recycles them.
+// writeFrames writes the frames to w as they are done, in order, handing
+// each to hashFrames first; after an error it only waits for the rest and
+// recycles them.
 func (fw *frameWriter) writeFrames(w io.Writer) {
 	defer close(fw.done)
+	defer close(fw.hq)
 	for f := range fw.q {
 		<-f.done
-		if fw.failed() == nil {
-			if _, err := w.Write(*f.out); err != nil {
-				fw.mu.Lock()
-				fw.werr = err
-				fw.mu.Unlock()
-			}
+		if fw.failed() != nil {
+			framePool.Put(f.out)
+			continue
 		}
-		framePool.Put(f.out)
+		f.users.Store(2)
+		fw.hq <- f
+		n, err := w.Write(*f.out)
+		fw.n += int64(n)
+		if err != nil {
+			fw.mu.Lock()
+			fw.werr = err
+			fw.mu.Unlock()
+		}
+		f.release()
+	}
+}
+
+// hashFrames hashes the frames writeFrames hands on, in order.
+func (fw *frameWriter) hashFrames(h hash.Hash) {
+	defer close(fw.hashed)
+	for f := range fw.hq {
+		h.Write(*f.out)
+		f.release()
 	}
 }
 
@@ -152,17 +190,21 @@ func (fw *frameWriter) flush() {
 	fw.q <- f // blocks while framesAhead frames wait to be written
 }
 
-// Close compresses the last frame and waits for every frame to be written.
-// It must be called once, also after an error (to stop the writing
-// goroutine).
+// Close compresses the last frame and waits for every frame to be written
+// and hashed. It must be called once, also after an error (to stop the
+// writing and hashing goroutines).
 func (fw *frameWriter) Close() error {
 	if fw.cur != nil && len(*fw.cur) > 0 {
 		fw.flush()
 	}
 	close(fw.q)
 	<-fw.done
+	<-fw.hashed
 	return fw.werr
 }
+
+// written is the bytes written to w, once Close returned.
+func (fw *frameWriter) written() int64 { return fw.n }
 
 // encodeFrame appends to dst the zstd frame of src, one FrameSize piece of
 // a layer's tar stream (or its last, shorter piece): src in raw blocks when

@@ -424,24 +424,9 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// hashWriter writes to w and hashes what it wrote.
-type hashWriter struct {
-	w io.Writer
-	h interface{ Write([]byte) (int, error) }
-	n int64
-}
-
-func (h *hashWriter) Write(p []byte) (int, error) {
-	n, err := h.w.Write(p)
-	h.h.Write(p[:n])
-	h.n += int64(n)
-	return n, err
-}
-
 func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, opts PackOptions, buf *scratch) (info LayerInfo, err error) {
 	sum := sha256.New()
-	out := &hashWriter{w: w, h: sum}
-	enc, err := newFrameWriter(out)
+	enc, err := newFrameWriter(w, sum)
 	if err != nil {
 		return LayerInfo{}, err
 	}
@@ -485,7 +470,7 @@ func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, 
 	}
 	return LayerInfo{
 		Digest:           digest.NewDigestFromBytes(digest.SHA256, sum.Sum(nil)),
-		Size:             out.n,
+		Size:             enc.written(),
 		UncompressedSize: tarOut.n,
 		Files:            len(entries),
 	}, nil
