@@ -28,6 +28,7 @@ import (
 	"encoding/binary"
 	"hash"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -64,19 +65,30 @@ func frameEncoder() (*zstd.Encoder, error) {
 	return frameEnc, frameEncErr
 }
 
-// frame is one frame of a layer: its tar bytes in (given back to the pool
-// once compressed), its compressed bytes out once done is closed (given
-// back once both written and hashed: users counts down).
+// frame is one frame of a layer: its tar bytes in, and once done is closed
+// the pieces of its zstd frame: out, its compressed bytes (in is then
+// given back to the pool), or for a raw frame its headers and slices of in
+// (so its bytes are not copied). buf (in or out) goes back to the pool once
+// the frame is both written and hashed (users counts down).
 type frame struct {
 	in, out *[]byte
+	pieces  [][]byte
 	done    chan struct{}
 	users   atomic.Int32
 }
 
-// release gives out back to the pool after its last user.
+// release gives the frame's buffer back to the pool after its last user.
 func (f *frame) release() {
 	if f.users.Add(-1) == 0 {
-		framePool.Put(f.out)
+		f.free()
+	}
+}
+
+func (f *frame) free() {
+	for _, b := range []*[]byte{f.in, f.out} {
+		if b != nil {
+			framePool.Put(b)
+		}
 	}
 }
 
@@ -123,13 +135,13 @@ func (fw *frameWriter) writeFrames(w io.Writer) {
 	for f := range fw.q {
 		<-f.done
 		if fw.failed() != nil {
-			framePool.Put(f.out)
+			f.free()
 			continue
 		}
 		f.users.Store(2)
 		fw.hq <- f
-		n, err := w.Write(*f.out)
-		fw.n += int64(n)
+		n, err := writePieces(w, f.pieces)
+		fw.n += n
 		if err != nil {
 			fw.mu.Lock()
 			fw.werr = err
@@ -143,7 +155,9 @@ func (fw *frameWriter) writeFrames(w io.Writer) {
 func (fw *frameWriter) hashFrames(h hash.Hash) {
 	defer close(fw.hashed)
 	for f := range fw.hq {
-		h.Write(*f.out)
+		for _, p := range f.pieces {
+			h.Write(p)
+		}
 		f.release()
 	}
 }
@@ -180,11 +194,18 @@ func (fw *frameWriter) Write(p []byte) (int, error) {
 // (the shared encoder bounds how many compress at once), instead of one
 // waiting for the queue while a CPU idles.
 func (fw *frameWriter) flush() {
-	f := &frame{in: fw.cur, out: framePool.Get().(*[]byte), done: make(chan struct{})}
+	f := &frame{in: fw.cur, done: make(chan struct{})}
 	fw.cur = nil
 	go func() {
-		*f.out = encodeFrame(fw.enc, *f.in, (*f.out)[:0])
-		framePool.Put(f.in)
+		out := framePool.Get().(*[]byte)
+		var raw bool
+		f.pieces, raw = encodeFrame(fw.enc, *f.in, out)
+		if raw { // its pieces are slices of in
+			framePool.Put(out)
+		} else {
+			framePool.Put(f.in)
+			f.in, f.out = nil, out
+		}
 		close(f.done)
 	}()
 	fw.q <- f // blocks while framesAhead frames wait to be written
@@ -206,15 +227,18 @@ func (fw *frameWriter) Close() error {
 // written is the bytes written to w, once Close returned.
 func (fw *frameWriter) written() int64 { return fw.n }
 
-// encodeFrame appends to dst the zstd frame of src, one FrameSize piece of
-// a layer's tar stream (or its last, shorter piece): src in raw blocks when
-// looksRandom says so, else compressed by enc. It is the layer format's
-// definition of a frame (LayerFormat).
-func encodeFrame(enc *zstd.Encoder, src, dst []byte) []byte {
+// encodeFrame gives the zstd frame of src, one FrameSize piece of a layer's
+// tar stream (or its last, shorter piece), as the pieces to write one after
+// the other: src in raw blocks when looksRandom says so (rawFrame: the
+// pieces are slices of src and raw is true), else src compressed by enc
+// into out (the one piece). It is the layer format's definition of a frame
+// (LayerFormat).
+func encodeFrame(enc *zstd.Encoder, src []byte, out *[]byte) (pieces [][]byte, raw bool) {
 	if looksRandom(src) {
-		return appendRawFrame(dst, src)
+		return rawFrame(src), true
 	}
-	return enc.EncodeAll(src, dst)
+	*out = enc.EncodeAll(src, (*out)[:0])
+	return [][]byte{*out}, false
 }
 
 // looksRandom samples src: the first samplePiece bytes of every sampleStride
@@ -265,33 +289,62 @@ const (
 	rawBlockMax = 128 << 10
 )
 
-// appendRawFrame appends to dst a zstd frame (RFC 8878 §3.1.1) holding src
-// in raw blocks, with the header fields the encoder writes for a frame of
-// that size (single segment, content size, content checksum), so that for
-// random bytes it is the frame EncodeAll would give, without the search for
-// matches. src must be at least sampleStride bytes (a 2- or 4-byte content
-// size) and below 4 GiB. Written by hand: klauspost/compress has no way to
-// ask for raw blocks.
-func appendRawFrame(dst, src []byte) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, 0xFD2FB528) // magic number
+// rawFrame returns, in order, the pieces of a zstd frame (RFC 8878 §3.1.1)
+// holding src in raw blocks: its headers, in a small buffer of their own,
+// and slices of src. The header fields are those the encoder writes for a
+// frame of that size (single segment, content size, content checksum), so
+// that for random bytes it is the frame EncodeAll would give, without the
+// search for matches. src must be at least sampleStride bytes (a 2- or
+// 4-byte content size) and below 4 GiB. Written by hand: klauspost/compress
+// has no way to ask for raw blocks.
+func rawFrame(src []byte) [][]byte {
+	blocks := (len(src) + rawBlockMax - 1) / rawBlockMax
+	hdr := make([]byte, 0, 9+3*blocks+4) // filled below without growing: pieces point into it
+	pieces := make([][]byte, 0, 2*blocks+1)
+	hdr = binary.LittleEndian.AppendUint32(hdr, 0xFD2FB528) // magic number
 	const single, checksum = 1 << 5, 1 << 2
 	if n := uint64(len(src)); n < 65536+256 {
-		dst = append(dst, 1<<6|single|checksum)
-		dst = binary.LittleEndian.AppendUint16(dst, uint16(n-256))
+		hdr = append(hdr, 1<<6|single|checksum)
+		hdr = binary.LittleEndian.AppendUint16(hdr, uint16(n-256))
 	} else {
-		dst = append(dst, 2<<6|single|checksum)
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(n))
+		hdr = append(hdr, 2<<6|single|checksum)
+		hdr = binary.LittleEndian.AppendUint32(hdr, uint32(n))
 	}
+	start := 0 // of the headers not yet in a piece
 	for p := src; len(p) > 0; {
 		n := min(len(p), rawBlockMax)
 		h := uint32(n) << 3 // block type 0: raw
 		if n == len(p) {
 			h |= 1 // last block
 		}
-		dst = append(dst, byte(h), byte(h>>8), byte(h>>16))
-		dst = append(dst, p[:n]...)
+		hdr = append(hdr, byte(h), byte(h>>8), byte(h>>16))
+		pieces = append(pieces, hdr[start:len(hdr)], p[:n])
+		start = len(hdr)
 		p = p[n:]
 	}
 	// The low 32 bits of the XXH64 of the content, little-endian.
-	return binary.LittleEndian.AppendUint32(dst, uint32(xxhash.Sum64(src)))
+	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(xxhash.Sum64(src)))
+	return append(pieces, hdr[start:])
+}
+
+// writePieces writes pieces to w, in order: with writev(2) when w is a
+// file, so a raw frame is one system call.
+func writePieces(w io.Writer, pieces [][]byte) (int64, error) {
+	if f, ok := w.(*os.File); ok {
+		return writev(f, pieces)
+	}
+	return writeEach(w, pieces)
+}
+
+// writeEach writes pieces to w with one Write each.
+func writeEach(w io.Writer, pieces [][]byte) (int64, error) {
+	var n int64
+	for _, p := range pieces {
+		k, err := w.Write(p)
+		n += int64(k)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -90,7 +90,7 @@ func TestFrameGolden(t *testing.T) {
 	copy(hidden[samplePiece:sampleStride], text.Bytes()) // between two samples
 	var stream, old []byte
 	for _, f := range [][]byte{randomBytes(FrameSize, 6), text.Bytes()[:FrameSize], hidden} {
-		stream = encodeFrame(enc, f, stream)
+		stream = appendFrame(enc, stream, f)
 		old = enc.EncodeAll(f, old)
 	}
 	require.NotEqual(t, sha256.Sum256(old), sha256.Sum256(stream), "the frames are those of the format before raw frames")
