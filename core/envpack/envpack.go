@@ -503,6 +503,10 @@ type Scrubber struct {
 	// (pip's direct_url.json: "file:///my%20work/wheels/x.whl"); nil when
 	// the same as the plain path.
 	prefixURL, workdirURL []byte
+	// inWorkdir: the prefix is under the workdir, in both spellings, so
+	// content without the workdir holds no prefix either (one scan of a
+	// file that has neither, not two).
+	inWorkdir bool
 
 	// source maps layer paths read from outside the prefix (see
 	// Layer.Sources).
@@ -530,6 +534,7 @@ func NewScrubber(prefix, workdir string) *Scrubber {
 		if q := urlPath(workdir); q != workdir {
 			s.workdirURL = []byte(q)
 		}
+		s.inWorkdir = strings.HasPrefix(prefix, workdir) && (s.prefixURL == nil || strings.HasPrefix(string(s.prefixURL), urlPath(workdir)))
 	}
 	return s
 }
@@ -658,8 +663,8 @@ func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
 	case rel == "conda-meta/history":
 		norm(normalizeCondaHistory(data))
 	}
-	hasPrefix := bytes.Contains(data, s.prefix) || contains(data, s.prefixURL)
 	hasWorkdir := contains(data, s.workdir) || contains(data, s.workdirURL)
+	hasPrefix := (hasWorkdir || !s.inWorkdir) && (bytes.Contains(data, s.prefix) || contains(data, s.prefixURL))
 	if !hasPrefix && !hasWorkdir {
 		return data, changed
 	}
