@@ -174,18 +174,29 @@ func (fw *frameWriter) Write(p []byte) (int, error) {
 		if err := fw.failed(); err != nil {
 			return n, err
 		}
-		if fw.cur == nil {
-			fw.cur = framePool.Get().(*[]byte)
-			*fw.cur = (*fw.cur)[:0]
+		tail := fw.space()
+		k := min(len(p), len(tail))
+		if &p[0] != &tail[0] { // else p was read into the frame (space): nothing to copy
+			copy(tail, p[:k])
 		}
-		k := min(len(p), FrameSize-len(*fw.cur))
-		*fw.cur = append(*fw.cur, p[:k]...)
+		*fw.cur = (*fw.cur)[:len(*fw.cur)+k]
 		n, p = n+k, p[k:]
 		if len(*fw.cur) == FrameSize {
 			fw.flush()
 		}
 	}
 	return n, nil
+}
+
+// space is the room left in the current frame (never empty). A caller may
+// read what it will Write next into its beginning, so that Write does not
+// copy it.
+func (fw *frameWriter) space() []byte {
+	if fw.cur == nil {
+		fw.cur = framePool.Get().(*[]byte)
+		*fw.cur = (*fw.cur)[:0]
+	}
+	return (*fw.cur)[len(*fw.cur):FrameSize]
 }
 
 // flush starts compressing the current frame, then queues it for writing.

@@ -147,6 +147,8 @@ func newEncoderWith(concurrency int) (*zstd.Encoder, error) {
 // so a new format is never mixed up with an old one.
 const LayerFormat = "tar-zstd3-frames4m-raw"
 
+// bufSize is the size of the buffers of the pool buffers (for extraction
+// and .swrt files), and the least memory scratch.whole holds.
 const bufSize = 1 << 20
 
 var buffers = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
@@ -165,9 +167,7 @@ func PackLayer(ctx context.Context, w io.Writer, root string, paths []string, op
 	if err != nil {
 		return LayerInfo{}, err
 	}
-	bp := buffers.Get().(*[]byte)
-	defer buffers.Put(bp)
-	return writeLayer(ctx, w, root, entries, opts, &scratch{buf: *bp})
+	return writeLayer(ctx, w, root, entries, opts, &scratch{})
 }
 
 // PackLayers packs several layers at once, parallel at a time (GOMAXPROCS if
@@ -202,7 +202,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 	err = forEach(ctx, parallel, order, func(ctx context.Context, wk *worker, i int) error {
 		job := &jobs[i]
 		if wk.s == nil {
-			wk.s = &scratch{buf: make([]byte, bufSize)}
+			wk.s = &scratch{}
 		}
 		w := job.Writer
 		var f *os.File
@@ -243,10 +243,10 @@ type worker struct {
 	s *scratch
 }
 
-// scratch is the memory a packer reuses from file to file: buf for streaming
-// files, whole for files given to Transform.
+// scratch is the memory a packer reuses from file to file: whole for files
+// given to Transform.
 type scratch struct {
-	buf, whole []byte
+	whole []byte
 }
 
 // forEach calls fn for every index in order, parallel at a time, and returns
@@ -455,7 +455,7 @@ func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, 
 		case tar.TypeSymlink:
 			err = tw.WriteHeader(symlinkHeader(e.rel, e.link))
 		default:
-			err = writeFile(ctx, tw, dirs, e, opts, buf)
+			err = writeFile(ctx, tw, enc.space, dirs, e, opts, buf)
 		}
 		if err != nil {
 			return LayerInfo{}, err
@@ -476,7 +476,9 @@ func writeLayer(ctx context.Context, w io.Writer, root string, entries []entry, 
 	}, nil
 }
 
-func writeFile(ctx context.Context, tw *tar.Writer, dirs *dirCursor, e entry, opts PackOptions, s *scratch) error {
+// writeFile writes the entry of the regular file e to tw, which writes to
+// the frameWriter whose space is given.
+func writeFile(ctx context.Context, tw *tar.Writer, space func() []byte, dirs *dirCursor, e entry, opts PackOptions, s *scratch) error {
 	var f *readFile
 	var err error
 	if src := opts.source(e.rel); src != "" {
@@ -516,8 +518,10 @@ func writeFile(ctx context.Context, tw *tar.Writer, dirs *dirCursor, e entry, op
 	if err := tw.WriteHeader(fileHeader(e.rel, e.size, e.exec)); err != nil {
 		return err
 	}
-	buf := s.buf
 	for left := e.size; left > 0; {
+		// Read straight into the layer's frame (the tar writer passes
+		// file content through as it is), so it is not copied there.
+		buf := space()
 		n := int(min(int64(len(buf)), left))
 		n, err := io.ReadFull(f, buf[:n])
 		if err != nil {
