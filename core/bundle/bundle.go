@@ -7,8 +7,9 @@
 // The contract:
 //
 //   - PackLayer writes a layer: a tar compressed with zstd, as independent frames
-//     of FrameSize bytes of tar each, compressed in parallel (frames.go) and
-//     read back as one stream by any zstd reader. The bytes depend only
+//     of FrameSize bytes of tar each, compressed in parallel (frames.go), those
+//     whose bytes look random stored in raw blocks, and read back as one
+//     stream by any zstd reader. The bytes depend only
 //     on the relative paths and the contents, file types and executable bits of
 //     what they name: entries are sorted, parents come before children,
 //     timestamps and owners are zero, modes are 0755 (directories and executable

@@ -2,12 +2,14 @@ package bundle
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
+	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -70,4 +72,27 @@ func TestPackGolden(t *testing.T) {
 	got["pkg"] = res[0].Digest.String()
 	require.Equal(t, got["all-xform"], res[1].Digest.String(), "PackLayers and PackLayer differ")
 	require.Equal(t, want, got)
+}
+
+// TestFrameGolden pins which frames are stored raw (encodeFrame): a stream
+// of a random frame, a text frame, and a random frame with text where no
+// sample of looksRandom falls, which the format before raw frames
+// (LayerFormat tar-zstd3-frames4m, every frame through EncodeAll) wrote
+// otherwise.
+func TestFrameGolden(t *testing.T) {
+	enc, err := newEncoderWith(1)
+	require.NoError(t, err)
+	var text bytes.Buffer
+	for i := 0; text.Len() < FrameSize; i++ {
+		fmt.Fprintf(&text, "def f_%d(x):\n    return x * %d\n", i%9000, i%100)
+	}
+	hidden := randomBytes(FrameSize, 7)
+	copy(hidden[samplePiece:sampleStride], text.Bytes()) // between two samples
+	var stream, old []byte
+	for _, f := range [][]byte{randomBytes(FrameSize, 6), text.Bytes()[:FrameSize], hidden} {
+		stream = appendFrame(enc, stream, f)
+		old = enc.EncodeAll(f, old)
+	}
+	require.NotEqual(t, sha256.Sum256(old), sha256.Sum256(stream), "the frames are those of the format before raw frames")
+	require.Equal(t, "sha256:360facd781a8a35979cb0606242103688823de48ee5a49deb14e933418bf9552", digest.FromBytes(stream).String())
 }

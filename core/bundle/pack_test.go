@@ -346,3 +346,48 @@ func TestPackLayerNoWriteAfterError(t *testing.T) {
 	b, _ := packBytes(t, root, walk(t, root), PackOptions{})
 	require.Equal(t, a, b)
 }
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(ents)
+}
+
+// TestDirCursor opens files through a dirCursor in an order that goes down,
+// up, across folders whose names share a prefix (a/b, a/bc) and back to the
+// root, and checks each file read is the one named, that a missing folder
+// or file is an error naming the file's path, and that no folder stays
+// open after close.
+func TestDirCursor(t *testing.T) {
+	root := t.TempDir()
+	paths := []string{"top", "a/x", "a/b/y", "a/b/c/d/z", "a/b/c/w", "a/bc/v", "a/bc/e/u", "a/t", "b/s", "top2", "a/b/c/d/z2"}
+	for _, p := range paths {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
+		require.NoError(t, os.WriteFile(full, []byte("content of "+p), 0o644))
+	}
+	before := openFDs(t)
+	c := &dirCursor{root: root}
+	for _, p := range paths {
+		f, err := c.open(p)
+		require.NoError(t, err, p)
+		got, err := io.ReadAll(f)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		require.Equal(t, "content of "+p, string(got))
+		require.LessOrEqual(t, len(c.fds), 1+strings.Count(p, "/"), "folders open for %s", p)
+	}
+	for _, p := range []string{"a/nope/f", "a/b/nope", "top/f"} {
+		_, err := c.open(p)
+		require.Error(t, err, p)
+		require.Contains(t, err.Error(), filepath.Join(root, filepath.FromSlash(p)))
+	}
+	f, err := c.open("a/bc/e/u") // still works after errors
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	c.close()
+	require.Equal(t, before, openFDs(t), "descriptors left open")
+}

@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -343,22 +344,37 @@ func (w *treeWalker) fail(err error) {
 }
 
 // fill reads folder n: its entries (sorted by name, as os.ReadDir gives
-// them) with their Lstat, and the folders among them, on a goroutine of
+// them) with their Lstat (lstatAt, relative to the open folder), and the folders among them, on a goroutine of
 // their own while one is free, else on this one.
 func (w *treeWalker) fill(n *walkNode) {
-	des, err := os.ReadDir(filepath.Join(w.prefix, filepath.FromSlash(n.entry.Rel)))
+	dirPath := filepath.Join(w.prefix, filepath.FromSlash(n.entry.Rel))
+	dir, err := os.Open(dirPath)
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	des, err := dir.ReadDir(-1)
+	if err != nil {
+		dir.Close()
+		w.fail(err)
+		return
+	}
+	slices.SortFunc(des, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	infos := make([]fs.FileInfo, len(des))
+	fd := int(dir.Fd())
+	for i, d := range des {
+		if infos[i], err = lstatAt(fd, dirPath, d.Name()); err != nil {
+			break
+		}
+	}
+	dir.Close() // before going down: a walk holds one folder open at a time per goroutine
 	if err != nil {
 		w.fail(err)
 		return
 	}
 	n.kids = make([]*walkNode, len(des))
 	for i, d := range des {
-		info, err := d.Info()
-		if err != nil {
-			w.fail(err)
-			return
-		}
-		k := &walkNode{entry: TreeEntry{Rel: path.Join(n.entry.Rel, d.Name()), Info: info}}
+		k := &walkNode{entry: TreeEntry{Rel: path.Join(n.entry.Rel, d.Name()), Info: infos[i]}}
 		n.kids[i] = k
 		if !d.IsDir() {
 			continue
@@ -487,6 +503,10 @@ type Scrubber struct {
 	// (pip's direct_url.json: "file:///my%20work/wheels/x.whl"); nil when
 	// the same as the plain path.
 	prefixURL, workdirURL []byte
+	// inWorkdir: the prefix is under the workdir, in both spellings, so
+	// content without the workdir holds no prefix either (one scan of a
+	// file that has neither, not two).
+	inWorkdir bool
 
 	// source maps layer paths read from outside the prefix (see
 	// Layer.Sources).
@@ -514,6 +534,7 @@ func NewScrubber(prefix, workdir string) *Scrubber {
 		if q := urlPath(workdir); q != workdir {
 			s.workdirURL = []byte(q)
 		}
+		s.inWorkdir = strings.HasPrefix(prefix, workdir) && (s.prefixURL == nil || strings.HasPrefix(string(s.prefixURL), urlPath(workdir)))
 	}
 	return s
 }
@@ -642,8 +663,8 @@ func (s *Scrubber) Transform(rel string, data []byte) ([]byte, bool) {
 	case rel == "conda-meta/history":
 		norm(normalizeCondaHistory(data))
 	}
-	hasPrefix := bytes.Contains(data, s.prefix) || contains(data, s.prefixURL)
 	hasWorkdir := contains(data, s.workdir) || contains(data, s.workdirURL)
+	hasPrefix := (hasWorkdir || !s.inWorkdir) && (bytes.Contains(data, s.prefix) || contains(data, s.prefixURL))
 	if !hasPrefix && !hasWorkdir {
 		return data, changed
 	}

@@ -118,3 +118,27 @@ func TestScrubberCondaMeta(t *testing.T) {
 	assert.Contains(t, r1, `1700000000123`, "numbers kept exactly")
 	assert.Contains(t, h1, "-p "+mode.PrefixPlaceholder+" ")
 }
+
+// TestScrubberPrefixWhereverItIs: the prefix is found and replaced whether
+// it is under the workdir (where a file without the workdir is scanned
+// once) or not (a conda env elsewhere), in plain and URL spellings, and in
+// binary content it is reported.
+func TestScrubberPrefixWhereverItIs(t *testing.T) {
+	for _, tc := range []struct{ prefix, wd, in, want string }{
+		{"/w/.starwhale/venv", "/w", "#!/w/.starwhale/venv/bin/python\n", "#!" + mode.PrefixPlaceholder + "/bin/python\n"},
+		{"/w/.starwhale/venv", "/w", "data = '/w/data'\n", "data = '" + mode.WorkdirPlaceholder + "/data'\n"},
+		{"/opt/env", "/home/w", "#!/opt/env/bin/python\n", "#!" + mode.PrefixPlaceholder + "/bin/python\n"},
+		{"/opt/my env", "/home/w", "url = file:///opt/my%20env/lib\n", "url = file://" + mode.PrefixPlaceholder + "/lib\n"},
+		{"/w/my env", "/w", "url = file:///w/my%20env/lib\n", "url = file://" + mode.PrefixPlaceholder + "/lib\n"},
+	} {
+		s := NewScrubber(tc.prefix, tc.wd)
+		out, changed := s.Transform("f", []byte(tc.in))
+		assert.True(t, changed, tc.in)
+		assert.Equal(t, tc.want, string(out), tc.in)
+	}
+	s := NewScrubber("/opt/env", "/home/w")
+	_, changed := s.Transform("lib.so", []byte("\x00\x01/opt/env/lib\x00"))
+	assert.False(t, changed)
+	_, binary := s.Result()
+	assert.Equal(t, []string{"lib.so"}, binary)
+}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,6 +69,11 @@ func TestWalkIsWalkDir(t *testing.T) {
 	}
 	mk(deep+"/leaf", "l")
 
+	// Modes beyond the permissions (os's Mode of them is what lstatAt must
+	// give too).
+	require.NoError(t, os.Chmod(filepath.Join(prefix, "bin"), 0o755|fs.ModeSticky))
+	require.NoError(t, os.Chmod(filepath.Join(prefix, "bin", "a.b"), 0o755|fs.ModeSetgid|fs.ModeSetuid))
+
 	want := walkDirEntries(t, prefix)
 	tree, err := envpack.Walk(prefix)
 	require.NoError(t, err)
@@ -79,6 +85,9 @@ func TestWalkIsWalkDir(t *testing.T) {
 		assert.Equal(t, w.Info.Mode(), g.Info.Mode(), w.Rel)
 		assert.Equal(t, w.Info.Size(), g.Info.Size(), w.Rel)
 		assert.Equal(t, w.Info.ModTime(), g.Info.ModTime(), w.Rel)
+		ws, gs := w.Info.Sys().(*syscall.Stat_t), g.Info.Sys().(*syscall.Stat_t)
+		assert.Equal(t, []uint64{ws.Dev, ws.Ino, uint64(ws.Nlink)}, []uint64{gs.Dev, gs.Ino, uint64(gs.Nlink)}, w.Rel)
+		assert.Equal(t, w.Info.IsDir(), g.Info.IsDir(), w.Rel)
 		assert.NotNil(t, tree.Stat(w.Rel), w.Rel)
 	}
 	assert.Nil(t, tree.Stat("lib/python3.11/site-packages/pkg00/__pycache__/mod.cpython-311.pyc"), "left out")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -69,26 +70,32 @@ func saveBuildMemo(wd string, m *buildMemo) {
 func envFingerprint(t *envpack.Tree, modeName string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\n", memoFormat, modeName, t.Prefix)
+	// Per entry "REL\0MODE\n" (a folder) or "REL\0MODE\0SIZE\0MTIME\0INO\n",
+	// REL with a leading separator, MODE in octal: appended by hand, as fmt
+	// costs a tenth of the walk's CPU here.
+	var b []byte
 	for _, e := range t.Entries {
 		if e.Skipped {
 			continue
 		}
 		st := e.Info
-		rel := ""
+		b = b[:0]
 		if e.Rel != "" {
-			rel = string(filepath.Separator) + filepath.FromSlash(e.Rel)
+			b = append(append(b, filepath.Separator), filepath.FromSlash(e.Rel)...)
 		}
-		if st.IsDir() {
-			// Its entries are listed; its times change when Python
-			// writes a __pycache__ in it.
-			fmt.Fprintf(h, "%s\x00%o\n", rel, st.Mode())
-			continue
+		b = strconv.AppendUint(append(b, 0), uint64(st.Mode()), 8)
+		if !st.IsDir() {
+			// (A folder's entries are listed; its times change when
+			// Python writes a __pycache__ in it.)
+			var ino uint64
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+				ino = sys.Ino
+			}
+			b = strconv.AppendInt(append(b, 0), st.Size(), 10)
+			b = strconv.AppendInt(append(b, 0), st.ModTime().UnixNano(), 10)
+			b = strconv.AppendUint(append(b, 0), ino, 10)
 		}
-		var ino uint64
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			ino = sys.Ino
-		}
-		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00%d\n", rel, st.Mode(), st.Size(), st.ModTime().UnixNano(), ino)
+		h.Write(append(b, '\n'))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -56,10 +56,12 @@ func (lp *lockPack) commit(ctx context.Context, reg *registry.Registry) ([]ocisp
 // build checked and locked reuses that lock, files report and layers. With no
 // memo to reuse (a first build, or --no-cache) nothing waits for anything it
 // does not need: the lock, the files report and the walk of the prefix start
-// at once; the package layers are planned from the report alone
-// (envpack.PlanPackages) and packed as soon as it is in, biggest first,
-// while the prefix is still walked; the base layer follows the walk
-// (envpack.Split.Base), beside them.
+// at once. When the report comes in after the walk (as it usually does),
+// every env layer is planned from the walk (envpack.PlanTree); otherwise the
+// package layers are planned from the report alone (envpack.PlanPackages,
+// which stats each listed file) and packed at once, biggest first, while
+// the prefix is still walked, and the base layer follows the walk
+// (envpack.Split.Base), beside them. The layers are the same either way.
 func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInput, env mode.Env, getMode func() (mode.Mode, error), pk packer, reg *registry.Registry, clk *stepClock) (*lockPack, error) {
 	early := o.NoCache || !fileExists(memoPath(in.wd))
 	mm := &memoMode{s: s, get: getMode}
@@ -92,7 +94,12 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 		}
 		return rep, err
 	}
+	// split gives the base layer's goroutine the plan of the package
+	// layers, or nil when all the env layers were planned from the walk.
 	split := make(chan *envpack.Split, 1)
+	var tree *envpack.Tree
+	var walkErr error
+	walked := make(chan struct{}) // closed once tree and walkErr are set
 	if early {
 		startLock()
 		if !o.LockOnly {
@@ -101,6 +108,24 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 				rep, err := files()
 				if err != nil {
 					return err
+				}
+				select {
+				case <-walked:
+					if walkErr == nil {
+						// The walk was done first (it usually is): plan
+						// every layer from it, without an Lstat of each
+						// listed file. The same layers either way
+						// (TestSplitIsPlan).
+						split <- nil
+						plan, err := envpack.PlanTree(tree, rep)
+						if err != nil {
+							return err
+						}
+						lp.env, err = pk.prepare(gctx, envJobs(plan, tree))
+						clk.step("env layers packed")
+						return err
+					}
+				default:
 				}
 				sp, layers, err := envpack.PlanPackages(env.Prefix, rep)
 				if err != nil {
@@ -115,7 +140,8 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 	}
 	// One walk of the prefix gives its fingerprint, its plan (the base
 	// layer's) and the stats of the files packed.
-	tree, walkErr := envpack.Walk(env.Prefix)
+	tree, walkErr = envpack.Walk(env.Prefix)
+	close(walked)
 	if walkErr == nil {
 		mm.key = envFingerprint(tree, in.sp.Mode) + "\x00" + s.Version + "\x00" + layerFormat
 	}
@@ -136,6 +162,9 @@ func (s *Service) lockAndPack(ctx context.Context, o BuildOptions, in *buildInpu
 			case sp = <-split:
 			case <-gctx.Done():
 				return gctx.Err()
+			}
+			if sp == nil {
+				return nil // the base layer is packed with the others
 			}
 			base, err := sp.Base(tree)
 			if err != nil {

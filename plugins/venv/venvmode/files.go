@@ -29,7 +29,7 @@ var venvBin = regexp.MustCompile(`^(python(\d+(\.\d+)?)?|activate(\.(csh|fish|nu
 // Create and Relocate regenerate on the target: pyvenv.cfg, bin/python*,
 // bin/activate*, bin/Activate.ps1, lib64 and "__pycache__/" (every folder of
 // that name). The prefix is not walked: the host walks it anyway, and each
-// RECORD entry is checked with one Lstat.
+// RECORD entry is checked against a read of its folder (listing).
 //
 // With IncludeEditable, each editable install also lists the files of its
 // source tree as External (at the paths a normal install would give them)
@@ -227,6 +227,7 @@ func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*m
 	}
 	pf := &mode.PackageFiles{Name: pyenv.CanonicalName(name), Version: version, Installer: mode.InstallerPip, Files: []string{}}
 	set := map[string]bool{}
+	there := &listing{prefix: prefix, dirs: map[string]map[string]bool{}}
 	add := func(rel string) {
 		if set[rel] || rel == "" || excluded(rel) {
 			return
@@ -234,7 +235,7 @@ func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*m
 		if strings.HasSuffix(rel, ".pyc") || strings.Contains("/"+rel+"/", "/__pycache__/") {
 			return
 		}
-		if st, err := os.Lstat(filepath.Join(prefix, filepath.FromSlash(rel))); err != nil || st.IsDir() {
+		if !there.file(rel) {
 			return
 		}
 		set[rel] = true
@@ -285,6 +286,33 @@ func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*m
 	}
 	sort.Strings(pf.Files)
 	return pf, nil
+}
+
+// listing tells which paths under prefix are there and are not folders
+// (what an Lstat would say), from one read of each folder: the files of a
+// distribution sit in a few folders, so that is far fewer system calls than
+// an Lstat of each (the folder entries' types are the Lstat's).
+type listing struct {
+	prefix string
+	dirs   map[string]map[string]bool // folder (slash, relative) -> name -> is a folder
+}
+
+// file says whether rel (a clean slash path under prefix) is there and is
+// not a folder.
+func (l *listing) file(rel string) bool {
+	dir, name := path.Split(rel)
+	ents, ok := l.dirs[dir]
+	if !ok {
+		ents = map[string]bool{}
+		if des, err := os.ReadDir(filepath.Join(l.prefix, filepath.FromSlash(dir))); err == nil {
+			for _, d := range des {
+				ents[d.Name()] = d.IsDir()
+			}
+		}
+		l.dirs[dir] = ents
+	}
+	isDir, ok := ents[name]
+	return ok && !isDir
 }
 
 // pycacheExclude leaves out every __pycache__ folder, at any depth (a bare
