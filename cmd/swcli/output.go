@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -61,14 +62,18 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// printTable prints rows under a header, aligned.
+// printTable prints rows under a header, aligned. tabwriter writes each
+// cell on its own, so it writes into a buffer: one write of the table, not
+// one syscall per cell (12 per version of a 500-version listing).
 func printTable(header []string, rows [][]string) {
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, strings.Join(header, "\t"))
 	for _, r := range rows {
 		fmt.Fprintln(w, strings.Join(r, "\t"))
 	}
 	w.Flush()
+	out.Flush()
 }
 
 // events renders plugin progress: a spinner with the current stage and the
