@@ -350,6 +350,7 @@ func (c *Cache) fill(key string, fill func(dir string) error) (Manifest, error) 
 	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
 		return Manifest{}, fmt.Errorf("tree cache %s: %w", c.Root, err)
 	}
+	spreadTrees(tmpRoot)
 	if err := os.MkdirAll(c.dir("entries"), 0o755); err != nil {
 		return Manifest{}, fmt.Errorf("tree cache %s: %w", c.Root, err)
 	}
