@@ -37,11 +37,16 @@ type ExtractOptions struct {
 	// path. It lets one layer's bytes be laid out at different paths (a
 	// content-addressed file of a model, see core/artifact).
 	Rename func(name string) string
-	// Sums, if set, hears the size and sha256 of each regular file written
-	// (name: its slash path in dest), hashed from the bytes as they are
-	// written; it may be called from several goroutines at once. A cache
+	// Sums, if set, hears the size, mode (0644 or 0755, as the file is
+	// meant to be, whatever ReadOnly did) and sha256 of each regular file
+	// written (name: its slash path in dest), hashed from the bytes as they
+	// are written; it may be called from several goroutines at once. A cache
 	// fill passes them on so its seal need not read the files back.
-	Sums func(name string, size int64, sum [sha256.Size]byte)
+	Sums func(name string, size int64, mode fs.FileMode, sum [sha256.Size]byte)
+	// ReadOnly makes regular files without their write bits (0444 or
+	// 0555): a cache entry is made read-only when sealed, and a file made
+	// so spares the seal a chmod.
+	ReadOnly bool
 }
 
 // ExtractStats says what ExtractLayer wrote.
@@ -70,7 +75,7 @@ func ExtractLayerFile(ctx context.Context, path, dest string, opts ExtractOption
 // leaves dest (see PackLayer), hard links, devices, fifos and other entry
 // types, duplicate entries, more than opts.MaxBytes of tar or opts.MaxFiles
 // entries, corrupt or truncated input. Files get the normalized modes (0755
-// or 0644), whatever the tar says. All writes go through an os.Root on dest, so
+// or 0644; without write bits with opts.ReadOnly), whatever the tar says. All writes go through an os.Root on dest, so
 // nothing is written outside it, whatever the input and whatever is already in
 // dest. After an error, dest holds part of the layer; the caller removes it.
 // Layers whose entries do not overlap (apart from shared parent directories)
@@ -238,7 +243,7 @@ func (x *extractor) entry(hdr *tar.Header) error {
 	default: // tar.TypeReg
 		mode := fs.FileMode(fileMode(isExec(fs.FileMode(hdr.Mode))))
 		if x.pool == nil {
-			x.pool = newWriterPool(x.ctx, x.root, x.chmod, x.opts.Sums)
+			x.pool = newWriterPool(x.ctx, x.root, x.chmod, x.opts)
 		}
 		return x.pool.write(x.tr, raw, name, dir, base, mode, hdr.Size)
 	}

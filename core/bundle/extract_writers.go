@@ -88,7 +88,7 @@ func putChunk(b *[]byte) {
 type fileJob struct {
 	raw, name   string // its tar name (for errors), its slash path in dest
 	dir, base   string
-	mode        fs.FileMode
+	mode        fs.FileMode // as the layer means it (0644 or 0755)
 	size        int64
 	data        *[]byte
 	more        chan *[]byte
@@ -109,18 +109,20 @@ type writerPool struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	chmod  fs.FileMode
-	sums   func(name string, size int64, sum [sha256.Size]byte)
-	budget *semaphore.Weighted
-	ws     []*fileWriter
-	byDir  map[string]*fileWriter // the reader's: which writer has a folder
-	wg     sync.WaitGroup
+	// readOnly: files are made without their write bits (ExtractOptions).
+	readOnly bool
+	sums     func(name string, size int64, mode fs.FileMode, sum [sha256.Size]byte)
+	budget   *semaphore.Weighted
+	ws       []*fileWriter
+	byDir    map[string]*fileWriter // the reader's: which writer has a folder
+	wg       sync.WaitGroup
 
 	files atomic.Int64
 	bytes atomic.Int64
 }
 
-func newWriterPool(ctx context.Context, root *os.Root, chmod fs.FileMode, sums func(string, int64, [sha256.Size]byte)) *writerPool {
-	p := &writerPool{chmod: chmod, sums: sums, budget: semaphore.NewWeighted(writeBudget), byDir: map[string]*fileWriter{}}
+func newWriterPool(ctx context.Context, root *os.Root, chmod fs.FileMode, opts ExtractOptions) *writerPool {
+	p := &writerPool{chmod: chmod, sums: opts.Sums, readOnly: opts.ReadOnly, budget: semaphore.NewWeighted(writeBudget), byDir: map[string]*fileWriter{}}
 	p.ctx, p.cancel = context.WithCancelCause(ctx)
 	for range writers() {
 		w := &fileWriter{q: make(chan *fileJob, writeQueue), dirs: dirRoots{root: root}}
@@ -286,7 +288,11 @@ var errShortFile = errors.New("file ends early")
 // writeFile creates j's file in r (it must not exist), writes its bytes,
 // gives it its mode and tells Sums.
 func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
-	f, err := r.OpenFile(j.base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, j.mode)
+	mode := j.mode
+	if p.readOnly {
+		mode &^= 0o222
+	}
+	f, err := r.OpenFile(j.base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
@@ -327,8 +333,8 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 			err = fmt.Errorf("%s: %w", j.raw, errShortFile)
 		}
 	}
-	if err == nil && p.chmod&j.mode != 0 { // the umask took bits away
-		err = f.Chmod(j.mode)
+	if err == nil && p.chmod&mode != 0 { // the umask took bits away
+		err = f.Chmod(mode)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -340,7 +346,7 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 	p.bytes.Add(j.size)
 	if h != nil {
 		var sum [sha256.Size]byte
-		p.sums(j.name, j.size, [sha256.Size]byte(h.Sum(sum[:0])))
+		p.sums(j.name, j.size, j.mode, [sha256.Size]byte(h.Sum(sum[:0])))
 	}
 	return nil
 }
