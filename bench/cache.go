@@ -83,14 +83,8 @@ func (r *rtBench) swcliRSS(args ...string) (time.Duration, int64, error) {
 }
 
 func rtCache(bin, out string, runs int) error {
-	r, err := rtSetup(bin, out)
+	r, err := rtBuiltWithBaseline(bin, out)
 	if err != nil {
-		return err
-	}
-	if _, err := r.ensureBuilt(); err != nil {
-		return err
-	}
-	if err := r.ensureBaselineArchive(); err != nil {
 		return err
 	}
 	runs = min(max(runs, 1), 3)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,18 +63,9 @@ func init() {
 // $SWCLI_BENCH_PYTHON (X.Y).
 func benchPython() (testpy.Python, error) {
 	want := os.Getenv("SWCLI_BENCH_PYTHON")
-	all := testpy.FindPythons()
-	for i := len(all) - 1; i >= 0; i-- {
-		p := all[i]
-		if want != "" && p.Version != want {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := exec.CommandContext(ctx, p.Path, "-c", "import venv, ensurepip").Run()
-		cancel()
-		if err == nil {
-			return p, nil
-		}
+	p, err := testpy.NewestVenvPython(want)
+	if err != nil {
+		return p, fmt.Errorf("%w (SWCLI_BENCH_PYTHON=%q)", err, want)
 	}
-	return testpy.Python{}, fmt.Errorf("no Python with venv and ensurepip found (SWCLI_BENCH_PYTHON=%q)", want)
+	return p, nil
 }

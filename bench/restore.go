@@ -43,15 +43,23 @@ func rtOutDir(bin string) string {
 	return filepath.Join("bench", "out")
 }
 
-func rtRestore(bin, out string, runs int) error {
+// rtBuiltWithBaseline is rtSetup with the version built and the baseline
+// archive of its environment made: where the restore and cache benchmarks
+// start.
+func rtBuiltWithBaseline(bin, out string) (*rtBench, error) {
 	r, err := rtSetup(bin, out)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := r.ensureBuilt(); err != nil {
-		return err
+		return nil, err
 	}
-	if err := r.ensureBaselineArchive(); err != nil {
+	return r, r.ensureBaselineArchive()
+}
+
+func rtRestore(bin, out string, runs int) error {
+	r, err := rtBuiltWithBaseline(bin, out)
+	if err != nil {
 		return err
 	}
 	runs = min(max(runs, 1), 3) // each run unpacks the whole environment

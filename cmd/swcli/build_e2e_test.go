@@ -383,11 +383,5 @@ func TestBuildNoCachePipFailureKeepsOldEnv(t *testing.T) {
 	wd := t.TempDir()
 	write(t, filepath.Join(wd, "requirements.txt"), "")
 	c.ok("runtime", "create", "--name", "keep-env", "--python", py.Version, wd)
-	marker := filepath.Join(wd, ".starwhale", "venv", "marker")
-	write(t, marker, "old env")
-	write(t, filepath.Join(wd, "requirements.txt"), "--no-index\nno-such-package==9.9\n")
-	before := tree(t, wd)
-	c.fail([]string{"failed", "no-such-package"}, "runtime", "build", "--no-cache", wd)
-	sameTree(t, before, tree(t, wd), "the old environment is put back")
-	assert.Equal(t, py.Version, c.py(wd, "import sys; print('%d.%d' % sys.version_info[:2])"), "and still runs")
+	failedPipKeepsEnv(t, c, wd, py.Version, "runtime", "build", "--no-cache", wd)
 }

@@ -111,13 +111,7 @@ func TestCreatePipFailure(t *testing.T) {
 	c.fail([]string{"already exists", "--force"}, "runtime", "create", "--name", "good", "--python", py.Version, wd)
 	c.fail([]string{"an environment already exists", "--force"}, "runtime", "create", wd)
 
-	marker := filepath.Join(wd, ".starwhale", "venv", "marker")
-	write(t, marker, "old env")
-	write(t, filepath.Join(wd, "requirements.txt"), "--no-index\nno-such-package==9.9\n")
-	before := tree(t, wd)
-	c.fail([]string{"failed", "no-such-package"}, "runtime", "create", "--force", wd)
-	sameTree(t, before, tree(t, wd), "the old environment is put back")
-	assert.Equal(t, py.Version, c.py(wd, "import sys; print('%d.%d' % sys.version_info[:2])"), "and still runs")
+	marker := failedPipKeepsEnv(t, c, wd, py.Version, "runtime", "create", "--force", wd)
 
 	write(t, filepath.Join(wd, "requirements.txt"), "")
 	c.ok("runtime", "create", wd, "--force")

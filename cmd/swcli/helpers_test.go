@@ -271,6 +271,23 @@ func waitExits(t *testing.T, pids map[int]string) bool {
 	return true
 }
 
+// failedPipKeepsEnv marks the venv of wd, makes its requirements fail (a
+// package no folder has), runs args (a command that replaces the
+// environment: create --force, build --no-cache) and checks that it fails
+// and puts the old environment back, which still runs Python xy. It
+// returns the marker's path.
+func failedPipKeepsEnv(t *testing.T, c *cli, wd, xy string, args ...string) string {
+	t.Helper()
+	marker := filepath.Join(wd, ".starwhale", "venv", "marker")
+	write(t, marker, "old env")
+	write(t, filepath.Join(wd, "requirements.txt"), "--no-index\nno-such-package==9.9\n")
+	before := tree(t, wd)
+	c.fail([]string{"failed", "no-such-package"}, args...)
+	sameTree(t, before, tree(t, wd), "the old environment is put back")
+	assert.Equal(t, xy, c.py(wd, "import sys; print('%d.%d' % sys.version_info[:2])"), "and still runs")
+	return marker
+}
+
 // tree is a snapshot of a folder: relative path -> size, mode and mtime
 // (mode only for folders).
 func tree(t *testing.T, dir string) map[string]string {

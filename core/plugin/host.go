@@ -19,6 +19,7 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/internal/filehash"
 	"github.com/swcli/swcli/internal/pluginwire"
 )
 
@@ -83,19 +84,9 @@ func (e *CrashError) Error() string {
 }
 func (e *CrashError) Unwrap() error { return e.Err }
 
-// FileSHA256 is the hex sha256 of a file.
-func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+// FileSHA256 is the hex sha256 of a file, as plugins.yaml's sha256 gives
+// it (internal/filehash).
+func FileSHA256(path string) (string, error) { return filehash.SHA256(path) }
 
 // Verify checks that the entry's binary exists and matches its sha256.
 func Verify(e Entry) error {

@@ -59,12 +59,18 @@ func (a *api) versionInfo(r *http.Request, p Principal) (int, any, error) {
 	return answer(a.reg.Resolve(r.Context(), project, name, r.PathValue("version"), opts...))
 }
 
-func (a *api) removeVersion(r *http.Request, p Principal) (int, any, error) {
-	project, name, err := a.runtimeArgs(r, p, ActionDelete)
-	if err != nil {
-		return 0, nil, err
+// removeArgs authorizes a removal from the project in the path, validates
+// the runtime name and reads ?force.
+func (a *api) removeArgs(r *http.Request, p Principal) (project, name string, force bool, err error) {
+	if project, name, err = a.runtimeArgs(r, p, ActionDelete); err != nil {
+		return "", "", false, err
 	}
-	force, err := flag(r, "force")
+	force, err = flag(r, "force")
+	return project, name, force, err
+}
+
+func (a *api) removeVersion(r *http.Request, p Principal) (int, any, error) {
+	project, name, force, err := a.removeArgs(r, p)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -78,11 +84,7 @@ func (a *api) removeVersion(r *http.Request, p Principal) (int, any, error) {
 // (registry.RemoveRuntime: no reader sees part of it, a cut-short removal
 // is finished by the next request) and answers the versions removed.
 func (a *api) removeRuntime(r *http.Request, p Principal) (int, any, error) {
-	project, name, err := a.runtimeArgs(r, p, ActionDelete)
-	if err != nil {
-		return 0, nil, err
-	}
-	force, err := flag(r, "force")
+	project, name, force, err := a.removeArgs(r, p)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -1,6 +1,7 @@
 package pyenv
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
@@ -21,48 +22,61 @@ const pathFront = ":${PATH}"
 // alone: eval it in a plain shell. Another shell is an ErrUnsupported
 // *mode.Error that names the supported ones.
 func ActivationScript(shell string, vars []mode.EnvVar, unset, sources []string, prompt string) (string, error) {
-	var b strings.Builder
-	switch shell {
-	case "bash", "zsh", "sh":
-		for _, v := range vars {
-			if dir, ok := strings.CutSuffix(v.Value, pathFront); ok && v.Name == "PATH" {
-				b.WriteString("export PATH=" + ShQuote(dir) + "\"${PATH:+:$PATH}\"\n")
-				continue
-			}
-			b.WriteString("export " + v.Name + "=" + ShQuote(v.Value) + "\n")
-		}
-		for _, u := range unset {
-			b.WriteString("unset " + u + "\n")
-		}
-		for _, f := range sources {
-			b.WriteString(". " + ShQuote(f) + "\n")
-		}
-		if prompt != "" {
-			b.WriteString("case $- in *i*) PS1=" + ShQuote(prompt) + "\"${PS1-}\" ;; esac\n")
-		}
-		b.WriteString("hash -r 2>/dev/null || true\n")
-	case "fish":
-		for _, v := range vars {
-			if dir, ok := strings.CutSuffix(v.Value, pathFront); ok && v.Name == "PATH" {
-				b.WriteString("set -gx PATH " + FishQuote(dir) + " $PATH\n")
-				continue
-			}
-			b.WriteString("set -gx " + v.Name + " " + FishQuote(v.Value) + "\n")
-		}
-		for _, u := range unset {
-			b.WriteString("set -e " + u + "\n")
-		}
-		for _, f := range sources {
-			b.WriteString("source " + FishQuote(f) + "\n")
-		}
-		if prompt != "" {
-			b.WriteString("if status is-interactive; and functions -q fish_prompt; and not functions -q _swcli_old_fish_prompt\n" +
-				"    functions -c fish_prompt _swcli_old_fish_prompt\n" +
-				"    function fish_prompt; printf '%s' " + FishQuote(prompt) + "; _swcli_old_fish_prompt; end\n" +
-				"end\n")
-		}
-	default:
+	d, ok := dialects[shell]
+	if !ok {
 		return "", mode.Errorf(mode.ErrUnsupported, "shell %q is not supported; supported: %s", shell, strings.Join(mode.Shells, ", "))
 	}
+	var b strings.Builder
+	for _, v := range vars {
+		if dir, ok := strings.CutSuffix(v.Value, pathFront); ok && v.Name == "PATH" {
+			fmt.Fprintf(&b, d.prependPath, d.quote(dir))
+			continue
+		}
+		fmt.Fprintf(&b, d.export, v.Name, d.quote(v.Value))
+	}
+	for _, u := range unset {
+		fmt.Fprintf(&b, d.unset, u)
+	}
+	for _, f := range sources {
+		fmt.Fprintf(&b, d.source, d.quote(f))
+	}
+	if prompt != "" {
+		fmt.Fprintf(&b, d.prompt, d.quote(prompt))
+	}
+	b.WriteString(d.end)
 	return b.String(), nil
+}
+
+// dialect is one shell's syntax for each part of an activation script:
+// fmt formats whose %s are quoted with quote (but variable names, which
+// are not quoted).
+type dialect struct {
+	quote                                           func(string) string
+	prependPath, export, unset, source, prompt, end string
+}
+
+var posixDialect = dialect{
+	quote:       ShQuote,
+	prependPath: "export PATH=%s\"${PATH:+:$PATH}\"\n",
+	export:      "export %s=%s\n",
+	unset:       "unset %s\n",
+	source:      ". %s\n",
+	prompt:      "case $- in *i*) PS1=%s\"${PS1-}\" ;; esac\n",
+	end:         "hash -r 2>/dev/null || true\n",
+}
+
+// dialects are the shells ActivationScript writes for (mode.Shells).
+var dialects = map[string]dialect{
+	"bash": posixDialect, "zsh": posixDialect, "sh": posixDialect,
+	"fish": {
+		quote:       FishQuote,
+		prependPath: "set -gx PATH %s $PATH\n",
+		export:      "set -gx %s %s\n",
+		unset:       "set -e %s\n",
+		source:      "source %s\n",
+		prompt: "if status is-interactive; and functions -q fish_prompt; and not functions -q _swcli_old_fish_prompt\n" +
+			"    functions -c fish_prompt _swcli_old_fish_prompt\n" +
+			"    function fish_prompt; printf '%%s' %s; _swcli_old_fish_prompt; end\n" +
+			"end\n",
+	},
 }

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,15 +22,70 @@ import (
 // Dist is one *.dist-info folder in site-packages.
 type Dist struct {
 	Name    string // PEP 503-normalized
-	Version string
+	Version string // "" where METADATA has none (ReadSite keeps such a dist)
 	Dir     string // the dist-info folder
 	ModTime time.Time
 }
 
 var nameRun = regexp.MustCompile(`[-_.]+`)
 
+// CanonicalName is the PEP 503 normalized form of a distribution name
+// ("Foo_Bar" -> "foo-bar"): how lock entries, dist-info folders and index
+// pages are matched.
+func CanonicalName(name string) string {
+	return strings.ToLower(nameRun.ReplaceAllString(name, "-"))
+}
+
+// ReadMetadata reads the Name (as written) and Version headers of a
+// METADATA file; the headers end at the first empty line. A missing header
+// is "". The error is the open's (os.ErrNotExist where there is no file) or
+// the read's; name and version hold what was read before a read error.
+func ReadMetadata(path string) (name, version string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			break
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "name":
+			name = strings.TrimSpace(v)
+		case "version":
+			version = strings.TrimSpace(v)
+		}
+	}
+	return name, version, sc.Err()
+}
+
+// readDist reads the dist-info folder e of site: d.Name is "" where its
+// METADATA names no distribution or is missing (err is then
+// os.ErrNotExist).
+func readDist(site string, e fs.DirEntry) (d Dist, err error) {
+	d.Dir = filepath.Join(site, e.Name())
+	if info, ierr := e.Info(); ierr == nil {
+		d.ModTime = info.ModTime()
+	}
+	name, version, err := ReadMetadata(filepath.Join(d.Dir, "METADATA"))
+	if name != "" {
+		d.Name = CanonicalName(name)
+	}
+	d.Version = version
+	return d, err
+}
+
 // ReadDists reads the METADATA of every dist-info of site (a site-packages
-// folder), sorted by name; one without a name or version is skipped.
+// folder), sorted by name; one without a name or version is skipped, and so
+// is anything that cannot be read (see ReadSite for a reader that says so).
 func ReadDists(site string) []Dist {
 	ents, _ := os.ReadDir(site)
 	var out []Dist
@@ -36,31 +93,69 @@ func ReadDists(site string) []Dist {
 		if !e.IsDir() || !strings.HasSuffix(e.Name(), ".dist-info") {
 			continue
 		}
-		d := Dist{Dir: filepath.Join(site, e.Name())}
-		if info, err := e.Info(); err == nil {
-			d.ModTime = info.ModTime()
-		}
-		f, err := os.Open(filepath.Join(d.Dir, "METADATA"))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() && sc.Text() != "" { // headers end at the first empty line
-			k, v, _ := strings.Cut(sc.Text(), ":")
-			switch strings.ToLower(k) {
-			case "name":
-				d.Name = strings.ToLower(nameRun.ReplaceAllString(strings.TrimSpace(v), "-"))
-			case "version":
-				d.Version = strings.TrimSpace(v)
-			}
-		}
-		f.Close()
+		d, _ := readDist(site, e) // what was read before an error counts
 		if d.Name != "" && d.Version != "" {
 			out = append(out, d)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sortDists(out)
 	return out
+}
+
+// ReadSite reads the distributions of site (one site-packages folder) as
+// importlib.metadata (Python 3.8 and later) finds them, sorted by name, and
+// says false where it cannot be sure to: where site holds *.egg-info,
+// *.egg, *.egg-link or a .pth file (but setuptools'
+// distutils-precedence.pth, which only imports), a name that Python 3.8 and
+// 3.9 match by a prefix (x.dist-info-old), a *.dist-info that is not a
+// folder or is not spelt in lower case, two dist-infos naming the same
+// distribution (which one wins is Python's to say), or where anything
+// cannot be read. A dist-info whose METADATA is missing or names no
+// distribution is skipped (importlib.metadata finds none); one without a
+// version is kept, with Version "".
+func ReadSite(site string) ([]Dist, bool) {
+	ents, err := os.ReadDir(site)
+	if err != nil {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	out := []Dist{}
+	for _, e := range ents {
+		name := e.Name()
+		low := strings.ToLower(name)
+		switch {
+		case low == "distutils-precedence.pth":
+			continue
+		case strings.HasSuffix(low, ".pth"), strings.HasSuffix(low, ".egg-link"),
+			strings.HasSuffix(low, ".egg-info"), strings.HasSuffix(low, ".egg"):
+			return nil, false
+		case !strings.HasSuffix(low, ".dist-info"):
+			if strings.Contains(low, ".dist-info") || strings.Contains(low, ".egg-info") {
+				return nil, false
+			}
+			continue
+		case !strings.HasSuffix(name, ".dist-info") || !e.IsDir():
+			return nil, false
+		}
+		d, err := readDist(site, e)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, false
+		}
+		if d.Name == "" {
+			continue
+		}
+		if seen[d.Name] {
+			return nil, false
+		}
+		seen[d.Name] = true
+		out = append(out, d)
+	}
+	sortDists(out)
+	return out, true
+}
+
+func sortDists(ds []Dist) {
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Name < ds[j].Name })
 }
 
 // Record lists the paths of RECORD, relative to site-packages.

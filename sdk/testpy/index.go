@@ -1,8 +1,6 @@
 package testpy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"html"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/swcli/swcli/internal/filehash"
 )
 
 // ServeIndex serves wheelDir as a PEP 503 simple index on 127.0.0.1 for the
@@ -120,7 +120,7 @@ func (x *index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>Links for %s</title></head><body>\n<h1>Links for %s</h1>\n", html.EscapeString(norm), html.EscapeString(norm))
 		for _, f := range files {
-			sum, err := fileSHA256(filepath.Join(x.dir, f))
+			sum, err := filehash.SHA256(filepath.Join(x.dir, f))
 			if err != nil {
 				continue
 			}
@@ -137,17 +137,4 @@ func (x *index) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -2,11 +2,8 @@ package testpy
 
 import (
 	"context"
-	"os"
+	"fmt"
 	"os/exec"
-	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,9 +32,10 @@ var (
 // FindPythons returns the Python 3 interpreters on this machine, one per
 // X.Y (the newest patch wins), sorted by version. It looks at pyenv versions
 // under $PYENV_ROOT/versions (default ~/.pyenv/versions) and at python3 and
-// python3.X on PATH. Every candidate is run once to read its exact version, so
-// broken ones and pyenv shims of versions that are not selected are left out.
-// The result is computed once per process.
+// python3.X on PATH (pyenv.List, the interpreter discovery swcli itself
+// uses). Every candidate is run once to read its exact version, so broken
+// ones are left out, and pyenv shims too. The result is computed once per
+// process.
 func FindPythons() []Python {
 	findOnce.Do(func() { found = findPythons() })
 	return append([]Python(nil), found...)
@@ -90,6 +88,26 @@ func AnyPythons(t testing.TB, n int) []Python {
 	return ok[:n]
 }
 
+// NewestVenvPython is the newest interpreter whose venv module and
+// ensurepip work (so `python -m venv` gives an environment with pip), or
+// that of X.Y want when want is not "": for the benchmarks and the demo,
+// which pick one without a *testing.T. The error names what was found.
+func NewestVenvPython(want string) (Python, error) {
+	all := FindPythons()
+	var found []string
+	for i := len(all) - 1; i >= 0; i-- {
+		p := all[i]
+		found = append(found, p.Version)
+		if (want == "" || p.Version == want) && canVenv(p) {
+			return p, nil
+		}
+	}
+	if want != "" {
+		return Python{}, fmt.Errorf("no Python %s with venv and ensurepip; found: %s", want, strings.Join(found, ", "))
+	}
+	return Python{}, fmt.Errorf("no Python 3 with venv and ensurepip found (looked at pyenv versions and python3.X on PATH; found: %s)", strings.Join(found, ", "))
+}
+
 var (
 	venvMu sync.Mutex
 	venvOK = map[string]bool{}
@@ -122,80 +140,13 @@ func describe(ps []Python) string {
 // PyenvRoot returns $PYENV_ROOT or ~/.pyenv.
 func PyenvRoot() string { return pyenv.Root() }
 
-const probe = `import sys; print("%d.%d.%d" % sys.version_info[:3]); print(sys.executable)`
-
+// findPythons is pyenv.List (the one interpreter discovery) as Pythons.
 func findPythons() []Python {
-	var cands []string
-	if root := PyenvRoot(); root != "" {
-		dirs, _ := filepath.Glob(filepath.Join(root, "versions", "*", "bin"))
-		for _, d := range dirs {
-			for _, n := range []string{"python3", "python"} {
-				if st, err := os.Stat(filepath.Join(d, n)); err == nil && !st.IsDir() {
-					cands = append(cands, filepath.Join(d, n))
-					break
-				}
-			}
-		}
-	}
-	names := []string{"python3"}
-	for minor := 6; minor <= 20; minor++ {
-		names = append(names, "python3."+strconv.Itoa(minor))
-	}
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			cands = append(cands, p)
-		}
-	}
-	res := make([]*Python, len(cands))
-	var wg sync.WaitGroup
-	for i, c := range cands {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if p, ok := probePython(c); ok {
-				res[i] = &p
-			}
-		}()
-	}
-	wg.Wait()
-	best := map[string]Python{}
-	for _, p := range res {
-		if p == nil || !strings.HasPrefix(p.Version, "3.") {
-			continue
-		}
-		if b, ok := best[p.Version]; !ok || pyenv.VersionLess(b.Patch, p.Patch) {
-			best[p.Version] = *p
-		}
-	}
 	var out []Python
-	for _, p := range best {
-		out = append(out, p)
+	for _, it := range pyenv.List(context.Background()) {
+		if strings.HasPrefix(it.Version, "3.") {
+			out = append(out, Python{Version: it.Version, Patch: it.Patch, Path: it.Path})
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return pyenv.VersionLess(out[i].Version, out[j].Version) })
 	return out
-}
-
-func probePython(path string) (Python, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-c", probe)
-	cmd.Env = append(os.Environ(), "PYTHONHOME=")
-	out, err := cmd.Output()
-	if err != nil {
-		return Python{}, false
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) < 2 {
-		return Python{}, false
-	}
-	patch := strings.TrimSpace(lines[0])
-	exe := strings.TrimSpace(lines[1])
-	if exe == "" {
-		exe = path
-	}
-	parts := strings.SplitN(patch, ".", 3)
-	if len(parts) < 2 {
-		return Python{}, false
-	}
-	return Python{Version: parts[0] + "." + parts[1], Patch: patch, Path: exe}, true
 }

@@ -171,3 +171,17 @@ func run(t *testing.T, name string, args ...string) string {
 	require.NoError(t, err, "%s %v:\n%s", name, args, out)
 	return string(out)
 }
+
+// TestNewestVenvPython picks the newest interpreter with venv and pip, or
+// the one asked for, and names what it found when there is none.
+func TestNewestVenvPython(t *testing.T) {
+	want := testpy.AnyPythons(t, 1)[0] // the newest of 3.8 and later first
+	p, err := testpy.NewestVenvPython("")
+	require.NoError(t, err)
+	assert.Equal(t, want, p)
+	q, err := testpy.NewestVenvPython(want.Version)
+	require.NoError(t, err)
+	assert.Equal(t, want, q)
+	_, err = testpy.NewestVenvPython("3.99")
+	assert.ErrorContains(t, err, "no Python 3.99 with venv and ensurepip; found: "+want.Version)
+}

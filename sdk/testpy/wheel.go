@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // Wheel describes a pure-Python wheel for BuildWheel.
@@ -37,10 +39,9 @@ type Wheel struct {
 
 var nameRun = regexp.MustCompile(`[-_.]+`)
 
-// NormalizeName is the PEP 503 normalized project name ("Foo_Bar" → "foo-bar").
-func NormalizeName(name string) string {
-	return strings.ToLower(nameRun.ReplaceAllString(name, "-"))
-}
+// NormalizeName is the PEP 503 normalized project name ("Foo_Bar" → "foo-bar"):
+// pyenv.CanonicalName.
+func NormalizeName(name string) string { return pyenv.CanonicalName(name) }
 
 // WheelNamePart escapes a project name for a wheel file or dist-info folder
 // name (PEP 427: runs of -_. become "_").

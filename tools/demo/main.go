@@ -8,7 +8,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/swcli/swcli/sdk/pyenv"
 	"github.com/swcli/swcli/sdk/testpy"
 )
 
@@ -48,34 +48,11 @@ func quoteCmd(args []string) string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		if a == "" || strings.ContainsAny(a, " \t\"'$;()|&<>*?") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+			a = pyenv.ShQuote(a)
 		}
 		out[i] = a
 	}
 	return strings.Join(out, " ")
-}
-
-// pickPython returns the newest interpreter whose venv and ensurepip work.
-func pickPython(want string) (testpy.Python, error) {
-	all := testpy.FindPythons()
-	var found []string
-	for i := len(all) - 1; i >= 0; i-- {
-		p := all[i]
-		found = append(found, p.Version)
-		if want != "" && p.Version != want {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := exec.CommandContext(ctx, p.Path, "-c", "import venv, ensurepip").Run()
-		cancel()
-		if err == nil {
-			return p, nil
-		}
-	}
-	if want != "" {
-		return testpy.Python{}, fmt.Errorf("no Python %s with venv and ensurepip; found: %s", want, strings.Join(found, ", "))
-	}
-	return testpy.Python{}, fmt.Errorf("no Python 3 with venv and ensurepip found (looked at pyenv versions and python3.X on PATH; found: %s)", strings.Join(found, ", "))
 }
 
 func run(bin, want string, keep bool) error {
@@ -87,7 +64,7 @@ func run(bin, want string, keep bool) error {
 	if _, err := os.Stat(swcli); err != nil {
 		return fmt.Errorf("%s not found: run `make build` first", swcli)
 	}
-	py, err := pickPython(want)
+	py, err := testpy.NewestVenvPython(want)
 	if err != nil {
 		return err
 	}

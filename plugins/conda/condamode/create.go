@@ -91,6 +91,45 @@ func prepareEmptyPrefix(prefix string) (func(), error) {
 	}, nil
 }
 
+// newEnv is what Create and Restore hold while conda makes a new
+// environment at an empty prefix: the tool, the prefix's undo (cleanup,
+// from prepareEmptyPrefix) and conda's environment (vars, whose done
+// removes the condarc written for them).
+type newEnv struct {
+	tool    *tool
+	vars    []string
+	cleanup func()
+	done    func()
+}
+
+// startNewEnv finds the tool, checks that env.Prefix is new or empty and
+// writes conda's environment; the caller defers done.
+func (m *Mode) startNewEnv(ctx context.Context, env mode.Env) (*newEnv, error) {
+	t, err := m.findTool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cleanup, err := prepareEmptyPrefix(env.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	vars, done, err := condaEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	return &newEnv{tool: t, vars: vars, cleanup: cleanup, done: done}, nil
+}
+
+// create runs a conda create (argv) for stage, in the workdir, reading its
+// --json answer; a failed one is undone (cleanup).
+func (n *newEnv) create(ctx context.Context, ev mode.Events, env mode.Env, stage string, argv []string) (result, error) {
+	res, err := run(ctx, ev, argv, runOpts{env: n.vars, stage: stage, jsonOut: true, dir: workdirOr(env)})
+	if err != nil {
+		n.cleanup()
+	}
+	return res, err
+}
+
 // Create makes a conda environment at Env.Prefix with python=X.Y:
 //
 //	conda create -y -p PREFIX [-c CH]... [--override-channels] --json python=X.Y
@@ -108,29 +147,19 @@ func (m *Mode) Create(ctx context.Context, req mode.CreateRequest, ev mode.Event
 	if env.Python.Path != "" {
 		ev.Logf("warn", "python path %s is not used: conda installs python=%s itself", env.Python.Path, env.Python.Version)
 	}
-	t, err := m.findTool(ctx)
+	n, err := m.startNewEnv(ctx, env)
 	if err != nil {
 		return err
 	}
-	cleanup, err := prepareEmptyPrefix(env.Prefix)
-	if err != nil {
-		return err
-	}
-	vars, done, err := condaEnv(env)
-	if err != nil {
-		return err
-	}
-	defer done()
+	defer n.done()
 	ev.Emit(mode.Event{Stage: "create", Current: 0, Total: 1, Message: "python=" + env.Python.Version})
-	res, err := run(ctx, ev, t.createArgs(env.Prefix, env.Python.Version, env.Conda.Channels),
-		runOpts{env: vars, stage: "create", jsonOut: true, dir: workdirOr(env)})
+	res, err := n.create(ctx, ev, env, "create", n.tool.createArgs(env.Prefix, env.Python.Version, env.Conda.Channels))
 	if err != nil {
-		cleanup()
-		return pythonMissing(env.Python.Version, toolError(t.name+" create failed", res, err))
+		return pythonMissing(env.Python.Version, toolError(n.tool.name+" create failed", res, err))
 	}
 	if _, err := os.Stat(pythonExe(env.Prefix)); err != nil {
-		cleanup()
-		return mode.Errorf(mode.ErrToolFailed, "%s create made no %s", t.name, pythonExe(env.Prefix))
+		n.cleanup()
+		return mode.Errorf(mode.ErrToolFailed, "%s create made no %s", n.tool.name, pythonExe(env.Prefix))
 	}
 	ev.Emit(mode.Event{Stage: "create", Current: 1, Total: 1, Message: "python=" + env.Python.Version})
 	return nil

@@ -265,19 +265,11 @@ func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Eve
 	if _, urls := normalizeExplicit(explicit); len(urls) == 0 {
 		return mode.Errorf(mode.ErrInvalid, "the lock has no conda packages (no %s and no conda package URLs)", CondaLockFile)
 	}
-	t, err := m.findTool(ctx)
+	n, err := m.startNewEnv(ctx, env)
 	if err != nil {
 		return err
 	}
-	cleanup, err := prepareEmptyPrefix(env.Prefix)
-	if err != nil {
-		return err
-	}
-	vars, done, err := condaEnv(env)
-	if err != nil {
-		return err
-	}
-	defer done()
+	defer n.done()
 	tmp, err := os.CreateTemp("", "swcli-conda-lock-*.txt")
 	if err != nil {
 		return mode.Errorf(mode.ErrInternal, "%v", err)
@@ -289,11 +281,9 @@ func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Eve
 	}
 	tmp.Close()
 	ev.Emit(mode.Event{Stage: "restore", Current: 0, Total: 2, Message: "conda packages"})
-	res, err := run(ctx, ev, t.createExplicitArgs(env.Prefix, tmp.Name()),
-		runOpts{env: vars, stage: "restore", jsonOut: true, dir: workdirOr(env)})
+	res, err := n.create(ctx, ev, env, "restore", n.tool.createExplicitArgs(env.Prefix, tmp.Name()))
 	if err != nil {
-		cleanup()
-		return toolError(t.name+" create --file "+CondaLockFile+" failed", res, err)
+		return toolError(n.tool.name+" create --file "+CondaLockFile+" failed", res, err)
 	}
 	ev.Emit(mode.Event{Stage: "restore", Current: 1, Total: 2, Message: "pip packages"})
 	var reqs []string
@@ -308,7 +298,7 @@ func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Eve
 		pipEnv := env
 		pipEnv.Pip.FindLinks = append(append([]string(nil), req.WheelDirs...), env.Pip.FindLinks...)
 		if err := pipInstall(ctx, pipEnv, append([]string{"--no-deps"}, reqs...), ev, "restore"); err != nil {
-			cleanup()
+			n.cleanup()
 			return err
 		}
 	}

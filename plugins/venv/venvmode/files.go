@@ -1,7 +1,6 @@
 package venvmode
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"io"
@@ -17,16 +16,11 @@ import (
 
 	"github.com/swcli/swcli/core/mode"
 	"github.com/swcli/swcli/plugins/internal/pyeditable"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
-var (
-	nameRun = regexp.MustCompile(`[-_.]+`)
-	// venvBin matches what venv itself writes into bin/.
-	venvBin = regexp.MustCompile(`^(python(\d+(\.\d+)?)?|activate(\.(csh|fish|nu|xsh|bat))?|Activate\.ps1|deactivate\.(bat|nu))$`)
-)
-
-// canonicalName is the PEP 503 normalized name.
-func canonicalName(n string) string { return strings.ToLower(nameRun.ReplaceAllString(n, "-")) }
+// venvBin matches what venv itself writes into bin/.
+var venvBin = regexp.MustCompile(`^(python(\d+(\.\d+)?)?|activate(\.(csh|fish|nu|xsh|bat))?|Activate\.ps1|deactivate\.(bat|nu))$`)
 
 // Files lists the files of every distribution in the environment's
 // site-packages (purelib and platlib) from its RECORD, relative to the prefix:
@@ -76,7 +70,7 @@ func (m *Mode) Files(ctx context.Context, req mode.FilesRequest) (mode.FilesRepo
 	if req.IncludeEditable {
 		for _, d := range info.Dists {
 			if d.Editable {
-				editable[canonicalName(d.Name)] = d
+				editable[pyenv.CanonicalName(d.Name)] = d
 			}
 		}
 	}
@@ -182,7 +176,7 @@ func legacyEditables(prefix string, sites []string, editable map[string]distInfo
 		for _, s := range sites {
 			ents, _ := os.ReadDir(filepath.Join(prefix, filepath.FromSlash(s)))
 			for _, e := range ents {
-				if base, ok := strings.CutSuffix(e.Name(), ".egg-link"); ok && canonicalName(base) == n {
+				if base, ok := strings.CutSuffix(e.Name(), ".egg-link"); ok && pyenv.CanonicalName(base) == n {
 					pd.SiteRel, pd.EggLink = s, s+"/"+e.Name()
 					break find
 				}
@@ -227,11 +221,11 @@ func legacyEditables(prefix string, sites []string, editable map[string]distInfo
 // version, its RECORD for the files, plus any file of the folder itself that
 // RECORD misses.
 func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*mode.PackageFiles, error) {
-	name, version, err := readMetadata(filepath.Join(distInfo, "METADATA"))
+	name, version, err := pyenv.ReadMetadata(filepath.Join(distInfo, "METADATA"))
 	if err != nil || name == "" {
 		return nil, nil // not a readable distribution; it stays in the base
 	}
-	pf := &mode.PackageFiles{Name: canonicalName(name), Version: version, Installer: mode.InstallerPip, Files: []string{}}
+	pf := &mode.PackageFiles{Name: pyenv.CanonicalName(name), Version: version, Installer: mode.InstallerPip, Files: []string{}}
 	set := map[string]bool{}
 	add := func(rel string) {
 		if set[rel] || rel == "" || excluded(rel) {
@@ -291,34 +285,6 @@ func distFiles(prefix, siteRel, distInfo string, excluded func(string) bool) (*m
 	}
 	sort.Strings(pf.Files)
 	return pf, nil
-}
-
-// readMetadata reads Name and Version from a METADATA file's headers.
-func readMetadata(p string) (name, version string, err error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			break
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "name":
-			name = strings.TrimSpace(v)
-		case "version":
-			version = strings.TrimSpace(v)
-		}
-	}
-	return name, version, sc.Err()
 }
 
 // pycacheExclude leaves out every __pycache__ folder, at any depth (a bare

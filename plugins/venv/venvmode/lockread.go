@@ -11,10 +11,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/sdk/pyenv"
 )
 
 // inspectLock is inspect for Lock: readDists when it can answer, else the
@@ -29,15 +28,12 @@ func (m *Mode) inspectLock(ctx context.Context, env mode.Env) (*envInfo, error) 
 
 // readDists gives what the inspect script prints for a venv whose one
 // site-packages folder holds only what the script would read the same way:
-// *.dist-info folders (with their METADATA Name and Version and
-// direct_url.json), and no other source of distributions or of search path.
-// It says false, and the script runs, when the prefix is not a venv laid
-// out as venvLayout knows, when the folder holds *.egg-info, *.egg,
-// *.egg-link or a .pth file (but setuptools' distutils-precedence.pth, which
-// only imports), when two dist-info folders name the same distribution, or
-// when anything cannot be read; and for Python before 3.8, where the
-// script reads distributions with pkg_resources (versions from folder
-// names).
+// pyenv.ReadSite's dists, with their direct_url.json. It says false, and
+// the script runs, when the prefix is not a venv laid out as venvLayout
+// knows, when ReadSite cannot be sure (egg-info, .pth files, duplicate
+// names...), when a direct_url.json cannot be read; and for Python before
+// 3.8, where the script reads distributions with pkg_resources (versions
+// from folder names).
 func readDists(ctx context.Context, env mode.Env, prefix string) (*envInfo, bool) {
 	if _, err := os.Lstat(filepath.Join(prefix, "pyvenv.cfg")); err != nil {
 		return nil, false // not a venv: the base interpreter's path counts too
@@ -46,46 +42,15 @@ func readDists(ctx context.Context, env mode.Env, prefix string) (*envInfo, bool
 	if !ok || !hasImportlibMetadata(info.Python) {
 		return nil, false
 	}
-	site := info.SiteDirs[0]
-	ents, err := os.ReadDir(site)
-	if err != nil {
+	dists, ok := pyenv.ReadSite(info.SiteDirs[0])
+	if !ok {
 		return nil, false
 	}
-	seen := map[string]bool{}
 	info.BasePrefix = "" // not known without Python; Lock does not use it
-	info.Dists = []distInfo{}
-	for _, e := range ents {
-		name := e.Name()
-		low := strings.ToLower(name)
-		switch {
-		case low == "distutils-precedence.pth":
-			continue
-		case strings.HasSuffix(low, ".pth"), strings.HasSuffix(low, ".egg-link"),
-			strings.HasSuffix(low, ".egg-info"), strings.HasSuffix(low, ".egg"):
-			return nil, false
-		case !strings.HasSuffix(low, ".dist-info"):
-			if strings.Contains(low, ".dist-info") || strings.Contains(low, ".egg-info") {
-				return nil, false // Python 3.8 and 3.9 match these names by a prefix
-			}
-			continue
-		case !strings.HasSuffix(name, ".dist-info") || !e.IsDir():
-			return nil, false
-		}
-		dir := filepath.Join(site, name)
-		dname, version, err := readMetadata(filepath.Join(dir, "METADATA"))
-		if err != nil && !os.IsNotExist(err) {
-			return nil, false
-		}
-		if dname == "" {
-			continue // importlib.metadata finds no name: the script skips it
-		}
-		cn := canonicalName(dname)
-		if seen[cn] {
-			return nil, false // which one wins is the script's to say
-		}
-		seen[cn] = true
-		d := distInfo{Name: cn, Version: version, Location: dir}
-		if data, err := os.ReadFile(filepath.Join(dir, "direct_url.json")); err == nil {
+	info.Dists = make([]distInfo, 0, len(dists))
+	for _, pd := range dists {
+		d := distInfo{Name: pd.Name, Version: pd.Version, Location: pd.Dir}
+		if data, err := os.ReadFile(filepath.Join(pd.Dir, "direct_url.json")); err == nil {
 			var u directURL
 			if json.Unmarshal(data, &u) == nil {
 				d.DirectURL = &u
@@ -96,7 +61,6 @@ func readDists(ctx context.Context, env mode.Env, prefix string) (*envInfo, bool
 		}
 		info.Dists = append(info.Dists, d)
 	}
-	sort.Slice(info.Dists, func(i, j int) bool { return info.Dists[i].Name < info.Dists[j].Name })
 	return info, true
 }
 

@@ -51,7 +51,7 @@ func (m *Mode) Restore(ctx context.Context, req mode.RestoreRequest, ev mode.Eve
 	var lines []reqLine
 	hashable := true
 	for _, p := range req.Lock.Packages {
-		name := canonicalName(p.Name)
+		name := pyenv.CanonicalName(p.Name)
 		want[name] = true
 		if p.Source == "" && !p.Editable && have[name] == p.Version {
 			continue
