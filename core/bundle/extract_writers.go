@@ -144,8 +144,9 @@ func (p *writerPool) err() error {
 }
 
 // close waits for the writers to finish what they were given and returns
-// the first error of the extraction (readErr, if not nil, stops them
-// first). Nothing is written after it returns.
+// the error of the extraction: readErr, the reader's (which stops the
+// writers first), or else the first of the writers'. Nothing is written
+// after it returns.
 func (p *writerPool) close(readErr error) error {
 	if readErr != nil {
 		p.fail(readErr)
@@ -156,6 +157,9 @@ func (p *writerPool) close(readErr error) error {
 	p.wg.Wait()
 	err := p.err()
 	p.cancel(nil)
+	if readErr != nil {
+		return readErr
+	}
 	return err
 }
 
@@ -201,6 +205,9 @@ func (p *writerPool) write(r io.Reader, raw, name, dir, base string, mode fs.Fil
 	for left := size; left > 0; {
 		b, _, err := p.chunk(r, int(min(left, writeChunk)))
 		if err != nil {
+			// Stopped before the writer sees the file end early, so the
+			// extraction fails with this error, not with a short file.
+			p.fail(err)
 			return err
 		}
 		select {
