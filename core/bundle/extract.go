@@ -75,11 +75,14 @@ func ExtractLayerFile(ctx context.Context, path, dest string, opts ExtractOption
 // leaves dest (see PackLayer), hard links, devices, fifos and other entry
 // types, duplicate entries, more than opts.MaxBytes of tar or opts.MaxFiles
 // entries, corrupt or truncated input. Files get the normalized modes (0755
-// or 0644; without write bits with opts.ReadOnly), whatever the tar says. All writes go through an os.Root on dest, so
-// nothing is written outside it, whatever the input and whatever is already in
-// dest. After an error, dest holds part of the layer; the caller removes it.
-// Layers whose entries do not overlap (apart from shared parent directories)
-// may be extracted into one dest concurrently.
+// or 0644; without write bits with opts.ReadOnly), whatever the tar says.
+// All writes go through an os.Root on dest, so nothing is written outside
+// it, whatever the input and whatever is already in dest. Regular files are
+// written by a few goroutines (extract_writers.go); every check is made
+// before a file is handed to one, and none is written after it returns.
+// After an error, dest holds part of the layer; the caller removes it.
+// Layers whose entries do not overlap (apart from shared parent
+// directories) may be extracted into one dest concurrently.
 func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOptions) (ExtractStats, error) {
 	var sum hash.Hash
 	if opts.Digest != "" {
