@@ -70,6 +70,14 @@ type (
 	// bytes from a short-lived URL itself (declared as "url-get"); its
 	// contract is in internal/pluginwire.
 	URLGetter = pluginwire.URLGetter
+	// URLPutter is what a store implements to let the host send a sized
+	// Put's bytes to presigned URLs itself (declared as "url-put"); its
+	// contract is in internal/pluginwire.
+	URLPutter = pluginwire.URLPutter
+	// URLPart is a part of a URLPutter upload as the host sent it.
+	URLPart = pluginwire.URLPart
+	// URLPutPlan is how the host sends a URLPutter's bytes.
+	URLPutPlan = pluginwire.URLPutPlan
 )
 
 // Plugin kinds, as written in plugins.yaml and returned by Info.
@@ -109,8 +117,8 @@ func ServeMode(m Mode) {
 // ServeStore serves s as a store plugin and does not return. If s implements
 // StoreInfo, its Info is served; otherwise info is used. Besides what info
 // declares, the plugin declares and serves a raw channel for the bytes of
-// Get and Put, "compose" when s implements store.Composer and "url-get"
-// when it implements URLGetter.
+// Get and Put, "compose" when s implements store.Composer, "url-get"
+// when it implements URLGetter and "url-put" when it implements URLPutter.
 func ServeStore(s Store, info Info) {
 	t := pluginwire.NewTracker()
 	t.StopOnExit()

@@ -32,6 +32,7 @@ func serverCommand(a *appState) *cli.Command {
 				&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8082", Usage: "address to listen on (HOST:PORT; port 0 picks a free one)"},
 				&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate (PEM); with --tls-key serves HTTPS"},
 				&cli.StringFlag{Name: "tls-key", Usage: "TLS private key (PEM)"},
+				&cli.BoolFlag{Name: "blob-redirect", Value: true, Usage: "answer a blob GET with 307 to a short-lived presigned URL of the store's service (S3) when the store gives one, so the bytes skip the server; --blob-redirect=false serves them through the server, for clients that cannot reach the bucket's endpoint"},
 				&cli.DurationFlag{Name: "auth-cache-ttl", Value: auth.DefaultCacheTTL, Usage: "trust what a token or project resolved to for this long (0 turns it off); a revoke or role change made on another server sharing the store takes effect here within it"},
 			),
 			Action: func(c *cli.Context) error {
@@ -132,6 +133,7 @@ func startServer(c *cli.Context, a *appState) error {
 		Log:        log,
 		DataDir:    dir,
 		AdminToken: os.Getenv(adminTokenEnv),
+		ProxyBlobs: !c.Bool("blob-redirect"),
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -401,6 +402,15 @@ func (c *crashStore) GetWithInfo(ctx context.Context, key string, off, n int64) 
 // Compose keeps the plugin client's store.Composer visible.
 func (c *crashStore) Compose(ctx context.Context, dst string, srcs []string) error {
 	return c.wrap(store.ComposeOf(ctx, c.s, dst, srcs))
+}
+
+// GetURL keeps the plugin client's store.URLGetter visible.
+func (c *crashStore) GetURL(ctx context.Context, key string, off, n int64) (string, http.Header, error) {
+	u, h, err := store.GetURL(ctx, c.s, key, off, n)
+	if errors.Is(err, store.ErrNoURL) {
+		return "", nil, err
+	}
+	return u, h, c.wrap(err)
 }
 func (c *crashStore) Stat(ctx context.Context, key string) (store.Info, error) {
 	i, err := c.s.Stat(ctx, key)

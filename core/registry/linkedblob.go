@@ -2,10 +2,13 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/swcli/swcli/core/store"
 )
 
 // checkLinked says whether blob d is linked in project/name: nil, or
@@ -37,4 +40,24 @@ func (r *Registry) OpenLinkedBlob(ctx context.Context, project, name string, d d
 		return nil, 0, err
 	}
 	return r.GetBlob(ctx, d)
+}
+
+// BlobURL is a short-lived URL from which any HTTP client GETs blob d (a
+// Range of it too), for a blob linked in project/name, when the store
+// gives such URLs (store.RedirectURL: an S3 presigned GetObject); the
+// server redirects a blob GET to it, so the bytes go from the service to
+// the client without passing through the server. store.ErrNoURL when the
+// store gives none; *BlobUnknownError when d is not linked there. One
+// store request, the link's Stat (the URL is made without asking the
+// service). The URL is a credential until it expires: never log it; no
+// error returned here names it.
+func (r *Registry) BlobURL(ctx context.Context, project, name string, d digest.Digest) (string, error) {
+	if err := r.checkLinked(ctx, project, name, d); err != nil {
+		return "", err
+	}
+	u, err := store.RedirectURL(ctx, r.s, blobKey(d))
+	if err != nil && !errors.Is(err, store.ErrNoURL) {
+		return "", fmt.Errorf("registry: blob %s: %w", d, err)
+	}
+	return u, err
 }

@@ -204,6 +204,15 @@ func (r *Registry) upload(ctx context.Context, project, name, id string) (Upload
 // chunk layout and keeps what arrived in the append layout; the returned
 // Upload's Size says which, with the error.
 func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, offset int64, rd io.Reader) (Upload, error) {
+	return r.AppendUploadSized(ctx, project, name, id, offset, rd, -1)
+}
+
+// AppendUploadSized is AppendUpload of a chunk whose size the caller knows
+// (size >= 0: the request's Content-Length; -1: unknown). In the chunk
+// layout the store then streams it on as it arrives (store.PutSized: on S3
+// the host sends it to S3 itself, not through the plugin); a chunk of
+// another length stores nothing, as one cut short.
+func (r *Registry) AppendUploadSized(ctx context.Context, project, name, id string, offset int64, rd io.Reader, size int64) (Upload, error) {
 	u, offs, err := r.upload(ctx, project, name, id)
 	if err != nil {
 		return u, err
@@ -229,7 +238,7 @@ func (r *Registry) AppendUpload(ctx context.Context, project, name, id string, o
 		return r.appendData(ctx, r.s.(store.Appender), u, body, h)
 	}
 	cr := &countingReader{r: body}
-	err = r.s.Put(ctx, chunkKey(id, u.Size), cr, store.PutOptions{IfNoneMatch: true})
+	err = store.PutSized(ctx, r.s, chunkKey(id, u.Size), cr, size, store.PutOptions{IfNoneMatch: true})
 	if isPrecondition(err) {
 		// another writer got this offset first
 		now, _, rerr := r.upload(ctx, project, name, id)

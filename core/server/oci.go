@@ -20,6 +20,7 @@ import (
 
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/spec"
+	"github.com/swcli/swcli/core/store"
 )
 
 // The OCI distribution API (/v2/) over one registry. A repository is
@@ -40,12 +41,22 @@ func WithMaxBlobSize(n int64) OCIOption { return func(h *ociHandler) { h.maxBlob
 // 1000); a larger n is cut to it, with a Link to the next page.
 func WithMaxTagsPage(n int) OCIOption { return func(h *ociHandler) { h.maxTags = n } }
 
+// WithBlobRedirect says whether a blob GET is answered with 307 Temporary
+// Redirect to a short-lived URL of the blob in the store's own service
+// when the store gives one (registry.BlobURL: S3 presigned GetObject), as
+// distribution and Harbor do for S3 storage. On by default: the bytes then
+// go from S3 to the client without passing through the server (and,
+// behind it, the store plugin), which on S3 is most of a pull's CPU. Off
+// proxies them, for clients that cannot reach the bucket's endpoint.
+func WithBlobRedirect(on bool) OCIOption { return func(h *ociHandler) { h.redirect = on } }
+
 type ociHandler struct {
-	reg     *registry.Registry
-	acc     Access
-	log     hclog.Logger
-	maxBlob int64
-	maxTags int
+	reg      *registry.Registry
+	acc      Access
+	log      hclog.Logger
+	maxBlob  int64
+	maxTags  int
+	redirect bool
 }
 
 // repoKinds are the KIND components of a repository name and the registry
@@ -58,7 +69,7 @@ func NewOCIHandler(reg *registry.Registry, acc Access, log hclog.Logger, opts ..
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	h := &ociHandler{reg: reg, acc: acc, log: log, maxBlob: 64 << 30, maxTags: 1000}
+	h := &ociHandler{reg: reg, acc: acc, log: log, maxBlob: 64 << 30, maxTags: 1000, redirect: true}
 	for _, o := range opts {
 		o(h)
 	}
@@ -306,6 +317,18 @@ func (h *ociHandler) getBlob(w http.ResponseWriter, r *http.Request, rp repo, d 
 			return err
 		}
 	}
+	if r.Method == http.MethodGet && h.redirect {
+		// to the store's own service, a Range too (the client sends its
+		// Range header on), once every check above and the link's passed
+		u, err := h.reg.BlobURL(r.Context(), rp.Project, rp.Name, d)
+		if err == nil {
+			redirectBlob(w, d, u)
+			return nil
+		}
+		if !errors.Is(err, store.ErrNoURL) {
+			return err
+		}
+	}
 	if r.Method == http.MethodGet && r.Header.Get("Range") == "" {
 		// the whole blob: its size comes with the bytes (one store
 		// request less than a HEAD of the blob and then a GET)
@@ -348,6 +371,18 @@ func (h *ociHandler) getBlob(w http.ResponseWriter, r *http.Request, rp repo, d 
 	w.WriteHeader(status)
 	h.sendBlob(w, rp, d, rc)
 	return nil
+}
+
+// redirectBlob answers a blob GET with 307 to u, a presigned URL. Not
+// http.Redirect, whose body repeats the URL: u is a credential until it
+// expires, so it is sent once, in Location, never cached, and never
+// logged (the request log has the path only).
+func redirectBlob(w http.ResponseWriter, d digest.Digest, u string) {
+	w.Header().Set("Docker-Content-Digest", d.String())
+	w.Header().Set("Location", u)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusTemporaryRedirect)
 }
 
 // blobHeaders are the headers of every answer with blob d.
@@ -543,7 +578,7 @@ func (h *ociHandler) patchUpload(w http.ResponseWriter, r *http.Request, rp repo
 	if err != nil {
 		return err
 	}
-	u, err := h.reg.AppendUpload(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size))
+	u, err := h.reg.AppendUploadSized(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size), r.ContentLength)
 	var re *registry.UploadRangeError
 	if errors.As(err, &re) {
 		w.Header().Set("Location", uploadLocation(rp, id))
@@ -602,7 +637,7 @@ func (h *ociHandler) finishUpload(w http.ResponseWriter, r *http.Request, rp rep
 		return nil
 	}
 	if r.ContentLength != 0 {
-		if _, err := h.reg.AppendUpload(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size)); err != nil {
+		if _, err := h.reg.AppendUploadSized(ctx, rp.Project, rp.Name, id, off, h.limitBody(w, r, cur.Size), r.ContentLength); err != nil {
 			return err
 		}
 	}

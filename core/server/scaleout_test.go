@@ -67,9 +67,15 @@ func newBucket(t *testing.T) *bucket {
 // process), stopped when the test ends.
 func openURL(t *testing.T, rawURL string) (store.Store, error) {
 	t.Helper()
+	return openURLLogged(t, rawURL, hclog.NewNullLogger())
+}
+
+// openURLLogged is openURL with the plugin host logging to log.
+func openURLLogged(t *testing.T, rawURL string, log hclog.Logger) (store.Store, error) {
+	t.Helper()
 	cat, err := plugin.Load([]string{filepath.Join(testbin.Dir(t), plugin.FileName)})
 	require.NoError(t, err)
-	h := plugin.NewHost(cat, hclog.NewNullLogger())
+	h := plugin.NewHost(cat, log)
 	t.Cleanup(h.Close)
 	return (&storeurl.Opener{Host: h}).Open(t.Context(), rawURL)
 }
@@ -78,13 +84,20 @@ func openURL(t *testing.T, rawURL string) (store.Store, error) {
 // bucket.
 func (b *bucket) start(t *testing.T) *bucketServer {
 	t.Helper()
-	st, err := openURL(t, b.url)
+	return b.startWith(t, hclog.NewNullLogger(), false)
+}
+
+// startWith is start with the server and its plugin host logging to log,
+// and blobs proxied (no redirect) when proxy is set.
+func (b *bucket) startWith(t *testing.T, log hclog.Logger, proxy bool) *bucketServer {
+	t.Helper()
+	st, err := openURLLogged(t, b.url, log)
 	require.NoError(t, err)
 	acc, err := auth.New(st, auth.WithBcryptCost(bcrypt.MinCost))
 	require.NoError(t, err)
 	reg := registry.New(st)
 	srv, err := server.New(server.Config{Accounts: acc, Registry: reg, DataDir: t.TempDir(), AdminToken: scaleToken,
-		Log: hclog.NewNullLogger()})
+		Log: log, ProxyBlobs: proxy})
 	require.NoError(t, err)
 	require.NoError(t, srv.Bootstrap(t.Context()))
 	hs := httptest.NewServer(srv)

@@ -40,6 +40,11 @@ type Config struct {
 	// AdminToken, if set, is the token of the admin Bootstrap creates on an
 	// empty store (SW_SERVER_ADMIN_TOKEN); then no admin.token is written.
 	AdminToken string
+	// ProxyBlobs serves every blob's bytes through the server, also when
+	// the store could send clients to its own service (WithBlobRedirect
+	// off: `swcli server start --blob-redirect=false`), for deployments
+	// where clients cannot reach the bucket.
+	ProxyBlobs bool
 	// Grace is how long in-flight requests may run after a shutdown
 	// begins; 30s when zero.
 	Grace time.Duration
@@ -69,7 +74,9 @@ func New(cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", newAPI(cfg.Accounts, cfg.Registry, cfg.Log.Named("api")))
 	if cfg.V2 == nil {
-		cfg.V2 = func(acc Access) http.Handler { return NewOCIHandler(cfg.Registry, acc, cfg.Log.Named("v2")) }
+		cfg.V2 = func(acc Access) http.Handler {
+			return NewOCIHandler(cfg.Registry, acc, cfg.Log.Named("v2"), WithBlobRedirect(!cfg.ProxyBlobs))
+		}
 	}
 	if cfg.UploadExpiry <= 0 {
 		cfg.UploadExpiry = 24 * time.Hour

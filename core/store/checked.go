@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 )
 
@@ -140,6 +141,25 @@ func (c *checked) GetWithInfo(ctx context.Context, key string, offset, length in
 	}
 	info.Key = key
 	return &checkedReader{rc: rc, c: c, key: key}, info, nil
+}
+
+// GetURL validates as Get does and answers from the wrapped store's
+// URLGetter, or ErrNoURL. The URL is never part of an error.
+func (c *checked) GetURL(ctx context.Context, key string, offset, length int64) (string, http.Header, error) {
+	if err := ValidateKey(key); err != nil {
+		return "", nil, c.fail("get", key, err)
+	}
+	if offset < 0 {
+		return "", nil, c.fail("get", key, fmt.Errorf("negative offset %d", offset))
+	}
+	u, h, err := GetURL(ctx, c.s, key, offset, length)
+	if errors.Is(err, ErrNoURL) {
+		return "", nil, ErrNoURL
+	}
+	if err != nil {
+		return "", nil, c.fail("get", key, err)
+	}
+	return u, h, nil
 }
 
 // Children answers from the wrapped store's capability, or from its List.

@@ -121,8 +121,18 @@ func (c *StoreClient) Put(ctx context.Context, key string, r io.Reader, opts sto
 // arrives. A plugin built before the field ignores it and Puts as for an
 // unknown size; either way the bytes are checked against the size here
 // too, so a wrong-sized value fails the same way with every plugin.
+//
+// For a plugin that declares "url-put" the bytes go from here straight
+// to the service (urlput.go), unless the plugin says it wants them
+// itself.
 func (c *StoreClient) PutSized(ctx context.Context, key string, r io.Reader, size int64, opts store.PutOptions) error {
-	return c.put(ctx, key, store.ExactReader(r, size), &size, opts)
+	r = store.ExactReader(r, size)
+	if c.setup(ctx); c.caps.URLPut && !c.streamsOnly && size > 0 {
+		if handled, err := c.urlPut(ctx, key, r, size, opts); handled {
+			return err
+		}
+	}
+	return c.put(ctx, key, r, &size, opts)
 }
 
 func (c *StoreClient) put(ctx context.Context, key string, r io.Reader, size *int64, opts store.PutOptions) error {

@@ -21,7 +21,7 @@ const ChunkSize = 1 << 20
 // RegisterStore serves s on srv (Base and Store services). The Info
 // declares what this package serves besides the Store contract: "raw-bytes"
 // always, "compose" when s implements store.Composer, "url-get" when it
-// implements URLGetter.
+// implements URLGetter, "url-put" when it implements URLPutter.
 func RegisterStore(srv *grpc.Server, s store.Store, info InfoFunc) { registerStore(srv, s, info) }
 
 // registerStore is RegisterStore, returning the raw channel's server (to
@@ -41,7 +41,8 @@ func withStoreCapabilities(s store.Store, info InfoFunc) InfoFunc {
 		i, err := info(ctx)
 		_, compose := s.(store.Composer)
 		_, urlGet := s.(URLGetter)
-		i.Capabilities.Compose, i.Capabilities.URLGet = compose, urlGet
+		_, urlPut := s.(URLPutter)
+		i.Capabilities.Compose, i.Capabilities.URLGet, i.Capabilities.URLPut = compose, urlGet, urlPut
 		i.Capabilities.RawBytes = true
 		return i, err
 	}

@@ -3,6 +3,7 @@ package pluginwire
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -15,23 +16,17 @@ import (
 	"github.com/swcli/swcli/internal/pluginwire/pb"
 )
 
-// URLGetter is an optional capability of a served store: GetURL gives a
-// short-lived URL and the headers to send with it, from which an HTTP GET
-// returns the bytes Get(key, offset, length) would (an S3 presigned
-// GetObject with its Range), so that the host fetches them straight from
-// the service, not through the plugin: through the plugin every byte is
+// URLGetter is the optional capability of a served store that lets the
+// host fetch a Get's bytes from a short-lived URL itself (an S3 presigned
+// GetObject), not through the plugin: through the plugin every byte is
 // received and sent once more, which on a busy machine costs about as much
 // CPU as the whole Get in process (measured here). The plugin declares it
-// as "url-get". The answer to that GET must be an S3 GetObject's: 200, or
-// 206 for a range, with ETag, Last-Modified and Content-Range or
-// Content-Length; 404 with the error code NoSuchKey for a missing key. For
-// anything else the host falls back to the plugin's Get, so a store need
-// not presign what it cannot (it may also return an error, which is
-// reported as Get's would be). The URL is a credential until it expires:
-// it is never logged, and the host drops errors that name it.
-type URLGetter interface {
-	GetURL(ctx context.Context, key string, offset, length int64) (url string, header http.Header, err error)
-}
+// as "url-get"; the contract is store.URLGetter's. For an answer other
+// than the bytes or NoSuchKey the host falls back to the plugin's Get, so
+// a store need not presign what it cannot (it may also return an error,
+// which is reported as Get's would be). The URL is a credential until it
+// expires: it is never logged, and the host drops errors that name it.
+type URLGetter = store.URLGetter
 
 // GetURLFor serves URLGetter for a store that has it (and declares
 // "url-get"); otherwise Unimplemented, as from an older plugin.
@@ -44,13 +39,7 @@ func (s *storeServer) GetURLFor(ctx context.Context, req *pb.GetRequest) (*pb.Ge
 	if err != nil {
 		return nil, storeStatus(err)
 	}
-	hdr := map[string]string{}
-	for k, v := range h {
-		if len(v) > 0 && !strings.EqualFold(k, "Host") { // net/http sends Host from the URL
-			hdr[k] = v[0]
-		}
-	}
-	return &pb.GetURL{Url: u, Header: hdr}, nil
+	return &pb.GetURL{Url: u, Header: headerMap(h)}, nil
 }
 
 // urlClient fetches the URLs stores give. Keep-alive connections are
@@ -61,24 +50,51 @@ var urlClient = &http.Client{Transport: func() http.RoundTripper {
 	return t
 }()}
 
+var _ store.URLGetter = (*StoreClient)(nil)
+
+// GetURL implements store.URLGetter for a plugin that declares "url-get"
+// (and a host that uses more than the gRPC streams); store.ErrNoURL
+// otherwise, also from a plugin that answers Unimplemented.
+func (c *StoreClient) GetURL(ctx context.Context, key string, offset, length int64) (string, http.Header, error) {
+	if c.setup(ctx); !c.caps.URLGet || c.streamsOnly {
+		return "", nil, store.ErrNoURL
+	}
+	u, err := c.c.GetURLFor(ctx, &pb.GetRequest{Key: key, Offset: offset, Length: length})
+	if st, _ := status.FromError(err); err != nil && st.Code() == codes.Unimplemented {
+		return "", nil, store.ErrNoURL
+	}
+	if err != nil {
+		return "", nil, storeErr(err, key)
+	}
+	h := http.Header{}
+	for k, v := range u.Header {
+		h.Set(k, v)
+	}
+	return u.Url, h, nil
+}
+
 // urlGet fetches req's bytes from the URL the plugin gives. ok is false
 // when the host should ask the plugin's Get instead (no URL, a transport
 // error, an answer other than the bytes or NoSuchKey): then nothing was
 // returned, and err is nil.
 func (c *StoreClient) urlGet(ctx context.Context, req *pb.GetRequest) (rc io.ReadCloser, info *pb.StatResponse, ok bool, err error) {
-	u, err := c.c.GetURLFor(ctx, req)
+	u, hdr, err := c.GetURL(ctx, req.Key, req.Offset, req.Length)
 	if err != nil {
-		if st, _ := status.FromError(err); st.Code() == codes.InvalidArgument || st.Code() == codes.Canceled {
-			return nil, nil, true, storeErr(err, req.Key)
+		var ik *store.InvalidKeyError
+		switch {
+		case errors.As(err, &ik):
+			return nil, nil, true, err
+		case ctx.Err() != nil:
+			return nil, nil, true, ctx.Err()
 		}
 		return nil, nil, false, nil
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.Url, nil)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, nil, false, nil
 	}
-	for k, v := range u.Header {
-		hreq.Header.Set(k, v)
+	for k, v := range hdr {
+		hreq.Header[k] = v
 	}
 	resp, err := urlClient.Do(hreq)
 	if err != nil {

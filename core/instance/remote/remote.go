@@ -87,7 +87,7 @@ func Open(_ context.Context, name string, known *instance.Known, storageRoot str
 	// idle per host, so the others would dial again for every request).
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 2 * blobConcurrency
-	hc := &http.Client{Transport: tr}
+	hc := &http.Client{Transport: tr, CheckRedirect: DropCredentialsOnRedirect}
 	switch u.Scheme {
 	case "http", "https":
 		in.base = u.Scheme + "://" + u.Host
@@ -121,6 +121,23 @@ func Open(_ context.Context, name string, known *instance.Known, storageRoot str
 	}
 	in.client.SetUserAgent("swcli")
 	return in, nil
+}
+
+// DropCredentialsOnRedirect is the http.Client CheckRedirect of every
+// swcli client of a registry: it follows up to 10 redirects, as net/http
+// does, and sends no Authorization to another host:port than the one
+// the request went to: a swcli server on S3 redirects a blob GET to a
+// presigned URL of the bucket, which must not receive the token. (net/http
+// drops it only when the host name changes, so a bucket on the same host
+// at another port would get it.)
+func DropCredentialsOnRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
+		req.Header.Del("Authorization")
+	}
+	return nil
 }
 
 func isLoopback(h string) bool {

@@ -64,6 +64,11 @@ type Capabilities struct {
 	// so they do not pass through the plugin at all. Declared by
 	// internal/pluginwire for a store that can.
 	URLGet bool
+	// URLPut (store): the host sends the bytes of a sized Put to the
+	// service itself, to URLs the plugin presigns (S3 UploadPart and
+	// PutObject), the plugin only starting and finishing the upload.
+	// Declared by internal/pluginwire for a store that can.
+	URLPut bool
 	// Other are capability names the host does not act on, shown by
 	// `swcli plugin list` (a store's "conditional-put").
 	Other []string
@@ -77,6 +82,7 @@ const (
 	CapCompose         = "compose"
 	CapRawBytes        = "raw-bytes"
 	CapURLGet          = "url-get"
+	CapURLPut          = "url-put"
 )
 
 // retired are names that plugins built before the typed fields declared
@@ -101,6 +107,8 @@ func ParseCapabilities(names []string) Capabilities {
 			c.RawBytes = true
 		case n == CapURLGet:
 			c.URLGet = true
+		case n == CapURLPut:
+			c.URLPut = true
 		case slices.Contains(retired, n) || slices.Contains(c.Other, n):
 		default:
 			c.Other = append(c.Other, n)
@@ -116,7 +124,7 @@ func (c Capabilities) Names() []string {
 		on   bool
 		name string
 	}{{c.Relocate, CapRelocate}, {c.SelfContained, CapSelfContained}, {c.IncludeEditable, CapIncludeEditable},
-		{c.Compose, CapCompose}, {c.RawBytes, CapRawBytes}, {c.URLGet, CapURLGet}} {
+		{c.Compose, CapCompose}, {c.RawBytes, CapRawBytes}, {c.URLGet, CapURLGet}, {c.URLPut, CapURLPut}} {
 		if f.on {
 			out = append(out, f.name)
 		}

@@ -1255,6 +1255,296 @@ func (x *GetURL) GetHeader() map[string]string {
 	return nil
 }
 
+// PutURLRequest is one step of a sized Put whose bytes the host sends to
+// the service itself, for a store that declares "url-put": start (no
+// upload_id, part_number 0: key and size), presign (part_number > 0 of
+// upload_id, or 0 without one for the whole value in one request; size
+// and crc32 of those bytes), finish (upload_id and parts, or abort).
+type PutURLRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Key        string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Size       int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	UploadId   string                 `protobuf:"bytes,3,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	PartNumber int32                  `protobuf:"varint,4,opt,name=part_number,json=partNumber,proto3" json:"part_number,omitempty"`
+	Crc32      uint32                 `protobuf:"varint,5,opt,name=crc32,proto3" json:"crc32,omitempty"`
+	Parts      []*PutURLPart          `protobuf:"bytes,6,rep,name=parts,proto3" json:"parts,omitempty"`
+	Abort      bool                   `protobuf:"varint,7,opt,name=abort,proto3" json:"abort,omitempty"`
+	Finish     bool                   `protobuf:"varint,8,opt,name=finish,proto3" json:"finish,omitempty"`
+	Presign    bool                   `protobuf:"varint,9,opt,name=presign,proto3" json:"presign,omitempty"`
+	// the Put's conditions, on every step
+	IfNoneMatch   bool   `protobuf:"varint,10,opt,name=if_none_match,json=ifNoneMatch,proto3" json:"if_none_match,omitempty"`
+	IfMatch       string `protobuf:"bytes,11,opt,name=if_match,json=ifMatch,proto3" json:"if_match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutURLRequest) Reset() {
+	*x = PutURLRequest{}
+	mi := &file_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutURLRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutURLRequest) ProtoMessage() {}
+
+func (x *PutURLRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutURLRequest.ProtoReflect.Descriptor instead.
+func (*PutURLRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PutURLRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *PutURLRequest) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *PutURLRequest) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+func (x *PutURLRequest) GetPartNumber() int32 {
+	if x != nil {
+		return x.PartNumber
+	}
+	return 0
+}
+
+func (x *PutURLRequest) GetCrc32() uint32 {
+	if x != nil {
+		return x.Crc32
+	}
+	return 0
+}
+
+func (x *PutURLRequest) GetParts() []*PutURLPart {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+func (x *PutURLRequest) GetAbort() bool {
+	if x != nil {
+		return x.Abort
+	}
+	return false
+}
+
+func (x *PutURLRequest) GetFinish() bool {
+	if x != nil {
+		return x.Finish
+	}
+	return false
+}
+
+func (x *PutURLRequest) GetPresign() bool {
+	if x != nil {
+		return x.Presign
+	}
+	return false
+}
+
+func (x *PutURLRequest) GetIfNoneMatch() bool {
+	if x != nil {
+		return x.IfNoneMatch
+	}
+	return false
+}
+
+func (x *PutURLRequest) GetIfMatch() string {
+	if x != nil {
+		return x.IfMatch
+	}
+	return ""
+}
+
+// PutURLPart is a part the host sent: its number, the ETag the service
+// answered, its size and CRC32.
+type PutURLPart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Number        int32                  `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Size          int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	Crc32         uint32                 `protobuf:"varint,4,opt,name=crc32,proto3" json:"crc32,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutURLPart) Reset() {
+	*x = PutURLPart{}
+	mi := &file_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutURLPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutURLPart) ProtoMessage() {}
+
+func (x *PutURLPart) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutURLPart.ProtoReflect.Descriptor instead.
+func (*PutURLPart) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PutURLPart) GetNumber() int32 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *PutURLPart) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *PutURLPart) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *PutURLPart) GetCrc32() uint32 {
+	if x != nil {
+		return x.Crc32
+	}
+	return 0
+}
+
+// PutURLResponse answers a PutURLRequest: start gives the upload id (empty
+// for one request), the size of every part but the last and the retry
+// settings; presign gives
+// a URL to PUT the bytes to with the headers given. The URL is a
+// credential until it expires: never logged.
+type PutURLResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	UploadId string                 `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	PartSize int64                  `protobuf:"varint,2,opt,name=part_size,json=partSize,proto3" json:"part_size,omitempty"`
+	Url      string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Header   map[string]string      `protobuf:"bytes,4,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// start: how the host retries its requests (the store's own settings)
+	MaxAttempts   int32 `protobuf:"varint,5,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	MaxBackoffMs  int64 `protobuf:"varint,6,opt,name=max_backoff_ms,json=maxBackoffMs,proto3" json:"max_backoff_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutURLResponse) Reset() {
+	*x = PutURLResponse{}
+	mi := &file_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutURLResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutURLResponse) ProtoMessage() {}
+
+func (x *PutURLResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutURLResponse.ProtoReflect.Descriptor instead.
+func (*PutURLResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PutURLResponse) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+func (x *PutURLResponse) GetPartSize() int64 {
+	if x != nil {
+		return x.PartSize
+	}
+	return 0
+}
+
+func (x *PutURLResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *PutURLResponse) GetHeader() map[string]string {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *PutURLResponse) GetMaxAttempts() int32 {
+	if x != nil {
+		return x.MaxAttempts
+	}
+	return 0
+}
+
+func (x *PutURLResponse) GetMaxBackoffMs() int64 {
+	if x != nil {
+		return x.MaxBackoffMs
+	}
+	return 0
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -1342,6 +1632,36 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06header\x18\x02 \x03(\v2#.swcli.plugin.v1.GetURL.HeaderEntryR\x06header\x1a9\n" +
 	"\vHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc3\x02\n" +
+	"\rPutURLRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x1b\n" +
+	"\tupload_id\x18\x03 \x01(\tR\buploadId\x12\x1f\n" +
+	"\vpart_number\x18\x04 \x01(\x05R\n" +
+	"partNumber\x12\x14\n" +
+	"\x05crc32\x18\x05 \x01(\rR\x05crc32\x121\n" +
+	"\x05parts\x18\x06 \x03(\v2\x1b.swcli.plugin.v1.PutURLPartR\x05parts\x12\x14\n" +
+	"\x05abort\x18\a \x01(\bR\x05abort\x12\x16\n" +
+	"\x06finish\x18\b \x01(\bR\x06finish\x12\x18\n" +
+	"\apresign\x18\t \x01(\bR\apresign\x12\"\n" +
+	"\rif_none_match\x18\n" +
+	" \x01(\bR\vifNoneMatch\x12\x19\n" +
+	"\bif_match\x18\v \x01(\tR\aifMatch\"b\n" +
+	"\n" +
+	"PutURLPart\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x14\n" +
+	"\x05crc32\x18\x04 \x01(\rR\x05crc32\"\xa5\x02\n" +
+	"\x0ePutURLResponse\x12\x1b\n" +
+	"\tupload_id\x18\x01 \x01(\tR\buploadId\x12\x1b\n" +
+	"\tpart_size\x18\x02 \x01(\x03R\bpartSize\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12C\n" +
+	"\x06header\x18\x04 \x03(\v2+.swcli.plugin.v1.PutURLResponse.HeaderEntryR\x06header\x12!\n" +
+	"\fmax_attempts\x18\x05 \x01(\x05R\vmaxAttempts\x12$\n" +
+	"\x0emax_backoff_ms\x18\x06 \x01(\x03R\fmaxBackoffMs\x1a9\n" +
+	"\vHeaderEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012E\n" +
 	"\x04Base\x12=\n" +
 	"\x04Info\x12\x16.swcli.plugin.v1.Empty\x1a\x1d.swcli.plugin.v1.InfoResponse2\x8c\x04\n" +
@@ -1354,7 +1674,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05Files\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result\x12B\n" +
 	"\bRelocate\x12\x18.swcli.plugin.v1.Payload\x1a\x1a.swcli.plugin.v1.ModeEvent0\x01\x12?\n" +
 	"\n" +
-	"Activation\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result2\x9b\x04\n" +
+	"Activation\x12\x18.swcli.plugin.v1.Payload\x1a\x17.swcli.plugin.v1.Result2\xe9\x04\n" +
 	"\x05Store\x12<\n" +
 	"\x03Put\x12\x1b.swcli.plugin.v1.PutRequest\x1a\x16.swcli.plugin.v1.Empty(\x01\x12<\n" +
 	"\x03Get\x12\x1b.swcli.plugin.v1.GetRequest\x1a\x16.swcli.plugin.v1.Chunk0\x01\x12B\n" +
@@ -1363,7 +1683,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06Delete\x12\x1b.swcli.plugin.v1.KeyRequest\x1a\x16.swcli.plugin.v1.Empty\x12B\n" +
 	"\aCompose\x12\x1f.swcli.plugin.v1.ComposeRequest\x1a\x16.swcli.plugin.v1.Empty\x12E\n" +
 	"\x0eOpenRawChannel\x12\x16.swcli.plugin.v1.Empty\x1a\x1b.swcli.plugin.v1.RawChannel\x12A\n" +
-	"\tGetURLFor\x12\x1b.swcli.plugin.v1.GetRequest\x1a\x17.swcli.plugin.v1.GetURLB/Z-github.com/swcli/swcli/internal/pluginwire/pbb\x06proto3"
+	"\tGetURLFor\x12\x1b.swcli.plugin.v1.GetRequest\x1a\x17.swcli.plugin.v1.GetURL\x12L\n" +
+	"\tPutURLFor\x12\x1e.swcli.plugin.v1.PutURLRequest\x1a\x1f.swcli.plugin.v1.PutURLResponseB/Z-github.com/swcli/swcli/internal/pluginwire/pbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1377,7 +1698,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),          // 0: swcli.plugin.v1.Empty
 	(*InfoResponse)(nil),   // 1: swcli.plugin.v1.InfoResponse
@@ -1399,7 +1720,11 @@ var file_plugin_proto_goTypes = []any{
 	(*RawRequest)(nil),     // 17: swcli.plugin.v1.RawRequest
 	(*RawStatus)(nil),      // 18: swcli.plugin.v1.RawStatus
 	(*GetURL)(nil),         // 19: swcli.plugin.v1.GetURL
-	nil,                    // 20: swcli.plugin.v1.GetURL.HeaderEntry
+	(*PutURLRequest)(nil),  // 20: swcli.plugin.v1.PutURLRequest
+	(*PutURLPart)(nil),     // 21: swcli.plugin.v1.PutURLPart
+	(*PutURLResponse)(nil), // 22: swcli.plugin.v1.PutURLResponse
+	nil,                    // 23: swcli.plugin.v1.GetURL.HeaderEntry
+	nil,                    // 24: swcli.plugin.v1.PutURLResponse.HeaderEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	2,  // 0: swcli.plugin.v1.Result.result:type_name -> swcli.plugin.v1.Payload
@@ -1413,46 +1738,50 @@ var file_plugin_proto_depIdxs = []int32{
 	9,  // 8: swcli.plugin.v1.RawRequest.get:type_name -> swcli.plugin.v1.GetRequest
 	8,  // 9: swcli.plugin.v1.RawRequest.put:type_name -> swcli.plugin.v1.PutRequest
 	12, // 10: swcli.plugin.v1.RawStatus.info:type_name -> swcli.plugin.v1.StatResponse
-	20, // 11: swcli.plugin.v1.GetURL.header:type_name -> swcli.plugin.v1.GetURL.HeaderEntry
-	0,  // 12: swcli.plugin.v1.Base.Info:input_type -> swcli.plugin.v1.Empty
-	2,  // 13: swcli.plugin.v1.Mode.Doctor:input_type -> swcli.plugin.v1.Payload
-	2,  // 14: swcli.plugin.v1.Mode.Create:input_type -> swcli.plugin.v1.Payload
-	2,  // 15: swcli.plugin.v1.Mode.Install:input_type -> swcli.plugin.v1.Payload
-	2,  // 16: swcli.plugin.v1.Mode.Lock:input_type -> swcli.plugin.v1.Payload
-	2,  // 17: swcli.plugin.v1.Mode.Restore:input_type -> swcli.plugin.v1.Payload
-	2,  // 18: swcli.plugin.v1.Mode.Files:input_type -> swcli.plugin.v1.Payload
-	2,  // 19: swcli.plugin.v1.Mode.Relocate:input_type -> swcli.plugin.v1.Payload
-	2,  // 20: swcli.plugin.v1.Mode.Activation:input_type -> swcli.plugin.v1.Payload
-	8,  // 21: swcli.plugin.v1.Store.Put:input_type -> swcli.plugin.v1.PutRequest
-	9,  // 22: swcli.plugin.v1.Store.Get:input_type -> swcli.plugin.v1.GetRequest
-	11, // 23: swcli.plugin.v1.Store.Stat:input_type -> swcli.plugin.v1.KeyRequest
-	13, // 24: swcli.plugin.v1.Store.List:input_type -> swcli.plugin.v1.ListRequest
-	11, // 25: swcli.plugin.v1.Store.Delete:input_type -> swcli.plugin.v1.KeyRequest
-	15, // 26: swcli.plugin.v1.Store.Compose:input_type -> swcli.plugin.v1.ComposeRequest
-	0,  // 27: swcli.plugin.v1.Store.OpenRawChannel:input_type -> swcli.plugin.v1.Empty
-	9,  // 28: swcli.plugin.v1.Store.GetURLFor:input_type -> swcli.plugin.v1.GetRequest
-	1,  // 29: swcli.plugin.v1.Base.Info:output_type -> swcli.plugin.v1.InfoResponse
-	4,  // 30: swcli.plugin.v1.Mode.Doctor:output_type -> swcli.plugin.v1.Result
-	7,  // 31: swcli.plugin.v1.Mode.Create:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 32: swcli.plugin.v1.Mode.Install:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 33: swcli.plugin.v1.Mode.Lock:output_type -> swcli.plugin.v1.ModeEvent
-	7,  // 34: swcli.plugin.v1.Mode.Restore:output_type -> swcli.plugin.v1.ModeEvent
-	4,  // 35: swcli.plugin.v1.Mode.Files:output_type -> swcli.plugin.v1.Result
-	7,  // 36: swcli.plugin.v1.Mode.Relocate:output_type -> swcli.plugin.v1.ModeEvent
-	4,  // 37: swcli.plugin.v1.Mode.Activation:output_type -> swcli.plugin.v1.Result
-	0,  // 38: swcli.plugin.v1.Store.Put:output_type -> swcli.plugin.v1.Empty
-	10, // 39: swcli.plugin.v1.Store.Get:output_type -> swcli.plugin.v1.Chunk
-	12, // 40: swcli.plugin.v1.Store.Stat:output_type -> swcli.plugin.v1.StatResponse
-	14, // 41: swcli.plugin.v1.Store.List:output_type -> swcli.plugin.v1.ListResponse
-	0,  // 42: swcli.plugin.v1.Store.Delete:output_type -> swcli.plugin.v1.Empty
-	0,  // 43: swcli.plugin.v1.Store.Compose:output_type -> swcli.plugin.v1.Empty
-	16, // 44: swcli.plugin.v1.Store.OpenRawChannel:output_type -> swcli.plugin.v1.RawChannel
-	19, // 45: swcli.plugin.v1.Store.GetURLFor:output_type -> swcli.plugin.v1.GetURL
-	29, // [29:46] is the sub-list for method output_type
-	12, // [12:29] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	23, // 11: swcli.plugin.v1.GetURL.header:type_name -> swcli.plugin.v1.GetURL.HeaderEntry
+	21, // 12: swcli.plugin.v1.PutURLRequest.parts:type_name -> swcli.plugin.v1.PutURLPart
+	24, // 13: swcli.plugin.v1.PutURLResponse.header:type_name -> swcli.plugin.v1.PutURLResponse.HeaderEntry
+	0,  // 14: swcli.plugin.v1.Base.Info:input_type -> swcli.plugin.v1.Empty
+	2,  // 15: swcli.plugin.v1.Mode.Doctor:input_type -> swcli.plugin.v1.Payload
+	2,  // 16: swcli.plugin.v1.Mode.Create:input_type -> swcli.plugin.v1.Payload
+	2,  // 17: swcli.plugin.v1.Mode.Install:input_type -> swcli.plugin.v1.Payload
+	2,  // 18: swcli.plugin.v1.Mode.Lock:input_type -> swcli.plugin.v1.Payload
+	2,  // 19: swcli.plugin.v1.Mode.Restore:input_type -> swcli.plugin.v1.Payload
+	2,  // 20: swcli.plugin.v1.Mode.Files:input_type -> swcli.plugin.v1.Payload
+	2,  // 21: swcli.plugin.v1.Mode.Relocate:input_type -> swcli.plugin.v1.Payload
+	2,  // 22: swcli.plugin.v1.Mode.Activation:input_type -> swcli.plugin.v1.Payload
+	8,  // 23: swcli.plugin.v1.Store.Put:input_type -> swcli.plugin.v1.PutRequest
+	9,  // 24: swcli.plugin.v1.Store.Get:input_type -> swcli.plugin.v1.GetRequest
+	11, // 25: swcli.plugin.v1.Store.Stat:input_type -> swcli.plugin.v1.KeyRequest
+	13, // 26: swcli.plugin.v1.Store.List:input_type -> swcli.plugin.v1.ListRequest
+	11, // 27: swcli.plugin.v1.Store.Delete:input_type -> swcli.plugin.v1.KeyRequest
+	15, // 28: swcli.plugin.v1.Store.Compose:input_type -> swcli.plugin.v1.ComposeRequest
+	0,  // 29: swcli.plugin.v1.Store.OpenRawChannel:input_type -> swcli.plugin.v1.Empty
+	9,  // 30: swcli.plugin.v1.Store.GetURLFor:input_type -> swcli.plugin.v1.GetRequest
+	20, // 31: swcli.plugin.v1.Store.PutURLFor:input_type -> swcli.plugin.v1.PutURLRequest
+	1,  // 32: swcli.plugin.v1.Base.Info:output_type -> swcli.plugin.v1.InfoResponse
+	4,  // 33: swcli.plugin.v1.Mode.Doctor:output_type -> swcli.plugin.v1.Result
+	7,  // 34: swcli.plugin.v1.Mode.Create:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 35: swcli.plugin.v1.Mode.Install:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 36: swcli.plugin.v1.Mode.Lock:output_type -> swcli.plugin.v1.ModeEvent
+	7,  // 37: swcli.plugin.v1.Mode.Restore:output_type -> swcli.plugin.v1.ModeEvent
+	4,  // 38: swcli.plugin.v1.Mode.Files:output_type -> swcli.plugin.v1.Result
+	7,  // 39: swcli.plugin.v1.Mode.Relocate:output_type -> swcli.plugin.v1.ModeEvent
+	4,  // 40: swcli.plugin.v1.Mode.Activation:output_type -> swcli.plugin.v1.Result
+	0,  // 41: swcli.plugin.v1.Store.Put:output_type -> swcli.plugin.v1.Empty
+	10, // 42: swcli.plugin.v1.Store.Get:output_type -> swcli.plugin.v1.Chunk
+	12, // 43: swcli.plugin.v1.Store.Stat:output_type -> swcli.plugin.v1.StatResponse
+	14, // 44: swcli.plugin.v1.Store.List:output_type -> swcli.plugin.v1.ListResponse
+	0,  // 45: swcli.plugin.v1.Store.Delete:output_type -> swcli.plugin.v1.Empty
+	0,  // 46: swcli.plugin.v1.Store.Compose:output_type -> swcli.plugin.v1.Empty
+	16, // 47: swcli.plugin.v1.Store.OpenRawChannel:output_type -> swcli.plugin.v1.RawChannel
+	19, // 48: swcli.plugin.v1.Store.GetURLFor:output_type -> swcli.plugin.v1.GetURL
+	22, // 49: swcli.plugin.v1.Store.PutURLFor:output_type -> swcli.plugin.v1.PutURLResponse
+	32, // [32:50] is the sub-list for method output_type
+	14, // [14:32] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1473,7 +1802,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

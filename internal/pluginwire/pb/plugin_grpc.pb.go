@@ -522,6 +522,7 @@ const (
 	Store_Compose_FullMethodName        = "/swcli.plugin.v1.Store/Compose"
 	Store_OpenRawChannel_FullMethodName = "/swcli.plugin.v1.Store/OpenRawChannel"
 	Store_GetURLFor_FullMethodName      = "/swcli.plugin.v1.Store/GetURLFor"
+	Store_PutURLFor_FullMethodName      = "/swcli.plugin.v1.Store/PutURLFor"
 )
 
 // StoreClient is the client API for Store service.
@@ -534,11 +535,13 @@ type StoreClient interface {
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListResponse], error)
 	Delete(ctx context.Context, in *KeyRequest, opts ...grpc.CallOption) (*Empty, error)
 	// Added after the first release: a host calls them only when the plugin
-	// declares the capability in Info ("compose", "raw-bytes", "url-get"); an older
+	// declares the capability in Info ("compose", "raw-bytes", "url-get",
+	// "url-put"); an older
 	// plugin declares neither and answers Unimplemented.
 	Compose(ctx context.Context, in *ComposeRequest, opts ...grpc.CallOption) (*Empty, error)
 	OpenRawChannel(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*RawChannel, error)
 	GetURLFor(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*GetURL, error)
+	PutURLFor(ctx context.Context, in *PutURLRequest, opts ...grpc.CallOption) (*PutURLResponse, error)
 }
 
 type storeClient struct {
@@ -650,6 +653,16 @@ func (c *storeClient) GetURLFor(ctx context.Context, in *GetRequest, opts ...grp
 	return out, nil
 }
 
+func (c *storeClient) PutURLFor(ctx context.Context, in *PutURLRequest, opts ...grpc.CallOption) (*PutURLResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutURLResponse)
+	err := c.cc.Invoke(ctx, Store_PutURLFor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StoreServer is the server API for Store service.
 // All implementations must embed UnimplementedStoreServer
 // for forward compatibility.
@@ -660,11 +673,13 @@ type StoreServer interface {
 	List(*ListRequest, grpc.ServerStreamingServer[ListResponse]) error
 	Delete(context.Context, *KeyRequest) (*Empty, error)
 	// Added after the first release: a host calls them only when the plugin
-	// declares the capability in Info ("compose", "raw-bytes", "url-get"); an older
+	// declares the capability in Info ("compose", "raw-bytes", "url-get",
+	// "url-put"); an older
 	// plugin declares neither and answers Unimplemented.
 	Compose(context.Context, *ComposeRequest) (*Empty, error)
 	OpenRawChannel(context.Context, *Empty) (*RawChannel, error)
 	GetURLFor(context.Context, *GetRequest) (*GetURL, error)
+	PutURLFor(context.Context, *PutURLRequest) (*PutURLResponse, error)
 	mustEmbedUnimplementedStoreServer()
 }
 
@@ -698,6 +713,9 @@ func (UnimplementedStoreServer) OpenRawChannel(context.Context, *Empty) (*RawCha
 }
 func (UnimplementedStoreServer) GetURLFor(context.Context, *GetRequest) (*GetURL, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetURLFor not implemented")
+}
+func (UnimplementedStoreServer) PutURLFor(context.Context, *PutURLRequest) (*PutURLResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutURLFor not implemented")
 }
 func (UnimplementedStoreServer) mustEmbedUnimplementedStoreServer() {}
 func (UnimplementedStoreServer) testEmbeddedByValue()               {}
@@ -839,6 +857,24 @@ func _Store_GetURLFor_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Store_PutURLFor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutURLRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StoreServer).PutURLFor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Store_PutURLFor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StoreServer).PutURLFor(ctx, req.(*PutURLRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Store_ServiceDesc is the grpc.ServiceDesc for Store service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -865,6 +901,10 @@ var Store_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetURLFor",
 			Handler:    _Store_GetURLFor_Handler,
+		},
+		{
+			MethodName: "PutURLFor",
+			Handler:    _Store_PutURLFor_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

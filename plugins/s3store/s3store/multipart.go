@@ -63,6 +63,17 @@ func (s *Store) multipart(ctx context.Context, op, key string, opts store.PutOpt
 	if err != nil {
 		return err
 	}
+	if err := s.complete(ctx, op, key, uploadID, parts, opts); err != nil {
+		return err
+	}
+	completed = true
+	return nil
+}
+
+// complete publishes upload uploadID of key from parts with
+// CompleteMultipartUpload (conditional when opts say so, retried on 409
+// ConditionalRequestConflict). It does not abort.
+func (s *Store) complete(ctx context.Context, op, key string, uploadID *string, parts []types.CompletedPart, opts store.PutOptions) error {
 	for attempt := 0; ; attempt++ {
 		in := &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(s.cfg.Bucket),
@@ -71,9 +82,8 @@ func (s *Store) multipart(ctx context.Context, op, key string, opts store.PutOpt
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 		}
 		in.IfNoneMatch, in.IfMatch = conditions(opts)
-		_, err = s.client.CompleteMultipartUpload(ctx, in)
+		_, err := s.client.CompleteMultipartUpload(ctx, in)
 		if err == nil {
-			completed = true
 			return nil
 		}
 		if s.conflictRetry(ctx, attempt, err) {

@@ -66,7 +66,12 @@
 //   - Compose (store.Composer) copies inside S3: CopyObject, or
 //     UploadPartCopy parts of one multipart upload (compose.go).
 //   - GetURL (sdk.URLGetter) presigns a GetObject, so the host reads a Get
-//     from S3 itself rather than through the plugin.
+//     from S3 itself rather than through the plugin (and a server
+//     redirects a blob GET to it).
+//   - StartURLPut, PutURL, FinishURLPut (sdk.URLPutter, urlput.go):
+//     presigned PutObject and UploadPart with a signed CRC-32, so the
+//     host sends a sized Put's bytes to S3 itself; the plugin creates,
+//     checks (ListParts) and completes or aborts the multipart upload.
 //   - Checksums and payload signing are set once for every client
 //     (integrity.go): CRC32 only where S3 requires it, the payload's
 //     SHA-256 left out on loopback endpoints as on TLS.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/swcli/swcli/core/plugin/base"
 	"github.com/swcli/swcli/core/store"
+	"github.com/swcli/swcli/sdk"
 )
 
 // FromEnv makes the store from the environment: from the store URL in
@@ -57,11 +58,23 @@ func (u *unconfigured) List(context.Context, string, func(store.Info) error) err
 
 func (u *unconfigured) Delete(context.Context, string) error { return u.err }
 
-// Compose and GetURL fail like every call, and make the Info of an
+// Compose, GetURL and the URLPutter calls fail like every call, and make the Info of an
 // unconfigured plugin (`swcli plugin info`) declare what a configured one
 // does.
 func (u *unconfigured) Compose(context.Context, string, []string) error { return u.err }
 
 func (u *unconfigured) GetURL(context.Context, string, int64, int64) (string, http.Header, error) {
 	return "", nil, u.err
+}
+
+func (u *unconfigured) StartURLPut(context.Context, string, int64, store.PutOptions) (sdk.URLPutPlan, error) {
+	return sdk.URLPutPlan{}, u.err
+}
+
+func (u *unconfigured) PutURL(context.Context, string, string, int32, int64, uint32, store.PutOptions) (string, http.Header, error) {
+	return "", nil, u.err
+}
+
+func (u *unconfigured) FinishURLPut(context.Context, string, string, []sdk.URLPart, store.PutOptions, bool) error {
+	return u.err
 }
