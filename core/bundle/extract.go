@@ -37,11 +37,16 @@ type ExtractOptions struct {
 	// path. It lets one layer's bytes be laid out at different paths (a
 	// content-addressed file of a model, see core/artifact).
 	Rename func(name string) string
-	// Sums, if set, hears the size and sha256 of each regular file written
-	// (name: its slash path in dest), hashed from the bytes as they are
-	// written; it may be called from several goroutines at once. A cache
+	// Sums, if set, hears the size, mode (0644 or 0755, as the file is
+	// meant to be, whatever ReadOnly did) and sha256 of each regular file
+	// written (name: its slash path in dest), hashed from the bytes as they
+	// are written; it may be called from several goroutines at once. A cache
 	// fill passes them on so its seal need not read the files back.
-	Sums func(name string, size int64, sum [sha256.Size]byte)
+	Sums func(name string, size int64, mode fs.FileMode, sum [sha256.Size]byte)
+	// ReadOnly makes regular files without their write bits (0444 or
+	// 0555): a cache entry is made read-only when sealed, and a file made
+	// so spares the seal a chmod.
+	ReadOnly bool
 }
 
 // ExtractStats says what ExtractLayer wrote.
@@ -70,11 +75,14 @@ func ExtractLayerFile(ctx context.Context, path, dest string, opts ExtractOption
 // leaves dest (see PackLayer), hard links, devices, fifos and other entry
 // types, duplicate entries, more than opts.MaxBytes of tar or opts.MaxFiles
 // entries, corrupt or truncated input. Files get the normalized modes (0755
-// or 0644), whatever the tar says. All writes go through an os.Root on dest, so
-// nothing is written outside it, whatever the input and whatever is already in
-// dest. After an error, dest holds part of the layer; the caller removes it.
-// Layers whose entries do not overlap (apart from shared parent directories)
-// may be extracted into one dest concurrently.
+// or 0644; without write bits with opts.ReadOnly), whatever the tar says.
+// All writes go through an os.Root on dest, so nothing is written outside
+// it, whatever the input and whatever is already in dest. Regular files are
+// written by a few goroutines (extract_writers.go); every check is made
+// before a file is handed to one, and none is written after it returns.
+// After an error, dest holds part of the layer; the caller removes it.
+// Layers whose entries do not overlap (apart from shared parent
+// directories) may be extracted into one dest concurrently.
 func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOptions) (ExtractStats, error) {
 	var sum hash.Hash
 	if opts.Digest != "" {
@@ -102,22 +110,25 @@ func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOpt
 		return ExtractStats{}, err
 	}
 	defer root.Close()
-	bp := buffers.Get().(*[]byte)
-	defer buffers.Put(bp)
 	x := &extractor{
 		ctx:   ctx,
 		root:  root,
 		end:   &endReader{r: lim},
 		lim:   lim,
 		opts:  opts,
-		buf:   *bp,
 		dirs:  map[string]bool{},
 		seen:  map[string]byte{},
 		chmod: umask(),
+		cur:   dirRoots{root: root},
 	}
 	x.tr = tar.NewReader(x.end)
 	err = x.run()
-	x.closeCur()
+	x.cur.close()
+	if x.pool != nil {
+		err = x.pool.close(err)
+		x.stats.Files += int(x.pool.files.Load())
+		x.stats.Bytes += x.pool.bytes.Load()
+	}
 	if err != nil {
 		return x.stats, src.classify(err)
 	}
@@ -144,15 +155,14 @@ type extractor struct {
 	lim   *bombReader
 	end   *endReader
 	opts  ExtractOptions
-	buf   []byte
 	stats ExtractStats
 	n     int             // entries so far
 	dirs  map[string]bool // directories known to be real (not symlinks)
 	seen  map[string]byte // entries of this layer: their tar type
 	chmod fs.FileMode     // mode bits the umask removes: files need a chmod
 
-	cur    *os.Root // the directory of the last file, open
-	curDir string
+	cur  dirRoots    // the folder of the last symlink, open
+	pool *writerPool // the writers of regular files, once there is one
 }
 
 func (x *extractor) run() error {
@@ -235,9 +245,10 @@ func (x *extractor) entry(hdr *tar.Header) error {
 		})
 	default: // tar.TypeReg
 		mode := fs.FileMode(fileMode(isExec(fs.FileMode(hdr.Mode))))
-		return x.create(raw, dir, base, func(r *os.Root) error {
-			return x.writeFile(r, name, base, mode, hdr.Size)
-		})
+		if x.pool == nil {
+			x.pool = newWriterPool(x.ctx, x.root, x.chmod, x.opts)
+		}
+		return x.pool.write(x.tr, raw, name, dir, base, mode, hdr.Size)
 	}
 }
 
@@ -338,14 +349,20 @@ func (x *extractor) mkdir(raw, name string) error {
 	return nil
 }
 
-// create calls make in the directory of an entry. If the name exists, a file or
-// symlink (of an earlier layer) is replaced; a directory is refused.
+// create calls make in the directory of an entry (see createIn).
 func (x *extractor) create(raw, dir, base string, make func(*os.Root) error) error {
-	r, err := x.dirRoot(dir)
+	r, err := x.cur.get(dir)
 	if err != nil {
 		return err
 	}
-	err = make(r)
+	return createIn(r, raw, base, make)
+}
+
+// createIn calls make in the folder r, for the entry base. If the name
+// exists, a file or symlink (of an earlier layer) is replaced; a directory
+// is refused.
+func createIn(r *os.Root, raw, base string, make func(*os.Root) error) error {
+	err := make(r)
 	if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
@@ -360,93 +377,6 @@ func (x *extractor) create(raw, dir, base string, make func(*os.Root) error) err
 		return err
 	}
 	return make(r)
-}
-
-// dirRoot returns an os.Root for dir (already checked by parents).
-func (x *extractor) dirRoot(dir string) (*os.Root, error) {
-	if dir == "" {
-		return x.root, nil
-	}
-	if x.cur != nil && x.curDir == dir {
-		return x.cur, nil
-	}
-	x.closeCur()
-	r, err := x.root.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	x.cur, x.curDir = r, dir
-	return r, nil
-}
-
-func (x *extractor) closeCur() {
-	if x.cur != nil {
-		x.cur.Close()
-		x.cur = nil
-	}
-}
-
-// writeFile writes the current (large) file from the tar stream.
-func (x *extractor) writeFile(r *os.Root, name, base string, mode fs.FileMode, size int64) error {
-	f, err := x.openNew(r, base, mode)
-	if err != nil {
-		return err
-	}
-	var h hash.Hash
-	if x.opts.Sums != nil {
-		h = sha256.New()
-	}
-	for left := size; left > 0; {
-		n := int(min(int64(len(x.buf)), left))
-		n, err := io.ReadFull(x.tr, x.buf[:n])
-		if err != nil {
-			f.Close()
-			return err
-		}
-		if _, err := f.Write(x.buf[:n]); err != nil {
-			f.Close()
-			return err
-		}
-		if h != nil {
-			h.Write(x.buf[:n])
-		}
-		left -= int64(n)
-		if left > 0 {
-			if err := x.ctx.Err(); err != nil {
-				f.Close()
-				return err
-			}
-		}
-	}
-	if err := x.closeNew(f, mode, size); err != nil {
-		return err
-	}
-	if h != nil {
-		var sum [sha256.Size]byte
-		x.opts.Sums(name, size, [sha256.Size]byte(h.Sum(sum[:0])))
-	}
-	return nil
-}
-
-// openNew creates the regular file base in r; it must not exist.
-func (x *extractor) openNew(r *os.Root, base string, mode fs.FileMode) (*os.File, error) {
-	return r.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-}
-
-// closeNew gives a written file its mode and closes it, counting it.
-func (x *extractor) closeNew(f *os.File, mode fs.FileMode, size int64) error {
-	if x.chmod&mode != 0 { // the umask took bits away
-		if err := f.Chmod(mode); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	x.stats.Files++
-	x.stats.Bytes += size
-	return nil
 }
 
 // bombReader fails once more than max bytes have been read (left < 0: no limit).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,17 +94,42 @@ func TestExtractLayerKeepsEveryFile(t *testing.T) {
 }
 
 // Sums hears every regular file once, with the sha256 of what was
-// written, a small file and one of several read buffers alike.
+// written and its mode, a small file and one of several read buffers
+// alike; with ReadOnly the files are made without write bits, and Sums
+// still hears the modes the layer means.
 func TestExtractLayerSums(t *testing.T) {
 	small, large := "small\n", strings.Repeat("large\n", 2*bufSize/6+100)
-	blob := compress(t, makeTar(t, dir("d/"), file("d/s", small), file("d/l", large), symlink("d/ln", "s")))
-	var mu sync.Mutex
-	got := map[string][sha256.Size]byte{}
-	_, err := ExtractLayer(ctx, bytes.NewReader(blob), t.TempDir(), ExtractOptions{Sums: func(name string, size int64, sum [sha256.Size]byte) {
-		mu.Lock()
-		defer mu.Unlock()
-		got[name] = sum
-	}})
-	require.NoError(t, err)
-	require.Equal(t, map[string][sha256.Size]byte{"d/s": sha256.Sum256([]byte(small)), "d/l": sha256.Sum256([]byte(large))}, got)
+	exe := file("d/x", "#!/bin/sh\n")
+	exe.mode = 0o755
+	blob := compress(t, makeTar(t, dir("d/"), file("d/s", small), file("d/l", large), exe, symlink("d/ln", "s")))
+	type heard struct {
+		mode fs.FileMode
+		sum  [sha256.Size]byte
+	}
+	want := map[string]heard{
+		"d/s": {0o644, sha256.Sum256([]byte(small))},
+		"d/l": {0o644, sha256.Sum256([]byte(large))},
+		"d/x": {0o755, sha256.Sum256([]byte("#!/bin/sh\n"))},
+	}
+	for _, ro := range []bool{false, true} {
+		var mu sync.Mutex
+		got := map[string]heard{}
+		dest := t.TempDir()
+		_, err := ExtractLayer(ctx, bytes.NewReader(blob), dest, ExtractOptions{ReadOnly: ro, Sums: func(name string, size int64, mode fs.FileMode, sum [sha256.Size]byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			got[name] = heard{mode, sum}
+		}})
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		for name, h := range want {
+			st, err := os.Stat(filepath.Join(dest, name))
+			require.NoError(t, err)
+			perm := h.mode
+			if ro {
+				perm &^= 0o222
+			}
+			require.Equal(t, perm, st.Mode().Perm(), "%s, ReadOnly %v", name, ro)
+		}
+	}
 }

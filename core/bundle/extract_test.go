@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,5 +181,18 @@ func TestCheckSymlinkTarget(t *testing.T) {
 	} {
 		got := checkSymlinkTarget(c.name, c.target) == ""
 		require.Equal(t, c.ok, got, "%s -> %s", c.name, c.target)
+	}
+}
+
+// An input error in the middle of a file larger than one writer chunk (a
+// file streamed to its writer) is the extraction's error, not a short file.
+func TestExtractLayerInputErrorInABigFile(t *testing.T) {
+	big := genBinary(rand.New(rand.NewPCG(1, 2)), 3*writeChunk)
+	layer := compress(t, makeTar(t, dir("d/"), file("d/big.so", string(big))))
+	boom := errors.New("disk on fire")
+	for i := 0; i < 20; i++ {
+		r := io.MultiReader(bytes.NewReader(layer[:len(layer)/2]), errReaderOf(boom))
+		_, err := ExtractLayer(ctx, r, t.TempDir(), ExtractOptions{})
+		require.ErrorIs(t, err, boom)
 	}
 }

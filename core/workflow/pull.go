@@ -32,23 +32,30 @@ import (
 // fails to unpack here is left to the restore, which unpacks it again and
 // reports the failure. With warm (the caller makes an environment next),
 // the version's mode is warmed up meanwhile (warmMode).
-func (s *Service) pullRemote(ctx context.Context, src string, warm bool) (string, error) {
+//
+// The unpacks may still run when it returns (the last bytes of the biggest
+// layer, its seal): the restore goes on meanwhile, and its placement of a
+// layer waits on that layer's cache lock until the unpack is done. The
+// caller calls done, once, when it no longer needs the pull: it waits for
+// the unpacks. After an error, nothing runs any more.
+func (s *Service) pullRemote(ctx context.Context, src string, warm bool) (local string, done func(), err error) {
+	done = func() {}
 	if uri.IsFile(src) {
-		return src, nil
+		return src, done, nil
 	}
 	u, err := uri.Parse(src)
 	if err != nil || u.IsLocal() || u.Kind() == uri.KindProject {
-		return src, nil // ParseRef reports what is wrong
+		return src, done, nil // ParseRef reports what is wrong
 	}
 	op := s.Instances()
 	from, err := op.Open(ctx, u)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	defer from.Close()
 	to, err := op.Local()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	opts := instance.CopyOptions{}
 	if s.Events != nil {
@@ -60,18 +67,17 @@ func (s *Service) pullRemote(ctx context.Context, src string, warm bool) (string
 		})
 	}
 	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	pre := s.prefill(pctx, to, warm)
 	opts.Stored, opts.Tap = pre.add, pre.tap
 	res, err := instance.Copy(ctx, from, instance.RefOf(u), to, instance.Ref{Project: u.Project}, opts)
 	if err != nil {
 		cancel()
+		pre.wait()
+		return "", nil, err
 	}
-	pre.wait()
-	if err != nil {
-		return "", err
-	}
-	return uri.URI{Instance: uri.LocalInstance, Project: res.Version.Project, Name: res.Version.Name, Version: string(res.Version.Digest)}.String(), nil
+	var once sync.Once
+	done = func() { once.Do(func() { pre.wait(); cancel() }) }
+	return uri.URI{Instance: uri.LocalInstance, Project: res.Version.Project, Name: res.Version.Name, Version: string(res.Version.Digest)}.String(), done, nil
 }
 
 // prefiller fills the layer cache with the env layers of a pull: a layer

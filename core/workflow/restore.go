@@ -61,11 +61,25 @@ type source struct {
 	cleanup func()
 }
 
+// openSource pulls src first when it names a cloud version (pullRemote;
+// the source's cleanup waits for the pull's unpacks) and opens it.
 func (s *Service) openSource(ctx context.Context, src string, warm bool) (*source, error) {
-	src, err := s.pullRemote(ctx, src, warm)
+	src, pulled, err := s.pullRemote(ctx, src, warm)
 	if err != nil {
 		return nil, err
 	}
+	so, err := s.openLocalSource(ctx, src)
+	if err != nil {
+		pulled()
+		return nil, err
+	}
+	cleanup := so.cleanup
+	so.cleanup = func() { cleanup(); pulled() }
+	return so, nil
+}
+
+// openLocalSource opens a .swrt file or a version of the local store.
+func (s *Service) openLocalSource(ctx context.Context, src string) (*source, error) {
 	if uri.IsFile(src) {
 		_, tmpDir, err := s.Local()
 		if err != nil {
@@ -172,10 +186,11 @@ func (s *Service) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult
 // restoring it into the cache first when needed (once: concurrent callers
 // wait for the first).
 func (s *Service) OpenVersion(ctx context.Context, source string) (*Target, error) {
-	source, err := s.pullRemote(ctx, source, true)
+	source, pulled, err := s.pullRemote(ctx, source, true)
 	if err != nil {
 		return nil, err
 	}
+	defer pulled()
 	if !uri.IsFile(source) {
 		// Warm path: no manifest read when the cache is ready.
 		ref, err := ParseRef(source)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -75,8 +76,9 @@ func (s *Service) placeLayer(ctx context.Context, lc *layercache.Cache, src *sou
 func fillLayer(ctx context.Context, r io.Reader, dir string, o bundle.ExtractOptions) error {
 	var mu sync.Mutex
 	sums := map[string]treecache.Sum{}
-	o.Sums = func(name string, size int64, sum [sha256.Size]byte) {
-		s := treecache.Sum{Size: size, SHA256: hex.EncodeToString(sum[:])}
+	o.ReadOnly = true // as the entry's seal leaves them
+	o.Sums = func(name string, size int64, mode fs.FileMode, sum [sha256.Size]byte) {
+		s := treecache.Sum{Size: size, SHA256: hex.EncodeToString(sum[:]), Mode: mode}
 		mu.Lock()
 		sums[name] = s
 		mu.Unlock()

@@ -350,6 +350,7 @@ func (c *Cache) fill(key string, fill func(dir string) error) (Manifest, error) 
 	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
 		return Manifest{}, fmt.Errorf("tree cache %s: %w", c.Root, err)
 	}
+	spreadTrees(tmpRoot)
 	if err := os.MkdirAll(c.dir("entries"), 0o755); err != nil {
 		return Manifest{}, fmt.Errorf("tree cache %s: %w", c.Root, err)
 	}
@@ -429,6 +430,7 @@ func seal(dir, key string) (Manifest, error) {
 		return m, fmt.Errorf("tree cache: seal %s: %w", key, err)
 	}
 	var files []int // indexes of regular files in m.Items
+	var stats []fs.FileInfo
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -447,6 +449,7 @@ func seal(dir, key string) (Manifest, error) {
 		case st.Mode().IsRegular():
 			it.Size = st.Size()
 			files = append(files, len(m.Items))
+			stats = append(stats, st)
 		case st.Mode().Type() == fs.ModeSymlink:
 			if it.Target, err = os.Readlink(p); err != nil {
 				return err
@@ -460,7 +463,7 @@ func seal(dir, key string) (Manifest, error) {
 	})
 	if err == nil {
 		err = parallel(len(files), min(8, max(1, len(files)/64)), func(i int) error {
-			return sealFile(dir, &m.Items[files[i]], sums)
+			return sealFile(dir, &m.Items[files[i]], stats[i], sums)
 		})
 	}
 	if err != nil {
@@ -471,8 +474,16 @@ func seal(dir, key string) (Manifest, error) {
 }
 
 // sealFile makes the regular file it read-only and records its mtime,
-// inode and sha256 (the fill's, when it gave one for this size).
-func sealFile(dir string, it *Item, sums map[string]Sum) error {
+// inode and sha256 (the fill's, when it gave one for this size). st is
+// what the walk saw; a file the fill made read-only already (its Sum has
+// the mode it is meant to have) needs no chmod and no second look.
+func sealFile(dir string, it *Item, st fs.FileInfo, sums map[string]Sum) error {
+	s, ok := sums[it.Path]
+	if ok && s.Size == it.Size && s.Mode != 0 && it.Mode.Perm() == s.Mode.Perm()&^0o222 {
+		it.Mode = it.Mode.Type() | s.Mode.Perm()
+		it.MTimeNS, it.Inode, it.SHA256 = st.ModTime().UnixNano(), inode(st), s.SHA256
+		return nil
+	}
 	p := filepath.Join(dir, filepath.FromSlash(it.Path))
 	if err := os.Chmod(p, it.Mode.Perm()&^0o222); err != nil {
 		return err
@@ -485,7 +496,7 @@ func sealFile(dir string, it *Item, sums map[string]Sum) error {
 		return fmt.Errorf("%s: changed while the entry was sealed", it.Path)
 	}
 	it.MTimeNS, it.Inode = st.ModTime().UnixNano(), inode(st)
-	if s, ok := sums[it.Path]; ok && s.Size == it.Size {
+	if ok && s.Size == it.Size {
 		it.SHA256 = s.SHA256
 		return nil
 	}
@@ -493,10 +504,14 @@ func sealFile(dir string, it *Item, sums map[string]Sum) error {
 	return err
 }
 
-// Sum is what a fill knows of a file it wrote: its size and sha256 (hex).
+// Sum is what a fill knows of a file it wrote: its size and sha256 (hex),
+// and, if the fill made it read-only already, the mode it is meant to
+// have (with its write bits: what the manifest records and a copy of the
+// file gets); Mode 0 says the fill left it writable.
 type Sum struct {
 	Size   int64
 	SHA256 string
+	Mode   fs.FileMode
 }
 
 // sumsPath is where WriteSums keeps a fill's sums: beside the folder it

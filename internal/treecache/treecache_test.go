@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -385,4 +387,62 @@ func TestSealTakesTheFillsSums(t *testing.T) {
 	st, err := os.Stat(filepath.Join(c.EntryDir("k"), "pkg", "a.py"))
 	require.NoError(t, err)
 	assert.Zero(t, st.Mode().Perm()&0o222, "sealed read-only")
+}
+
+// A file the fill made read-only, with the mode it is meant to have in its
+// Sum, is recorded with that mode (what an owned copy gets) and left as
+// it is; its later damage is still seen.
+func TestSealTakesAReadOnlyFillsModes(t *testing.T) {
+	c := &treecache.Cache{Root: t.TempDir()}
+	body := "print('ro')\n"
+	var ino uint64
+	fill := func(dir string) error {
+		p := filepath.Join(dir, "pkg", "ro.py")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(body), 0o444); err != nil {
+			return err
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		ino = st.Sys().(*syscall.Stat_t).Ino
+		sum, err := treecache.HashFile(p)
+		if err != nil {
+			return err
+		}
+		return treecache.WriteSums(dir, map[string]treecache.Sum{"pkg/ro.py": {Size: int64(len(body)), SHA256: sum, Mode: 0o644}})
+	}
+	var got treecache.Manifest
+	require.NoError(t, c.Use(context.Background(), "k", fill, func(_ string, m treecache.Manifest, _ bool) error {
+		got = m
+		return nil
+	}))
+	var it treecache.Item
+	for _, i := range got.Items {
+		if i.Path == "pkg/ro.py" {
+			it = i
+		}
+	}
+	require.Equal(t, fs.FileMode(0o644), it.Mode)
+	require.Equal(t, ino, it.Inode)
+	p := filepath.Join(c.EntryDir("k"), "pkg", "ro.py")
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	require.Equal(t, fs.FileMode(0o444), st.Mode().Perm())
+
+	target := t.TempDir()
+	l := &linkfile.Linker{Mode: linkfile.Copy}
+	require.NoError(t, c.Use(context.Background(), "k", fill, func(dir string, m treecache.Manifest, _ bool) error {
+		return treecache.LinkTree(dir, m, target, treecache.Placement{Linker: l, Own: func(string) bool { return true }})
+	}))
+	st, err = os.Stat(filepath.Join(target, "pkg", "ro.py"))
+	require.NoError(t, err)
+	require.Equal(t, fs.FileMode(0o644), st.Mode().Perm(), "an owned copy is writable")
+
+	require.NoError(t, os.Chmod(p, 0o644))
+	require.NoError(t, os.WriteFile(p, []byte("print('RO')\n"), 0o644))
+	require.Error(t, c.Verify(context.Background(), "k"))
 }
