@@ -29,12 +29,9 @@ package treecache
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/gob"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -49,6 +46,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/swcli/swcli/internal/filehash"
 	"github.com/swcli/swcli/internal/flock"
 	"github.com/swcli/swcli/internal/linkfile"
 )
@@ -292,7 +290,7 @@ func checkItem(root string, it Item, full bool) error {
 		if !full && st.Size() == it.Size && st.ModTime().UnixNano() == it.MTimeNS && inode(st) == it.Inode {
 			return nil
 		}
-		sum, err := HashFile(p)
+		sum, err := filehash.SHA256(p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", it.Path, err)
 		}
@@ -500,7 +498,7 @@ func sealFile(dir string, it *Item, st fs.FileInfo, sums map[string]Sum) error {
 		it.SHA256 = s.SHA256
 		return nil
 	}
-	it.SHA256, err = HashFile(p)
+	it.SHA256, err = filehash.SHA256(p)
 	return err
 }
 
@@ -773,7 +771,7 @@ func checkAt(dir string, sfd int, name string, it Item, st *unix.Stat_t) error {
 	if st.Size == it.Size && st.Mtim.Nano() == it.MTimeNS && st.Ino == it.Inode {
 		return nil
 	}
-	sum, err := HashFile(filepath.Join(dir, filepath.FromSlash(it.Path)))
+	sum, err := filehash.SHA256(filepath.Join(dir, filepath.FromSlash(it.Path)))
 	if err != nil {
 		return &DamageError{Path: it.Path, Why: err.Error()}
 	}
@@ -881,20 +879,6 @@ func (c *Cache) removeLocked(key string) error {
 // removeTree removes a tree whose files may be read-only (folders are
 // writable, so os.RemoveAll works).
 func removeTree(p string) error { return os.RemoveAll(p) }
-
-// HashFile is the sha256 hex of the file at p.
-func HashFile(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
 
 func inode(st fs.FileInfo) uint64 {
 	if s, ok := st.Sys().(*syscall.Stat_t); ok {

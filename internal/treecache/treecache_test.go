@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/swcli/swcli/internal/filehash"
 	"github.com/swcli/swcli/internal/linkfile"
 	"github.com/swcli/swcli/internal/treecache"
 )
@@ -378,7 +379,7 @@ func TestSealTakesTheFillsSums(t *testing.T) {
 		sums[it.Path] = it.SHA256
 	}
 	assert.Equal(t, given, sums["pkg/a.py"])
-	want, err := treecache.HashFile(filepath.Join(c.EntryDir("k"), "pkg", "sub", "tool"))
+	want, err := filehash.SHA256(filepath.Join(c.EntryDir("k"), "pkg", "sub", "tool"))
 	require.NoError(t, err)
 	assert.Equal(t, want, sums["pkg/sub/tool"])
 	assert.NoFileExists(t, sumsFile)
@@ -409,7 +410,7 @@ func TestSealTakesAReadOnlyFillsModes(t *testing.T) {
 			return err
 		}
 		ino = st.Sys().(*syscall.Stat_t).Ino
-		sum, err := treecache.HashFile(p)
+		sum, err := filehash.SHA256(p)
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/swcli/swcli/core/mode"
+	"github.com/swcli/swcli/internal/filehash"
 	"github.com/swcli/swcli/internal/linkfile"
 	"github.com/swcli/swcli/internal/treecache"
 )
@@ -93,7 +94,7 @@ func (m *Mode) seedPip(ctx context.Context, it interpreter, env mode.Env, ev mod
 		// The wheels are named by version, so one replaced (a Debian
 		// python3-pip-whl update) is a new file, and a missing one is a
 		// stale answer: then ensurepip runs.
-		sum, err := treecache.HashFile(w)
+		sum, err := filehash.SHA256(w)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errNoSeed, err)
 		}
