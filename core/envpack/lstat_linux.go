@@ -14,7 +14,10 @@ import (
 // fstatat(2) relative to the folder, so the kernel looks up one name, not
 // every folder of the path again (a tenth of the walk's CPU on a 23k-file
 // environment; os.DirEntry.Info stats the whole path). The FileInfo is
-// os.Lstat's: the same Mode, ModTime and a *syscall.Stat_t from Sys.
+// os.Lstat's: the same Mode, ModTime and a *syscall.Stat_t from Sys. The
+// fields are copied from x/sys/unix's Stat_t because syscall exports no
+// Fstatat on linux/amd64, and readers of Sys (inode numbers, link counts)
+// expect syscall's type, as os gives it.
 func lstatAt(dirfd int, dirPath, name string) (fs.FileInfo, error) {
 	var st unix.Stat_t
 	for {
