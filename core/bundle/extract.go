@@ -38,11 +38,12 @@ type ExtractOptions struct {
 	// content-addressed file of a model, see core/artifact).
 	Rename func(name string) string
 	// Sums, if set, hears the size, mode (0644 or 0755, as the file is
-	// meant to be, whatever ReadOnly did) and sha256 of each regular file
+	// meant to be, whatever ReadOnly did) and XXH64 (the content check of
+	// a cache entry, see internal/filehash.XXH64) of each regular file
 	// written (name: its slash path in dest), hashed from the bytes as they
 	// are written; it may be called from several goroutines at once. A cache
 	// fill passes them on so its seal need not read the files back.
-	Sums func(name string, size int64, mode fs.FileMode, sum [sha256.Size]byte)
+	Sums func(name string, size int64, mode fs.FileMode, xxh64 uint64)
 	// ReadOnly makes regular files without their write bits (0444 or
 	// 0555): a cache entry is made read-only when sealed, and a file made
 	// so spares the seal a chmod.
@@ -93,7 +94,7 @@ func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOpt
 		r = io.TeeReader(r, sum)
 	}
 	src := &errReader{r: r}
-	dec, err := zstd.NewReader(src, zstd.WithDecoderMaxWindow(maxWindow))
+	dec, err := zstd.NewReader(src, zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderConcurrency(1))
 	if err != nil {
 		return ExtractStats{}, src.classify(err)
 	}

@@ -21,10 +21,8 @@ package bundle
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"math/bits"
@@ -33,7 +31,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/swcli/swcli/internal/directio"
 )
 
 const (
@@ -111,7 +112,7 @@ type writerPool struct {
 	chmod  fs.FileMode
 	// readOnly: files are made without their write bits (ExtractOptions).
 	readOnly bool
-	sums     func(name string, size int64, mode fs.FileMode, sum [sha256.Size]byte)
+	sums     func(name string, size int64, mode fs.FileMode, xxh64 uint64)
 	budget   *semaphore.Weighted
 	ws       []*fileWriter
 	byDir    map[string]*fileWriter // the reader's: which writer has a folder
@@ -303,12 +304,21 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 	if err != nil {
 		return err
 	}
-	var h hash.Hash
+	var h *xxhash.Digest
 	if p.sums != nil {
-		h = sha256.New()
+		h = xxhash.New()
+	}
+	var to io.Writer = f
+	var dw *directio.Writer
+	if j.size >= directio.MinSize {
+		// A large file (a shared object) is written around the page
+		// cache: its bytes are not read again soon, and their new pages
+		// are what a write of them costs most (see internal/directio).
+		dw = directio.NewWriter(f, 0)
+		to = dw
 	}
 	put := func(b []byte) error {
-		if _, err := f.Write(b); err != nil {
+		if _, err := to.Write(b); err != nil {
 			return err
 		}
 		if h != nil {
@@ -340,6 +350,9 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 			err = fmt.Errorf("%s: %w", j.raw, errShortFile)
 		}
 	}
+	if err == nil && dw != nil {
+		err = dw.Flush()
+	}
 	if err == nil && p.chmod&mode != 0 { // the umask took bits away
 		err = f.Chmod(mode)
 	}
@@ -352,8 +365,7 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 	p.files.Add(1)
 	p.bytes.Add(j.size)
 	if h != nil {
-		var sum [sha256.Size]byte
-		p.sums(j.name, j.size, j.mode, [sha256.Size]byte(h.Sum(sum[:0])))
+		p.sums(j.name, j.size, j.mode, h.Sum64())
 	}
 	return nil
 }

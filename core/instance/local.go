@@ -15,6 +15,7 @@ import (
 	"github.com/swcli/swcli/core/registry"
 	"github.com/swcli/swcli/core/store"
 	"github.com/swcli/swcli/core/uri"
+	"github.com/swcli/swcli/internal/directio"
 	"github.com/swcli/swcli/internal/writeback"
 )
 
@@ -229,6 +230,11 @@ func (l *Local) Writer(ctx context.Context, desc ocispec.Descriptor) (BlobWriter
 		return nil, fmt.Errorf("local: stage blob %s: %w", desc.Digest, err)
 	}
 	w.n, w.flushed = n, n
+	if desc.Size-n >= directio.MinSize {
+		// A large blob is written around the page cache: stored once,
+		// read back later if ever (a restore unpacks it from the wire).
+		w.direct = directio.NewWriter(f, n)
+	}
 	w.commit = func(ctx context.Context) error {
 		_, err := l.reg.PutBlobFile(ctx, w.path, desc.Digest, true)
 		return err
@@ -244,8 +250,9 @@ type fileBlobWriter struct {
 	desc     ocispec.Descriptor
 	digester digest.Digester
 	n        int64
-	flushed  int64 // bytes whose writeback started
-	hint     bool  // start writeback as the bytes arrive (see Writer)
+	flushed  int64            // bytes whose writeback started
+	hint     bool             // start writeback as the bytes arrive (see Writer)
+	direct   *directio.Writer // nil: writes go to f as they come
 	done     bool
 	commit   func(ctx context.Context) error
 }
@@ -261,10 +268,16 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 	if w.n+int64(len(p)) > w.desc.Size {
 		return 0, fmt.Errorf("blob %s: more than its %d bytes", w.desc.Digest, w.desc.Size)
 	}
-	n, err := w.f.Write(p)
+	var n int
+	var err error
+	if w.direct != nil {
+		n, err = w.direct.Write(p)
+	} else {
+		n, err = w.f.Write(p)
+	}
 	w.digester.Hash().Write(p[:n])
 	w.n += int64(n)
-	if w.hint && w.n-w.flushed >= writebackEvery {
+	if w.hint && w.direct == nil && w.n-w.flushed >= writebackEvery {
 		writeback.Start(w.f, w.flushed, w.n-w.flushed)
 		w.flushed = w.n
 	}
@@ -277,6 +290,10 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 // itself is not synced, a partial one that a crash damaged fails its
 // digest on the next try and is staged again.
 func (w *fileBlobWriter) Commit(ctx context.Context) error {
+	if err := w.flush(); err != nil {
+		w.f.Close()
+		return err
+	}
 	if err := w.f.Close(); err != nil {
 		return err
 	}
@@ -293,7 +310,19 @@ func (w *fileBlobWriter) Close() error {
 		return nil
 	}
 	w.done = true
-	return w.f.Close()
+	err := w.flush() // what a later writer resumes from
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// flush writes what the direct writer still holds.
+func (w *fileBlobWriter) flush() error {
+	if w.direct == nil {
+		return nil
+	}
+	return w.direct.Flush()
 }
 
 // LocalName is the name of the standalone instance in URIs.

@@ -2,8 +2,6 @@ package workflow
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -70,15 +68,15 @@ func (s *Service) placeLayer(ctx context.Context, lc *layercache.Cache, src *sou
 }
 
 // fillLayer is a layer cache fill: it extracts the layer read from r into
-// dir, the entry being filled, and hands the tree cache the sha256 of each
+// dir, the entry being filled, and hands the tree cache the XXH64 of each
 // file as the extraction wrote it (treecache.WriteSums), so the entry's
 // seal does not read the files back.
 func fillLayer(ctx context.Context, r io.Reader, dir string, o bundle.ExtractOptions) error {
 	var mu sync.Mutex
 	sums := map[string]treecache.Sum{}
 	o.ReadOnly = true // as the entry's seal leaves them
-	o.Sums = func(name string, size int64, mode fs.FileMode, sum [sha256.Size]byte) {
-		s := treecache.Sum{Size: size, SHA256: hex.EncodeToString(sum[:]), Mode: mode}
+	o.Sums = func(name string, size int64, mode fs.FileMode, xxh64 uint64) {
+		s := treecache.Sum{Size: size, XXH64: xxh64, Mode: mode}
 		mu.Lock()
 		sums[name] = s
 		mu.Unlock()

@@ -1,6 +1,7 @@
-// Package filehash owns the one way this module hashes a whole file: the
-// hex sha256 of its bytes, as plugins.yaml checksums, PEP 503 index
-// fragments and cache entries write it. It only reads the file.
+// Package filehash owns the ways this module hashes a whole file: the hex
+// sha256 of its bytes, as plugins.yaml checksums and PEP 503 index
+// fragments write it, and the XXH64 of its bytes, the content check of a
+// tree cache entry (internal/treecache). It only reads the file.
 package filehash
 
 import (
@@ -8,6 +9,8 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // SHA256 is the lowercase hex sha256 of the bytes of the file at path.
@@ -22,4 +25,21 @@ func SHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// XXH64 is the XXH64 (seed 0) of the bytes of the file at path: the check
+// a local cache makes that a file it wrote is still what it wrote. It is
+// not a digest: nothing that crosses a trust boundary is checked with it
+// (blobs and layers are checked by sha256), only accidental change.
+func XXH64(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	h := xxhash.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return 0, err
+	}
+	return h.Sum64(), nil
 }

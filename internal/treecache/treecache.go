@@ -7,8 +7,8 @@
 // bundles) and plugins/venv (pip seeded without ensurepip) build on it.
 //
 // Layout under Root: entries/<key>/ is a complete entry, whose manifest
-// (entries/<key>/.treecache.gob, written last, inside the folder) lists
-// every folder, file and symlink with size, mtime, inode and sha256 (gob,
+// (entries/<key>/.treecache-2.gob, written last, inside the folder) lists
+// every folder, file and symlink with size, mtime, inode and XXH64 (gob,
 // not JSON: a restore reads the manifests of every layer, and gob decodes
 // 12,000 items in a seventh of JSON's time);
 // tmp/<key>.* are fills in progress (or left by a killed process);
@@ -19,7 +19,9 @@
 // whose manifest is already inside, so a fill killed at any point leaves no
 // entry that looks complete. Cached files are read-only (mode &^ 0222).
 // Every file is checked against the manifest before it is used: a cheap
-// stat (size, mtime, inode), and a full sha256 of the files that differ;
+// stat (size, mtime, inode), and a full XXH64 of the files that differ
+// (the entry's own check against accidental change: what goes in was
+// checked by sha256 before, as a layer or a download);
 // a damaged entry (a file removed, changed, truncated) is removed and
 // filled again, never linked. Use checks the whole entry first; Place
 // checks each file as it links it (one fstatat on the entry folder's fd
@@ -53,7 +55,8 @@ import (
 
 // ManifestName is the manifest's file name inside an entry. An entry of an
 // older format (another name) is no entry: it is removed and filled again.
-const ManifestName = ".treecache.gob"
+// (Format 2: content sums are XXH64, not sha256.)
+const ManifestName = ".treecache-2.gob"
 
 // Item is one path of an entry.
 type Item struct {
@@ -62,7 +65,7 @@ type Item struct {
 	Size    int64       `json:"size,omitempty"`
 	MTimeNS int64       `json:"mtime_ns,omitempty"`
 	Inode   uint64      `json:"ino,omitempty"`
-	SHA256  string      `json:"sha256,omitempty"`
+	XXH64   uint64      `json:"xxh64,omitempty"` // of a regular file's bytes (filehash.XXH64)
 	Target  string      `json:"target,omitempty"` // a symlink's target
 }
 
@@ -244,7 +247,7 @@ func (c *Cache) readManifest(key string) (Manifest, error) {
 	return m, nil
 }
 
-// Verify checks the entry of key against its manifest with a full sha256 of
+// Verify checks the entry of key against its manifest with a full XXH64 of
 // every file (no lstat shortcut); nil means it is intact.
 func (c *Cache) Verify(ctx context.Context, key string) error {
 	unlock, err := c.lock(ctx, key)
@@ -290,11 +293,11 @@ func checkItem(root string, it Item, full bool) error {
 		if !full && st.Size() == it.Size && st.ModTime().UnixNano() == it.MTimeNS && inode(st) == it.Inode {
 			return nil
 		}
-		sum, err := filehash.SHA256(p)
+		sum, err := filehash.XXH64(p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", it.Path, err)
 		}
-		if sum != it.SHA256 {
+		if sum != it.XXH64 {
 			return fmt.Errorf("%s: content changed (size %d, manifest %d)", it.Path, st.Size(), it.Size)
 		}
 	case it.Mode.Type() == fs.ModeSymlink:
@@ -472,14 +475,14 @@ func seal(dir, key string) (Manifest, error) {
 }
 
 // sealFile makes the regular file it read-only and records its mtime,
-// inode and sha256 (the fill's, when it gave one for this size). st is
+// inode and XXH64 (the fill's, when it gave one for this size). st is
 // what the walk saw; a file the fill made read-only already (its Sum has
 // the mode it is meant to have) needs no chmod and no second look.
 func sealFile(dir string, it *Item, st fs.FileInfo, sums map[string]Sum) error {
 	s, ok := sums[it.Path]
 	if ok && s.Size == it.Size && s.Mode != 0 && it.Mode.Perm() == s.Mode.Perm()&^0o222 {
 		it.Mode = it.Mode.Type() | s.Mode.Perm()
-		it.MTimeNS, it.Inode, it.SHA256 = st.ModTime().UnixNano(), inode(st), s.SHA256
+		it.MTimeNS, it.Inode, it.XXH64 = st.ModTime().UnixNano(), inode(st), s.XXH64
 		return nil
 	}
 	p := filepath.Join(dir, filepath.FromSlash(it.Path))
@@ -495,20 +498,20 @@ func sealFile(dir string, it *Item, st fs.FileInfo, sums map[string]Sum) error {
 	}
 	it.MTimeNS, it.Inode = st.ModTime().UnixNano(), inode(st)
 	if ok && s.Size == it.Size {
-		it.SHA256 = s.SHA256
+		it.XXH64 = s.XXH64
 		return nil
 	}
-	it.SHA256, err = filehash.SHA256(p)
+	it.XXH64, err = filehash.XXH64(p)
 	return err
 }
 
-// Sum is what a fill knows of a file it wrote: its size and sha256 (hex),
+// Sum is what a fill knows of a file it wrote: its size and XXH64,
 // and, if the fill made it read-only already, the mode it is meant to
 // have (with its write bits: what the manifest records and a copy of the
 // file gets); Mode 0 says the fill left it writable.
 type Sum struct {
 	Size   int64
-	SHA256 string
+	XXH64  uint64
 	Mode   fs.FileMode
 }
 
@@ -516,7 +519,7 @@ type Sum struct {
 // fills, so no file of the entry can pose as them.
 func sumsPath(dir string) string { return filepath.Clean(dir) + ".sums" }
 
-// WriteSums, called by a fill on the folder it fills, gives the sha256 of
+// WriteSums, called by a fill on the folder it fills, gives the XXH64 of
 // files it wrote (by slash path in the folder), hashed as it wrote them,
 // so sealing the entry need not read them back. A file without a sum, or
 // whose size differs from its sum's, is hashed as before.
@@ -569,7 +572,7 @@ func (e *DamageError) Error() string { return e.Path + ": " + e.Why }
 // files linked by p.Linker or copied when p.Own says so. A file or symlink
 // already at a path is replaced, as a later layer's file replaces an
 // earlier one's in bundle.ExtractLayer. Each file is checked against the
-// manifest just before it is placed (size, mtime, inode; its sha256 when
+// manifest just before it is placed (size, mtime, inode; its XXH64 when
 // they differ): a *DamageError when it was removed, changed or truncated.
 //
 // The tree is walked by one goroutine per CPU: a folder's job makes its
@@ -771,11 +774,11 @@ func checkAt(dir string, sfd int, name string, it Item, st *unix.Stat_t) error {
 	if st.Size == it.Size && st.Mtim.Nano() == it.MTimeNS && st.Ino == it.Inode {
 		return nil
 	}
-	sum, err := filehash.SHA256(filepath.Join(dir, filepath.FromSlash(it.Path)))
+	sum, err := filehash.XXH64(filepath.Join(dir, filepath.FromSlash(it.Path)))
 	if err != nil {
 		return &DamageError{Path: it.Path, Why: err.Error()}
 	}
-	if sum != it.SHA256 {
+	if sum != it.XXH64 {
 		return &DamageError{Path: it.Path, Why: fmt.Sprintf("content changed (size %d, manifest %d)", st.Size, it.Size)}
 	}
 	return nil

@@ -357,7 +357,7 @@ func TestPruneDropsEntriesWhoseRequiresAreGone(t *testing.T) {
 // The sums are kept outside the entry and gone once it is sealed.
 func TestSealTakesTheFillsSums(t *testing.T) {
 	c := &treecache.Cache{Root: t.TempDir()}
-	given := "given-sum-of-a" // not a real hash: shows it was taken, not computed
+	const given = 0x5eed5eed // not the real sum: shows it was taken, not computed
 	var sumsFile string
 	fill := func(dir string) error {
 		if err := fillTree(dir); err != nil {
@@ -365,8 +365,8 @@ func TestSealTakesTheFillsSums(t *testing.T) {
 		}
 		sumsFile = filepath.Clean(dir) + ".sums"
 		return treecache.WriteSums(dir, map[string]treecache.Sum{
-			"pkg/a.py":     {Size: int64(len("print('a')\n")), SHA256: given},
-			"pkg/sub/tool": {Size: 1, SHA256: "wrong-size"},
+			"pkg/a.py":     {Size: int64(len("print('a')\n")), XXH64: given},
+			"pkg/sub/tool": {Size: 1, XXH64: 42}, // of the wrong size: not taken
 		})
 	}
 	var got treecache.Manifest
@@ -374,12 +374,12 @@ func TestSealTakesTheFillsSums(t *testing.T) {
 		got = m
 		return nil
 	}))
-	sums := map[string]string{}
+	sums := map[string]uint64{}
 	for _, it := range got.Items {
-		sums[it.Path] = it.SHA256
+		sums[it.Path] = it.XXH64
 	}
-	assert.Equal(t, given, sums["pkg/a.py"])
-	want, err := filehash.SHA256(filepath.Join(c.EntryDir("k"), "pkg", "sub", "tool"))
+	assert.Equal(t, uint64(given), sums["pkg/a.py"])
+	want, err := filehash.XXH64(filepath.Join(c.EntryDir("k"), "pkg", "sub", "tool"))
 	require.NoError(t, err)
 	assert.Equal(t, want, sums["pkg/sub/tool"])
 	assert.NoFileExists(t, sumsFile)
@@ -410,11 +410,11 @@ func TestSealTakesAReadOnlyFillsModes(t *testing.T) {
 			return err
 		}
 		ino = st.Sys().(*syscall.Stat_t).Ino
-		sum, err := filehash.SHA256(p)
+		sum, err := filehash.XXH64(p)
 		if err != nil {
 			return err
 		}
-		return treecache.WriteSums(dir, map[string]treecache.Sum{"pkg/ro.py": {Size: int64(len(body)), SHA256: sum, Mode: 0o644}})
+		return treecache.WriteSums(dir, map[string]treecache.Sum{"pkg/ro.py": {Size: int64(len(body)), XXH64: sum, Mode: 0o644}})
 	}
 	var got treecache.Manifest
 	require.NoError(t, c.Use(context.Background(), "k", fill, func(_ string, m treecache.Manifest, _ bool) error {
