@@ -350,8 +350,10 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 			err = fmt.Errorf("%s: %w", j.raw, errShortFile)
 		}
 	}
-	if err == nil && dw != nil {
-		err = dw.Flush()
+	if dw != nil { // also after an error: it stops its goroutine
+		if ferr := dw.Flush(); err == nil {
+			err = ferr
+		}
 	}
 	if err == nil && p.chmod&mode != 0 { // the umask took bits away
 		err = f.Chmod(mode)

@@ -34,18 +34,37 @@ const BufSize = 1 << 20
 const MinSize = 1 << 20
 
 // Writer writes a stream to f from offset off on, directly where it can.
-// It is not safe for concurrent use. Flush must follow the last Write:
-// bytes wait in its buffer until then (the buffer, from a pool, goes back
-// to it at Flush).
+// Full buffers are written by a goroutine of its own while the next one
+// fills (up to Queue of them wait), so the caller does not wait on the
+// disk unless it outruns it. It is not safe for concurrent use. Flush
+// must follow the last Write: bytes wait in its buffers until then, and
+// a failed write is reported by a later Write or by Flush.
 type Writer struct {
-	f      *os.File
-	off    int64  // file offset of buf[0]
-	buf    []byte // aligned, len BufSize (nil until the first Write); buf[:n] waits
-	n      int
+	f   *os.File
+	off int64  // file offset of buf[0]
+	buf []byte // aligned, len BufSize (nil until a Write needs it); buf[:n] waits
+	n   int
+
+	jobs chan job      // to the goroutine that writes; nil while none runs
+	done chan struct{} // closed when it has written all it was given
+	mu   sync.Mutex
+	err  error // the goroutine's first error
+
+	// Owned by whoever writes (the goroutine while it runs).
 	direct bool // f has O_DIRECT set
 	failed bool // direct writes are refused here: write through the cache
-	// DirectBytes counts the bytes written around the cache.
+	// DirectBytes counts the bytes written around the cache (read it
+	// after Flush).
 	DirectBytes int64
+}
+
+// Queue is how many full buffers may wait for the disk per Writer.
+const Queue = 2
+
+type job struct {
+	buf []byte
+	n   int
+	off int64
 }
 
 // NewWriter writes f's bytes from off on (f's offset does not matter: the
@@ -65,35 +84,82 @@ func alignedBuf(n int) []byte {
 	return b[skip : skip+n : skip+n]
 }
 
-// Write gathers p, writing each full buffer.
+func (w *Writer) firstErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Write gathers p, handing each full buffer to the writing goroutine.
 func (w *Writer) Write(p []byte) (int, error) {
-	if w.buf == nil && len(p) > 0 {
-		w.buf = *bufs.Get().(*[]byte)
+	if err := w.firstErr(); err != nil {
+		return 0, err
 	}
 	written := 0
 	for len(p) > 0 {
+		if w.buf == nil {
+			w.buf = *bufs.Get().(*[]byte)
+		}
 		// The first buffer ends at an aligned offset, so every later one
 		// starts at one.
 		room := len(w.buf) - w.n
-		if head := int(w.off % Align); head != 0 && w.n < Align-head {
+		if head := int(w.off % Align); head != 0 {
 			room = Align - head - w.n
 		}
 		m := copy(w.buf[w.n:w.n+min(room, len(p))], p)
 		w.n += m
 		written += m
 		p = p[m:]
-		if w.n == len(w.buf) || (w.off%Align != 0 && (w.off+int64(w.n))%Align == 0) {
-			if err := w.writeBuf(); err != nil {
-				return written, err
-			}
+		if m == room {
+			w.handOff()
 		}
 	}
 	return written, nil
 }
 
-// writeBuf writes buf[:n] at off: directly when off and n are aligned.
-func (w *Writer) writeBuf() error {
-	aligned := w.off%Align == 0 && w.n%Align == 0
+// handOff gives buf[:n] to the writing goroutine (started on first use).
+func (w *Writer) handOff() {
+	if w.n == 0 {
+		return
+	}
+	if w.jobs == nil {
+		w.jobs, w.done = make(chan job, Queue), make(chan struct{})
+		go w.run(w.jobs, w.done)
+	}
+	w.jobs <- job{buf: w.buf, n: w.n, off: w.off}
+	w.off += int64(w.n)
+	w.buf, w.n = nil, 0
+}
+
+func (w *Writer) run(jobs <-chan job, done chan<- struct{}) {
+	defer close(done)
+	var err error
+	for j := range jobs {
+		if err == nil {
+			if err = w.writeAt(j.buf[:j.n], j.off); err != nil {
+				w.mu.Lock()
+				w.err = err
+				w.mu.Unlock()
+			}
+		}
+		b := j.buf
+		bufs.Put(&b)
+	}
+	if w.direct {
+		if err := setDirect(w.f, false); err != nil {
+			w.mu.Lock()
+			if w.err == nil {
+				w.err = err
+			}
+			w.mu.Unlock()
+		}
+		w.direct = false
+	}
+}
+
+// writeAt writes b at off: directly when off and len(b) are aligned.
+func (w *Writer) writeAt(b []byte, off int64) error {
+	aligned := off%Align == 0 && len(b)%Align == 0
 	if aligned && !w.failed && !w.direct {
 		w.direct = setDirect(w.f, true) == nil
 		w.failed = !w.direct
@@ -104,54 +170,49 @@ func (w *Writer) writeBuf() error {
 		}
 		w.direct = false
 	}
-	_, err := w.f.WriteAt(w.buf[:w.n], w.off)
+	_, err := w.f.WriteAt(b, off)
 	if err != nil && w.direct && isInvalid(err) {
 		// Set, but refused at the write (some filesystems): through the
 		// cache from now on.
 		w.failed = true
 		if err = setDirect(w.f, false); err == nil {
 			w.direct = false
-			_, err = w.f.WriteAt(w.buf[:w.n], w.off)
+			_, err = w.f.WriteAt(b, off)
 		}
 	}
-	if err != nil {
-		return err
+	if err == nil && w.direct {
+		w.DirectBytes += int64(len(b))
 	}
-	if w.direct {
-		w.DirectBytes += int64(w.n)
-	}
-	w.off += int64(w.n)
-	w.n = 0
-	return nil
+	return err
 }
 
-// Flush writes what waits (its unaligned tail through the cache) and
-// leaves f without O_DIRECT and at the end of what was written.
+// Flush writes what waits (its unaligned tail through the cache), waits
+// for every write, and leaves f without O_DIRECT and at the end of what
+// was written. The Writer may be written to again after it.
 func (w *Writer) Flush() error {
 	if w.n > 0 {
 		// The aligned part directly, the rest through the cache.
 		if tail := w.n % Align; tail != 0 && w.off%Align == 0 && w.n > tail {
 			rest := append([]byte(nil), w.buf[w.n-tail:w.n]...)
 			w.n -= tail
-			if err := w.writeBuf(); err != nil {
-				return err
-			}
+			w.handOff()
+			w.buf = *bufs.Get().(*[]byte)
 			w.n = copy(w.buf, rest)
 		}
-		if err := w.writeBuf(); err != nil {
-			return err
-		}
-	}
-	if w.direct {
-		if err := setDirect(w.f, false); err != nil {
-			return err
-		}
-		w.direct = false
+		w.handOff()
 	}
 	if w.buf != nil {
 		b := w.buf
 		bufs.Put(&b)
 		w.buf = nil
+	}
+	if w.jobs != nil {
+		close(w.jobs)
+		<-w.done
+		w.jobs, w.done = nil, nil
+	}
+	if err := w.firstErr(); err != nil {
+		return err
 	}
 	_, err := w.f.Seek(w.off, io.SeekStart)
 	return err
