@@ -31,7 +31,7 @@ func TestWriterKeepsEveryByte(t *testing.T) {
 	for fs, dir := range dirs {
 		for _, c := range []struct {
 			off, n int64
-			step  int
+			step   int
 		}{
 			{0, 0, 1},
 			{0, 100, 7},

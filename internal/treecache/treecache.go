@@ -65,7 +65,7 @@ type Item struct {
 	Size    int64       `json:"size,omitempty"`
 	MTimeNS int64       `json:"mtime_ns,omitempty"`
 	Inode   uint64      `json:"ino,omitempty"`
-	XXH64   uint64      `json:"xxh64,omitempty"` // of a regular file's bytes (filehash.XXH64)
+	XXH64   uint64      `json:"xxh64,omitempty"`  // of a regular file's bytes (filehash.XXH64)
 	Target  string      `json:"target,omitempty"` // a symlink's target
 }
 
@@ -510,9 +510,9 @@ func sealFile(dir string, it *Item, st fs.FileInfo, sums map[string]Sum) error {
 // have (with its write bits: what the manifest records and a copy of the
 // file gets); Mode 0 says the fill left it writable.
 type Sum struct {
-	Size   int64
-	XXH64  uint64
-	Mode   fs.FileMode
+	Size  int64
+	XXH64 uint64
+	Mode  fs.FileMode
 }
 
 // sumsPath is where WriteSums keeps a fill's sums: beside the folder it
