@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -227,4 +229,42 @@ func TestOpen(t *testing.T) {
 	require.ErrorAs(t, err, &ua)
 	assert.Equal(t, []string{"local", "prod"}, ua.Known)
 	assert.False(t, errors.As(err, new(*instance.UnavailableError)))
+}
+
+// A large blob (written around the page cache, internal/directio) staged
+// in odd-sized pieces, stopped at an unaligned offset, then resumed by a
+// second writer, is stored whole and byte for byte; the first writer's
+// Close kept every byte it had taken.
+func TestLocalWriterResumesALargeBlob(t *testing.T) {
+	l := newLocal(t)
+	blob := make([]byte, 3<<20+123)
+	for i := range blob {
+		blob[i] = byte(i*7 + i>>11)
+	}
+	desc := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromBytes(blob), Size: int64(len(blob))}
+	w, err := l.Writer(ctx, desc)
+	require.NoError(t, err)
+	stop := int64(1<<20 + 4097)
+	for off := int64(0); off < stop; {
+		n := min(stop-off, 300_001)
+		_, err := w.Write(blob[off : off+n])
+		require.NoError(t, err)
+		off += n
+	}
+	require.NoError(t, w.Close())
+
+	w, err = l.Writer(ctx, desc)
+	require.NoError(t, err)
+	require.Equal(t, stop, w.Offset(), "the second writer resumes where the first stopped")
+	_, err = w.Write(blob[stop:])
+	require.NoError(t, err)
+	require.NoError(t, w.Commit(ctx))
+	require.NoError(t, w.Close())
+
+	rc, err := l.Get(ctx, desc.Digest, 0)
+	require.NoError(t, err)
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(blob, got), "stored bytes differ")
 }
