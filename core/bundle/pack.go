@@ -20,6 +20,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/swcli/swcli/internal/directio"
 	"github.com/swcli/swcli/internal/writeback"
 	"golang.org/x/sys/unix"
 )
@@ -206,6 +207,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 		}
 		w := job.Writer
 		var f *os.File
+		var dw *directio.Writer
 		if w == nil {
 			var err error
 			if f, err = os.CreateTemp(job.Dir, ".layer-*.tmp"); err != nil {
@@ -213,9 +215,21 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 			}
 			results[i].Path = f.Name()
 			w = f
+			if scans[i].bytes >= directio.MinSize {
+				// A large layer is written around the page cache: the
+				// store keeps it, nothing reads it back soon (see
+				// internal/directio).
+				dw = directio.NewWriter(f, 0)
+				w = dw
+			}
 		}
 		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.s)
-		if f != nil && err == nil && job.Writeback {
+		if dw != nil { // also after an error: it stops its goroutine
+			if ferr := dw.Flush(); err == nil {
+				err = ferr
+			}
+		}
+		if f != nil && err == nil && job.Writeback && (dw == nil || dw.DirectBytes == 0) {
 			// Start writing it back now, while other layers are packed, so
 			// that storing it (which syncs it) does not wait for all of it.
 			writeback.Start(f, 0, 0)

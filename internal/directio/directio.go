@@ -4,9 +4,10 @@
 // neither fills memory with dirty pages nor pays for each new page of it
 // (on a virtual machine whose memory the host hands out page by page, a
 // buffered write of 500 MB costs seconds; O_DIRECT costs the disk's
-// time). Where O_DIRECT is refused (tmpfs, some FUSE and network
-// filesystems, another OS) the Writer writes through the page cache, as
-// os.File does.
+// time). On a filesystem that is not a local disk one (NFS, FUSE,
+// overlayfs, tmpfs: a direct write there may be a synchronous round trip),
+// where O_DIRECT is refused, and on another OS, the Writer writes through
+// the page cache, as os.File does.
 //
 // Written by hand: no kept library does aligned O_DIRECT writes of a
 // stream whose length is not a multiple of the block size (ncw/directio
