@@ -53,6 +53,7 @@ func rtBuild(bin, out string) error {
 	ctx := context.Background()
 
 	// The first build of the created environment.
+	fmt.Printf("build-machine: before the first build, %s (printed)\n", writeProbe(r.out))
 	first, err := r.ensureBuilt()
 	if err != nil {
 		return err

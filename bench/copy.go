@@ -555,6 +555,7 @@ func init() {
 			return err
 		}
 		runs := min(max(env.Runs, 1), 3)
+		env.Printf("copy-run-machine: before the runs, %s (printed)", writeProbe(env.Tmp))
 		var sw, base []time.Duration
 		for i := 0; i < runs; i++ {
 			e, err := machine(fmt.Sprintf("run-machine-%d", i))
