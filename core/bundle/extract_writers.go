@@ -308,13 +308,12 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 	if p.sums != nil {
 		h = xxhash.New()
 	}
+	// A large file (a shared object) is written around the page cache:
+	// its bytes are not read again soon, and their new pages are what a
+	// write of them costs most (see internal/directio).
 	var to io.Writer = f
-	var dw *directio.Writer
-	if j.size >= directio.MinSize {
-		// A large file (a shared object) is written around the page
-		// cache: its bytes are not read again soon, and their new pages
-		// are what a write of them costs most (see internal/directio).
-		dw = directio.NewWriter(f, 0)
+	dw := directio.ForSize(f, 0, j.size)
+	if dw != nil {
 		to = dw
 	}
 	put := func(b []byte) error {
@@ -350,10 +349,8 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 			err = fmt.Errorf("%s: %w", j.raw, errShortFile)
 		}
 	}
-	if dw != nil { // also after an error: it stops its goroutine
-		if ferr := dw.Flush(); err == nil {
-			err = ferr
-		}
+	if ferr := dw.Flush(); err == nil {
+		err = ferr
 	}
 	if err == nil && p.chmod&mode != 0 { // the umask took bits away
 		err = f.Chmod(mode)

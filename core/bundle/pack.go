@@ -207,7 +207,7 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 		}
 		w := job.Writer
 		var f *os.File
-		var dw *directio.Writer
+		var dw *directio.Writer // a large layer's, written around the page cache
 		if w == nil {
 			var err error
 			if f, err = os.CreateTemp(job.Dir, ".layer-*.tmp"); err != nil {
@@ -215,19 +215,15 @@ func PackLayers(ctx context.Context, jobs []LayerJob, parallel int) ([]LayerResu
 			}
 			results[i].Path = f.Name()
 			w = f
-			if scans[i].bytes >= directio.MinSize {
-				// A large layer is written around the page cache: the
-				// store keeps it, nothing reads it back soon (see
-				// internal/directio).
-				dw = directio.NewWriter(f, 0)
+			// The store keeps it; nothing reads it back soon (see
+			// internal/directio).
+			if dw = directio.ForSize(f, 0, scans[i].bytes); dw != nil {
 				w = dw
 			}
 		}
 		info, err := writeLayer(ctx, w, job.Root, scans[i].entries, job.Options, wk.s)
-		if dw != nil { // also after an error: it stops its goroutine
-			if ferr := dw.Flush(); err == nil {
-				err = ferr
-			}
+		if ferr := dw.Flush(); err == nil {
+			err = ferr
 		}
 		if f != nil && err == nil && job.Writeback && (dw == nil || dw.DirectBytes == 0) {
 			// Start writing it back now, while other layers are packed, so

@@ -283,7 +283,7 @@ func (f *File) Writer(_ context.Context, desc ocispec.Descriptor) (BlobWriter, e
 	if err != nil {
 		return nil, err
 	}
-	w := &fileBlobWriter{f: out, path: path, desc: desc, digester: digest.SHA256.Digester()}
+	w := &fileBlobWriter{f: out, out: out, path: path, desc: desc, digester: digest.SHA256.Digester()}
 	w.commit = func(context.Context) error {
 		f.mu.Lock()
 		f.staged[desc.Digest] = path

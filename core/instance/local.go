@@ -230,10 +230,11 @@ func (l *Local) Writer(ctx context.Context, desc ocispec.Descriptor) (BlobWriter
 		return nil, fmt.Errorf("local: stage blob %s: %w", desc.Digest, err)
 	}
 	w.n, w.flushed = n, n
-	if desc.Size-n >= directio.MinSize {
-		// A large blob is written around the page cache: stored once,
-		// read back later if ever (a restore unpacks it from the wire).
-		w.direct = directio.NewWriter(f, n)
+	// A large blob is written around the page cache: stored once, read
+	// back later if ever (a restore unpacks it from the wire).
+	w.out = f
+	if w.direct = directio.ForSize(f, n, desc.Size-n); w.direct != nil {
+		w.out = w.direct
 	}
 	w.commit = func(ctx context.Context) error {
 		_, err := l.reg.PutBlobFile(ctx, w.path, desc.Digest, true)
@@ -253,6 +254,7 @@ type fileBlobWriter struct {
 	flushed  int64            // bytes whose writeback started
 	hint     bool             // start writeback as the bytes arrive (see Writer)
 	direct   *directio.Writer // nil: writes go to f as they come
+	out      io.Writer        // f or direct
 	done     bool
 	commit   func(ctx context.Context) error
 }
@@ -268,13 +270,7 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 	if w.n+int64(len(p)) > w.desc.Size {
 		return 0, fmt.Errorf("blob %s: more than its %d bytes", w.desc.Digest, w.desc.Size)
 	}
-	var n int
-	var err error
-	if w.direct != nil {
-		n, err = w.direct.Write(p)
-	} else {
-		n, err = w.f.Write(p)
-	}
+	n, err := w.out.Write(p)
 	w.digester.Hash().Write(p[:n])
 	w.n += int64(n)
 	if w.hint && w.direct == nil && w.n-w.flushed >= writebackEvery {
@@ -290,7 +286,7 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 // itself is not synced, a partial one that a crash damaged fails its
 // digest on the next try and is staged again.
 func (w *fileBlobWriter) Commit(ctx context.Context) error {
-	if err := w.flush(); err != nil {
+	if err := w.direct.Flush(); err != nil {
 		w.f.Close()
 		return err
 	}
@@ -310,19 +306,11 @@ func (w *fileBlobWriter) Close() error {
 		return nil
 	}
 	w.done = true
-	err := w.flush() // what a later writer resumes from
+	err := w.direct.Flush() // what a later writer resumes from
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
 	return err
-}
-
-// flush writes what the direct writer still holds.
-func (w *fileBlobWriter) flush() error {
-	if w.direct == nil {
-		return nil
-	}
-	return w.direct.Flush()
 }
 
 // LocalName is the name of the standalone instance in URIs.

@@ -74,6 +74,16 @@ func NewWriter(f *os.File, off int64) *Writer {
 	return &Writer{f: f, off: off}
 }
 
+// ForSize is NewWriter for a write of size bytes that is worth writing
+// directly (MinSize or more), and nil for a smaller one, which the caller
+// writes to f itself. Flush of a nil Writer does nothing.
+func ForSize(f *os.File, off, size int64) *Writer {
+	if size < MinSize {
+		return nil
+	}
+	return NewWriter(f, off)
+}
+
 var bufs = sync.Pool{New: func() any { b := alignedBuf(BufSize); return &b }}
 
 func alignedBuf(n int) []byte {
@@ -189,8 +199,12 @@ func (w *Writer) writeAt(b []byte, off int64) error {
 
 // Flush writes what waits (its unaligned tail through the cache), waits
 // for every write, and leaves f without O_DIRECT and at the end of what
-// was written. The Writer may be written to again after it.
+// was written. The Writer may be written to again after it. Call it
+// after a failed write too: it stops the Writer's goroutine.
 func (w *Writer) Flush() error {
+	if w == nil {
+		return nil
+	}
 	if w.n > 0 {
 		// The aligned part directly, the rest through the cache.
 		if tail := w.n % Align; tail != 0 && w.off%Align == 0 && w.n > tail {

@@ -15,16 +15,22 @@ import (
 
 // SHA256 is the lowercase hex sha256 of the bytes of the file at path.
 func SHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if err := hashInto(h, path); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashInto writes the bytes of the file at path into h.
+func hashInto(h io.Writer, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(h, f)
+	return err
 }
 
 // XXH64 is the XXH64 (seed 0) of the bytes of the file at path: the check
@@ -32,13 +38,8 @@ func SHA256(path string) (string, error) {
 // not a digest: nothing that crosses a trust boundary is checked with it
 // (blobs and layers are checked by sha256), only accidental change.
 func XXH64(path string) (uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
 	h := xxhash.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if err := hashInto(h, path); err != nil {
 		return 0, err
 	}
 	return h.Sum64(), nil
