@@ -32,22 +32,39 @@ type ExtractOptions struct {
 	// Digest, if set, is the sha256 digest the compressed stream must have; it
 	// is checked after the whole stream has been read.
 	Digest digest.Digest
+	// Verified says the caller checks the compressed stream's digest
+	// itself (a pull's copy does, as the bytes arrive). With it, or with
+	// Digest, the zstd frames' own checksums are not checked too: the
+	// digest covers every byte they cover.
+	Verified bool
 	// Rename, if set, gives the path each entry (by its cleaned tar name) is
 	// extracted at; "" refuses the entry. Every check applies to the new
 	// path. It lets one layer's bytes be laid out at different paths (a
 	// content-addressed file of a model, see core/artifact).
 	Rename func(name string) string
-	// Sums, if set, hears the size, mode (0644 or 0755, as the file is
-	// meant to be, whatever ReadOnly did) and XXH64 (the content check of
-	// a cache entry, see internal/filehash.XXH64) of each regular file
-	// written (name: its slash path in dest), hashed from the bytes as they
-	// are written; it may be called from several goroutines at once. A cache
-	// fill passes them on so its seal need not read the files back.
-	Sums func(name string, size int64, mode fs.FileMode, xxh64 uint64)
+	// Sums, if set, hears of each regular file written (name: its slash
+	// path in dest) what FileSum says, hashed from the bytes as they are
+	// written; it may be called from several goroutines at once. A cache
+	// fill passes them on so its seal need neither read the files back nor
+	// stat them.
+	Sums func(name string, s FileSum)
 	// ReadOnly makes regular files without their write bits (0444 or
 	// 0555): a cache entry is made read-only when sealed, and a file made
 	// so spares the seal a chmod.
 	ReadOnly bool
+}
+
+// FileSum is what ExtractLayer knows of a regular file it wrote: its size,
+// its mode (0644 or 0755, as the file is meant to be, whatever ReadOnly
+// did), the XXH64 of its content (the content check of a cache entry, see
+// internal/filehash.XXH64), and its inode and modification time as fstat
+// gave them after its last write.
+type FileSum struct {
+	Size    int64
+	Mode    fs.FileMode
+	XXH64   uint64
+	Inode   uint64
+	MTimeNS int64
 }
 
 // ExtractStats says what ExtractLayer wrote.
@@ -94,7 +111,8 @@ func ExtractLayer(ctx context.Context, r io.Reader, dest string, opts ExtractOpt
 		r = io.TeeReader(r, sum)
 	}
 	src := &errReader{r: r}
-	dec, err := zstd.NewReader(src, zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderConcurrency(1))
+	dec, err := zstd.NewReader(src, zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderConcurrency(1),
+		zstd.IgnoreChecksum(opts.Digest != "" || opts.Verified))
 	if err != nil {
 		return ExtractStats{}, src.classify(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -114,11 +115,13 @@ func TestExtractLayerSums(t *testing.T) {
 	for _, ro := range []bool{false, true} {
 		var mu sync.Mutex
 		got := map[string]heard{}
+		stats := map[string]FileSum{}
 		dest := t.TempDir()
-		_, err := ExtractLayer(ctx, bytes.NewReader(blob), dest, ExtractOptions{ReadOnly: ro, Sums: func(name string, size int64, mode fs.FileMode, sum uint64) {
+		_, err := ExtractLayer(ctx, bytes.NewReader(blob), dest, ExtractOptions{ReadOnly: ro, Sums: func(name string, f FileSum) {
 			mu.Lock()
 			defer mu.Unlock()
-			got[name] = heard{mode, sum}
+			got[name] = heard{f.Mode, f.XXH64}
+			stats[name] = f
 		}})
 		require.NoError(t, err)
 		require.Equal(t, want, got)
@@ -130,6 +133,9 @@ func TestExtractLayerSums(t *testing.T) {
 				perm &^= 0o222
 			}
 			require.Equal(t, perm, st.Mode().Perm(), "%s, ReadOnly %v", name, ro)
+			// The inode and mtime heard are the file's as it is now.
+			sys := st.Sys().(*syscall.Stat_t)
+			require.Equal(t, FileSum{Size: st.Size(), Mode: h.mode, XXH64: h.sum, Inode: sys.Ino, MTimeNS: st.ModTime().UnixNano()}, stats[name], name)
 		}
 	}
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sync/semaphore"
+	"golang.org/x/sys/unix"
 
 	"github.com/swcli/swcli/internal/directio"
 )
@@ -112,7 +113,7 @@ type writerPool struct {
 	chmod  fs.FileMode
 	// readOnly: files are made without their write bits (ExtractOptions).
 	readOnly bool
-	sums     func(name string, size int64, mode fs.FileMode, xxh64 uint64)
+	sums     func(name string, s FileSum)
 	budget   *semaphore.Weighted
 	ws       []*fileWriter
 	byDir    map[string]*fileWriter // the reader's: which writer has a folder
@@ -355,6 +356,12 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 	if err == nil && p.chmod&mode != 0 { // the umask took bits away
 		err = f.Chmod(mode)
 	}
+	var st unix.Stat_t
+	if err == nil && h != nil {
+		// After the last write (a chmod leaves the mtime), on the open
+		// file: no path lookup, and the seal need not stat it again.
+		err = unix.Fstat(int(f.Fd()), &st)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -364,7 +371,7 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 	p.files.Add(1)
 	p.bytes.Add(j.size)
 	if h != nil {
-		p.sums(j.name, j.size, j.mode, h.Sum64())
+		p.sums(j.name, FileSum{Size: j.size, Mode: j.mode, XXH64: h.Sum64(), Inode: uint64(st.Ino), MTimeNS: st.Mtim.Nano()})
 	}
 	return nil
 }

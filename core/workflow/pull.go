@@ -137,7 +137,7 @@ func (s *Service) prefill(ctx context.Context, l *instance.Local, warm bool) pre
 					// The copy verifies the digest (no second hash here):
 					// the unpack is good once the buffer ends cleanly.
 					o := extractOptions(d)
-					o.Digest = ""
+					o.Digest, o.Verified = "", true
 					if err := fillLayer(ctx, buf, dir, o); err != nil {
 						return err
 					}

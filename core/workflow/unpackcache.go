@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -75,8 +74,8 @@ func fillLayer(ctx context.Context, r io.Reader, dir string, o bundle.ExtractOpt
 	var mu sync.Mutex
 	sums := map[string]treecache.Sum{}
 	o.ReadOnly = true // as the entry's seal leaves them
-	o.Sums = func(name string, size int64, mode fs.FileMode, xxh64 uint64) {
-		s := treecache.Sum{Size: size, XXH64: xxh64, Mode: mode}
+	o.Sums = func(name string, f bundle.FileSum) {
+		s := treecache.Sum{Size: f.Size, XXH64: f.XXH64, Mode: f.Mode, Inode: f.Inode, MTimeNS: f.MTimeNS}
 		mu.Lock()
 		sums[name] = s
 		mu.Unlock()

@@ -441,6 +441,13 @@ func seal(dir, key string) (Manifest, error) {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		it := Item{Path: filepath.ToSlash(rel)}
+		if s, ok := sums[it.Path]; ok && d.Type().IsRegular() && s.known() {
+			// The fill wrote it read-only and said what it is: no stat.
+			it.Mode, it.Size = s.Mode.Perm(), s.Size
+			it.MTimeNS, it.Inode, it.XXH64 = s.MTimeNS, s.Inode, s.XXH64
+			m.Items = append(m.Items, it)
+			return nil
+		}
 		st, err := os.Lstat(p)
 		if err != nil {
 			return err
@@ -509,11 +516,23 @@ func sealFile(dir string, it *Item, st fs.FileInfo, sums map[string]Sum) error {
 // and, if the fill made it read-only already, the mode it is meant to
 // have (with its write bits: what the manifest records and a copy of the
 // file gets); Mode 0 says the fill left it writable.
+//
+// Inode and MTimeNS, when the fill gives them (fstat of the file after its
+// last write; Inode 0 says it did not), let the seal take a read-only file
+// as the fill says without a stat of it: a file that is not what the
+// manifest then says fails the check before it is placed (checkAt), as
+// one changed later would.
 type Sum struct {
-	Size  int64
-	XXH64 uint64
-	Mode  fs.FileMode
+	Size    int64
+	XXH64   uint64
+	Mode    fs.FileMode
+	Inode   uint64
+	MTimeNS int64
 }
+
+// known tells whether s says all the manifest needs of the regular file
+// at that path: a read-only file the fill made and fstat'd.
+func (s Sum) known() bool { return s.Inode != 0 && s.Mode != 0 }
 
 // sumsPath is where WriteSums keeps a fill's sums: beside the folder it
 // fills, so no file of the entry can pose as them.

@@ -398,23 +398,12 @@ func TestSealTakesAReadOnlyFillsModes(t *testing.T) {
 	body := "print('ro')\n"
 	var ino uint64
 	fill := func(dir string) error {
-		p := filepath.Join(dir, "pkg", "ro.py")
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(body), 0o444); err != nil {
-			return err
-		}
-		st, err := os.Stat(p)
+		s, err := writeReadOnly(dir, "pkg/ro.py", body)
 		if err != nil {
 			return err
 		}
-		ino = st.Sys().(*syscall.Stat_t).Ino
-		sum, err := filehash.XXH64(p)
-		if err != nil {
-			return err
-		}
-		return treecache.WriteSums(dir, map[string]treecache.Sum{"pkg/ro.py": {Size: int64(len(body)), XXH64: sum, Mode: 0o644}})
+		ino = s.Inode
+		return treecache.WriteSums(dir, map[string]treecache.Sum{"pkg/ro.py": {Size: s.Size, XXH64: s.XXH64, Mode: 0o644}})
 	}
 	var got treecache.Manifest
 	require.NoError(t, c.Use(context.Background(), "k", fill, func(_ string, m treecache.Manifest, _ bool) error {
@@ -446,4 +435,65 @@ func TestSealTakesAReadOnlyFillsModes(t *testing.T) {
 	require.NoError(t, os.Chmod(p, 0o644))
 	require.NoError(t, os.WriteFile(p, []byte("print('RO')\n"), 0o644))
 	require.Error(t, c.Verify(context.Background(), "k"))
+}
+
+// A read-only file whose Sum gives its inode and mtime (the fill's fstat)
+// is recorded as the Sum says, without a stat; if the Sum is wrong about
+// it, placing the entry finds out: a wrong mtime is checked by content, a
+// wrong content is damage.
+func TestSealTakesAFillsStat(t *testing.T) {
+	body := "print('st')\n"
+	mk := func(lie func(*treecache.Sum)) func(dir string) error {
+		return func(dir string) error {
+			s, err := writeReadOnly(dir, "pkg/st.py", body)
+			if err != nil {
+				return err
+			}
+			lie(&s)
+			return treecache.WriteSums(dir, map[string]treecache.Sum{"pkg/st.py": s})
+		}
+	}
+	place := func(fill func(string) error) (treecache.Item, error) {
+		c := &treecache.Cache{Root: t.TempDir()}
+		var it treecache.Item
+		err := c.Use(context.Background(), "k", fill, func(dir string, m treecache.Manifest, _ bool) error {
+			for _, i := range m.Items {
+				if i.Path == "pkg/st.py" {
+					it = i
+				}
+			}
+			return treecache.LinkTree(dir, m, t.TempDir(), treecache.Placement{Linker: &linkfile.Linker{Mode: linkfile.Hardlink}})
+		})
+		return it, err
+	}
+	it, err := place(mk(func(*treecache.Sum) {}))
+	require.NoError(t, err)
+	require.Equal(t, fs.FileMode(0o644), it.Mode)
+	require.Equal(t, int64(len(body)), it.Size)
+
+	it, err = place(mk(func(s *treecache.Sum) { s.MTimeNS = 12345 }))
+	require.NoError(t, err, "same content: placed after its hash is checked")
+	require.Equal(t, int64(12345), it.MTimeNS, "taken from the sum, not a stat")
+
+	_, err = place(mk(func(s *treecache.Sum) { s.MTimeNS, s.XXH64 = 12345, 42 }))
+	var de *treecache.DamageError
+	require.ErrorAs(t, err, &de)
+}
+
+// writeReadOnly writes body to the read-only file rel under dir and
+// returns the Sum a fill that fstat'd it would give (Mode 0644).
+func writeReadOnly(dir, rel, body string) (treecache.Sum, error) {
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return treecache.Sum{}, err
+	}
+	if err := os.WriteFile(p, []byte(body), 0o444); err != nil {
+		return treecache.Sum{}, err
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return treecache.Sum{}, err
+	}
+	sum, err := filehash.XXH64(p)
+	return treecache.Sum{Size: st.Size(), XXH64: sum, Mode: 0o644, Inode: st.Sys().(*syscall.Stat_t).Ino, MTimeNS: st.ModTime().UnixNano()}, err
 }
