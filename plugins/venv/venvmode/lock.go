@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -125,7 +126,7 @@ func venvLayout(ctx context.Context, env mode.Env, prefix string) (*envInfo, boo
 	if len(sites) != 1 {
 		return nil, false
 	}
-	exe, err := filepath.EvalSymlinks(filepath.Join(prefix, "bin", "python"))
+	exe, err := venvPython(prefix)
 	if err != nil {
 		return nil, false
 	}
@@ -134,6 +135,34 @@ func venvLayout(ctx context.Context, env mode.Env, prefix string) (*envInfo, boo
 		return nil, false
 	}
 	return &envInfo{Python: it.Patch, Platform: it.Platform, ABI: it.ABI, Prefix: prefix, SiteDirs: sites}, true
+}
+
+// venvPython is the interpreter a venv's bin/python runs, named as the
+// venv names it: links are followed while they stay in the venv (python
+// -> python3 -> /usr/bin/python3), up to the first that leaves it, so the
+// path is the one the venv was made with, whose probe is cached already,
+// not where the interpreter's own links end (python3 -> python3.11),
+// which would be probed again. A bin/python that is no link (a venv made
+// with --copies) is the interpreter itself.
+func venvPython(prefix string) (string, error) {
+	prefix = filepath.Clean(prefix)
+	p := filepath.Join(prefix, "bin", "python")
+	for range 16 {
+		t, err := os.Readlink(p)
+		if err != nil {
+			if _, serr := os.Lstat(p); serr == nil {
+				return p, nil // a copy, not a link
+			}
+			return "", err
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(p), t)
+		}
+		if p = filepath.Clean(t); !strings.HasPrefix(p, prefix+string(filepath.Separator)) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: too many links", filepath.Join(prefix, "bin", "python"))
 }
 
 // Lock reports every distribution installed in the environment (not in the

@@ -139,3 +139,28 @@ func TestFilesNeedNoPython(t *testing.T) {
 	}
 	assert.Empty(t, gotBare.Packages)
 }
+
+// TestFilesProbeTheVenvsInterpreterOnce: the interpreter a venv was made
+// with is probed once, by the path it was given, even when that path is a
+// link to the binary (pyenv's python3 -> python3.11): Files of the venv
+// follows bin/python only to the first link out of the venv, so it finds
+// that probe in the cache instead of probing the binary again by its own
+// name (a Python start on every fresh machine's restore).
+func TestFilesProbeTheVenvsInterpreterOnce(t *testing.T) {
+	py := testpy.AnyPythons(t, 1)[0]
+	ctx := context.Background()
+	link := filepath.Join(t.TempDir(), "python3")
+	real, err := filepath.EvalSymlinks(py.Path)
+	require.NoError(t, err)
+	require.NoError(t, os.Symlink(real, link))
+	m := venvmode.New(venvmode.Options{Version: "test", Logger: hclog.NewNullLogger()})
+	cacheDir := t.TempDir()
+	env := mode.Env{Prefix: filepath.Join(t.TempDir(), "venv"), Python: mode.Python{Path: link, Version: py.Version}, CacheDir: cacheDir}
+	require.NoError(t, m.Create(ctx, mode.CreateRequest{Env: env, Bare: true}, func(mode.Event) {}))
+	rep, err := m.Files(ctx, mode.FilesRequest{Env: env})
+	require.NoError(t, err)
+	assert.NotEmpty(t, rep.ABI)
+	probes, err := filepath.Glob(filepath.Join(cacheDir, "python", "entries", "probe-*"))
+	require.NoError(t, err)
+	assert.Len(t, probes, 1, "one probe of the interpreter: %v", probes)
+}
