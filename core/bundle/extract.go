@@ -55,14 +55,16 @@ type ExtractOptions struct {
 }
 
 // FileSum is what ExtractLayer knows of a regular file it wrote: its size,
-// its mode (0644 or 0755, as the file is meant to be, whatever ReadOnly
-// did), the XXH64 of its content (the content check of a cache entry, see
-// internal/filehash.XXH64), and its inode and modification time as fstat
-// gave them after its last write.
+// the XXH64 of its content (the content check of a cache entry, see
+// internal/filehash.XXH64), its mode (0644 or 0755, as the file is meant
+// to be, whatever ReadOnly did), and its inode and modification time as
+// fstat gave them after its last write. Its fields are a tree cache
+// fill's treecache.Sum, in the same order, so a fill converts one to the
+// other.
 type FileSum struct {
 	Size    int64
-	Mode    fs.FileMode
 	XXH64   uint64
+	Mode    fs.FileMode
 	Inode   uint64
 	MTimeNS int64
 }

@@ -371,7 +371,7 @@ func (p *writerPool) writeFile(r *os.Root, j *fileJob) error {
 	p.files.Add(1)
 	p.bytes.Add(j.size)
 	if h != nil {
-		p.sums(j.name, FileSum{Size: j.size, Mode: j.mode, XXH64: h.Sum64(), Inode: uint64(st.Ino), MTimeNS: st.Mtim.Nano()})
+		p.sums(j.name, FileSum{Size: j.size, XXH64: h.Sum64(), Mode: j.mode, Inode: uint64(st.Ino), MTimeNS: st.Mtim.Nano()})
 	}
 	return nil
 }

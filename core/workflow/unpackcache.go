@@ -75,9 +75,8 @@ func fillLayer(ctx context.Context, r io.Reader, dir string, o bundle.ExtractOpt
 	sums := map[string]treecache.Sum{}
 	o.ReadOnly = true // as the entry's seal leaves them
 	o.Sums = func(name string, f bundle.FileSum) {
-		s := treecache.Sum{Size: f.Size, XXH64: f.XXH64, Mode: f.Mode, Inode: f.Inode, MTimeNS: f.MTimeNS}
 		mu.Lock()
-		sums[name] = s
+		sums[name] = treecache.Sum(f)
 		mu.Unlock()
 	}
 	if _, err := bundle.ExtractLayer(ctx, r, dir, o); err != nil {

@@ -146,7 +146,8 @@ func venvLayout(ctx context.Context, env mode.Env, prefix string) (*envInfo, boo
 // with --copies) is the interpreter itself.
 func venvPython(prefix string) (string, error) {
 	prefix = filepath.Clean(prefix)
-	p := filepath.Join(prefix, "bin", "python")
+	start := filepath.Join(prefix, "bin", "python")
+	p := start
 	for range 16 {
 		t, err := os.Readlink(p)
 		if err != nil {
@@ -162,7 +163,7 @@ func venvPython(prefix string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s: too many links", filepath.Join(prefix, "bin", "python"))
+	return "", fmt.Errorf("%s: too many links", start)
 }
 
 // Lock reports every distribution installed in the environment (not in the
